@@ -1,0 +1,15 @@
+//! riskgate's public API, generated from `proto/riskgate/v1/*.proto`.
+//!
+//! This crate is an API boundary: it holds only generated code and the encoded file descriptor set.
+//! Services parse these types into their own domain types at the edge.
+
+#![forbid(unsafe_code)]
+
+/// Package `riskgate.v1`.
+#[allow(missing_docs, unreachable_pub, missing_debug_implementations, clippy::all)]
+pub mod v1 {
+    tonic::include_proto!("riskgate.v1");
+}
+
+/// The encoded `FileDescriptorSet` of every riskgate proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("riskgate_descriptor");

@@ -1,0 +1,230 @@
+//! Configuration: defaults, then a TOML file, then environment variables, then flags (the later wins).
+//! Everything is validated before anything binds; errors name the key.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use crate::store::Durability;
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./riskgate-data";
+/// Default gRPC listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// Default Prometheus metrics listen address.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+/// Default most reports in one batch.
+pub const DEFAULT_MAX_BATCH_REPORTS: u64 = 1000;
+/// Hard ceiling for `max_batch_reports`, so one batch stays well under the gRPC message size limit.
+pub const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
+/// Default tolerated clock skew for timestamps from partners.
+pub const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";
+/// Default time to drain in-flight requests on shutdown.
+pub const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+
+/// The validated configuration of `riskgate-core`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the store lives. Key `data_dir`.
+    pub data_dir: PathBuf,
+    /// gRPC listen address. Key `listen`.
+    pub listen: SocketAddr,
+    /// Prometheus `/metrics` listen address. Key `metrics_listen`.
+    pub metrics_listen: SocketAddr,
+    /// How far a flush goes: `flush` (survives kill -9) or `fsync` (survives power loss). Key `durability`.
+    pub durability: Durability,
+    /// Most reports in one ingest batch. Key `max_batch_reports`.
+    pub max_batch_reports: usize,
+    /// How far in the future a partner timestamp may be. Key `max_clock_skew`.
+    pub max_clock_skew: Duration,
+    /// How long shutdown waits for in-flight requests. Key `shutdown_grace`.
+    pub shutdown_grace: Duration,
+    /// Log format: `text` or `json`. Key `log_format`.
+    pub log_format: LogFormat,
+}
+
+/// How logs are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration value that is wrong, with the key it belongs to.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: `{key}`: {reason}")]
+pub struct ConfigError {
+    /// The key, as written in the TOML file (the flag is `--key-with-dashes`, the variable `RISKGATE_KEY`).
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, reason: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Command-line flags; each also reads an environment variable.
+#[derive(Debug, Default, clap::Parser)]
+#[command(name = "riskgate-core", version, about = "riskgate's core risk service")]
+pub struct Args {
+    /// TOML configuration file.
+    #[arg(long, env = "RISKGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./riskgate-data].
+    #[arg(long, env = "RISKGATE_DATA_DIR")]
+    pub data_dir: Option<String>,
+    /// gRPC listen address [default: 127.0.0.1:50051].
+    #[arg(long, env = "RISKGATE_LISTEN")]
+    pub listen: Option<String>,
+    /// Prometheus metrics listen address [default: 127.0.0.1:9464].
+    #[arg(long, env = "RISKGATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// `flush` or `fsync` [default: fsync].
+    #[arg(long, env = "RISKGATE_DURABILITY")]
+    pub durability: Option<String>,
+    /// Most reports per ingest batch [default: 1000].
+    #[arg(long, env = "RISKGATE_MAX_BATCH_REPORTS")]
+    pub max_batch_reports: Option<String>,
+    /// Tolerated clock skew of partner timestamps, such as "5m" [default: 5m].
+    #[arg(long, env = "RISKGATE_MAX_CLOCK_SKEW")]
+    pub max_clock_skew: Option<String>,
+    /// Drain time on shutdown, such as "10s" [default: 10s].
+    #[arg(long, env = "RISKGATE_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<String>,
+    /// `text` or `json` [default: text].
+    #[arg(long, env = "RISKGATE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The keys a TOML file may set; unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<String>,
+    listen: Option<String>,
+    metrics_listen: Option<String>,
+    durability: Option<String>,
+    max_batch_reports: Option<u64>,
+    max_clock_skew: Option<String>,
+    shutdown_grace: Option<String>,
+    log_format: Option<String>,
+}
+
+impl Config {
+    /// Merges defaults, the file named by `args.config`, and `args` (which already hold flags over
+    /// environment variables), and validates the result.
+    pub fn resolve(args: Args) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let pick = |flag: Option<String>, from_file: Option<String>, default: &str| {
+            flag.or(from_file).unwrap_or_else(|| default.to_owned())
+        };
+        let data_dir = pick(args.data_dir, file.data_dir, DEFAULT_DATA_DIR);
+        if data_dir.trim().is_empty() {
+            return Err(ConfigError::new("data_dir", "must not be empty"));
+        }
+        let max_batch_reports = match args.max_batch_reports {
+            Some(raw) => raw.parse::<u64>().map_err(|_| {
+                ConfigError::new("max_batch_reports", format!("{raw:?} is not a whole number"))
+            })?,
+            None => file.max_batch_reports.unwrap_or(DEFAULT_MAX_BATCH_REPORTS),
+        };
+        if !(1..=MAX_BATCH_REPORTS_CEILING).contains(&max_batch_reports) {
+            return Err(ConfigError::new(
+                "max_batch_reports",
+                format!("{max_batch_reports} is outside 1..={MAX_BATCH_REPORTS_CEILING}"),
+            ));
+        }
+        Ok(Self {
+            data_dir: PathBuf::from(data_dir),
+            listen: parse_addr("listen", &pick(args.listen, file.listen, DEFAULT_LISTEN))?,
+            metrics_listen: parse_addr(
+                "metrics_listen",
+                &pick(args.metrics_listen, file.metrics_listen, DEFAULT_METRICS_LISTEN),
+            )?,
+            durability: match pick(args.durability, file.durability, "fsync").as_str() {
+                "flush" => Durability::Flush,
+                "fsync" => Durability::Fsync,
+                other => {
+                    return Err(ConfigError::new(
+                        "durability",
+                        format!("{other:?} is not one of \"flush\", \"fsync\""),
+                    ))
+                }
+            },
+            max_batch_reports: max_batch_reports as usize,
+            max_clock_skew: parse_duration(
+                "max_clock_skew",
+                &pick(args.max_clock_skew, file.max_clock_skew, DEFAULT_MAX_CLOCK_SKEW),
+            )?,
+            shutdown_grace: parse_duration(
+                "shutdown_grace",
+                &pick(args.shutdown_grace, file.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
+            )?,
+            log_format: match pick(args.log_format, file.log_format, "text").as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::new(
+                        "log_format",
+                        format!("{other:?} is not one of \"text\", \"json\""),
+                    ))
+                }
+            },
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| ConfigError::new("config", format!("cannot read {}: {err}", path.display())))?;
+    toml::from_str(&text).map_err(|err| {
+        // toml's message names the key and shows the line; keep the key up front for the reader.
+        let key = err
+            .message()
+            .split('`')
+            .nth(1)
+            .filter(|_| err.message().starts_with("unknown field"))
+            .map(str::to_owned)
+            .or_else(|| key_at(&text, err.span()))
+            .unwrap_or_else(|| "config".to_owned());
+        ConfigError::new(&key, format!("in {}: {}", path.display(), err.message()))
+    })
+}
+
+/// The key on the line where a TOML error points, for type errors such as `listen = 5`.
+fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
+    let start = span?.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split('=').next()?.trim();
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
+fn parse_addr(key: &str, raw: &str) -> Result<SocketAddr, ConfigError> {
+    raw.parse().map_err(|_| {
+        ConfigError::new(key, format!("{raw:?} is not a socket address such as \"127.0.0.1:50051\""))
+    })
+}
+
+fn parse_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(raw)
+        .map_err(|err| ConfigError::new(key, format!("{raw:?} is not a duration such as \"30s\": {err}")))
+}
+
+#[cfg(test)]
+mod tests;

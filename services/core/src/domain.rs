@@ -1,0 +1,285 @@
+//! The domain model: devices, partner reports, threats and the event log, free of any wire format.
+//!
+//! These types are what the store persists (hence `Serialize`) and what the service logic works on.
+//! The gRPC edge (`crate::grpc`) parses proto messages into them and renders them back.
+
+mod ids;
+mod time;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use ids::{ConnectorId, DeviceId};
+pub use time::{Clock, SystemClock, Timestamp};
+
+/// The operating-system family of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Platform {
+    /// Android phones and tablets.
+    Android,
+    /// iPhone.
+    Ios,
+    /// iPad.
+    Ipados,
+    /// Windows 10 and later.
+    Windows,
+    /// macOS.
+    Macos,
+}
+
+/// Device threat level, ordered from best to worst (intune-mtd.md §3: secured < low < medium < high).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ThreatLevel {
+    /// No threats found.
+    Secured,
+    /// Minimal risk.
+    Low,
+    /// Moderate risk.
+    Medium,
+    /// Severe risk.
+    High,
+}
+
+/// The ten partner-reported health states of Intune's `managedDevicePartnerReportedHealthState` (intune-mtd.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HealthState {
+    /// Health state not yet reported.
+    Unknown,
+    /// Activated by the partner, no health reported yet.
+    Activated,
+    /// Deactivated by the partner; health unknown.
+    Deactivated,
+    /// Considered secured by the partner.
+    Secured,
+    /// Low threat.
+    LowSeverity,
+    /// Medium threat.
+    MediumSeverity,
+    /// High threat.
+    HighSeverity,
+    /// The partner considers the device unresponsive; health unknown.
+    Unresponsive,
+    /// An active threat the user cannot easily remediate.
+    Compromised,
+    /// A required profile or configuration is missing, so analysis cannot complete.
+    Misconfigured,
+}
+
+impl HealthState {
+    /// The threat level this state carries, or `None` when it means missing data.
+    ///
+    /// Intune does not document this for the non-level states (intune-mtd.md §5, "Not documented publicly").
+    /// riskgate's choice: compromised counts as high (it is an active threat); unknown, activated, deactivated,
+    /// unresponsive and misconfigured carry no level, so policies treat them as missing partner data.
+    pub fn level(self) -> Option<ThreatLevel> {
+        match self {
+            Self::Secured => Some(ThreatLevel::Secured),
+            Self::LowSeverity => Some(ThreatLevel::Low),
+            Self::MediumSeverity => Some(ThreatLevel::Medium),
+            Self::HighSeverity | Self::Compromised => Some(ThreatLevel::High),
+            Self::Unknown
+            | Self::Activated
+            | Self::Deactivated
+            | Self::Unresponsive
+            | Self::Misconfigured => None,
+        }
+    }
+}
+
+/// What a threat is about (Lookout's issue types, intune-mtd.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ThreatCategory {
+    /// A malicious or risky app.
+    Application,
+    /// A network threat such as a man-in-the-middle network.
+    Network,
+    /// An OS flaw.
+    Os,
+    /// Phishing or malicious web content.
+    WebContent,
+    /// A risky configuration.
+    Configuration,
+    /// A malicious file.
+    File,
+}
+
+/// Lifecycle of a threat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ThreatStatus {
+    /// Still present.
+    Open,
+    /// Remediated.
+    Resolved,
+    /// Ignored by an administrator.
+    Ignored,
+}
+
+/// One threat a partner found on a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Threat {
+    /// The partner's identifier of the threat.
+    pub vendor_threat_id: String,
+    /// What it is about.
+    pub category: ThreatCategory,
+    /// The partner's classification, free text.
+    pub classification: String,
+    /// The partner's severity.
+    pub severity: ThreatLevel,
+    /// Whether it is still present.
+    pub status: ThreatStatus,
+    /// When it was detected.
+    pub detected_at: Timestamp,
+    /// When it was resolved, if it was.
+    pub resolved_at: Option<Timestamp>,
+    /// Human-readable description.
+    pub description: String,
+}
+
+/// Identity and inventory of a device, as the latest report described it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Platform.
+    pub platform: Platform,
+    /// OS version (may be empty).
+    pub os_version: String,
+    /// Hardware model (may be empty).
+    pub model: String,
+    /// Owner user (may be empty).
+    pub owner_user_id: String,
+    /// Groups of the device or its user.
+    pub groups: Vec<String>,
+}
+
+/// One partner's validated observation of one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceReport {
+    /// The device.
+    pub device_id: DeviceId,
+    /// Its identity and inventory.
+    pub info: DeviceInfo,
+    /// The partner-reported health state.
+    pub health_state: HealthState,
+    /// The partner's threats.
+    pub threats: Vec<Threat>,
+    /// When the partner observed this state.
+    pub observed_at: Timestamp,
+    /// The partner's event id, used to drop redelivered events.
+    pub vendor_event_id: String,
+}
+
+/// A validated batch of reports from one connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportBatch {
+    /// The connector that sent it.
+    pub connector_id: ConnectorId,
+    /// The connector's batch number, increasing.
+    pub batch_seq: u64,
+    /// The connector's opaque vendor cursor after this batch.
+    pub checkpoint: Vec<u8>,
+    /// The reports, applied in order.
+    pub reports: Vec<DeviceReport>,
+}
+
+/// The latest report of one connector about one device, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerReport {
+    /// The reported health state.
+    pub health_state: HealthState,
+    /// The reported threats.
+    pub threats: Vec<Threat>,
+    /// When the partner observed it.
+    pub observed_at: Timestamp,
+    /// When the core applied it.
+    pub received_at: Timestamp,
+    /// The partner's event id.
+    pub vendor_event_id: String,
+    /// The event-log position at which it was applied.
+    pub position: u64,
+}
+
+impl PartnerReport {
+    /// The level this report carries, `None` for missing data.
+    pub fn level(&self) -> Option<ThreatLevel> {
+        self.health_state.level()
+    }
+}
+
+/// A device's latest state: its inventory and the current report of every connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The device.
+    pub device_id: DeviceId,
+    /// Inventory, from the latest applied report.
+    pub info: DeviceInfo,
+    /// When the first report was applied.
+    pub first_seen: Timestamp,
+    /// When the latest report was applied.
+    pub last_seen: Timestamp,
+    /// The current report per connector.
+    pub reports: BTreeMap<ConnectorId, PartnerReport>,
+    /// The position of the device's latest event.
+    pub position: u64,
+}
+
+impl DeviceRecord {
+    /// The device's aggregated level: the worst level among its current reports, `None` if no report carries one.
+    pub fn level(&self) -> Option<ThreatLevel> {
+        self.reports.values().filter_map(PartnerReport::level).max()
+    }
+}
+
+/// One entry of the append-only event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log: contiguous from 1.
+    pub position: u64,
+    /// When the core wrote it.
+    pub time: Timestamp,
+    /// The device it is about.
+    pub device_id: DeviceId,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What an event records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A connector's report was applied.
+    DeviceReported(DeviceReported),
+}
+
+/// A connector's report was applied to a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceReported {
+    /// The connector.
+    pub connector_id: ConnectorId,
+    /// The reported health state.
+    pub health_state: HealthState,
+    /// The device's aggregated level before the report.
+    pub previous_level: Option<ThreatLevel>,
+    /// The device's aggregated level after it.
+    pub current_level: Option<ThreatLevel>,
+    /// The partner's event id.
+    pub vendor_event_id: String,
+    /// When the partner observed it.
+    pub observed_at: Timestamp,
+    /// The threats it carried.
+    pub threats: Vec<Threat>,
+}
+
+/// A connector's last acknowledged position in its vendor feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The opaque vendor cursor.
+    pub cursor: Vec<u8>,
+    /// The batch number it came with.
+    pub batch_seq: u64,
+    /// The log position at which it was committed.
+    pub position: u64,
+    /// When it was acknowledged.
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! Unit tests of the domain rules: level mapping, aggregation and id validation.
+
+use super::*;
+
+#[test]
+fn every_health_state_maps_to_its_documented_level() {
+    let table = [
+        (HealthState::Unknown, None),
+        (HealthState::Activated, None),
+        (HealthState::Deactivated, None),
+        (HealthState::Secured, Some(ThreatLevel::Secured)),
+        (HealthState::LowSeverity, Some(ThreatLevel::Low)),
+        (HealthState::MediumSeverity, Some(ThreatLevel::Medium)),
+        (HealthState::HighSeverity, Some(ThreatLevel::High)),
+        (HealthState::Unresponsive, None),
+        (HealthState::Compromised, Some(ThreatLevel::High)),
+        (HealthState::Misconfigured, None),
+    ];
+    for (state, level) in table {
+        assert_eq!(state.level(), level, "{state:?}");
+    }
+}
+
+#[test]
+fn threat_levels_are_ordered_secured_low_medium_high() {
+    assert!(ThreatLevel::Secured < ThreatLevel::Low);
+    assert!(ThreatLevel::Low < ThreatLevel::Medium);
+    assert!(ThreatLevel::Medium < ThreatLevel::High);
+}
+
+#[test]
+fn device_level_is_the_worst_report_level_ignoring_missing_data() {
+    let report = |health_state| PartnerReport {
+        health_state,
+        threats: vec![],
+        observed_at: Timestamp(1),
+        received_at: Timestamp(1),
+        vendor_event_id: "e".into(),
+        position: 1,
+    };
+    let mut device = DeviceRecord {
+        device_id: DeviceId::parse("d").unwrap(),
+        info: DeviceInfo {
+            platform: Platform::Ios,
+            os_version: String::new(),
+            model: String::new(),
+            owner_user_id: String::new(),
+            groups: vec![],
+        },
+        first_seen: Timestamp(1),
+        last_seen: Timestamp(1),
+        reports: BTreeMap::new(),
+        position: 1,
+    };
+    assert_eq!(device.level(), None);
+    let connector = |id| ConnectorId::parse(id).unwrap();
+    device
+        .reports
+        .insert(connector("a"), report(HealthState::Activated));
+    assert_eq!(device.level(), None);
+    device
+        .reports
+        .insert(connector("b"), report(HealthState::LowSeverity));
+    assert_eq!(device.level(), Some(ThreatLevel::Low));
+    device
+        .reports
+        .insert(connector("c"), report(HealthState::MediumSeverity));
+    assert_eq!(device.level(), Some(ThreatLevel::Medium));
+}
+
+#[test]
+fn ids_reject_empty_overlong_and_odd_characters() {
+    assert!(DeviceId::parse("").is_err());
+    assert!(DeviceId::parse(&"x".repeat(257)).is_err());
+    assert!(DeviceId::parse("a\u{0}b").is_err());
+    assert!(DeviceId::parse("device-1 (Pixel)").is_ok());
+    assert!(ConnectorId::parse("lookout.prod_1-a").is_ok());
+    assert!(ConnectorId::parse("look out").is_err());
+    assert!(ConnectorId::parse(&"c".repeat(129)).is_err());
+}
+
+#[test]
+fn timestamps_round_trip_through_protobuf_parts() {
+    for (seconds, nanos) in [(0, 0), (1_700_000_000, 123), (-5, 999_999_999)] {
+        let ts = Timestamp::from_parts(seconds, nanos).unwrap();
+        assert_eq!(ts.to_parts(), (seconds, nanos));
+    }
+    assert_eq!(Timestamp::from_parts(i64::MAX, 0), None);
+    assert_eq!(Timestamp::from_parts(0, -1), None);
+}

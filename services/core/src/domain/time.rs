@@ -1,0 +1,55 @@
+//! Time as the core sees it: nanosecond timestamps and an injectable clock.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds since the Unix epoch. Covers the years 1678 to 2262, which bounds what the API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Builds a timestamp from protobuf-style seconds and nanos, `None` if it does not fit.
+    pub fn from_parts(seconds: i64, nanos: i32) -> Option<Self> {
+        if !(0..1_000_000_000).contains(&nanos) {
+            return None;
+        }
+        seconds
+            .checked_mul(1_000_000_000)?
+            .checked_add(i64::from(nanos))
+            .map(Self)
+    }
+
+    /// Seconds and nanos, the protobuf representation.
+    pub fn to_parts(self) -> (i64, i32) {
+        let seconds = self.0.div_euclid(1_000_000_000);
+        // rem_euclid of a positive divisor is in 0..1e9, so it fits an i32.
+        let nanos = self.0.rem_euclid(1_000_000_000) as i32;
+        (seconds, nanos)
+    }
+
+    /// This time plus `duration`, saturating.
+    pub fn saturating_add(self, duration: Duration) -> Self {
+        let nanos = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
+        Self(self.0.saturating_add(nanos))
+    }
+}
+
+/// Where the core gets "now" from. Tests inject their own so time-driven behaviour needs no sleeping.
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX))
+    }
+}

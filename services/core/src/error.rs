@@ -1,0 +1,40 @@
+//! The service's typed errors. The gRPC edge maps them to status codes in one table (`grpc/error.rs`).
+
+use crate::store::StoreError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The request is malformed. `field` is the path of the offending field, such as `reports[2].device_id`.
+    #[error("{field}: {reason}")]
+    InvalidArgument {
+        /// Path of the field.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The thing asked for does not exist.
+    #[error("{what} {id:?} not found")]
+    NotFound {
+        /// Kind of thing, such as "device".
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The store failed or is shutting down.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CoreError {
+    /// A malformed field.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result of a service operation.
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,151 @@
+//! `DeviceService`: point lookups, listing and history of devices.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use riskgate_proto::v1::{self as pb, device_service_server::DeviceService};
+use tonic::{Request, Response, Status};
+
+use super::{parse, render};
+use crate::{
+    domain::{DeviceId, DeviceRecord},
+    error::{CoreError, CoreResult},
+    store::RiskStore,
+};
+
+/// The device query API.
+#[derive(Debug, Clone)]
+pub struct DeviceApi {
+    store: RiskStore,
+}
+
+impl DeviceApi {
+    /// Serves queries from `store`.
+    pub fn new(store: RiskStore) -> Self {
+        Self { store }
+    }
+
+    fn known_device(&self, raw_id: &str) -> CoreResult<DeviceRecord> {
+        let device_id = parse::device_id("device_id", raw_id)?;
+        self.store.device(&device_id)?.ok_or_else(|| CoreError::NotFound {
+            what: "device",
+            id: device_id.to_string(),
+        })
+    }
+}
+
+/// Page tokens are opaque to clients: base64url of the last item's key.
+fn encode_token(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn decode_token(raw: &str) -> CoreResult<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))
+}
+
+#[tonic::async_trait]
+impl DeviceService for DeviceApi {
+    async fn get_device(
+        &self,
+        request: Request<pb::GetDeviceRequest>,
+    ) -> Result<Response<pb::Device>, Status> {
+        let device = self.known_device(&request.into_inner().device_id)?;
+        Ok(Response::new(render::device(&device)))
+    }
+
+    async fn list_devices(
+        &self,
+        request: Request<pb::ListDevicesRequest>,
+    ) -> Result<Response<pb::ListDevicesResponse>, Status> {
+        let request = request.into_inner();
+        let page_size = parse::page_size(request.page_size)?;
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => {
+                let bytes = decode_token(token)?;
+                let raw = String::from_utf8(bytes)
+                    .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))?;
+                Some(
+                    DeviceId::parse(&raw)
+                        .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))?,
+                )
+            }
+        };
+        let platforms = request
+            .platforms
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| parse::platform(&format!("platforms[{index}]"), *raw))
+            .collect::<CoreResult<Vec<_>>>()?;
+        let levels = request
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| parse::threat_level(&format!("levels[{index}]"), *raw))
+            .collect::<CoreResult<Vec<_>>>()?;
+        let connector = match request.connector_id.as_str() {
+            "" => None,
+            raw => Some(parse::connector_id("connector_id", raw)?),
+        };
+        let devices = self
+            .store
+            .list_devices(after.as_ref(), page_size, |device| {
+                (platforms.is_empty() || platforms.contains(&device.info.platform))
+                    && (levels.is_empty() || device.level().is_some_and(|level| levels.contains(&level)))
+                    && connector
+                        .as_ref()
+                        .is_none_or(|connector| device.reports.contains_key(connector))
+            })
+            .map_err(CoreError::from)?;
+        let next_page_token = match devices.last() {
+            Some(last) if devices.len() == page_size => encode_token(last.device_id.as_str().as_bytes()),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListDevicesResponse {
+            devices: devices.iter().map(render::device).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn device_history(
+        &self,
+        request: Request<pb::DeviceHistoryRequest>,
+    ) -> Result<Response<pb::DeviceHistoryResponse>, Status> {
+        let request = request.into_inner();
+        let page_size = parse::page_size(request.page_size)?;
+        let after = match request.page_token.as_str() {
+            "" => 0,
+            token => {
+                let bytes: [u8; 8] = decode_token(token)?
+                    .try_into()
+                    .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))?;
+                u64::from_be_bytes(bytes)
+            }
+        };
+        let device = self.known_device(&request.device_id)?;
+        let events = self
+            .store
+            .device_history(&device.device_id, after, page_size)
+            .map_err(CoreError::from)?;
+        let next_page_token = match events.last() {
+            Some(last) if events.len() == page_size => encode_token(&last.position.to_be_bytes()),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::DeviceHistoryResponse {
+            events: events.iter().map(render::event).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_store_info(
+        &self,
+        _request: Request<pb::GetStoreInfoRequest>,
+    ) -> Result<Response<pb::StoreInfo>, Status> {
+        let info = self.store.info();
+        Ok(Response::new(pb::StoreInfo {
+            store_epoch: info.epoch,
+            head_position: info.head_position,
+            device_count: info.device_count,
+        }))
+    }
+}

@@ -1,0 +1,154 @@
+//! `IngestService`: the connector-facing stream of report batches and acknowledgements.
+
+use std::sync::Arc;
+
+use riskgate_proto::v1::{self as pb, ingest_service_server::IngestService};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{parse, render, Limits};
+use crate::{
+    domain::Clock,
+    error::CoreError,
+    metrics::Metrics,
+    store::{BatchResult, RiskStore, StoreResult},
+};
+
+/// Batches one stream may have queued for the writer before its acknowledgements are read.
+const PIPELINE_DEPTH: usize = 32;
+
+/// The ingest API.
+#[derive(Debug, Clone)]
+pub struct IngestApi {
+    store: RiskStore,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+}
+
+impl IngestApi {
+    /// Serves ingest into `store`. Streams end with UNAVAILABLE once `shutdown` is cancelled.
+    pub fn new(
+        store: RiskStore,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            store,
+            limits,
+            clock,
+            metrics,
+            shutdown,
+        }
+    }
+}
+
+/// What the acknowledgement forwarder waits for, in stream order.
+enum Pending {
+    /// A batch queued in the writer.
+    Ack {
+        batch_seq: u64,
+        result: oneshot::Receiver<StoreResult<BatchResult>>,
+    },
+    /// The stream ends with this status after the earlier acknowledgements.
+    Fail(Status),
+}
+
+#[tonic::async_trait]
+impl IngestService for IngestApi {
+    type IngestStream = ReceiverStream<Result<pb::BatchAck, Status>>;
+
+    async fn ingest(
+        &self,
+        request: Request<Streaming<pb::ReportBatch>>,
+    ) -> Result<Response<Self::IngestStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(PIPELINE_DEPTH);
+        let (ack_tx, ack_rx) = mpsc::channel(PIPELINE_DEPTH);
+        let api = self.clone();
+
+        // Reader: parse each batch and queue it in the writer without waiting for earlier acknowledgements,
+        // so one connector can keep several batches in a commit group.
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    biased;
+                    () = api.shutdown.cancelled() => {
+                        let _ = pending_tx.send(Pending::Fail(Status::unavailable("server is shutting down"))).await;
+                        return;
+                    }
+                    next = inbound.message() => next,
+                };
+                let message = match next {
+                    Ok(Some(message)) => message,
+                    Ok(None) => return,
+                    Err(status) => {
+                        tracing::debug!(%status, "ingest stream ended by the client");
+                        return;
+                    }
+                };
+                let report_count = message.reports.len();
+                let pending = match parse::report_batch(message, &api.limits, api.clock.now()) {
+                    Ok(batch) => {
+                        let batch_seq = batch.batch_seq;
+                        match api.store.enqueue(batch).await {
+                            Ok(result) => Pending::Ack { batch_seq, result },
+                            Err(err) => Pending::Fail(CoreError::from(err).into()),
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "rejected ingest batch");
+                        api.metrics.record_rejected(report_count);
+                        Pending::Fail(err.into())
+                    }
+                };
+                let failed = matches!(pending, Pending::Fail(_));
+                if pending_tx.send(pending).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+
+        // Forwarder: acknowledge in stream order, each only once its batch is durable.
+        tokio::spawn(async move {
+            while let Some(pending) = pending_rx.recv().await {
+                let item = match pending {
+                    Pending::Ack { batch_seq, result } => match result.await {
+                        Ok(Ok(result)) => Ok(render::batch_ack(batch_seq, &result)),
+                        Ok(Err(err)) => Err(CoreError::from(err).into()),
+                        Err(_) => Err(Status::unavailable("server is shutting down")),
+                    },
+                    Pending::Fail(status) => Err(status),
+                };
+                let ends_stream = item.is_err();
+                // A client that went away loses only its acknowledgements: its queued batches still commit.
+                if ack_tx.send(item).await.is_err() || ends_stream {
+                    return;
+                }
+            }
+        });
+
+        Ok(Response::new(ReceiverStream::new(ack_rx)))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::Checkpoint>, Status> {
+        let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
+        let checkpoint = self
+            .store
+            .checkpoint(&connector_id)
+            .map_err(CoreError::from)?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "checkpoint for connector",
+                id: connector_id.to_string(),
+            })?;
+        Ok(Response::new(render::checkpoint(&connector_id, checkpoint)))
+    }
+}

@@ -1,0 +1,157 @@
+//! Rendering of domain types as proto messages.
+
+use riskgate_proto::v1 as pb;
+
+use crate::{
+    domain::{
+        Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState, PartnerReport, Platform,
+        Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
+    },
+    store::{BatchOutcome, BatchResult},
+};
+
+pub(crate) fn timestamp(ts: Timestamp) -> prost_types::Timestamp {
+    let (seconds, nanos) = ts.to_parts();
+    prost_types::Timestamp { seconds, nanos }
+}
+
+pub(crate) fn level(level: Option<ThreatLevel>) -> i32 {
+    (match level {
+        None => pb::ThreatLevel::Unspecified,
+        Some(ThreatLevel::Secured) => pb::ThreatLevel::Secured,
+        Some(ThreatLevel::Low) => pb::ThreatLevel::Low,
+        Some(ThreatLevel::Medium) => pb::ThreatLevel::Medium,
+        Some(ThreatLevel::High) => pb::ThreatLevel::High,
+    }) as i32
+}
+
+fn platform(platform: Platform) -> i32 {
+    (match platform {
+        Platform::Android => pb::Platform::Android,
+        Platform::Ios => pb::Platform::Ios,
+        Platform::Ipados => pb::Platform::Ipados,
+        Platform::Windows => pb::Platform::Windows,
+        Platform::Macos => pb::Platform::Macos,
+    }) as i32
+}
+
+fn health_state(state: HealthState) -> i32 {
+    (match state {
+        HealthState::Unknown => pb::HealthState::Unknown,
+        HealthState::Activated => pb::HealthState::Activated,
+        HealthState::Deactivated => pb::HealthState::Deactivated,
+        HealthState::Secured => pb::HealthState::Secured,
+        HealthState::LowSeverity => pb::HealthState::LowSeverity,
+        HealthState::MediumSeverity => pb::HealthState::MediumSeverity,
+        HealthState::HighSeverity => pb::HealthState::HighSeverity,
+        HealthState::Unresponsive => pb::HealthState::Unresponsive,
+        HealthState::Compromised => pb::HealthState::Compromised,
+        HealthState::Misconfigured => pb::HealthState::Misconfigured,
+    }) as i32
+}
+
+fn threat(threat: &Threat) -> pb::Threat {
+    pb::Threat {
+        vendor_threat_id: threat.vendor_threat_id.clone(),
+        category: (match threat.category {
+            ThreatCategory::Application => pb::ThreatCategory::Application,
+            ThreatCategory::Network => pb::ThreatCategory::Network,
+            ThreatCategory::Os => pb::ThreatCategory::Os,
+            ThreatCategory::WebContent => pb::ThreatCategory::WebContent,
+            ThreatCategory::Configuration => pb::ThreatCategory::Configuration,
+            ThreatCategory::File => pb::ThreatCategory::File,
+        }) as i32,
+        classification: threat.classification.clone(),
+        severity: level(Some(threat.severity)),
+        status: (match threat.status {
+            ThreatStatus::Open => pb::ThreatStatus::Open,
+            ThreatStatus::Resolved => pb::ThreatStatus::Resolved,
+            ThreatStatus::Ignored => pb::ThreatStatus::Ignored,
+        }) as i32,
+        detected_at: Some(timestamp(threat.detected_at)),
+        resolved_at: threat.resolved_at.map(timestamp),
+        description: threat.description.clone(),
+    }
+}
+
+fn threats(threats: &[Threat]) -> Vec<pb::Threat> {
+    threats.iter().map(threat).collect()
+}
+
+fn partner_report(connector_id: &ConnectorId, report: &PartnerReport) -> pb::PartnerReport {
+    pb::PartnerReport {
+        connector_id: connector_id.to_string(),
+        health_state: health_state(report.health_state),
+        level: level(report.level()),
+        threats: threats(&report.threats),
+        observed_at: Some(timestamp(report.observed_at)),
+        received_at: Some(timestamp(report.received_at)),
+        vendor_event_id: report.vendor_event_id.clone(),
+        position: report.position,
+    }
+}
+
+pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
+    pb::Device {
+        device_id: device.device_id.to_string(),
+        platform: platform(device.info.platform),
+        os_version: device.info.os_version.clone(),
+        model: device.info.model.clone(),
+        owner_user_id: device.info.owner_user_id.clone(),
+        groups: device.info.groups.clone(),
+        first_seen: Some(timestamp(device.first_seen)),
+        last_seen: Some(timestamp(device.last_seen)),
+        level: level(device.level()),
+        reports: device
+            .reports
+            .iter()
+            .map(|(connector_id, report)| partner_report(connector_id, report))
+            .collect(),
+        position: device.position,
+    }
+}
+
+pub(crate) fn event(event: &Event) -> pb::Event {
+    let kind = match &event.kind {
+        EventKind::DeviceReported(reported) => pb::event::Kind::DeviceReported(pb::DeviceReported {
+            connector_id: reported.connector_id.to_string(),
+            health_state: health_state(reported.health_state),
+            report_level: level(reported.health_state.level()),
+            previous_level: level(reported.previous_level),
+            current_level: level(reported.current_level),
+            vendor_event_id: reported.vendor_event_id.clone(),
+            observed_at: Some(timestamp(reported.observed_at)),
+            threats: threats(&reported.threats),
+        }),
+    };
+    pb::Event {
+        position: event.position,
+        time: Some(timestamp(event.time)),
+        device_id: event.device_id.to_string(),
+        kind: Some(kind),
+    }
+}
+
+pub(crate) fn checkpoint(connector_id: &ConnectorId, checkpoint: Checkpoint) -> pb::Checkpoint {
+    pb::Checkpoint {
+        connector_id: connector_id.to_string(),
+        checkpoint: checkpoint.cursor,
+        batch_seq: checkpoint.batch_seq,
+        position: checkpoint.position,
+        updated_at: Some(timestamp(checkpoint.updated_at)),
+    }
+}
+
+pub(crate) fn batch_ack(batch_seq: u64, result: &BatchResult) -> pb::BatchAck {
+    pb::BatchAck {
+        batch_seq,
+        outcome: (match result.outcome {
+            BatchOutcome::Applied => pb::BatchOutcome::Applied,
+            BatchOutcome::Duplicate => pb::BatchOutcome::Duplicate,
+        }) as i32,
+        applied: result.applied,
+        stale: result.stale,
+        duplicates: result.duplicates,
+        position: result.position,
+    }
+}

@@ -1,0 +1,163 @@
+//! Wiring: opens the store, binds the listeners, serves gRPC and metrics, and shuts down in order
+//! (stop accepting, end streams, drain, flush the store).
+
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{server::TcpIncoming, Server};
+
+use crate::{
+    config::Config,
+    domain::Clock,
+    grpc::{DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer, Limits},
+    metrics::{self, Metrics, RpcMetricsLayer},
+    store::{RiskStore, SledEngine, StoreError, WriterConfig},
+};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be created.
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store could not be opened or flushed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Server reflection could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The gRPC transport failed.
+    #[error("grpc transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The addresses the server actually bound (useful with port 0).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundAddrs {
+    /// gRPC.
+    pub grpc: SocketAddr,
+    /// Prometheus metrics.
+    pub metrics: SocketAddr,
+}
+
+/// Runs the core until `shutdown` resolves, calling `ready` once both listeners are bound.
+pub async fn serve(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    ready: impl FnOnce(BoundAddrs),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let metrics = Arc::new(Metrics::new());
+    let engine = Arc::new(SledEngine::open(&config.data_dir.join("store"), config.durability)?);
+    let store = RiskStore::open(engine, clock.clone(), metrics.clone(), WriterConfig::default())?;
+    let info = store.info();
+    metrics.set_head(info.head_position);
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        epoch = %info.epoch,
+        head = info.head_position,
+        devices = info.device_count,
+        durability = ?config.durability,
+        "store opened"
+    );
+
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })
+    };
+    let grpc_listener = bind(config.listen).await?;
+    let metrics_listener = bind(config.metrics_listen).await?;
+    let addrs = BoundAddrs {
+        grpc: local_addr(&grpc_listener, config.listen)?,
+        metrics: local_addr(&metrics_listener, config.metrics_listen)?,
+    };
+
+    let cancel = CancellationToken::new();
+    let metrics_server = tokio::spawn(metrics::serve(
+        metrics_listener,
+        metrics.clone(),
+        cancel.clone().cancelled_owned(),
+    ));
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<IngestServiceServer<IngestApi>>()
+        .await;
+    health_reporter
+        .set_serving::<DeviceServiceServer<DeviceApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(riskgate_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let limits = Limits {
+        max_batch_reports: config.max_batch_reports,
+        max_clock_skew: config.max_clock_skew,
+    };
+    let ingest = IngestApi::new(store.clone(), limits, clock, metrics.clone(), cancel.clone());
+    let devices = DeviceApi::new(store.clone());
+
+    let signal_cancel = cancel.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: no new connections, ending streams");
+        health_reporter
+            .set_not_serving::<IngestServiceServer<IngestApi>>()
+            .await;
+        signal_cancel.cancel();
+    };
+    let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+    let grpc = Server::builder()
+        .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+        .layer(RpcMetricsLayer::new(metrics.clone()))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(IngestServiceServer::new(ingest))
+        .add_service(DeviceServiceServer::new(devices))
+        .serve_with_incoming_shutdown(incoming, signal);
+
+    ready(addrs);
+    tracing::info!(grpc = %addrs.grpc, metrics = %addrs.metrics, "serving");
+
+    let grace = config.shutdown_grace;
+    let drain_deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = grpc => result?,
+        () = drain_deadline => tracing::warn!(?grace, "in-flight requests did not finish within the grace period"),
+    }
+    cancel.cancel();
+    let _ = metrics_server.await;
+    // Everything acknowledged is already durable; this commits what was queued and flushes once more.
+    store.shutdown().await?;
+    tracing::info!("store flushed; stopped");
+    Ok(())
+}
+
+fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, ServeError> {
+    listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })
+}

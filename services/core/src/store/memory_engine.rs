@@ -1,0 +1,77 @@
+//! An in-memory engine: the reference implementation of [`KvEngine`], used by unit tests of the layers above
+//! and as the second engine the shared suite runs against. It is not durable.
+
+use std::{collections::BTreeMap, ops::Bound, sync::RwLock};
+
+use super::engine::{KvEngine, KvIter, Keyspace, StoreError, StoreResult, WriteBatch};
+
+/// A [`KvEngine`] over one ordered map per keyspace.
+#[derive(Debug, Default)]
+pub struct MemoryEngine {
+    maps: RwLock<BTreeMap<(u8, Vec<u8>), Vec<u8>>>,
+}
+
+impl MemoryEngine {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Engine("memory engine lock poisoned".into())
+}
+
+impl KvEngine for MemoryEngine {
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let maps = self.maps.read().map_err(|_| poisoned())?;
+        Ok(maps.get(&(keyspace.tag(), key.to_vec())).cloned())
+    }
+
+    fn range<'a>(&'a self, keyspace: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'a> {
+        let tag = keyspace.tag();
+        let bound = |bound: Bound<&[u8]>, open: (u8, Vec<u8>)| match bound {
+            Bound::Included(key) => Bound::Included((tag, key.to_vec())),
+            Bound::Excluded(key) => Bound::Excluded((tag, key.to_vec())),
+            Bound::Unbounded => Bound::Included(open),
+        };
+        let start = bound(start, (tag, Vec::new()));
+        let end = match end {
+            Bound::Unbounded => Bound::Excluded((tag + 1, Vec::new())),
+            other => bound(other, (tag, Vec::new())),
+        };
+        // Snapshot the range so the iterator does not hold the lock.
+        let items: StoreResult<Vec<_>> = self
+            .maps
+            .read()
+            .map_err(|_| poisoned())
+            .map(|maps| {
+                maps.range((start, end))
+                    .map(|((_, key), value)| Ok((key.clone(), value.clone())))
+                    .collect()
+            });
+        match items {
+            Ok(items) => Box::new(items.into_iter()),
+            Err(err) => Box::new(std::iter::once(Err(err))),
+        }
+    }
+
+    fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+        let mut maps = self.maps.write().map_err(|_| poisoned())?;
+        for (keyspace, key, value) in batch.writes {
+            match value {
+                Some(value) => maps.insert((keyspace.tag(), key), value),
+                None => maps.remove(&(keyspace.tag(), key)),
+            };
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
+}

@@ -1,0 +1,238 @@
+//! Unit tests of the risk store's write rules on the in-memory engine: positions, batch and event dedup,
+//! stale reports, checkpoints, aggregation and group commit.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::{
+    domain::{DeviceInfo, HealthState, Platform, SystemClock, ThreatLevel},
+    store::MemoryEngine,
+};
+
+fn store() -> RiskStore {
+    RiskStore::open(
+        Arc::new(MemoryEngine::new()),
+        Arc::new(SystemClock),
+        Arc::new(Metrics::new()),
+        WriterConfig::default(),
+    )
+    .unwrap()
+}
+
+fn report(device: &str, health_state: HealthState, observed_at: i64, event_id: &str) -> DeviceReport {
+    DeviceReport {
+        device_id: DeviceId::parse(device).unwrap(),
+        info: DeviceInfo {
+            platform: Platform::Android,
+            os_version: "14".into(),
+            model: "Pixel".into(),
+            owner_user_id: "alice".into(),
+            groups: vec!["sales".into()],
+        },
+        health_state,
+        threats: vec![],
+        observed_at: Timestamp(observed_at),
+        vendor_event_id: event_id.into(),
+    }
+}
+
+fn batch(connector: &str, batch_seq: u64, reports: Vec<DeviceReport>) -> ReportBatch {
+    ReportBatch {
+        connector_id: ConnectorId::parse(connector).unwrap(),
+        batch_seq,
+        checkpoint: format!("cursor-{batch_seq}").into_bytes(),
+        reports,
+    }
+}
+
+fn device_id(raw: &str) -> DeviceId {
+    DeviceId::parse(raw).unwrap()
+}
+
+#[tokio::test]
+async fn applied_reports_get_contiguous_positions_and_update_the_device() {
+    let store = store();
+    let result = store
+        .submit(batch(
+            "lookout",
+            1,
+            vec![
+                report("d1", HealthState::Secured, 10, "e1"),
+                report("d2", HealthState::HighSeverity, 10, "e2"),
+                report("d1", HealthState::MediumSeverity, 11, "e3"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!((result.outcome, result.applied, result.position), (BatchOutcome::Applied, 3, 3));
+    let d1 = store.device(&device_id("d1")).unwrap().unwrap();
+    assert_eq!(d1.level(), Some(ThreatLevel::Medium));
+    assert_eq!(d1.position, 3);
+    let history = store.device_history(&device_id("d1"), 0, 100).unwrap();
+    let positions: Vec<u64> = history.iter().map(|e| e.position).collect();
+    assert_eq!(positions, vec![1, 3]);
+    let EventKind::DeviceReported(second) = &history[1].kind;
+    assert_eq!(second.previous_level, Some(ThreatLevel::Secured));
+    assert_eq!(second.current_level, Some(ThreatLevel::Medium));
+    assert_eq!(store.info().head_position, 3);
+    assert_eq!(store.info().device_count, 2);
+}
+
+#[tokio::test]
+async fn a_replayed_batch_number_is_a_duplicate_and_changes_nothing() {
+    let store = store();
+    store
+        .submit(batch("c", 5, vec![report("d", HealthState::Secured, 10, "e1")]))
+        .await
+        .unwrap();
+    let replay = store
+        .submit(batch("c", 5, vec![report("d", HealthState::HighSeverity, 20, "e2")]))
+        .await
+        .unwrap();
+    assert_eq!(replay.outcome, BatchOutcome::Duplicate);
+    assert_eq!(replay.position, 1);
+    let older = store
+        .submit(batch("c", 4, vec![report("d", HealthState::HighSeverity, 20, "e3")]))
+        .await
+        .unwrap();
+    assert_eq!(older.outcome, BatchOutcome::Duplicate);
+    let device = store.device(&device_id("d")).unwrap().unwrap();
+    assert_eq!(device.level(), Some(ThreatLevel::Secured));
+    let checkpoint = store.checkpoint(&ConnectorId::parse("c").unwrap()).unwrap().unwrap();
+    assert_eq!((checkpoint.batch_seq, checkpoint.cursor), (5, b"cursor-5".to_vec()));
+}
+
+#[tokio::test]
+async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
+    let store = store();
+    store
+        .submit(batch("c", 1, vec![report("d", HealthState::LowSeverity, 100, "e1")]))
+        .await
+        .unwrap();
+    let result = store
+        .submit(batch(
+            "c",
+            2,
+            vec![
+                report("d", HealthState::HighSeverity, 200, "e1"),
+                report("d", HealthState::HighSeverity, 50, "e2"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!((result.applied, result.duplicates, result.stale), (0, 1, 1));
+    assert_eq!(store.info().head_position, 1);
+    // The same event id from another connector is a different event.
+    let other = store
+        .submit(batch("other", 1, vec![report("d", HealthState::HighSeverity, 60, "e1")]))
+        .await
+        .unwrap();
+    assert_eq!(other.applied, 1);
+    let device = store.device(&device_id("d")).unwrap().unwrap();
+    assert_eq!(device.level(), Some(ThreatLevel::High));
+    assert_eq!(device.reports.len(), 2);
+}
+
+#[tokio::test]
+async fn duplicates_inside_one_batch_and_one_group_are_caught() {
+    let store = store();
+    let first = store
+        .enqueue(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .await
+        .unwrap();
+    let second = store
+        .enqueue(batch(
+            "c",
+            2,
+            vec![
+                report("d", HealthState::Secured, 2, "e1"),
+                report("d", HealthState::Secured, 3, "e2"),
+                report("d", HealthState::Secured, 3, "e2"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let replay = store
+        .enqueue(batch("c", 2, vec![report("d", HealthState::HighSeverity, 9, "e9")]))
+        .await
+        .unwrap();
+    assert_eq!(first.await.unwrap().unwrap().applied, 1);
+    let second = second.await.unwrap().unwrap();
+    assert_eq!((second.applied, second.duplicates), (1, 2));
+    assert_eq!(replay.await.unwrap().unwrap().outcome, BatchOutcome::Duplicate);
+    assert_eq!(store.info().head_position, 2);
+}
+
+#[tokio::test]
+async fn an_empty_batch_only_moves_the_checkpoint() {
+    let store = store();
+    let result = store.submit(batch("c", 1, vec![])).await.unwrap();
+    assert_eq!((result.applied, result.position), (0, 0));
+    let checkpoint = store.checkpoint(&ConnectorId::parse("c").unwrap()).unwrap().unwrap();
+    assert_eq!(checkpoint.cursor, b"cursor-1".to_vec());
+    assert_eq!(store.info().head_position, 0);
+}
+
+#[tokio::test]
+async fn listing_pages_through_devices_in_id_order_with_a_filter() {
+    let store = store();
+    let reports = ["a", "b", "c", "d", "e"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let state = if i % 2 == 0 { HealthState::Secured } else { HealthState::HighSeverity };
+            report(id, state, 1, &format!("e{i}"))
+        })
+        .collect();
+    store.submit(batch("c", 1, reports)).await.unwrap();
+    let page = store.list_devices(None, 2, |_| true).unwrap();
+    let ids: Vec<&str> = page.iter().map(|d| d.device_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    let page = store.list_devices(Some(&device_id("b")), 10, |_| true).unwrap();
+    assert_eq!(page.len(), 3);
+    let high = store
+        .list_devices(None, 10, |d| d.level() == Some(ThreatLevel::High))
+        .unwrap();
+    let ids: Vec<&str> = high.iter().map(|d| d.device_id.as_str()).collect();
+    assert_eq!(ids, ["b", "d"]);
+}
+
+#[tokio::test]
+async fn after_shutdown_the_store_refuses_writes() {
+    let store = store();
+    store
+        .submit(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .await
+        .unwrap();
+    store.shutdown().await.unwrap();
+    let err = store.submit(batch("c", 2, vec![])).await.unwrap_err();
+    assert!(matches!(err, StoreError::Closed));
+}
+
+#[tokio::test]
+async fn reopening_a_store_keeps_epoch_head_and_checkpoints() {
+    let engine: Arc<dyn KvEngine> = Arc::new(MemoryEngine::new());
+    let open = || {
+        RiskStore::open(
+            engine.clone(),
+            Arc::new(SystemClock),
+            Arc::new(Metrics::new()),
+            WriterConfig::default(),
+        )
+        .unwrap()
+    };
+    let first = open();
+    first
+        .submit(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .await
+        .unwrap();
+    let info = first.info();
+    first.shutdown().await.unwrap();
+    let second = open();
+    assert_eq!(second.info(), info);
+    let next = second
+        .submit(batch("c", 2, vec![report("d", HealthState::LowSeverity, 2, "e2")]))
+        .await
+        .unwrap();
+    assert_eq!(next.position, 2, "positions continue after a reopen");
+}
