@@ -1,0 +1,15 @@
+//! End-to-end tests of `riskgate-core`: every test starts the real binary on `127.0.0.1` port 0
+//! with its own temporary data dir and talks to it over real gRPC (and HTTP for metrics).
+//!
+//! One test binary with one module per theme, so the binary is linked once and the workspace is
+//! built once per run (see `riskgate_tests::ensure_built`).
+
+mod bad_input;
+mod config;
+mod crash;
+mod health;
+mod lifecycle;
+mod metrics;
+mod query;
+mod replay;
+mod support;
