@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "riskgate/v1/types.proto",
         "riskgate/v1/ingest.proto",
         "riskgate/v1/devices.proto",
+        "riskgate/v1/policy.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -25,6 +25,8 @@ pub const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
 pub const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";
 /// Default time to drain in-flight requests on shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+/// Default scheduler period.
+pub const DEFAULT_EVALUATION_INTERVAL: &str = "1s";
 
 /// The validated configuration of `riskgate-core`.
 #[derive(Debug, Clone)]
@@ -45,6 +47,11 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Log format: `text` or `json`. Key `log_format`.
     pub log_format: LogFormat,
+    /// How often the scheduler re-evaluates what time changes (grace periods, heartbeats, validity).
+    /// Key `evaluation_interval`.
+    pub evaluation_interval: Duration,
+    /// Test support: time stands still except through `ClockService.AdvanceClock`. Key `manual_clock`.
+    pub manual_clock: bool,
 }
 
 /// How logs are written to stderr.
@@ -106,6 +113,12 @@ pub struct Args {
     /// `text` or `json` [default: text].
     #[arg(long, env = "RISKGATE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// How often time-driven decisions are re-evaluated, such as "1s" [default: 1s].
+    #[arg(long, env = "RISKGATE_EVALUATION_INTERVAL")]
+    pub evaluation_interval: Option<String>,
+    /// Test support only: the clock stands still except through ClockService.AdvanceClock.
+    #[arg(long, env = "RISKGATE_MANUAL_CLOCK")]
+    pub manual_clock: bool,
 }
 
 /// The keys a TOML file may set; unknown keys are refused.
@@ -120,6 +133,8 @@ struct FileConfig {
     max_clock_skew: Option<String>,
     shutdown_grace: Option<String>,
     log_format: Option<String>,
+    evaluation_interval: Option<String>,
+    manual_clock: Option<bool>,
 }
 
 impl Config {
@@ -185,6 +200,11 @@ impl Config {
                     ))
                 }
             },
+            evaluation_interval: positive_duration(
+                "evaluation_interval",
+                &pick(args.evaluation_interval, file.evaluation_interval, DEFAULT_EVALUATION_INTERVAL),
+            )?,
+            manual_clock: args.manual_clock || file.manual_clock.unwrap_or(false),
         })
     }
 }
@@ -219,6 +239,14 @@ fn parse_addr(key: &str, raw: &str) -> Result<SocketAddr, ConfigError> {
     raw.parse().map_err(|_| {
         ConfigError::new(key, format!("{raw:?} is not a socket address such as \"127.0.0.1:50051\""))
     })
+}
+
+fn positive_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+    let value = parse_duration(key, raw)?;
+    if value.is_zero() {
+        return Err(ConfigError::new(key, "must be more than zero"));
+    }
+    Ok(value)
 }
 
 fn parse_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {

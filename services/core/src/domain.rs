@@ -4,6 +4,7 @@
 //! The gRPC edge (`crate::grpc`) parses proto messages into them and renders them back.
 
 mod ids;
+pub mod policy;
 mod time;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use ids::{ConnectorId, DeviceId};
-pub use time::{Clock, SystemClock, Timestamp};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+
+use policy::{ActionKind, AppDecision, ComplianceStatus, ConnectorState, Reason};
 
 /// The operating-system family of a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -236,17 +239,88 @@ pub struct Event {
     pub position: u64,
     /// When the core wrote it.
     pub time: Timestamp,
-    /// The device it is about.
-    pub device_id: DeviceId,
+    /// The device it is about; `None` for connector and configuration events.
+    pub device_id: Option<DeviceId>,
     /// What happened.
     pub kind: EventKind,
 }
 
-/// What an event records.
+/// What an event records. Names follow OpenID CAEP where one exists (streaming.md §1): risk-level change
+/// (`DeviceReported` with previous and current level), device-compliance change, session revocation
+/// (`AccessChanged` to deny).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     /// A connector's report was applied.
     DeviceReported(DeviceReported),
+    /// The device's compliance status changed.
+    ComplianceChanged {
+        /// Before.
+        previous: ComplianceStatus,
+        /// After.
+        current: ComplianceStatus,
+        /// Why it is what it is now.
+        reasons: Vec<Reason>,
+    },
+    /// A scheduled noncompliance action fell due.
+    ComplianceActionDue {
+        /// The policy whose schedule it is.
+        policy_id: String,
+        /// The action.
+        action: ActionKind,
+    },
+    /// A conditional-access decision flipped.
+    AccessChanged {
+        /// The resource.
+        resource: String,
+        /// The new decision (the previous one is its opposite).
+        allowed: bool,
+        /// Why.
+        reasons: Vec<Reason>,
+    },
+    /// An app-protection decision changed: block or wipe falls due, or access is restored.
+    AppProtectionChanged {
+        /// The app-protection policy.
+        policy_id: String,
+        /// Before.
+        previous: AppDecision,
+        /// After.
+        current: AppDecision,
+        /// Why.
+        reasons: Vec<Reason>,
+    },
+    /// A connector's state changed; `None` means not registered.
+    ConnectorStateChanged {
+        /// The connector.
+        connector_id: ConnectorId,
+        /// Before.
+        previous: Option<ConnectorState>,
+        /// After.
+        current: Option<ConnectorState>,
+    },
+    /// An admin changed the configuration.
+    ConfigChanged {
+        /// What kind of object.
+        object: ConfigObject,
+        /// Its id.
+        id: String,
+        /// Its new version (0 when deleted).
+        version: u64,
+    },
+}
+
+/// The kinds of configuration object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ConfigObject {
+    /// A connector.
+    Connector,
+    /// A compliance policy.
+    CompliancePolicy,
+    /// A conditional-access resource.
+    Resource,
+    /// An app-protection policy.
+    AppProtectionPolicy,
+    /// The tenant settings.
+    TenantSettings,
 }
 
 /// A connector's report was applied to a device.

@@ -21,6 +21,20 @@ pub enum CoreError {
         /// Its id.
         id: String,
     },
+    /// The thing to create exists already.
+    #[error("{what} {id:?} already exists")]
+    AlreadyExists {
+        /// Kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The system is not in a state that allows the request, such as a report from a connector that is not set up.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// An optimistic-concurrency check failed: the object changed since the caller read it.
+    #[error("{0}")]
+    Aborted(String),
     /// The store failed or is shutting down.
     #[error(transparent)]
     Store(#[from] StoreError),

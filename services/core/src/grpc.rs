@@ -2,17 +2,27 @@
 //! (`parse`), domain types are rendered on the way out (`render`), and errors become statuses in one table
 //! (`error`).
 
+mod admin;
+mod clock;
+mod decisions;
 mod devices;
 mod error;
 mod ingest;
 mod parse;
+mod parse_policy;
 mod render;
+mod render_policy;
 
+pub use admin::AdminApi;
+pub use clock::ClockApi;
+pub use decisions::DecisionApi;
 pub use devices::DeviceApi;
 pub use ingest::IngestApi;
 pub use parse::Limits;
 
 /// The generated server types, re-exported for the server wiring.
 pub use riskgate_proto::v1::{
-    device_service_server::DeviceServiceServer, ingest_service_server::IngestServiceServer,
+    clock_service_server::ClockServiceServer, connector_service_server::ConnectorServiceServer,
+    decision_service_server::DecisionServiceServer, device_service_server::DeviceServiceServer,
+    ingest_service_server::IngestServiceServer, policy_service_server::PolicyServiceServer,
 };

@@ -14,5 +14,6 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
+pub mod policy;
 pub mod server;
 pub mod store;

@@ -3,12 +3,11 @@
 
 #![forbid(unsafe_code)]
 
-use std::{io::IsTerminal, process::ExitCode, sync::Arc};
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 use riskgate_core::{
     config::{Args, Config, LogFormat},
-    domain::SystemClock,
     server,
 };
 
@@ -40,7 +39,6 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(server::serve(
         config,
-        Arc::new(SystemClock),
         |addrs| {
             // The one line on stdout: scripts and tests wait for it to learn the bound ports.
             #[allow(clippy::print_stdout)]

@@ -9,8 +9,11 @@ use tonic::transport::{server::TcpIncoming, Server};
 
 use crate::{
     config::Config,
-    domain::Clock,
-    grpc::{DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer, Limits},
+    domain::{Clock, ManualClock, SystemClock},
+    grpc::{
+        AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi, DecisionServiceServer, DeviceApi,
+        DeviceServiceServer, IngestApi, IngestServiceServer, Limits, PolicyServiceServer,
+    },
     metrics::{self, Metrics, RpcMetricsLayer},
     store::{RiskStore, SledEngine, StoreError, WriterConfig},
 };
@@ -29,6 +32,9 @@ pub enum ServeError {
     /// The store could not be opened or flushed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The store's first evaluation failed.
+    #[error("startup: {0}")]
+    Core(#[from] crate::error::CoreError),
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -57,7 +63,6 @@ pub struct BoundAddrs {
 /// Runs the core until `shutdown` resolves, calling `ready` once both listeners are bound.
 pub async fn serve(
     config: Config,
-    clock: Arc<dyn Clock>,
     ready: impl FnOnce(BoundAddrs),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
@@ -66,8 +71,16 @@ pub async fn serve(
         source,
     })?;
     let metrics = Arc::new(Metrics::new());
+    let manual_clock = config.manual_clock.then(|| Arc::new(ManualClock::new(SystemClock.now())));
+    let clock: Arc<dyn Clock> = match &manual_clock {
+        Some(manual) => {
+            tracing::warn!("running with a MANUAL CLOCK: time moves only through ClockService.AdvanceClock; never do this in production");
+            manual.clone()
+        }
+        None => Arc::new(SystemClock),
+    };
     let engine = Arc::new(SledEngine::open(&config.data_dir.join("store"), config.durability)?);
-    let store = RiskStore::open(engine, clock.clone(), metrics.clone(), WriterConfig::default())?;
+    let store = RiskStore::open(engine, clock.clone(), metrics.clone(), WriterConfig::default()).await?;
     let info = store.info();
     metrics.set_head(info.head_position);
     tracing::info!(
@@ -114,8 +127,19 @@ pub async fn serve(
         max_batch_reports: config.max_batch_reports,
         max_clock_skew: config.max_clock_skew,
     };
-    let ingest = IngestApi::new(store.clone(), limits, clock, metrics.clone(), cancel.clone());
+    let ingest = IngestApi::new(store.clone(), limits, clock.clone(), metrics.clone(), cancel.clone());
     let devices = DeviceApi::new(store.clone());
+    let admin = AdminApi::new(store.clone(), clock.clone());
+    let decisions = DecisionApi::new(store.clone());
+    let clock_service = manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
+    for name in [
+        "riskgate.v1.ConnectorService",
+        "riskgate.v1.PolicyService",
+        "riskgate.v1.DecisionService",
+    ] {
+        health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+    }
+    let scheduler = tokio::spawn(run_scheduler(store.clone(), config.evaluation_interval, cancel.clone()));
 
     let signal_cancel = cancel.clone();
     let signal = async move {
@@ -134,6 +158,10 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(IngestServiceServer::new(ingest))
         .add_service(DeviceServiceServer::new(devices))
+        .add_service(ConnectorServiceServer::new(admin.clone()))
+        .add_service(PolicyServiceServer::new(admin))
+        .add_service(DecisionServiceServer::new(decisions))
+        .add_optional_service(clock_service)
         .serve_with_incoming_shutdown(incoming, signal);
 
     ready(addrs);
@@ -150,6 +178,7 @@ pub async fn serve(
     }
     cancel.cancel();
     let _ = metrics_server.await;
+    let _ = scheduler.await;
     // Everything acknowledged is already durable; this commits what was queued and flushes once more.
     store.shutdown().await?;
     tracing::info!("store flushed; stopped");
@@ -160,4 +189,21 @@ fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, Se
     listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Re-evaluates what time changes (grace periods, heartbeat thresholds, validity periods) every `interval`,
+/// without any request.
+async fn run_scheduler(store: RiskStore, interval: std::time::Duration, cancel: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticks.tick() => {
+                if let Err(err) = store.tick(false).await {
+                    tracing::error!(error = %err, "scheduled re-evaluation failed");
+                }
+            }
+        }
+    }
 }

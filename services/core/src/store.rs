@@ -13,6 +13,7 @@ mod keys;
 mod memory_engine;
 mod risk_store;
 mod sled_engine;
+mod writer;
 #[cfg(test)]
 mod suite;
 

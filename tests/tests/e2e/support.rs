@@ -4,8 +4,8 @@
 use anyhow::{bail, ensure};
 use riskgate_tests::{
     api::{event, BatchAck, BatchOutcome, DeviceReported, Event, HealthState, ThreatLevel},
-    builders::{report, ts, unix_now},
     api::{DeviceReport, Platform},
+    builders::{report, ts, unix_now},
 };
 
 /// The documented HealthState → ThreatLevel mapping (UNSPECIFIED means missing data).
@@ -57,10 +57,13 @@ pub(crate) fn check_applied(ack: &BatchAck, batch_seq: u64, applied: u32) -> any
     Ok(())
 }
 
-/// The DeviceReported payload of an event.
+/// The DeviceReported payload of an event; an error for any other kind of event.
 pub(crate) fn reported(event: &Event) -> anyhow::Result<&DeviceReported> {
     match &event.kind {
         Some(event::Kind::DeviceReported(reported)) => Ok(reported),
-        None => bail!("event at position {} has no kind: {event:?}", event.position),
+        other => bail!(
+            "event at position {} is not device_reported: {other:?}",
+            event.position
+        ),
     }
 }

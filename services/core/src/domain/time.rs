@@ -1,6 +1,9 @@
 //! Time as the core sees it: nanosecond timestamps and an injectable clock.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::atomic::{AtomicI64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,5 +54,29 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         Timestamp(i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A clock that moves only when told to. Used by tests, and by `riskgate-core --manual-clock`, so that grace
+/// periods and heartbeat thresholds can be tested without sleeping.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self(AtomicI64::new(start.0))
+    }
+
+    /// Moves the clock forward by `by` and returns the new time.
+    pub fn advance(&self, by: Duration) -> Timestamp {
+        let nanos = i64::try_from(by.as_nanos()).unwrap_or(i64::MAX);
+        Timestamp(self.0.fetch_add(nanos, Ordering::SeqCst).saturating_add(nanos))
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
     }
 }

@@ -87,9 +87,9 @@ impl DeviceService for DeviceApi {
             "" => None,
             raw => Some(parse::connector_id("connector_id", raw)?),
         };
-        let devices = self
+        let mut devices = self
             .store
-            .list_devices(after.as_ref(), page_size, |device| {
+            .list_devices(after.as_ref(), page_size + 1, |device| {
                 (platforms.is_empty() || platforms.contains(&device.info.platform))
                     && (levels.is_empty() || device.level().is_some_and(|level| levels.contains(&level)))
                     && connector
@@ -97,9 +97,11 @@ impl DeviceService for DeviceApi {
                         .is_none_or(|connector| device.reports.contains_key(connector))
             })
             .map_err(CoreError::from)?;
-        let next_page_token = match devices.last() {
-            Some(last) if devices.len() == page_size => encode_token(last.device_id.as_str().as_bytes()),
-            _ => String::new(),
+        let next_page_token = if devices.len() > page_size {
+            devices.truncate(page_size);
+            encode_token(devices[page_size - 1].device_id.as_str().as_bytes())
+        } else {
+            String::new()
         };
         Ok(Response::new(pb::ListDevicesResponse {
             devices: devices.iter().map(render::device).collect(),
@@ -123,13 +125,15 @@ impl DeviceService for DeviceApi {
             }
         };
         let device = self.known_device(&request.device_id)?;
-        let events = self
+        let mut events = self
             .store
-            .device_history(&device.device_id, after, page_size)
+            .device_history(&device.device_id, after, page_size + 1)
             .map_err(CoreError::from)?;
-        let next_page_token = match events.last() {
-            Some(last) if events.len() == page_size => encode_token(&last.position.to_be_bytes()),
-            _ => String::new(),
+        let next_page_token = if events.len() > page_size {
+            events.truncate(page_size);
+            encode_token(&events[page_size - 1].position.to_be_bytes())
+        } else {
+            String::new()
         };
         Ok(Response::new(pb::DeviceHistoryResponse {
             events: events.iter().map(render::event).collect(),

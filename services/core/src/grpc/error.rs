@@ -9,6 +9,9 @@ impl From<CoreError> for Status {
         let code = match &err {
             CoreError::InvalidArgument { .. } => Code::InvalidArgument,
             CoreError::NotFound { .. } => Code::NotFound,
+            CoreError::AlreadyExists { .. } => Code::AlreadyExists,
+            CoreError::FailedPrecondition(_) => Code::FailedPrecondition,
+            CoreError::Aborted(_) => Code::Aborted,
             CoreError::Store(StoreError::Closed) => Code::Unavailable,
             CoreError::Store(_) => Code::Internal,
         };

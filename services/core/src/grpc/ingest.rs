@@ -11,9 +11,9 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{parse, render, Limits};
 use crate::{
     domain::Clock,
-    error::CoreError,
+    error::{CoreError, CoreResult},
     metrics::Metrics,
-    store::{BatchResult, RiskStore, StoreResult},
+    store::{BatchResult, RiskStore},
 };
 
 /// Batches one stream may have queued for the writer before its acknowledgements are read.
@@ -53,7 +53,7 @@ enum Pending {
     /// A batch queued in the writer.
     Ack {
         batch_seq: u64,
-        result: oneshot::Receiver<StoreResult<BatchResult>>,
+        result: oneshot::Receiver<CoreResult<BatchResult>>,
     },
     /// The stream ends with this status after the earlier acknowledgements.
     Fail(Status),
@@ -98,7 +98,7 @@ impl IngestService for IngestApi {
                         let batch_seq = batch.batch_seq;
                         match api.store.enqueue(batch).await {
                             Ok(result) => Pending::Ack { batch_seq, result },
-                            Err(err) => Pending::Fail(CoreError::from(err).into()),
+                            Err(err) => Pending::Fail(err.into()),
                         }
                     }
                     Err(err) => {
@@ -120,7 +120,7 @@ impl IngestService for IngestApi {
                 let item = match pending {
                     Pending::Ack { batch_seq, result } => match result.await {
                         Ok(Ok(result)) => Ok(render::batch_ack(batch_seq, &result)),
-                        Ok(Err(err)) => Err(CoreError::from(err).into()),
+                        Ok(Err(err)) => Err(err.into()),
                         Err(_) => Err(Status::unavailable("server is shutting down")),
                     },
                     Pending::Fail(status) => Err(status),

@@ -4,7 +4,7 @@ use riskgate_proto::v1 as pb;
 
 use crate::{
     domain::{
-        Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState, PartnerReport, Platform,
+        Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState, PartnerReport,
         Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
     },
     store::{BatchOutcome, BatchResult},
@@ -22,16 +22,6 @@ pub(crate) fn level(level: Option<ThreatLevel>) -> i32 {
         Some(ThreatLevel::Low) => pb::ThreatLevel::Low,
         Some(ThreatLevel::Medium) => pb::ThreatLevel::Medium,
         Some(ThreatLevel::High) => pb::ThreatLevel::High,
-    }) as i32
-}
-
-fn platform(platform: Platform) -> i32 {
-    (match platform {
-        Platform::Android => pb::Platform::Android,
-        Platform::Ios => pb::Platform::Ios,
-        Platform::Ipados => pb::Platform::Ipados,
-        Platform::Windows => pb::Platform::Windows,
-        Platform::Macos => pb::Platform::Macos,
     }) as i32
 }
 
@@ -94,7 +84,7 @@ fn partner_report(connector_id: &ConnectorId, report: &PartnerReport) -> pb::Par
 pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
     pb::Device {
         device_id: device.device_id.to_string(),
-        platform: platform(device.info.platform),
+        platform: super::render_policy::platform(device.info.platform),
         os_version: device.info.os_version.clone(),
         model: device.info.model.clone(),
         owner_user_id: device.info.owner_user_id.clone(),
@@ -112,6 +102,10 @@ pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
 }
 
 pub(crate) fn event(event: &Event) -> pb::Event {
+    use super::render_policy::{
+        action_kind, app_decision, compliance_status, config_object, connector_state, decision, reasons,
+    };
+    use pb::event::Kind;
     let kind = match &event.kind {
         EventKind::DeviceReported(reported) => pb::event::Kind::DeviceReported(pb::DeviceReported {
             connector_id: reported.connector_id.to_string(),
@@ -123,11 +117,59 @@ pub(crate) fn event(event: &Event) -> pb::Event {
             observed_at: Some(timestamp(reported.observed_at)),
             threats: threats(&reported.threats),
         }),
+        EventKind::ComplianceChanged {
+            previous,
+            current,
+            reasons: why,
+        } => Kind::DeviceComplianceChange(pb::DeviceComplianceChange {
+            previous_status: compliance_status(*previous),
+            current_status: compliance_status(*current),
+            reasons: reasons(why),
+        }),
+        EventKind::ComplianceActionDue { policy_id, action } => Kind::ComplianceActionDue(pb::ComplianceActionDue {
+            policy_id: policy_id.clone(),
+            action: action_kind(*action),
+        }),
+        EventKind::AccessChanged {
+            resource,
+            allowed,
+            reasons: why,
+        } => Kind::AccessDecisionChange(pb::AccessDecisionChange {
+            resource: resource.clone(),
+            previous_decision: decision(!allowed),
+            current_decision: decision(*allowed),
+            reasons: reasons(why),
+        }),
+        EventKind::AppProtectionChanged {
+            policy_id,
+            previous,
+            current,
+            reasons: why,
+        } => Kind::AppProtectionChange(pb::AppProtectionChange {
+            policy_id: policy_id.clone(),
+            previous_decision: app_decision(*previous),
+            current_decision: app_decision(*current),
+            reasons: reasons(why),
+        }),
+        EventKind::ConnectorStateChanged {
+            connector_id,
+            previous,
+            current,
+        } => Kind::ConnectorStateChange(pb::ConnectorStateChange {
+            connector_id: connector_id.to_string(),
+            previous_state: connector_state(*previous),
+            current_state: connector_state(*current),
+        }),
+        EventKind::ConfigChanged { object, id, version } => Kind::ConfigChange(pb::ConfigChange {
+            object: config_object(*object),
+            id: id.clone(),
+            version: *version,
+        }),
     };
     pb::Event {
         position: event.position,
         time: Some(timestamp(event.time)),
-        device_id: event.device_id.to_string(),
+        device_id: event.device_id.as_ref().map(ToString::to_string).unwrap_or_default(),
         kind: Some(kind),
     }
 }

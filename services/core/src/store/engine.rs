@@ -47,17 +47,23 @@ pub enum Keyspace {
     Dedup,
     /// The last acknowledged checkpoint per connector.
     Checkpoints,
+    /// Configuration objects: connectors, policies, resources, tenant settings.
+    Config,
+    /// Per-device compliance memo: episodes and last decisions.
+    Compliance,
 }
 
 impl Keyspace {
     /// Every keyspace, for engines that set them up front.
-    pub const ALL: [Keyspace; 6] = [
+    pub const ALL: [Keyspace; 8] = [
         Keyspace::Meta,
         Keyspace::Events,
         Keyspace::Devices,
         Keyspace::DeviceEvents,
         Keyspace::Dedup,
         Keyspace::Checkpoints,
+        Keyspace::Config,
+        Keyspace::Compliance,
     ];
 
     /// A stable one-byte tag, used by engines that keep all keyspaces in one ordered map.
@@ -69,6 +75,8 @@ impl Keyspace {
             Keyspace::DeviceEvents => 4,
             Keyspace::Dedup => 5,
             Keyspace::Checkpoints => 6,
+            Keyspace::Config => 7,
+            Keyspace::Compliance => 8,
         }
     }
 }

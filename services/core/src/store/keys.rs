@@ -1,7 +1,7 @@
 //! The key layout of each keyspace. Keys sort the way scans need them: positions big-endian, and
 //! variable-length ids length-prefixed so that one id is never a prefix of another's key range.
 
-use crate::domain::{ConnectorId, DeviceId};
+use crate::domain::{ConfigObject, ConnectorId, DeviceId};
 
 /// Meta key: the store-wide format version.
 pub(crate) const META_FORMAT: &[u8] = b"format";
@@ -9,6 +9,10 @@ pub(crate) const META_FORMAT: &[u8] = b"format";
 pub(crate) const META_EPOCH: &[u8] = b"epoch";
 /// Meta key: the position of the newest event.
 pub(crate) const META_HEAD: &[u8] = b"head";
+/// Meta key: the connector states as of the last evaluation.
+pub(crate) const META_CONNECTOR_STATES: &[u8] = b"connector_states";
+/// Meta key: the number of devices.
+pub(crate) const META_DEVICE_COUNT: &[u8] = b"device_count";
 
 /// Events key: the position, big-endian so that keys sort by position.
 pub(crate) fn event(position: u64) -> Vec<u8> {
@@ -60,4 +64,23 @@ pub(crate) fn dedup(connector_id: &ConnectorId, vendor_event_id: &str) -> Vec<u8
 /// Checkpoints key: the connector id.
 pub(crate) fn checkpoint(connector_id: &ConnectorId) -> Vec<u8> {
     connector_id.as_str().as_bytes().to_vec()
+}
+
+/// Config key: a one-byte object kind, then the object's id.
+pub(crate) fn config(object: ConfigObject, id: &str) -> Vec<u8> {
+    let tag = match object {
+        ConfigObject::Connector => 1,
+        ConfigObject::CompliancePolicy => 2,
+        ConfigObject::Resource => 3,
+        ConfigObject::AppProtectionPolicy => 4,
+        ConfigObject::TenantSettings => 5,
+    };
+    let mut key = vec![tag];
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// Compliance key: the device id.
+pub(crate) fn compliance(device_id: &DeviceId) -> Vec<u8> {
+    device(device_id)
 }

@@ -1,19 +1,13 @@
-//! The risk store: riskgate's domain persistence on top of a [`KvEngine`].
-//!
-//! One writer thread owns every write. It assigns contiguous positions to the event log, drops duplicate
-//! vendor events and stale reports, stores each batch's checkpoint in the same atomic write as its reports,
-//! and acknowledges a batch only after the flush that covers it. Batches queued while a flush runs are
-//! committed together and share the next flush (group commit).
+//! The risk store handle: opening the store (creating its metadata, rebuilding the in-memory view), reads,
+//! and the requests the writer thread serves (`store/writer.rs`).
 
 use std::{
-    collections::{HashMap, HashSet},
     ops::Bound,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
+        Arc, Mutex, RwLock, RwLockReadGuard,
     },
     thread,
-    time::Instant,
 };
 
 use tokio::sync::{mpsc, oneshot};
@@ -22,21 +16,28 @@ use super::{
     codec::{self, decode, encode},
     engine::{KvEngine, Keyspace, StoreError, StoreResult, WriteBatch},
     keys,
+    writer::{WriteRequest, Writer},
 };
 use crate::{
     domain::{
-        Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, DeviceReport, DeviceReported, Event,
-        EventKind, PartnerReport, ReportBatch, Timestamp,
+        policy::{AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource, TenantSettings},
+        Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, Event, ReportBatch,
     },
+    error::CoreResult,
     metrics::Metrics,
+    policy::{
+        admin::{AdminCommand, AdminOutcome},
+        evaluate::{ConnectorStates, DeviceSummary},
+        view::{ComplianceMemo, DeviceView, View},
+    },
 };
 
 /// Tuning of the writer.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
-    /// Batches waiting for the writer before `submit` waits (backpressure towards connectors).
+    /// Requests waiting for the writer before senders wait (backpressure towards connectors).
     pub queue_depth: usize,
-    /// Most batches committed together under one flush.
+    /// Most requests committed together under one flush.
     pub max_group_batches: usize,
 }
 
@@ -69,7 +70,8 @@ pub struct BatchResult {
     pub stale: u32,
     /// Reports whose vendor event id was already applied.
     pub duplicates: u32,
-    /// Position of the last event written by the batch, or the head if it wrote none.
+    /// Position of the last event written by the batch (reports and the evaluations they caused), or the
+    /// head if it wrote none.
     pub position: u64,
 }
 
@@ -84,25 +86,17 @@ pub struct StoreInfo {
     pub device_count: u64,
 }
 
-enum WriteRequest {
-    Batch {
-        batch: ReportBatch,
-        reply: oneshot::Sender<StoreResult<BatchResult>>,
-    },
-    Shutdown {
-        done: oneshot::Sender<StoreResult<()>>,
-    },
-}
-
 /// Handle to the store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct RiskStore {
     shared: Arc<Shared>,
+    view: Arc<RwLock<View>>,
     requests: mpsc::Sender<WriteRequest>,
 }
 
+/// State shared between the handles and the writer.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     engine: Arc<dyn KvEngine>,
     epoch: String,
     /// Position of the newest event covered by a completed flush. Readers never go past it.
@@ -111,24 +105,37 @@ struct Shared {
     writer: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
+impl Shared {
+    /// Publishes what a completed commit made durable.
+    pub(crate) fn publish(&self, head: u64, device_count: u64) {
+        self.device_count.store(device_count, Ordering::Release);
+        self.durable_head.store(head, Ordering::Release);
+    }
+}
+
 impl std::fmt::Debug for WriteRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WriteRequest::Batch { batch, .. } => write!(f, "Batch({}#{})", batch.connector_id, batch.batch_seq),
+            WriteRequest::Admin { command, .. } => write!(f, "Admin({command:?})"),
+            WriteRequest::Tick { full, .. } => write!(f, "Tick(full: {full})"),
             WriteRequest::Shutdown { .. } => f.write_str("Shutdown"),
         }
     }
 }
 
 impl RiskStore {
-    /// Opens the store on `engine`, creating its metadata on first use, and starts the writer thread.
-    pub fn open(
+    /// Opens the store on `engine`: creates its metadata on first use, rebuilds the in-memory view from the
+    /// stored configuration, devices and compliance memos, starts the writer thread, and re-evaluates every
+    /// device once (logging what changed while the core was down) before returning.
+    pub async fn open(
         engine: Arc<dyn KvEngine>,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         config: WriterConfig,
-    ) -> StoreResult<Self> {
+    ) -> CoreResult<Self> {
         let meta = Meta::load_or_create(engine.as_ref())?;
+        let view = Arc::new(RwLock::new(load_view(engine.as_ref(), meta.head)?));
         let shared = Arc::new(Shared {
             engine: engine.clone(),
             epoch: format!("{:032x}", meta.epoch),
@@ -142,6 +149,7 @@ impl RiskStore {
             clock,
             metrics,
             shared: shared.clone(),
+            view: view.clone(),
             head: meta.head,
             device_count: meta.device_count,
             max_group: config.max_group_batches.max(1),
@@ -151,13 +159,28 @@ impl RiskStore {
             .spawn(move || writer.run(receiver))
             .map_err(|err| StoreError::Engine(format!("cannot start writer thread: {err}")))?;
         *shared.writer.lock().expect("writer handle lock") = Some(handle);
-        Ok(Self { shared, requests })
+        let store = Self {
+            shared,
+            view,
+            requests,
+        };
+        store.tick(true).await?;
+        Ok(store)
+    }
+
+    async fn request<T>(&self, make: impl FnOnce(oneshot::Sender<CoreResult<T>>) -> WriteRequest) -> CoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Queues `batch` for the writer and returns a receiver for its acknowledgement. Batches are applied in
     /// the order they were queued, so a connector can pipeline several before awaiting the first ack.
     /// Waits while the writer's queue is full.
-    pub async fn enqueue(&self, batch: ReportBatch) -> StoreResult<oneshot::Receiver<StoreResult<BatchResult>>> {
+    pub async fn enqueue(&self, batch: ReportBatch) -> CoreResult<oneshot::Receiver<CoreResult<BatchResult>>> {
         let (reply, ack) = oneshot::channel();
         self.requests
             .send(WriteRequest::Batch { batch, reply })
@@ -167,11 +190,21 @@ impl RiskStore {
     }
 
     /// Applies `batch` and waits until it is durable.
-    pub async fn submit(&self, batch: ReportBatch) -> StoreResult<BatchResult> {
+    pub async fn submit(&self, batch: ReportBatch) -> CoreResult<BatchResult> {
         self.enqueue(batch).await?.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Commits everything queued before this call, flushes, and stops the writer. Later submissions fail
+    /// Applies an admin change and waits until it is durable and every device is re-evaluated.
+    pub async fn admin(&self, command: AdminCommand) -> CoreResult<AdminOutcome> {
+        self.request(|reply| WriteRequest::Admin { command, reply }).await
+    }
+
+    /// Re-evaluates what time has changed (every device if `full`); returns the head position after it.
+    pub async fn tick(&self, full: bool) -> CoreResult<u64> {
+        self.request(|reply| WriteRequest::Tick { full, reply }).await
+    }
+
+    /// Commits everything queued before this call, flushes, and stops the writer. Later requests fail
     /// with [`StoreError::Closed`].
     pub async fn shutdown(&self) -> StoreResult<()> {
         let (done, finished) = oneshot::channel();
@@ -189,6 +222,11 @@ impl RiskStore {
         Ok(())
     }
 
+    /// Read access to the in-memory view, for checks. Hold it briefly: the writer waits for it to publish.
+    pub fn view(&self) -> RwLockReadGuard<'_, View> {
+        self.view.read().expect("view lock")
+    }
+
     /// The store's identity, durable head and size.
     pub fn info(&self) -> StoreInfo {
         StoreInfo {
@@ -203,7 +241,8 @@ impl RiskStore {
         read_device(self.shared.engine.as_ref(), device_id)
     }
 
-    /// Up to `limit` devices after `after` (exclusive) in id order that satisfy `filter`.
+    /// Up to `limit` devices after `after` (exclusive) in id order that satisfy `filter`. Ask for one more
+    /// than a page to learn whether another page follows.
     pub fn list_devices(
         &self,
         after: Option<&DeviceId>,
@@ -226,7 +265,8 @@ impl RiskStore {
         Ok(devices)
     }
 
-    /// Up to `limit` of a device's durable events after position `after`, oldest first.
+    /// Up to `limit` of a device's durable events after position `after`, oldest first. Ask for one more
+    /// than a page to learn whether another page follows.
     pub fn device_history(&self, device_id: &DeviceId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
         let engine = self.shared.engine.as_ref();
         let head = self.shared.durable_head.load(Ordering::Acquire);
@@ -259,18 +299,72 @@ impl RiskStore {
     }
 }
 
-fn read_device(engine: &dyn KvEngine, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
+pub(crate) fn read_device(engine: &dyn KvEngine, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
     engine
         .get(Keyspace::Devices, &keys::device(device_id))?
         .map(|bytes| decode(Keyspace::Devices, &bytes))
         .transpose()
 }
 
-fn read_checkpoint(engine: &dyn KvEngine, connector_id: &ConnectorId) -> StoreResult<Option<Checkpoint>> {
+pub(crate) fn read_checkpoint(engine: &dyn KvEngine, connector_id: &ConnectorId) -> StoreResult<Option<Checkpoint>> {
     engine
         .get(Keyspace::Checkpoints, &keys::checkpoint(connector_id))?
         .map(|bytes| decode(Keyspace::Checkpoints, &bytes))
         .transpose()
+}
+
+/// Rebuilds the view: configuration, then every device with its persisted memo.
+fn load_view(engine: &dyn KvEngine, head: u64) -> StoreResult<View> {
+    let mut config = PolicyConfig::default();
+    for item in engine.range(Keyspace::Config, Bound::Unbounded, Bound::Unbounded) {
+        let (key, value) = item?;
+        match key.first() {
+            Some(1) => {
+                let connector: Connector = decode(Keyspace::Config, &value)?;
+                config.connectors.insert(connector.connector_id.clone(), connector);
+            }
+            Some(2) => {
+                let policy: CompliancePolicy = decode(Keyspace::Config, &value)?;
+                config.policies.insert(policy.policy_id.clone(), policy);
+            }
+            Some(3) => {
+                let resource: Resource = decode(Keyspace::Config, &value)?;
+                config.resources.insert(resource.name.clone(), resource);
+            }
+            Some(4) => {
+                let policy: AppProtectionPolicy = decode(Keyspace::Config, &value)?;
+                config.app_policies.insert(policy.policy_id.clone(), policy);
+            }
+            Some(5) => config.tenant = decode::<TenantSettings>(Keyspace::Config, &value)?,
+            _ => {
+                return Err(StoreError::Corrupt {
+                    keyspace: Keyspace::Config,
+                    reason: "unknown object kind".into(),
+                })
+            }
+        }
+    }
+    let states = match engine.get(Keyspace::Meta, keys::META_CONNECTOR_STATES)? {
+        Some(bytes) => decode(Keyspace::Meta, &bytes)?,
+        None => ConnectorStates::default(),
+    };
+    let mut view = View {
+        head,
+        config: Arc::new(config),
+        states: Arc::new(states),
+        ..View::default()
+    };
+    for item in engine.range(Keyspace::Devices, Bound::Unbounded, Bound::Unbounded) {
+        let (_, value) = item?;
+        let record: DeviceRecord = decode(Keyspace::Devices, &value)?;
+        let summary = DeviceSummary::from_record(&record);
+        let device_view = match engine.get(Keyspace::Compliance, &keys::compliance(&record.device_id))? {
+            Some(bytes) => DeviceView::restored(summary, decode::<ComplianceMemo>(Keyspace::Compliance, &bytes)?),
+            None => DeviceView::restored(summary, ComplianceMemo::unknown()),
+        };
+        view.devices.insert(record.device_id, device_view);
+    }
+    Ok(view)
 }
 
 /// Store-wide metadata, kept in the Meta keyspace.
@@ -279,8 +373,6 @@ struct Meta {
     head: u64,
     device_count: u64,
 }
-
-const META_DEVICE_COUNT: &[u8] = b"device_count";
 
 impl Meta {
     fn load_or_create(engine: &dyn KvEngine) -> StoreResult<Self> {
@@ -294,7 +386,7 @@ impl Meta {
             batch.put(Keyspace::Meta, keys::META_FORMAT.to_vec(), vec![codec::FORMAT_VERSION]);
             batch.put(Keyspace::Meta, keys::META_EPOCH.to_vec(), encode(&meta.epoch));
             batch.put(Keyspace::Meta, keys::META_HEAD.to_vec(), encode(&meta.head));
-            batch.put(Keyspace::Meta, META_DEVICE_COUNT.to_vec(), encode(&meta.device_count));
+            batch.put(Keyspace::Meta, keys::META_DEVICE_COUNT.to_vec(), encode(&meta.device_count));
             engine.apply(batch)?;
             engine.flush()?;
             return Ok(meta);
@@ -323,280 +415,9 @@ impl Meta {
         Ok(Meta {
             epoch: decode(Keyspace::Meta, &read(keys::META_EPOCH)?)?,
             head: decode(Keyspace::Meta, &read(keys::META_HEAD)?)?,
-            device_count: decode(Keyspace::Meta, &read(META_DEVICE_COUNT)?)?,
+            device_count: decode(Keyspace::Meta, &read(keys::META_DEVICE_COUNT)?)?,
         })
     }
-}
-
-/// The writer thread's state. Only this thread writes to the engine.
-struct Writer {
-    engine: Arc<dyn KvEngine>,
-    clock: Arc<dyn Clock>,
-    metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
-    /// Position of the newest applied event.
-    head: u64,
-    device_count: u64,
-    max_group: usize,
-}
-
-/// Writes planned for one commit group that are not yet in the engine; later batches of the group read
-/// through it so that they see the earlier ones.
-#[derive(Default)]
-struct Overlay {
-    head: u64,
-    new_devices: u64,
-    writes: WriteBatch,
-    devices: HashMap<DeviceId, DeviceRecord>,
-    dedup: HashSet<Vec<u8>>,
-    checkpoints: HashMap<ConnectorId, Checkpoint>,
-}
-
-impl Overlay {
-    fn absorb(&mut self, other: Overlay) {
-        self.head = other.head;
-        self.new_devices += other.new_devices;
-        self.writes.extend(other.writes);
-        self.devices.extend(other.devices);
-        self.dedup.extend(other.dedup);
-        self.checkpoints.extend(other.checkpoints);
-    }
-}
-
-impl Writer {
-    fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
-        while let Some(first) = receiver.blocking_recv() {
-            let mut group = vec![first];
-            while group.len() < self.max_group {
-                match receiver.try_recv() {
-                    Ok(next) => group.push(next),
-                    Err(_) => break,
-                }
-            }
-            if self.commit_group(group) {
-                return;
-            }
-        }
-        // Every handle is gone: make what was applied durable before the thread ends.
-        if let Err(err) = self.engine.flush() {
-            tracing::error!(error = %err, "final flush failed");
-        }
-    }
-
-    /// Plans, applies and flushes one group, then answers every request in it. Returns true on shutdown.
-    fn commit_group(&mut self, group: Vec<WriteRequest>) -> bool {
-        let now = self.clock.now();
-        let mut overlay = Overlay {
-            head: self.head,
-            ..Overlay::default()
-        };
-        let mut replies = Vec::with_capacity(group.len());
-        let mut shutdown = None;
-        for request in group {
-            match request {
-                WriteRequest::Batch { batch, reply } => {
-                    let result = self.plan_batch(&overlay, &batch, now).map(|(result, planned)| {
-                        overlay.absorb(planned);
-                        result
-                    });
-                    replies.push((reply, result));
-                }
-                // Requests behind a shutdown in the same group still get committed; the channel is FIFO, so
-                // they were queued before the shutdown was observed by their senders' failure.
-                WriteRequest::Shutdown { done } => shutdown = Some(done),
-            }
-        }
-        let committed = self.commit(overlay);
-        for (reply, result) in replies {
-            let result = match (&committed, result) {
-                (Ok(()), result) => result,
-                (Err(err), Ok(_)) => Err(err.clone()),
-                (Err(_), Err(err)) => Err(err),
-            };
-            if let Ok(result) = &result {
-                self.metrics.record_batch(result);
-            }
-            // The submitter may have gone away (stream cancelled); its batch is durable all the same.
-            let _ = reply.send(result);
-        }
-        match shutdown {
-            Some(done) => {
-                let _ = done.send(committed.and_then(|()| self.engine.flush()));
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Applies the planned writes atomically and flushes them, then publishes the new head.
-    fn commit(&mut self, mut overlay: Overlay) -> StoreResult<()> {
-        if overlay.writes.is_empty() {
-            return Ok(());
-        }
-        let device_count = self.device_count + overlay.new_devices;
-        overlay
-            .writes
-            .put(Keyspace::Meta, keys::META_HEAD.to_vec(), encode(&overlay.head));
-        overlay
-            .writes
-            .put(Keyspace::Meta, META_DEVICE_COUNT.to_vec(), encode(&device_count));
-        self.engine.apply(overlay.writes)?;
-        let started = Instant::now();
-        self.engine.flush()?;
-        self.metrics.observe_flush(started.elapsed());
-        self.head = overlay.head;
-        self.device_count = device_count;
-        self.shared.device_count.store(device_count, Ordering::Release);
-        self.shared.durable_head.store(overlay.head, Ordering::Release);
-        self.metrics.set_head(overlay.head);
-        Ok(())
-    }
-
-    /// Works out the writes of one batch against the engine plus the group's overlay, without touching
-    /// either, so that a failure leaves nothing of the batch behind.
-    fn plan_batch(
-        &self,
-        group: &Overlay,
-        batch: &ReportBatch,
-        now: Timestamp,
-    ) -> StoreResult<(BatchResult, Overlay)> {
-        let connector = &batch.connector_id;
-        let mut planned = Overlay {
-            head: group.head,
-            ..Overlay::default()
-        };
-        let last_acked = match group.checkpoints.get(connector) {
-            Some(checkpoint) => Some(checkpoint.batch_seq),
-            None => read_checkpoint(self.engine.as_ref(), connector)?.map(|c| c.batch_seq),
-        };
-        if last_acked.is_some_and(|last| batch.batch_seq <= last) {
-            return Ok((
-                BatchResult {
-                    outcome: BatchOutcome::Duplicate,
-                    applied: 0,
-                    stale: 0,
-                    duplicates: 0,
-                    position: group.head,
-                },
-                planned,
-            ));
-        }
-        let mut result = BatchResult {
-            outcome: BatchOutcome::Applied,
-            applied: 0,
-            stale: 0,
-            duplicates: 0,
-            position: group.head,
-        };
-        for report in &batch.reports {
-            let dedup_key = keys::dedup(connector, &report.vendor_event_id);
-            let seen = planned.dedup.contains(&dedup_key)
-                || group.dedup.contains(&dedup_key)
-                || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some();
-            if seen {
-                result.duplicates += 1;
-                continue;
-            }
-            let existing = match planned.devices.get(&report.device_id) {
-                Some(device) => Some(device.clone()),
-                None => match group.devices.get(&report.device_id) {
-                    Some(device) => Some(device.clone()),
-                    None => read_device(self.engine.as_ref(), &report.device_id)?,
-                },
-            };
-            let is_stale = existing
-                .as_ref()
-                .and_then(|device| device.reports.get(connector))
-                .is_some_and(|current| report.observed_at < current.observed_at);
-            if is_stale {
-                result.stale += 1;
-                continue;
-            }
-            planned.head += 1;
-            let position = planned.head;
-            if existing.is_none() {
-                planned.new_devices += 1;
-            }
-            let (device, event) = apply_report(existing, connector, report, position, now);
-            planned
-                .writes
-                .put(Keyspace::Events, keys::event(position), encode(&event));
-            planned.writes.put(
-                Keyspace::DeviceEvents,
-                keys::device_event(&device.device_id, position),
-                Vec::new(),
-            );
-            planned
-                .writes
-                .put(Keyspace::Dedup, dedup_key.clone(), encode(&position));
-            planned
-                .writes
-                .put(Keyspace::Devices, keys::device(&device.device_id), encode(&device));
-            planned.dedup.insert(dedup_key);
-            planned.devices.insert(device.device_id.clone(), device);
-            result.applied += 1;
-            result.position = position;
-        }
-        let checkpoint = Checkpoint {
-            cursor: batch.checkpoint.clone(),
-            batch_seq: batch.batch_seq,
-            position: planned.head,
-            updated_at: now,
-        };
-        planned
-            .writes
-            .put(Keyspace::Checkpoints, keys::checkpoint(connector), encode(&checkpoint));
-        planned.checkpoints.insert(connector.clone(), checkpoint);
-        Ok((result, planned))
-    }
-}
-
-/// The device's new state and the event recording one applied report.
-fn apply_report(
-    existing: Option<DeviceRecord>,
-    connector: &ConnectorId,
-    report: &DeviceReport,
-    position: u64,
-    now: Timestamp,
-) -> (DeviceRecord, Event) {
-    let mut device = existing.unwrap_or_else(|| DeviceRecord {
-        device_id: report.device_id.clone(),
-        info: report.info.clone(),
-        first_seen: now,
-        last_seen: now,
-        reports: Default::default(),
-        position,
-    });
-    let previous_level = device.level();
-    device.info = report.info.clone();
-    device.last_seen = now;
-    device.position = position;
-    device.reports.insert(
-        connector.clone(),
-        PartnerReport {
-            health_state: report.health_state,
-            threats: report.threats.clone(),
-            observed_at: report.observed_at,
-            received_at: now,
-            vendor_event_id: report.vendor_event_id.clone(),
-            position,
-        },
-    );
-    let event = Event {
-        position,
-        time: now,
-        device_id: device.device_id.clone(),
-        kind: EventKind::DeviceReported(DeviceReported {
-            connector_id: connector.clone(),
-            health_state: report.health_state,
-            previous_level,
-            current_level: device.level(),
-            vendor_event_id: report.vendor_event_id.clone(),
-            observed_at: report.observed_at,
-            threats: report.threats.clone(),
-        }),
-    };
-    (device, event)
 }
 
 #[cfg(test)]

@@ -3,20 +3,64 @@
 
 use std::sync::Arc;
 
+use crate::policy::admin::AdminCommand;
+
 use super::*;
 use crate::{
-    domain::{DeviceInfo, HealthState, Platform, SystemClock, ThreatLevel},
-    store::MemoryEngine,
+    domain::{
+        policy::{ConnectorSettings, PartnerKind, PerPlatform, DEFAULT_UNRESPONSIVE_AFTER},
+        DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel, Timestamp,
+    },
+    error::CoreError,
+    store::{MemoryEngine, StoreError},
 };
 
-fn store() -> RiskStore {
-    RiskStore::open(
-        Arc::new(MemoryEngine::new()),
-        Arc::new(SystemClock),
-        Arc::new(Metrics::new()),
-        WriterConfig::default(),
-    )
-    .unwrap()
+async fn open_on(engine: Arc<dyn KvEngine>) -> RiskStore {
+    RiskStore::open(engine, Arc::new(SystemClock), Arc::new(Metrics::new()), WriterConfig::default())
+        .await
+        .unwrap()
+}
+
+/// Registers a connector and sends its first heartbeat, so that it may report.
+async fn register(store: &RiskStore, connector: &str) {
+    let id = ConnectorId::parse(connector).unwrap();
+    let settings = ConnectorSettings {
+        vendor: "test".into(),
+        display_name: connector.into(),
+        kind: PartnerKind::ThirdParty,
+        compliance_enabled: PerPlatform::default(),
+        app_protection_enabled: PerPlatform::default(),
+        block_on_missing_partner_data: PerPlatform::default(),
+        block_unsupported_os_versions: false,
+        minimum_os_versions: PerPlatform::default(),
+        unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
+        provisioned: true,
+    };
+    store.admin(AdminCommand::CreateConnector(id.clone(), settings)).await.unwrap();
+    store
+        .admin(AdminCommand::Heartbeat {
+            connector_id: id,
+            error_message: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn store() -> RiskStore {
+    let store = open_on(Arc::new(MemoryEngine::new())).await;
+    for connector in ["c", "lookout", "other"] {
+        register(&store, connector).await;
+    }
+    store
+}
+
+/// The positions of a device's `DeviceReported` events.
+fn report_positions(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter(|event| matches!(event.kind, EventKind::DeviceReported(_)))
+        .map(|event| event.position)
+        .collect()
 }
 
 fn report(device: &str, health_state: HealthState, observed_at: i64, event_id: &str) -> DeviceReport {
@@ -51,7 +95,7 @@ fn device_id(raw: &str) -> DeviceId {
 
 #[tokio::test]
 async fn applied_reports_get_contiguous_positions_and_update_the_device() {
-    let store = store();
+    let store = store().await;
     let result = store
         .submit(batch(
             "lookout",
@@ -64,23 +108,33 @@ async fn applied_reports_get_contiguous_positions_and_update_the_device() {
         ))
         .await
         .unwrap();
-    assert_eq!((result.outcome, result.applied, result.position), (BatchOutcome::Applied, 3, 3));
+    assert_eq!((result.outcome, result.applied), (BatchOutcome::Applied, 3));
+    assert_eq!(result.position, store.info().head_position);
     let d1 = store.device(&device_id("d1")).unwrap().unwrap();
     assert_eq!(d1.level(), Some(ThreatLevel::Medium));
-    assert_eq!(d1.position, 3);
     let history = store.device_history(&device_id("d1"), 0, 100).unwrap();
-    let positions: Vec<u64> = history.iter().map(|e| e.position).collect();
-    assert_eq!(positions, vec![1, 3]);
-    let EventKind::DeviceReported(second) = &history[1].kind;
-    assert_eq!(second.previous_level, Some(ThreatLevel::Secured));
-    assert_eq!(second.current_level, Some(ThreatLevel::Medium));
-    assert_eq!(store.info().head_position, 3);
+    let positions = report_positions(&history);
+    assert_eq!(positions.len(), 2);
+    let d2_history = store.device_history(&device_id("d2"), 0, 100).unwrap();
+    // The three reports took three consecutive positions, in batch order.
+    assert_eq!(report_positions(&d2_history), vec![positions[0] + 1]);
+    assert_eq!(positions[1], positions[0] + 2);
+    let reported: Vec<_> = history
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::DeviceReported(reported) => Some(reported),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported[1].previous_level, Some(ThreatLevel::Secured));
+    assert_eq!(reported[1].current_level, Some(ThreatLevel::Medium));
+    assert_eq!(d1.position, positions[1]);
     assert_eq!(store.info().device_count, 2);
 }
 
 #[tokio::test]
 async fn a_replayed_batch_number_is_a_duplicate_and_changes_nothing() {
-    let store = store();
+    let store = store().await;
     store
         .submit(batch("c", 5, vec![report("d", HealthState::Secured, 10, "e1")]))
         .await
@@ -90,7 +144,8 @@ async fn a_replayed_batch_number_is_a_duplicate_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(replay.outcome, BatchOutcome::Duplicate);
-    assert_eq!(replay.position, 1);
+    let head = store.info().head_position;
+    assert_eq!(replay.position, head);
     let older = store
         .submit(batch("c", 4, vec![report("d", HealthState::HighSeverity, 20, "e3")]))
         .await
@@ -104,7 +159,7 @@ async fn a_replayed_batch_number_is_a_duplicate_and_changes_nothing() {
 
 #[tokio::test]
 async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
-    let store = store();
+    let store = store().await;
     store
         .submit(batch("c", 1, vec![report("d", HealthState::LowSeverity, 100, "e1")]))
         .await
@@ -120,8 +175,9 @@ async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
         ))
         .await
         .unwrap();
+    let head_before = store.info().head_position;
     assert_eq!((result.applied, result.duplicates, result.stale), (0, 1, 1));
-    assert_eq!(store.info().head_position, 1);
+    assert_eq!(result.position, head_before, "nothing was written");
     // The same event id from another connector is a different event.
     let other = store
         .submit(batch("other", 1, vec![report("d", HealthState::HighSeverity, 60, "e1")]))
@@ -135,7 +191,7 @@ async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
 
 #[tokio::test]
 async fn duplicates_inside_one_batch_and_one_group_are_caught() {
-    let store = store();
+    let store = store().await;
     let first = store
         .enqueue(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
         .await
@@ -160,22 +216,24 @@ async fn duplicates_inside_one_batch_and_one_group_are_caught() {
     let second = second.await.unwrap().unwrap();
     assert_eq!((second.applied, second.duplicates), (1, 2));
     assert_eq!(replay.await.unwrap().unwrap().outcome, BatchOutcome::Duplicate);
-    assert_eq!(store.info().head_position, 2);
+    let history = store.device_history(&device_id("d"), 0, 100).unwrap();
+    assert_eq!(report_positions(&history).len(), 2);
 }
 
 #[tokio::test]
 async fn an_empty_batch_only_moves_the_checkpoint() {
-    let store = store();
+    let store = store().await;
+    let head = store.info().head_position;
     let result = store.submit(batch("c", 1, vec![])).await.unwrap();
-    assert_eq!((result.applied, result.position), (0, 0));
+    assert_eq!((result.applied, result.position), (0, head));
     let checkpoint = store.checkpoint(&ConnectorId::parse("c").unwrap()).unwrap().unwrap();
     assert_eq!(checkpoint.cursor, b"cursor-1".to_vec());
-    assert_eq!(store.info().head_position, 0);
+    assert_eq!(store.info().head_position, head);
 }
 
 #[tokio::test]
 async fn listing_pages_through_devices_in_id_order_with_a_filter() {
-    let store = store();
+    let store = store().await;
     let reports = ["a", "b", "c", "d", "e"]
         .iter()
         .enumerate()
@@ -199,40 +257,66 @@ async fn listing_pages_through_devices_in_id_order_with_a_filter() {
 
 #[tokio::test]
 async fn after_shutdown_the_store_refuses_writes() {
-    let store = store();
+    let store = store().await;
     store
         .submit(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
         .await
         .unwrap();
     store.shutdown().await.unwrap();
     let err = store.submit(batch("c", 2, vec![])).await.unwrap_err();
-    assert!(matches!(err, StoreError::Closed));
+    assert!(matches!(err, CoreError::Store(StoreError::Closed)));
 }
 
 #[tokio::test]
 async fn reopening_a_store_keeps_epoch_head_and_checkpoints() {
     let engine: Arc<dyn KvEngine> = Arc::new(MemoryEngine::new());
-    let open = || {
-        RiskStore::open(
-            engine.clone(),
-            Arc::new(SystemClock),
-            Arc::new(Metrics::new()),
-            WriterConfig::default(),
-        )
-        .unwrap()
-    };
-    let first = open();
+    let first = open_on(engine.clone()).await;
+    register(&first, "c").await;
     first
         .submit(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
         .await
         .unwrap();
     let info = first.info();
     first.shutdown().await.unwrap();
-    let second = open();
+    let second = open_on(engine).await;
     assert_eq!(second.info(), info);
     let next = second
         .submit(batch("c", 2, vec![report("d", HealthState::LowSeverity, 2, "e2")]))
         .await
         .unwrap();
-    assert_eq!(next.position, 2, "positions continue after a reopen");
+    let history = second.device_history(&device_id("d"), 0, 100).unwrap();
+    assert_eq!(report_positions(&history)[1], info.head_position + 1, "positions continue after a reopen");
+    assert!(next.position > info.head_position);
+}
+
+#[tokio::test]
+async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_stored() {
+    let store = open_on(Arc::new(MemoryEngine::new())).await;
+    let err = store
+        .submit(batch("ghost", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, CoreError::FailedPrecondition(message) if message.contains("ghost")), "{err}");
+    let id = ConnectorId::parse("fresh").unwrap();
+    let settings = ConnectorSettings {
+        vendor: "v".into(),
+        display_name: String::new(),
+        kind: PartnerKind::ThirdParty,
+        compliance_enabled: PerPlatform::default(),
+        app_protection_enabled: PerPlatform::default(),
+        block_on_missing_partner_data: PerPlatform::default(),
+        block_unsupported_os_versions: false,
+        minimum_os_versions: PerPlatform::default(),
+        unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
+        provisioned: true,
+    };
+    store.admin(AdminCommand::CreateConnector(id, settings)).await.unwrap();
+    let err = store
+        .submit(batch("fresh", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, CoreError::FailedPrecondition(message) if message.contains("NotSetUp")), "{err}");
+    assert_eq!(store.device(&device_id("d")).unwrap(), None);
+    assert_eq!(store.checkpoint(&ConnectorId::parse("fresh").unwrap()).unwrap(), None);
+    let _ = Timestamp(0);
 }

@@ -1,0 +1,40 @@
+//! `ClockService`: moves the manual clock in tests. Served only with `--manual-clock`.
+
+use std::sync::Arc;
+
+use riskgate_proto::v1::{self as pb, clock_service_server::ClockService};
+use tonic::{Request, Response, Status};
+
+use super::{parse_policy, render};
+use crate::{domain::ManualClock, store::RiskStore};
+
+/// The test clock API.
+#[derive(Debug, Clone)]
+pub struct ClockApi {
+    store: RiskStore,
+    clock: Arc<ManualClock>,
+}
+
+impl ClockApi {
+    /// Moves `clock` and re-evaluates `store`.
+    pub fn new(store: RiskStore, clock: Arc<ManualClock>) -> Self {
+        Self { store, clock }
+    }
+}
+
+#[tonic::async_trait]
+impl ClockService for ClockApi {
+    async fn advance_clock(
+        &self,
+        request: Request<pb::AdvanceClockRequest>,
+    ) -> Result<Response<pb::AdvanceClockResponse>, Status> {
+        let by = parse_policy::advance_by(request.into_inner().by)?;
+        let now = self.clock.advance(by);
+        // The tick runs after the advance, so everything due by `now` is evaluated before we answer.
+        let position = self.store.tick(false).await?;
+        Ok(Response::new(pb::AdvanceClockResponse {
+            now: Some(render::timestamp(now)),
+            position,
+        }))
+    }
+}

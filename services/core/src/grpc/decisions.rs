@@ -1,0 +1,151 @@
+//! `DecisionService`: access, app-launch and compliance questions, answered from the in-memory view under
+//! one read lock, with the log position the answer reflects.
+
+use riskgate_proto::v1::{self as pb, decision_service_server::DecisionService};
+use tonic::{Request, Response, Status};
+
+use super::{parse, parse_policy, render, render_policy};
+use crate::{
+    domain::DeviceId,
+    error::{CoreError, CoreResult},
+    policy::{
+        evaluate::{decide_access, decide_app_launch, effective_level},
+        view::View,
+    },
+    store::RiskStore,
+};
+
+/// Most checks in one BatchCheckAccess.
+const MAX_BATCH_CHECKS: usize = 1000;
+const MAX_USER_ID_BYTES: usize = 256;
+
+/// The decision API.
+#[derive(Debug, Clone)]
+pub struct DecisionApi {
+    store: RiskStore,
+}
+
+impl DecisionApi {
+    /// Answers from `store`'s view.
+    pub fn new(store: RiskStore) -> Self {
+        Self { store }
+    }
+}
+
+/// A parsed access check.
+struct AccessCheck {
+    device_id: DeviceId,
+    user_id: Option<String>,
+    resource: String,
+}
+
+fn parse_check(prefix: &str, msg: pb::CheckAccessRequest) -> CoreResult<AccessCheck> {
+    if msg.user_id.len() > MAX_USER_ID_BYTES {
+        return Err(CoreError::invalid(format!("{prefix}user_id"), "longer than 256 bytes"));
+    }
+    Ok(AccessCheck {
+        device_id: parse::device_id(&format!("{prefix}device_id"), &msg.device_id)?,
+        user_id: (!msg.user_id.is_empty()).then_some(msg.user_id),
+        resource: parse_policy::object_id(&format!("{prefix}resource"), &msg.resource)?,
+    })
+}
+
+fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecision> {
+    let resource = view.config.resources.get(&check.resource).ok_or_else(|| CoreError::NotFound {
+        what: "resource",
+        id: check.resource.clone(),
+    })?;
+    let device = view.devices.get(&check.device_id);
+    let verdict = decide_access(
+        &view.config,
+        &view.states,
+        device.map(|device| (&device.summary, device.compliance.status)),
+        resource,
+        check.user_id.as_deref(),
+    );
+    Ok(pb::AccessDecision {
+        decision: render_policy::decision(verdict.allow),
+        reasons: render_policy::reasons(&verdict.reasons),
+        position: view.head,
+        compliance: device.map_or(0, |device| render_policy::compliance_status(device.compliance.status)),
+        level: render::level(device.and_then(|device| effective_level(&view.config, &view.states, &device.summary))),
+        resource: check.resource.clone(),
+        device_id: check.device_id.to_string(),
+    })
+}
+
+#[tonic::async_trait]
+impl DecisionService for DecisionApi {
+    async fn check_access(
+        &self,
+        request: Request<pb::CheckAccessRequest>,
+    ) -> Result<Response<pb::AccessDecision>, Status> {
+        let check = parse_check("", request.into_inner())?;
+        let decision = check_access(&self.store.view(), &check)?;
+        Ok(Response::new(decision))
+    }
+
+    async fn batch_check_access(
+        &self,
+        request: Request<pb::BatchCheckAccessRequest>,
+    ) -> Result<Response<pb::BatchCheckAccessResponse>, Status> {
+        let checks = request.into_inner().checks;
+        if checks.is_empty() || checks.len() > MAX_BATCH_CHECKS {
+            return Err(CoreError::invalid("checks", format!("must hold 1 to {MAX_BATCH_CHECKS} checks")).into());
+        }
+        let checks = checks
+            .into_iter()
+            .enumerate()
+            .map(|(index, check)| parse_check(&format!("checks[{index}]."), check))
+            .collect::<CoreResult<Vec<_>>>()?;
+        // One read lock: every answer reflects the same log position.
+        let view = self.store.view();
+        let decisions = checks
+            .iter()
+            .map(|check| check_access(&view, check))
+            .collect::<CoreResult<Vec<_>>>()?;
+        Ok(Response::new(pb::BatchCheckAccessResponse { decisions }))
+    }
+
+    async fn check_app_launch(
+        &self,
+        request: Request<pb::CheckAppLaunchRequest>,
+    ) -> Result<Response<pb::AppLaunchDecision>, Status> {
+        let request = request.into_inner();
+        let device_id = parse::device_id("device_id", &request.device_id)?;
+        if request.app_id.is_empty() || request.app_id.len() > 256 {
+            return Err(CoreError::invalid("app_id", "required, at most 256 bytes").into());
+        }
+        let view = self.store.view();
+        let device = view.devices.get(&device_id).map(|device| &device.summary);
+        let verdict = decide_app_launch(&view.config, &view.states, device, &request.app_id);
+        Ok(Response::new(pb::AppLaunchDecision {
+            decision: render_policy::app_decision(verdict.decision),
+            reasons: render_policy::reasons(&verdict.reasons),
+            position: view.head,
+            policy_id: verdict.policy_id.unwrap_or_default(),
+            connector_id: verdict.connector_id.map(|id| id.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_device_compliance(
+        &self,
+        request: Request<pb::GetDeviceComplianceRequest>,
+    ) -> Result<Response<pb::DeviceCompliance>, Status> {
+        let device_id = parse::device_id("device_id", &request.into_inner().device_id)?;
+        let view = self.store.view();
+        let device = view.devices.get(&device_id).ok_or_else(|| CoreError::NotFound {
+            what: "device",
+            id: device_id.to_string(),
+        })?;
+        let compliance = &device.compliance;
+        Ok(Response::new(pb::DeviceCompliance {
+            device_id: device_id.to_string(),
+            status: render_policy::compliance_status(compliance.status),
+            policies: compliance.policies.iter().map(render_policy::policy_verdict).collect(),
+            reasons: render_policy::reasons(&compliance.reasons),
+            position: view.head,
+            level: render::level(effective_level(&view.config, &view.states, &device.summary)),
+        }))
+    }
+}

@@ -1,0 +1,306 @@
+//! Admin commands as pure changes to a [`PolicyConfig`]: create, update and delete with version checks and
+//! the cross-object rules (only one third-party and one Defender partner per platform for app protection).
+
+use std::sync::Arc;
+
+use crate::{
+    domain::{
+        policy::{
+            AppProtectionPolicy, CompliancePolicy, Connector, ConnectorSettings, PartnerKind, PolicyConfig,
+            Resource, TenantSettings,
+        },
+        ConfigObject, ConnectorId, Timestamp,
+    },
+    error::{CoreError, CoreResult},
+};
+
+/// A change an admin (or a connector's heartbeat) asks for.
+#[derive(Debug, Clone)]
+pub enum AdminCommand {
+    /// Registers a connector.
+    CreateConnector(ConnectorId, ConnectorSettings),
+    /// Replaces a connector's settings.
+    UpdateConnector {
+        /// The connector.
+        connector_id: ConnectorId,
+        /// New settings.
+        settings: ConnectorSettings,
+        /// 0 or the version the caller read.
+        expected_version: u64,
+    },
+    /// Removes a connector.
+    DeleteConnector(ConnectorId),
+    /// A connector's heartbeat.
+    Heartbeat {
+        /// The connector.
+        connector_id: ConnectorId,
+        /// Empty when healthy.
+        error_message: String,
+    },
+    /// Creates a compliance policy.
+    CreatePolicy(CompliancePolicy),
+    /// Replaces a compliance policy.
+    UpdatePolicy {
+        /// The new policy.
+        policy: CompliancePolicy,
+        /// 0 or the version the caller read.
+        expected_version: u64,
+    },
+    /// Deletes a compliance policy.
+    DeletePolicy(String),
+    /// Creates or replaces a resource.
+    PutResource(Resource),
+    /// Deletes a resource.
+    DeleteResource(String),
+    /// Creates or replaces an app-protection policy.
+    PutAppPolicy(AppProtectionPolicy),
+    /// Deletes an app-protection policy.
+    DeleteAppPolicy(String),
+    /// Replaces the tenant settings.
+    UpdateTenant(TenantSettings),
+}
+
+/// What a command returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminOutcome {
+    /// The connector after the change.
+    Connector(Connector),
+    /// The compliance policy after the change.
+    Policy(CompliancePolicy),
+    /// The resource after the change.
+    Resource(Resource),
+    /// The app-protection policy after the change.
+    AppPolicy(AppProtectionPolicy),
+    /// The tenant settings after the change.
+    Tenant(TenantSettings),
+    /// The object was deleted.
+    Deleted,
+}
+
+/// Which object a command changed, so the writer can persist it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The kind of object.
+    pub object: ConfigObject,
+    /// Its id ("" for the tenant settings).
+    pub id: String,
+    /// Its new version, 0 if deleted.
+    pub version: u64,
+}
+
+/// Applies `command` to `config`.
+pub fn apply(
+    config: &mut Arc<PolicyConfig>,
+    command: AdminCommand,
+    now: Timestamp,
+) -> CoreResult<(AdminOutcome, Changed)> {
+    let config = Arc::make_mut(config);
+    match command {
+        AdminCommand::CreateConnector(connector_id, settings) => {
+            if config.connectors.contains_key(&connector_id) {
+                return Err(CoreError::AlreadyExists {
+                    what: "connector",
+                    id: connector_id.to_string(),
+                });
+            }
+            check_app_protection_partners(config, &connector_id, &settings)?;
+            let connector = Connector {
+                connector_id: connector_id.clone(),
+                settings,
+                last_heartbeat: None,
+                error_message: String::new(),
+                version: 1,
+            };
+            config.connectors.insert(connector_id, connector.clone());
+            Ok(connector_changed(connector))
+        }
+        AdminCommand::UpdateConnector {
+            connector_id,
+            settings,
+            expected_version,
+        } => {
+            check_app_protection_partners(config, &connector_id, &settings)?;
+            let connector = existing_connector(config, &connector_id)?;
+            check_version("connector", connector.version, expected_version)?;
+            connector.settings = settings;
+            connector.version += 1;
+            Ok(connector_changed(connector.clone()))
+        }
+        AdminCommand::DeleteConnector(connector_id) => {
+            config
+                .connectors
+                .remove(&connector_id)
+                .ok_or_else(|| not_found("connector", connector_id.as_str()))?;
+            Ok(deleted(ConfigObject::Connector, connector_id.as_str()))
+        }
+        AdminCommand::Heartbeat {
+            connector_id,
+            error_message,
+        } => {
+            let connector = existing_connector(config, &connector_id)?;
+            connector.last_heartbeat = Some(now);
+            connector.error_message = error_message;
+            connector.version += 1;
+            Ok(connector_changed(connector.clone()))
+        }
+        AdminCommand::CreatePolicy(mut policy) => {
+            if config.policies.contains_key(&policy.policy_id) {
+                return Err(CoreError::AlreadyExists {
+                    what: "compliance policy",
+                    id: policy.policy_id,
+                });
+            }
+            policy.version = 1;
+            policy.updated_at = now;
+            config.policies.insert(policy.policy_id.clone(), policy.clone());
+            Ok(policy_changed(policy))
+        }
+        AdminCommand::UpdatePolicy {
+            mut policy,
+            expected_version,
+        } => {
+            let current = config
+                .policies
+                .get(&policy.policy_id)
+                .ok_or_else(|| not_found("compliance policy", &policy.policy_id))?;
+            check_version("compliance policy", current.version, expected_version)?;
+            policy.version = current.version + 1;
+            policy.updated_at = now;
+            config.policies.insert(policy.policy_id.clone(), policy.clone());
+            Ok(policy_changed(policy))
+        }
+        AdminCommand::DeletePolicy(policy_id) => {
+            config
+                .policies
+                .remove(&policy_id)
+                .ok_or_else(|| not_found("compliance policy", &policy_id))?;
+            Ok(deleted(ConfigObject::CompliancePolicy, &policy_id))
+        }
+        AdminCommand::PutResource(mut resource) => {
+            resource.version = config.resources.get(&resource.name).map_or(1, |r| r.version + 1);
+            config.resources.insert(resource.name.clone(), resource.clone());
+            let changed = Changed {
+                object: ConfigObject::Resource,
+                id: resource.name.clone(),
+                version: resource.version,
+            };
+            Ok((AdminOutcome::Resource(resource), changed))
+        }
+        AdminCommand::DeleteResource(name) => {
+            config
+                .resources
+                .remove(&name)
+                .ok_or_else(|| not_found("resource", &name))?;
+            Ok(deleted(ConfigObject::Resource, &name))
+        }
+        AdminCommand::PutAppPolicy(mut policy) => {
+            policy.version = config.app_policies.get(&policy.policy_id).map_or(1, |p| p.version + 1);
+            config.app_policies.insert(policy.policy_id.clone(), policy.clone());
+            let changed = Changed {
+                object: ConfigObject::AppProtectionPolicy,
+                id: policy.policy_id.clone(),
+                version: policy.version,
+            };
+            Ok((AdminOutcome::AppPolicy(policy), changed))
+        }
+        AdminCommand::DeleteAppPolicy(policy_id) => {
+            config
+                .app_policies
+                .remove(&policy_id)
+                .ok_or_else(|| not_found("app-protection policy", &policy_id))?;
+            Ok(deleted(ConfigObject::AppProtectionPolicy, &policy_id))
+        }
+        AdminCommand::UpdateTenant(tenant) => {
+            config.tenant = tenant.clone();
+            let changed = Changed {
+                object: ConfigObject::TenantSettings,
+                id: String::new(),
+                version: 1,
+            };
+            Ok((AdminOutcome::Tenant(tenant), changed))
+        }
+    }
+}
+
+fn existing_connector<'a>(config: &'a mut PolicyConfig, connector_id: &ConnectorId) -> CoreResult<&'a mut Connector> {
+    config
+        .connectors
+        .get_mut(connector_id)
+        .ok_or_else(|| not_found("connector", connector_id.as_str()))
+}
+
+fn not_found(what: &'static str, id: &str) -> CoreError {
+    CoreError::NotFound {
+        what,
+        id: id.to_owned(),
+    }
+}
+
+fn check_version(what: &str, current: u64, expected: u64) -> CoreResult<()> {
+    if expected != 0 && expected != current {
+        return Err(CoreError::Aborted(format!(
+            "{what} is at version {current}, not the expected {expected}; read it again and retry"
+        )));
+    }
+    Ok(())
+}
+
+fn connector_changed(connector: Connector) -> (AdminOutcome, Changed) {
+    let changed = Changed {
+        object: ConfigObject::Connector,
+        id: connector.connector_id.to_string(),
+        version: connector.version,
+    };
+    (AdminOutcome::Connector(connector), changed)
+}
+
+fn policy_changed(policy: CompliancePolicy) -> (AdminOutcome, Changed) {
+    let changed = Changed {
+        object: ConfigObject::CompliancePolicy,
+        id: policy.policy_id.clone(),
+        version: policy.version,
+    };
+    (AdminOutcome::Policy(policy), changed)
+}
+
+fn deleted(object: ConfigObject, id: &str) -> (AdminOutcome, Changed) {
+    (
+        AdminOutcome::Deleted,
+        Changed {
+            object,
+            id: id.to_owned(),
+            version: 0,
+        },
+    )
+}
+
+/// intune-mtd.md §1 and §7.9: "Only one partner per platform may be enabled for MAM evaluation", except that
+/// Defender and one third-party partner may both be on (the app policy's priority picks one).
+fn check_app_protection_partners(
+    config: &PolicyConfig,
+    connector_id: &ConnectorId,
+    settings: &ConnectorSettings,
+) -> CoreResult<()> {
+    for (platform, enabled) in settings.app_protection_enabled.iter() {
+        if !enabled {
+            continue;
+        }
+        let clash = config.connectors.values().find(|other| {
+            &other.connector_id != connector_id
+                && other.settings.kind == settings.kind
+                && *other.settings.app_protection_enabled.get_toggle(platform)
+        });
+        if let Some(other) = clash {
+            let kind = match settings.kind {
+                PartnerKind::ThirdParty => "third-party",
+                PartnerKind::MicrosoftDefender => "Microsoft Defender",
+            };
+            return Err(CoreError::FailedPrecondition(format!(
+                "app_protection_enabled.{}: connector {} is already the {kind} partner for app protection on this platform; only one is allowed",
+                platform.name(),
+                other.connector_id
+            )));
+        }
+    }
+    Ok(())
+}

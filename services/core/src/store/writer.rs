@@ -1,0 +1,548 @@
+//! The writer thread: the only code that writes to the store and changes the in-memory view.
+//!
+//! Each loop takes every request queued (up to a limit) as one commit group. Requests are planned in order
+//! against the view plus the group's overlay (so later requests see earlier ones), the resulting writes are
+//! applied atomically and flushed once (group commit), the view is updated, and only then is every request
+//! answered. A report batch, an admin change or a clock tick re-evaluates the devices it affects in the same
+//! commit, so the events it causes (compliance changes, access flips, due actions) are never lost or early.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, RwLock},
+    time::Instant,
+};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    codec::encode,
+    engine::{KvEngine, Keyspace, StoreError, WriteBatch},
+    keys,
+    risk_store::{read_checkpoint, read_device, BatchOutcome, BatchResult, Shared},
+};
+use crate::{
+    domain::{
+        policy::PolicyConfig,
+        Checkpoint, Clock, ConfigObject, ConnectorId, DeviceId, DeviceRecord, DeviceReport, DeviceReported, Event,
+        EventKind, PartnerReport, ReportBatch, Timestamp,
+    },
+    error::{CoreError, CoreResult},
+    metrics::Metrics,
+    policy::{
+        admin::{self, AdminCommand, AdminOutcome, Changed},
+        evaluate::{ConnectorStates, DeviceSummary},
+        view::{reevaluate, DeviceView, View},
+    },
+};
+
+/// A request to the writer.
+pub(crate) enum WriteRequest {
+    /// Apply a connector's batch.
+    Batch {
+        batch: ReportBatch,
+        reply: oneshot::Sender<CoreResult<BatchResult>>,
+    },
+    /// Apply an admin change.
+    Admin {
+        command: AdminCommand,
+        reply: oneshot::Sender<CoreResult<AdminOutcome>>,
+    },
+    /// Re-evaluate what time has changed: connector states and devices whose deadline passed (or every device
+    /// when `full`). Answers with the head position after the commit.
+    Tick {
+        full: bool,
+        reply: oneshot::Sender<CoreResult<u64>>,
+    },
+    /// Commit what is queued, flush and stop.
+    Shutdown { done: oneshot::Sender<Result<(), StoreError>> },
+}
+
+/// An answer held back until the group's commit is durable.
+enum Reply {
+    Batch(oneshot::Sender<CoreResult<BatchResult>>, CoreResult<BatchResult>),
+    Admin(oneshot::Sender<CoreResult<AdminOutcome>>, CoreResult<AdminOutcome>),
+    Tick(oneshot::Sender<CoreResult<u64>>),
+}
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    pub(crate) engine: Arc<dyn KvEngine>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) view: Arc<RwLock<View>>,
+    /// Position of the newest applied event.
+    pub(crate) head: u64,
+    pub(crate) device_count: u64,
+    pub(crate) max_group: usize,
+}
+
+/// Everything one commit group changes that is not yet in the engine or the view. Planning reads through it,
+/// so later requests of the group see earlier ones.
+struct Overlay {
+    head: u64,
+    new_devices: u64,
+    writes: WriteBatch,
+    records: HashMap<DeviceId, DeviceRecord>,
+    views: HashMap<DeviceId, DeviceView>,
+    dedup: HashSet<Vec<u8>>,
+    checkpoints: HashMap<ConnectorId, Checkpoint>,
+    config: Option<Arc<PolicyConfig>>,
+    states: Option<Arc<ConnectorStates>>,
+}
+
+impl Overlay {
+    fn new(head: u64) -> Self {
+        Self {
+            head,
+            new_devices: 0,
+            writes: WriteBatch::default(),
+            records: HashMap::new(),
+            views: HashMap::new(),
+            dedup: HashSet::new(),
+            checkpoints: HashMap::new(),
+            config: None,
+            states: None,
+        }
+    }
+
+    /// Appends an event to the log and returns its position.
+    fn push_event(&mut self, device_id: Option<&DeviceId>, kind: EventKind, now: Timestamp) -> u64 {
+        self.head += 1;
+        let position = self.head;
+        let event = Event {
+            position,
+            time: now,
+            device_id: device_id.cloned(),
+            kind,
+        };
+        self.writes.put(Keyspace::Events, keys::event(position), encode(&event));
+        if let Some(device_id) = device_id {
+            self.writes
+                .put(Keyspace::DeviceEvents, keys::device_event(device_id, position), Vec::new());
+        }
+        position
+    }
+}
+
+impl Writer {
+    pub(crate) fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
+        while let Some(first) = receiver.blocking_recv() {
+            let mut group = vec![first];
+            while group.len() < self.max_group {
+                match receiver.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
+            }
+            if self.commit_group(group) {
+                return;
+            }
+        }
+        // Every handle is gone: make what was applied durable before the thread ends.
+        if let Err(err) = self.engine.flush() {
+            tracing::error!(error = %err, "final flush failed");
+        }
+    }
+
+    /// Plans, applies and flushes one group, updates the view, then answers. Returns true on shutdown.
+    fn commit_group(&mut self, group: Vec<WriteRequest>) -> bool {
+        let now = self.clock.now();
+        let view_lock = self.view.clone();
+        let view = view_lock.read().expect("view lock");
+        let mut overlay = Overlay::new(self.head);
+        let mut replies = Vec::with_capacity(group.len());
+        let mut shutdown = None;
+        let mut storage_failure: Option<StoreError> = None;
+        for request in group {
+            match request {
+                WriteRequest::Batch { batch, reply } => {
+                    let result = self.plan_batch(&view, &mut overlay, &batch, now);
+                    note_storage_failure(&result, &mut storage_failure);
+                    replies.push(Reply::Batch(reply, result));
+                }
+                WriteRequest::Admin { command, reply } => {
+                    let result = self.plan_admin(&view, &mut overlay, command, now);
+                    note_storage_failure(&result, &mut storage_failure);
+                    replies.push(Reply::Admin(reply, result));
+                }
+                WriteRequest::Tick { full, reply } => {
+                    let result = self.plan_tick(&view, &mut overlay, full, now);
+                    note_storage_failure(&result, &mut storage_failure);
+                    replies.push(Reply::Tick(reply));
+                }
+                WriteRequest::Shutdown { done } => shutdown = Some(done),
+            }
+        }
+        drop(view);
+
+        // A storage read that failed while planning fails the whole group: the overlay may be incomplete.
+        let committed = match storage_failure {
+            Some(err) => Err(err),
+            None => self.commit(overlay),
+        };
+        let head = self.head;
+        for reply in replies {
+            match reply {
+                Reply::Batch(sender, result) => {
+                    let result = after_commit(&committed, result);
+                    if let Ok(result) = &result {
+                        self.metrics.record_batch(result);
+                    }
+                    // The submitter may be gone (stream cancelled); the batch is durable all the same.
+                    let _ = sender.send(result);
+                }
+                Reply::Admin(sender, result) => {
+                    let _ = sender.send(after_commit(&committed, result));
+                }
+                Reply::Tick(sender) => {
+                    let _ = sender.send(after_commit(&committed, Ok(head)));
+                }
+            }
+        }
+        match shutdown {
+            Some(done) => {
+                let _ = done.send(committed.and_then(|()| self.engine.flush()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Applies the planned writes atomically, flushes them, and installs the overlay in the view.
+    fn commit(&mut self, mut overlay: Overlay) -> Result<(), StoreError> {
+        if overlay.writes.is_empty() {
+            return Ok(());
+        }
+        let device_count = self.device_count + overlay.new_devices;
+        overlay
+            .writes
+            .put(Keyspace::Meta, keys::META_HEAD.to_vec(), encode(&overlay.head));
+        overlay
+            .writes
+            .put(Keyspace::Meta, keys::META_DEVICE_COUNT.to_vec(), encode(&device_count));
+        self.engine.apply(std::mem::take(&mut overlay.writes))?;
+        let started = Instant::now();
+        self.engine.flush()?;
+        self.metrics.observe_flush(started.elapsed());
+
+        let mut view = self.view.write().expect("view lock");
+        if let Some(config) = overlay.config {
+            view.config = config;
+        }
+        if let Some(states) = overlay.states {
+            view.states = states;
+        }
+        for (device_id, device_view) in overlay.views {
+            if let Some(old) = view.devices.get(&device_id).and_then(|old| old.compliance.next_deadline) {
+                view.deadlines.remove(&(old, device_id.clone()));
+            }
+            if let Some(next) = device_view.compliance.next_deadline {
+                view.deadlines.insert((next, device_id.clone()));
+            }
+            view.devices.insert(device_id, device_view);
+        }
+        view.head = overlay.head;
+        drop(view);
+
+        self.head = overlay.head;
+        self.device_count = device_count;
+        self.shared.publish(overlay.head, device_count);
+        self.metrics.set_head(overlay.head);
+        Ok(())
+    }
+
+    fn config<'a>(view: &'a View, overlay: &'a Overlay) -> &'a Arc<PolicyConfig> {
+        overlay.config.as_ref().unwrap_or(&view.config)
+    }
+
+    fn states<'a>(view: &'a View, overlay: &'a Overlay) -> &'a Arc<ConnectorStates> {
+        overlay.states.as_ref().unwrap_or(&view.states)
+    }
+
+    /// Plans one connector batch: refuses it if the connector may not report, drops replays, duplicates and
+    /// stale reports, writes the rest with their events, and re-evaluates the devices it touched.
+    fn plan_batch(
+        &self,
+        view: &View,
+        overlay: &mut Overlay,
+        batch: &ReportBatch,
+        now: Timestamp,
+    ) -> CoreResult<BatchResult> {
+        let connector_id = &batch.connector_id;
+        // intune-mtd.md §7.8: messages from an unavailable or not-set-up partner are rejected.
+        match Self::config(view, overlay).connectors.get(connector_id) {
+            None => {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "connector {connector_id} is not registered; create it with ConnectorService.CreateConnector"
+                )))
+            }
+            Some(connector) => {
+                let state = connector.state(now);
+                if !state.accepts_reports() {
+                    return Err(CoreError::FailedPrecondition(format!(
+                        "connector {connector_id} is {state:?}; its reports are refused until it is provisioned and has sent a heartbeat"
+                    )));
+                }
+            }
+        }
+        let last_acked = match overlay.checkpoints.get(connector_id) {
+            Some(checkpoint) => Some(checkpoint.batch_seq),
+            None => read_checkpoint(self.engine.as_ref(), connector_id)?.map(|c| c.batch_seq),
+        };
+        let mut result = BatchResult {
+            outcome: BatchOutcome::Applied,
+            applied: 0,
+            stale: 0,
+            duplicates: 0,
+            position: overlay.head,
+        };
+        if last_acked.is_some_and(|last| batch.batch_seq <= last) {
+            result.outcome = BatchOutcome::Duplicate;
+            return Ok(result);
+        }
+        let mut touched = Vec::new();
+        for report in &batch.reports {
+            let dedup_key = keys::dedup(connector_id, &report.vendor_event_id);
+            if overlay.dedup.contains(&dedup_key) || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some() {
+                result.duplicates += 1;
+                continue;
+            }
+            let existing = match overlay.records.get(&report.device_id) {
+                Some(device) => Some(device.clone()),
+                None => read_device(self.engine.as_ref(), &report.device_id)?,
+            };
+            let is_stale = existing
+                .as_ref()
+                .and_then(|device| device.reports.get(connector_id))
+                .is_some_and(|current| report.observed_at < current.observed_at);
+            if is_stale {
+                result.stale += 1;
+                continue;
+            }
+            if existing.is_none() {
+                overlay.new_devices += 1;
+            }
+            let position = overlay.head + 1;
+            let (device, reported) = apply_report(existing, connector_id, report, position, now);
+            overlay.push_event(Some(&device.device_id), EventKind::DeviceReported(reported), now);
+            overlay
+                .writes
+                .put(Keyspace::Dedup, dedup_key.clone(), encode(&position));
+            overlay
+                .writes
+                .put(Keyspace::Devices, keys::device(&device.device_id), encode(&device));
+            overlay.dedup.insert(dedup_key);
+            if !touched.contains(&device.device_id) {
+                touched.push(device.device_id.clone());
+            }
+            overlay.records.insert(device.device_id.clone(), device);
+            result.applied += 1;
+        }
+        self.reevaluate_devices(view, overlay, touched, now);
+        result.position = overlay.head;
+        let checkpoint = Checkpoint {
+            cursor: batch.checkpoint.clone(),
+            batch_seq: batch.batch_seq,
+            position: overlay.head,
+            updated_at: now,
+        };
+        overlay
+            .writes
+            .put(Keyspace::Checkpoints, keys::checkpoint(connector_id), encode(&checkpoint));
+        overlay.checkpoints.insert(connector_id.clone(), checkpoint);
+        Ok(result)
+    }
+
+    /// Plans an admin change: applies it to the configuration, persists the changed object, logs it, and
+    /// re-evaluates every device unless it was a heartbeat that changed no connector's state.
+    fn plan_admin(
+        &self,
+        view: &View,
+        overlay: &mut Overlay,
+        command: AdminCommand,
+        now: Timestamp,
+    ) -> CoreResult<AdminOutcome> {
+        let is_heartbeat = matches!(command, AdminCommand::Heartbeat { .. });
+        let mut config = Self::config(view, overlay).clone();
+        let (outcome, changed) = admin::apply(&mut config, command, now)?;
+        persist_config(&mut overlay.writes, &config, &changed);
+        if !is_heartbeat {
+            overlay.push_event(
+                None,
+                EventKind::ConfigChanged {
+                    object: changed.object,
+                    id: changed.id.clone(),
+                    version: changed.version,
+                },
+                now,
+            );
+        }
+        overlay.config = Some(config);
+        let states_changed = self.update_connector_states(view, overlay, now);
+        if !is_heartbeat || states_changed {
+            let all = self.all_device_ids(view, overlay);
+            self.reevaluate_devices(view, overlay, all, now);
+        }
+        Ok(outcome)
+    }
+
+    /// Plans a clock tick: connector states that time changed, and devices whose deadline passed.
+    fn plan_tick(&self, view: &View, overlay: &mut Overlay, full: bool, now: Timestamp) -> CoreResult<u64> {
+        let states_changed = self.update_connector_states(view, overlay, now);
+        let devices = if full || states_changed {
+            self.all_device_ids(view, overlay)
+        } else {
+            view.deadlines
+                .iter()
+                .take_while(|(deadline, _)| *deadline <= now)
+                .map(|(_, device_id)| device_id.clone())
+                .collect()
+        };
+        self.reevaluate_devices(view, overlay, devices, now);
+        Ok(overlay.head)
+    }
+
+    /// Recomputes connector states at `now`, logging each change. Returns whether any changed.
+    fn update_connector_states(&self, view: &View, overlay: &mut Overlay, now: Timestamp) -> bool {
+        let config = Self::config(view, overlay).clone();
+        let before = Self::states(view, overlay).clone();
+        let after = ConnectorStates::at(&config, now);
+        let mut ids: Vec<&ConnectorId> = config.connectors.keys().collect();
+        ids.extend(before.ids().filter(|id| !config.connectors.contains_key(*id)));
+        let mut changed = false;
+        for connector_id in ids {
+            let (previous, current) = (before.get(connector_id), after.get(connector_id));
+            if previous != current {
+                changed = true;
+                overlay.push_event(
+                    None,
+                    EventKind::ConnectorStateChanged {
+                        connector_id: connector_id.clone(),
+                        previous,
+                        current,
+                    },
+                    now,
+                );
+            }
+        }
+        if changed {
+            overlay
+                .writes
+                .put(Keyspace::Meta, keys::META_CONNECTOR_STATES.to_vec(), encode(&after));
+        }
+        overlay.states = Some(Arc::new(after));
+        changed
+    }
+
+    fn all_device_ids(&self, view: &View, overlay: &Overlay) -> Vec<DeviceId> {
+        let mut ids: Vec<DeviceId> = view.devices.keys().cloned().collect();
+        ids.extend(overlay.records.keys().filter(|id| !view.devices.contains_key(*id)).cloned());
+        ids
+    }
+
+    /// Re-evaluates devices against the group's configuration, logging what changed and persisting memos.
+    fn reevaluate_devices(&self, view: &View, overlay: &mut Overlay, device_ids: Vec<DeviceId>, now: Timestamp) {
+        let config = Self::config(view, overlay).clone();
+        let states = Self::states(view, overlay).clone();
+        for device_id in device_ids {
+            let summary = match overlay.records.get(&device_id) {
+                Some(record) => DeviceSummary::from_record(record),
+                None => match view.devices.get(&device_id) {
+                    Some(device) => device.summary.clone(),
+                    None => continue,
+                },
+            };
+            let previous = overlay.views.get(&device_id).or_else(|| view.devices.get(&device_id));
+            let previous_memo = previous.map(DeviceView::memo);
+            let (device_view, events) = reevaluate(&config, &states, summary, previous, now);
+            for kind in events {
+                overlay.push_event(Some(&device_id), kind, now);
+            }
+            let memo = device_view.memo();
+            if previous_memo.as_ref() != Some(&memo) {
+                overlay
+                    .writes
+                    .put(Keyspace::Compliance, keys::compliance(&device_id), encode(&memo));
+            }
+            overlay.views.insert(device_id, device_view);
+        }
+    }
+}
+
+fn note_storage_failure<T>(result: &CoreResult<T>, failure: &mut Option<StoreError>) {
+    if let Err(CoreError::Store(err)) = result {
+        failure.get_or_insert_with(|| err.clone());
+    }
+}
+
+/// A planned result once the commit is known: a failed commit fails every request that was to be applied.
+fn after_commit<T>(committed: &Result<(), StoreError>, planned: CoreResult<T>) -> CoreResult<T> {
+    match (committed, planned) {
+        (Ok(()), planned) => planned,
+        (Err(err), Ok(_)) => Err(CoreError::Store(err.clone())),
+        (Err(_), Err(err)) => Err(err),
+    }
+}
+
+/// Writes the object a command changed (or its deletion) to the Config keyspace.
+fn persist_config(writes: &mut WriteBatch, config: &PolicyConfig, changed: &Changed) {
+    let key = keys::config(changed.object, &changed.id);
+    let value = match changed.object {
+        ConfigObject::Connector => ConnectorId::parse(&changed.id)
+            .ok()
+            .and_then(|id| config.connectors.get(&id))
+            .map(encode),
+        ConfigObject::CompliancePolicy => config.policies.get(&changed.id).map(encode),
+        ConfigObject::Resource => config.resources.get(&changed.id).map(encode),
+        ConfigObject::AppProtectionPolicy => config.app_policies.get(&changed.id).map(encode),
+        ConfigObject::TenantSettings => Some(encode(&config.tenant)),
+    };
+    match value {
+        Some(value) => writes.put(Keyspace::Config, key, value),
+        None => writes.delete(Keyspace::Config, key),
+    }
+}
+
+/// The device's new state and the event payload recording one applied report.
+fn apply_report(
+    existing: Option<DeviceRecord>,
+    connector: &ConnectorId,
+    report: &DeviceReport,
+    position: u64,
+    now: Timestamp,
+) -> (DeviceRecord, DeviceReported) {
+    let mut device = existing.unwrap_or_else(|| DeviceRecord {
+        device_id: report.device_id.clone(),
+        info: report.info.clone(),
+        first_seen: now,
+        last_seen: now,
+        reports: Default::default(),
+        position,
+    });
+    let previous_level = device.level();
+    device.info = report.info.clone();
+    device.last_seen = now;
+    device.position = position;
+    device.reports.insert(
+        connector.clone(),
+        PartnerReport {
+            health_state: report.health_state,
+            threats: report.threats.clone(),
+            observed_at: report.observed_at,
+            received_at: now,
+            vendor_event_id: report.vendor_event_id.clone(),
+            position,
+        },
+    );
+    let reported = DeviceReported {
+        connector_id: connector.clone(),
+        health_state: report.health_state,
+        previous_level,
+        current_level: device.level(),
+        vendor_event_id: report.vendor_event_id.clone(),
+        observed_at: report.observed_at,
+        threats: report.threats.clone(),
+    };
+    (device, reported)
+}

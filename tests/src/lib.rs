@@ -1,0 +1,30 @@
+//! End-to-end test harness for riskgate: builds the real `riskgate-core` binary, starts it on
+//! `127.0.0.1` port 0 with a throw-away data dir, and talks to it over real gRPC and HTTP.
+//!
+//! The integration tests live in `tests/tests/`; this library holds what they share:
+//!
+//! - [`ensure_built`] builds the workspace binaries once per test process;
+//! - [`CoreProcess`] starts, stops, kills and connects to one server process, and [`run_core_to_exit`]
+//!   runs one that is expected to exit on its own (configuration errors);
+//! - [`builders`] makes valid reports, threats and batches, and timestamps;
+//! - [`rpc`] wraps the ingest stream and the paged queries, and snapshots a store's visible state;
+//! - [`wait_until`] polls a condition against a deadline (the only way these tests wait);
+//! - [`metrics`] scrapes the Prometheus endpoint with a plain HTTP/1.0 request.
+
+pub mod binary;
+pub mod builders;
+pub mod metrics;
+pub mod process;
+pub mod rpc;
+pub mod wait;
+
+pub use binary::ensure_built;
+pub use builders::{batch, now, report, threat, ts, unix_now};
+pub use process::{run_core_to_exit, CoreProcess, ExitOutput};
+pub use rpc::{
+    expect_status, ingest, ingest_outcome, DeviceClient, IngestClient, IngestOutcome, IngestSession,
+};
+pub use wait::wait_until;
+
+/// The generated riskgate API types, re-exported so tests need only this crate.
+pub use riskgate_proto::v1 as api;

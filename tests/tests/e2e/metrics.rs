@@ -1,0 +1,55 @@
+//! The Prometheus endpoint: `GET /metrics` on the metrics address exposes the ingest counters.
+
+use std::time::Duration;
+
+use riskgate_tests::{
+    batch, ingest,
+    metrics::{http_get, metric_sum},
+    wait_until, CoreProcess,
+};
+use tempfile::tempdir;
+
+use crate::support::{check_applied, valid_report};
+
+const REPORTS_TOTAL: &str = "riskgate_ingest_reports_total";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_expose_ingest_reports_total_after_an_ingest() -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let core = CoreProcess::start(dir.path(), &[]).await;
+    let before = http_get(core.metrics_addr(), "/metrics").await?;
+    assert_eq!(before.status, 200, "GET /metrics: {before:?}");
+    let before_total = metric_sum(&before.body, REPORTS_TOTAL).unwrap_or(0.0);
+
+    let mut ingest_client = core.ingest_client().await?;
+    let reports = (0..3).map(|i| valid_report(&format!("dev-{i}"))).collect();
+    let acks = ingest(&mut ingest_client, vec![batch("vendor-a", 1, b"", reports)]).await?;
+    check_applied(&acks[0], 1, 3)?;
+
+    // The counter may be updated just after the acknowledgement is sent: poll with a deadline.
+    let addr = core.metrics_addr();
+    let last_body = std::sync::Mutex::new(String::new());
+    let last = &last_body;
+    let counted = wait_until(
+        Duration::from_secs(10),
+        "riskgate_ingest_reports_total counts 3 more reports",
+        || async move {
+            match http_get(addr, "/metrics").await {
+                Ok(response) if response.status == 200 => {
+                    let total = metric_sum(&response.body, REPORTS_TOTAL);
+                    *last.lock().expect("not poisoned") = response.body;
+                    total.is_some_and(|total| total >= before_total + 3.0)
+                }
+                _ => false,
+            }
+        },
+    )
+    .await;
+    let last_body = last_body.into_inner().expect("not poisoned");
+    assert!(
+        counted.is_ok(),
+        "{counted:?}; last /metrics body:\n{last_body}"
+    );
+    assert!(last_body.contains(REPORTS_TOTAL));
+    Ok(())
+}
