@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "riskgate/v1/ingest.proto",
         "riskgate/v1/devices.proto",
         "riskgate/v1/policy.proto",
+        "riskgate/v1/stream.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
@@ -19,7 +20,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("riskgate_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
-    tonic_prost_build::configure()
-        .compile_fds(descriptors)?;
+    tonic_prost_build::configure().compile_fds(descriptors)?;
     Ok(())
 }

@@ -25,6 +25,14 @@ pub const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
 pub const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";
 /// Default time to drain in-flight requests on shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+/// Default most concurrent subscriptions.
+pub const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 10_000;
+/// Default event retention by age.
+pub const DEFAULT_RETENTION_MAX_AGE: &str = "7days";
+/// Default event retention by count.
+pub const DEFAULT_RETENTION_MAX_EVENTS: u64 = 10_000_000;
+/// Default compaction period.
+pub const DEFAULT_COMPACTION_INTERVAL: &str = "10s";
 /// Default scheduler period.
 pub const DEFAULT_EVALUATION_INTERVAL: &str = "1s";
 
@@ -52,6 +60,14 @@ pub struct Config {
     pub evaluation_interval: Duration,
     /// Test support: time stands still except through `ClockService.AdvanceClock`. Key `manual_clock`.
     pub manual_clock: bool,
+    /// Most concurrent Subscribe streams. Key `max_subscriptions`.
+    pub max_subscriptions: usize,
+    /// Events older than this are compacted away. Key `retention_max_age`.
+    pub retention_max_age: Duration,
+    /// At most this many events are kept. Key `retention_max_events`.
+    pub retention_max_events: u64,
+    /// How often compaction runs. Key `compaction_interval`.
+    pub compaction_interval: Duration,
 }
 
 /// How logs are written to stderr.
@@ -84,7 +100,11 @@ impl ConfigError {
 
 /// Command-line flags; each also reads an environment variable.
 #[derive(Debug, Default, clap::Parser)]
-#[command(name = "riskgate-core", version, about = "riskgate's core risk service")]
+#[command(
+    name = "riskgate-core",
+    version,
+    about = "riskgate's core risk service"
+)]
 pub struct Args {
     /// TOML configuration file.
     #[arg(long, env = "RISKGATE_CONFIG")]
@@ -119,6 +139,18 @@ pub struct Args {
     /// Test support only: the clock stands still except through ClockService.AdvanceClock.
     #[arg(long, env = "RISKGATE_MANUAL_CLOCK")]
     pub manual_clock: bool,
+    /// Most concurrent Subscribe streams [default: 10000].
+    #[arg(long, env = "RISKGATE_MAX_SUBSCRIPTIONS")]
+    pub max_subscriptions: Option<String>,
+    /// Keep events this long, such as "7days" [default: 7days].
+    #[arg(long, env = "RISKGATE_RETENTION_MAX_AGE")]
+    pub retention_max_age: Option<String>,
+    /// Keep at most this many events [default: 10000000].
+    #[arg(long, env = "RISKGATE_RETENTION_MAX_EVENTS")]
+    pub retention_max_events: Option<String>,
+    /// How often compaction runs, such as "10s" [default: 10s].
+    #[arg(long, env = "RISKGATE_COMPACTION_INTERVAL")]
+    pub compaction_interval: Option<String>,
 }
 
 /// The keys a TOML file may set; unknown keys are refused.
@@ -135,6 +167,10 @@ struct FileConfig {
     log_format: Option<String>,
     evaluation_interval: Option<String>,
     manual_clock: Option<bool>,
+    max_subscriptions: Option<u64>,
+    retention_max_age: Option<String>,
+    retention_max_events: Option<u64>,
+    compaction_interval: Option<String>,
 }
 
 impl Config {
@@ -152,24 +188,37 @@ impl Config {
         if data_dir.trim().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
-        let max_batch_reports = match args.max_batch_reports {
-            Some(raw) => raw.parse::<u64>().map_err(|_| {
-                ConfigError::new("max_batch_reports", format!("{raw:?} is not a whole number"))
-            })?,
-            None => file.max_batch_reports.unwrap_or(DEFAULT_MAX_BATCH_REPORTS),
-        };
-        if !(1..=MAX_BATCH_REPORTS_CEILING).contains(&max_batch_reports) {
-            return Err(ConfigError::new(
-                "max_batch_reports",
-                format!("{max_batch_reports} is outside 1..={MAX_BATCH_REPORTS_CEILING}"),
-            ));
-        }
+        let max_batch_reports = whole_number(
+            "max_batch_reports",
+            args.max_batch_reports,
+            file.max_batch_reports,
+            DEFAULT_MAX_BATCH_REPORTS,
+            1..=MAX_BATCH_REPORTS_CEILING,
+        )?;
+        let max_subscriptions = whole_number(
+            "max_subscriptions",
+            args.max_subscriptions,
+            file.max_subscriptions,
+            DEFAULT_MAX_SUBSCRIPTIONS,
+            1..=1_000_000,
+        )?;
+        let retention_max_events = whole_number(
+            "retention_max_events",
+            args.retention_max_events,
+            file.retention_max_events,
+            DEFAULT_RETENTION_MAX_EVENTS,
+            1..=u64::MAX,
+        )?;
         Ok(Self {
             data_dir: PathBuf::from(data_dir),
             listen: parse_addr("listen", &pick(args.listen, file.listen, DEFAULT_LISTEN))?,
             metrics_listen: parse_addr(
                 "metrics_listen",
-                &pick(args.metrics_listen, file.metrics_listen, DEFAULT_METRICS_LISTEN),
+                &pick(
+                    args.metrics_listen,
+                    file.metrics_listen,
+                    DEFAULT_METRICS_LISTEN,
+                ),
             )?,
             durability: match pick(args.durability, file.durability, "fsync").as_str() {
                 "flush" => Durability::Flush,
@@ -184,11 +233,19 @@ impl Config {
             max_batch_reports: max_batch_reports as usize,
             max_clock_skew: parse_duration(
                 "max_clock_skew",
-                &pick(args.max_clock_skew, file.max_clock_skew, DEFAULT_MAX_CLOCK_SKEW),
+                &pick(
+                    args.max_clock_skew,
+                    file.max_clock_skew,
+                    DEFAULT_MAX_CLOCK_SKEW,
+                ),
             )?,
             shutdown_grace: parse_duration(
                 "shutdown_grace",
-                &pick(args.shutdown_grace, file.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
+                &pick(
+                    args.shutdown_grace,
+                    file.shutdown_grace,
+                    DEFAULT_SHUTDOWN_GRACE,
+                ),
             )?,
             log_format: match pick(args.log_format, file.log_format, "text").as_str() {
                 "text" => LogFormat::Text,
@@ -202,16 +259,39 @@ impl Config {
             },
             evaluation_interval: positive_duration(
                 "evaluation_interval",
-                &pick(args.evaluation_interval, file.evaluation_interval, DEFAULT_EVALUATION_INTERVAL),
+                &pick(
+                    args.evaluation_interval,
+                    file.evaluation_interval,
+                    DEFAULT_EVALUATION_INTERVAL,
+                ),
             )?,
             manual_clock: args.manual_clock || file.manual_clock.unwrap_or(false),
+            max_subscriptions: max_subscriptions as usize,
+            retention_max_age: positive_duration(
+                "retention_max_age",
+                &pick(
+                    args.retention_max_age,
+                    file.retention_max_age,
+                    DEFAULT_RETENTION_MAX_AGE,
+                ),
+            )?,
+            retention_max_events,
+            compaction_interval: positive_duration(
+                "compaction_interval",
+                &pick(
+                    args.compaction_interval,
+                    file.compaction_interval,
+                    DEFAULT_COMPACTION_INTERVAL,
+                ),
+            )?,
         })
     }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| ConfigError::new("config", format!("cannot read {}: {err}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        ConfigError::new("config", format!("cannot read {}: {err}", path.display()))
+    })?;
     toml::from_str(&text).map_err(|err| {
         // toml's message names the key and shows the line; keep the key up front for the reader.
         let key = err
@@ -237,8 +317,34 @@ fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
 
 fn parse_addr(key: &str, raw: &str) -> Result<SocketAddr, ConfigError> {
     raw.parse().map_err(|_| {
-        ConfigError::new(key, format!("{raw:?} is not a socket address such as \"127.0.0.1:50051\""))
+        ConfigError::new(
+            key,
+            format!("{raw:?} is not a socket address such as \"127.0.0.1:50051\""),
+        )
     })
+}
+
+/// A whole number from a flag (text) or the file (a TOML integer), within `range`.
+fn whole_number(
+    key: &str,
+    flag: Option<String>,
+    from_file: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = match flag {
+        Some(raw) => raw
+            .parse::<u64>()
+            .map_err(|_| ConfigError::new(key, format!("{raw:?} is not a whole number")))?,
+        None => from_file.unwrap_or(default),
+    };
+    if !range.contains(&value) {
+        return Err(ConfigError::new(
+            key,
+            format!("{value} is outside {}..={}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
 }
 
 fn positive_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
@@ -250,8 +356,12 @@ fn positive_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
 }
 
 fn parse_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(raw)
-        .map_err(|err| ConfigError::new(key, format!("{raw:?} is not a duration such as \"30s\": {err}")))
+    humantime::parse_duration(raw).map_err(|err| {
+        ConfigError::new(
+            key,
+            format!("{raw:?} is not a duration such as \"30s\": {err}"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod parse;
 mod parse_policy;
 mod render;
 mod render_policy;
+mod subscribe;
 
 pub use admin::AdminApi;
 pub use clock::ClockApi;
@@ -19,10 +20,12 @@ pub use decisions::DecisionApi;
 pub use devices::DeviceApi;
 pub use ingest::IngestApi;
 pub use parse::Limits;
+pub use subscribe::{StreamApi, OLDEST_POSITION_TRAILER};
 
 /// The generated server types, re-exported for the server wiring.
 pub use riskgate_proto::v1::{
     clock_service_server::ClockServiceServer, connector_service_server::ConnectorServiceServer,
     decision_service_server::DecisionServiceServer, device_service_server::DeviceServiceServer,
     ingest_service_server::IngestServiceServer, policy_service_server::PolicyServiceServer,
+    risk_stream_server::RiskStreamServer,
 };

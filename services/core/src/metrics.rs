@@ -51,6 +51,10 @@ pub struct Metrics {
     flush_seconds: Histogram,
     head_position: Gauge,
     rpc_seconds: Family<MethodLabel, Histogram, fn() -> Histogram>,
+    subscriptions: Gauge,
+    stream_deliveries: Counter,
+    stream_catchups: Counter,
+    stream_expired: Counter,
 }
 
 impl Default for Metrics {
@@ -93,8 +97,36 @@ impl Metrics {
             "Time from request to response headers, per RPC method",
             rpc_seconds.clone(),
         );
+        let subscriptions = Gauge::default();
+        registry.register(
+            "subscriptions",
+            "Open Subscribe streams",
+            subscriptions.clone(),
+        );
+        let stream_deliveries = Counter::default();
+        registry.register(
+            "stream_deliveries",
+            "Events sent to subscribers",
+            stream_deliveries.clone(),
+        );
+        let stream_catchups = Counter::default();
+        registry.register(
+            "stream_catchups",
+            "Times a subscriber lagged behind the live broadcast and caught up from the log",
+            stream_catchups.clone(),
+        );
+        let stream_expired = Counter::default();
+        registry.register(
+            "stream_expired",
+            "Subscriptions ended with OUT_OF_RANGE because they fell behind retention",
+            stream_expired.clone(),
+        );
         Self {
             registry,
+            subscriptions,
+            stream_deliveries,
+            stream_catchups,
+            stream_expired,
             batches,
             reports,
             flush_seconds,
@@ -124,7 +156,9 @@ impl Metrics {
     /// Counts a malformed batch of `reports` reports.
     pub fn record_rejected(&self, reports: usize) {
         self.batches
-            .get_or_create(&OutcomeLabel { outcome: "rejected" })
+            .get_or_create(&OutcomeLabel {
+                outcome: "rejected",
+            })
             .inc();
         self.reports
             .get_or_create(&ResultLabel { result: "rejected" })
@@ -138,7 +172,33 @@ impl Metrics {
 
     /// Publishes the durable head position.
     pub fn set_head(&self, head: u64) {
-        self.head_position.set(i64::try_from(head).unwrap_or(i64::MAX));
+        self.head_position
+            .set(i64::try_from(head).unwrap_or(i64::MAX));
+    }
+
+    /// A subscription opened.
+    pub fn subscription_opened(&self) {
+        self.subscriptions.inc();
+    }
+
+    /// A subscription closed.
+    pub fn subscription_closed(&self) {
+        self.subscriptions.dec();
+    }
+
+    /// An event was sent to a subscriber.
+    pub fn stream_delivery(&self) {
+        self.stream_deliveries.inc();
+    }
+
+    /// A lagging subscriber went back to the log.
+    pub fn subscription_caught_up(&self) {
+        self.stream_catchups.inc();
+    }
+
+    /// A subscriber fell behind retention.
+    pub fn subscription_expired(&self) {
+        self.stream_expired.inc();
     }
 
     /// Records the latency of one RPC.

@@ -11,11 +11,12 @@ use crate::{
     config::Config,
     domain::{Clock, ManualClock, SystemClock},
     grpc::{
-        AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi, DecisionServiceServer, DeviceApi,
-        DeviceServiceServer, IngestApi, IngestServiceServer, Limits, PolicyServiceServer,
+        AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
+        DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
+        Limits, PolicyServiceServer, RiskStreamServer, StreamApi,
     },
     metrics::{self, Metrics, RpcMetricsLayer},
-    store::{RiskStore, SledEngine, StoreError, WriterConfig},
+    store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig},
 };
 
 /// Why the server could not start or stopped with an error.
@@ -71,7 +72,9 @@ pub async fn serve(
         source,
     })?;
     let metrics = Arc::new(Metrics::new());
-    let manual_clock = config.manual_clock.then(|| Arc::new(ManualClock::new(SystemClock.now())));
+    let manual_clock = config
+        .manual_clock
+        .then(|| Arc::new(ManualClock::new(SystemClock.now())));
     let clock: Arc<dyn Clock> = match &manual_clock {
         Some(manual) => {
             tracing::warn!("running with a MANUAL CLOCK: time moves only through ClockService.AdvanceClock; never do this in production");
@@ -79,8 +82,17 @@ pub async fn serve(
         }
         None => Arc::new(SystemClock),
     };
-    let engine = Arc::new(SledEngine::open(&config.data_dir.join("store"), config.durability)?);
-    let store = RiskStore::open(engine, clock.clone(), metrics.clone(), WriterConfig::default()).await?;
+    let engine = Arc::new(SledEngine::open(
+        &config.data_dir.join("store"),
+        config.durability,
+    )?);
+    let store = RiskStore::open(
+        engine,
+        clock.clone(),
+        metrics.clone(),
+        WriterConfig::default(),
+    )
+    .await?;
     let info = store.info();
     metrics.set_head(info.head_position);
     tracing::info!(
@@ -127,19 +139,50 @@ pub async fn serve(
         max_batch_reports: config.max_batch_reports,
         max_clock_skew: config.max_clock_skew,
     };
-    let ingest = IngestApi::new(store.clone(), limits, clock.clone(), metrics.clone(), cancel.clone());
+    let ingest = IngestApi::new(
+        store.clone(),
+        limits,
+        clock.clone(),
+        metrics.clone(),
+        cancel.clone(),
+    );
     let devices = DeviceApi::new(store.clone());
     let admin = AdminApi::new(store.clone(), clock.clone());
     let decisions = DecisionApi::new(store.clone());
-    let clock_service = manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
+    let clock_service =
+        manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
+    let streams = StreamApi::new(
+        store.clone(),
+        config.max_subscriptions,
+        metrics.clone(),
+        cancel.clone(),
+    );
     for name in [
         "riskgate.v1.ConnectorService",
         "riskgate.v1.PolicyService",
         "riskgate.v1.DecisionService",
+        "riskgate.v1.RiskStream",
     ] {
-        health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+        health_reporter
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
     }
-    let scheduler = tokio::spawn(run_scheduler(store.clone(), config.evaluation_interval, cancel.clone()));
+    let scheduler = tokio::spawn(run_scheduler(
+        store.clone(),
+        config.evaluation_interval,
+        cancel.clone(),
+    ));
+    let retention = Retention {
+        max_age: config.retention_max_age,
+        max_events: config.retention_max_events,
+        chunk: COMPACTION_CHUNK,
+    };
+    let compactor = tokio::spawn(run_compaction(
+        store.clone(),
+        retention,
+        config.compaction_interval,
+        cancel.clone(),
+    ));
 
     let signal_cancel = cancel.clone();
     let signal = async move {
@@ -161,6 +204,7 @@ pub async fn serve(
         .add_service(ConnectorServiceServer::new(admin.clone()))
         .add_service(PolicyServiceServer::new(admin))
         .add_service(DecisionServiceServer::new(decisions))
+        .add_service(RiskStreamServer::new(streams))
         .add_optional_service(clock_service)
         .serve_with_incoming_shutdown(incoming, signal);
 
@@ -179,6 +223,7 @@ pub async fn serve(
     cancel.cancel();
     let _ = metrics_server.await;
     let _ = scheduler.await;
+    let _ = compactor.await;
     // Everything acknowledged is already durable; this commits what was queued and flushes once more.
     store.shutdown().await?;
     tracing::info!("store flushed; stopped");
@@ -204,6 +249,41 @@ async fn run_scheduler(store: RiskStore, interval: std::time::Duration, cancel: 
                     tracing::error!(error = %err, "scheduled re-evaluation failed");
                 }
             }
+        }
+    }
+}
+
+/// Events removed per compaction commit: small enough that ingest never waits long behind one.
+const COMPACTION_CHUNK: usize = 5_000;
+
+/// Drops events past retention every `interval`, a chunk per commit, in the background
+/// (streaming.md §5.5).
+async fn run_compaction(
+    store: RiskStore,
+    retention: Retention,
+    interval: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticks.tick() => loop {
+                match store.compact(retention).await {
+                    Ok(done) if done.more && !cancel.is_cancelled() => continue,
+                    Ok(done) => {
+                        if done.removed > 0 {
+                            tracing::info!(removed = done.removed, first_retained = done.first_retained, "compacted the event log");
+                        }
+                        break;
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "compaction failed");
+                        break;
+                    }
+                }
+            },
         }
     }
 }

@@ -13,11 +13,12 @@ mod keys;
 mod memory_engine;
 mod risk_store;
 mod sled_engine;
-mod writer;
 #[cfg(test)]
 mod suite;
+mod writer;
 
-pub use engine::{Durability, KvEngine, KvIter, Keyspace, StoreError, StoreResult, WriteBatch};
+pub use engine::{Durability, Keyspace, KvEngine, KvIter, StoreError, StoreResult, WriteBatch};
 pub use memory_engine::MemoryEngine;
 pub use risk_store::{BatchOutcome, BatchResult, RiskStore, StoreInfo, WriterConfig};
 pub use sled_engine::SledEngine;
+pub use writer::{Compaction, Retention};

@@ -22,7 +22,8 @@ fn no_configuration_at_all_gives_the_documented_defaults() {
 
 #[test]
 fn flags_override_the_file_and_the_file_overrides_defaults() {
-    let toml = file("listen = \"127.0.0.1:7000\"\nmax_batch_reports = 50\ndurability = \"flush\"\n");
+    let toml =
+        file("listen = \"127.0.0.1:7000\"\nmax_batch_reports = 50\ndurability = \"flush\"\n");
     let args = Args {
         config: Some(toml.path().to_owned()),
         listen: Some("127.0.0.1:8000".into()),
@@ -37,11 +38,41 @@ fn flags_override_the_file_and_the_file_overrides_defaults() {
 #[test]
 fn every_bad_value_names_its_key() {
     let cases: [(&str, Args); 5] = [
-        ("listen", Args { listen: Some("nope".into()), ..Args::default() }),
-        ("metrics_listen", Args { metrics_listen: Some("1.2.3.4".into()), ..Args::default() }),
-        ("durability", Args { durability: Some("maybe".into()), ..Args::default() }),
-        ("max_batch_reports", Args { max_batch_reports: Some("0".into()), ..Args::default() }),
-        ("max_clock_skew", Args { max_clock_skew: Some("soon".into()), ..Args::default() }),
+        (
+            "listen",
+            Args {
+                listen: Some("nope".into()),
+                ..Args::default()
+            },
+        ),
+        (
+            "metrics_listen",
+            Args {
+                metrics_listen: Some("1.2.3.4".into()),
+                ..Args::default()
+            },
+        ),
+        (
+            "durability",
+            Args {
+                durability: Some("maybe".into()),
+                ..Args::default()
+            },
+        ),
+        (
+            "max_batch_reports",
+            Args {
+                max_batch_reports: Some("0".into()),
+                ..Args::default()
+            },
+        ),
+        (
+            "max_clock_skew",
+            Args {
+                max_clock_skew: Some("soon".into()),
+                ..Args::default()
+            },
+        ),
     ];
     for (key, args) in cases {
         let err = Config::resolve(args).unwrap_err();
@@ -52,7 +83,10 @@ fn every_bad_value_names_its_key() {
 
 #[test]
 fn file_errors_name_the_key_for_unknown_keys_and_wrong_types() {
-    for (contents, key) in [("lissen = \"x\"\n", "lissen"), ("data_dir = \"d\"\nlisten = 5\n", "listen")] {
+    for (contents, key) in [
+        ("lissen = \"x\"\n", "lissen"),
+        ("data_dir = \"d\"\nlisten = 5\n", "listen"),
+    ] {
         let toml = file(contents);
         let args = Args {
             config: Some(toml.path().to_owned()),

@@ -188,7 +188,11 @@ impl Connector {
     /// When the connector turns unresponsive unless a heartbeat arrives first.
     pub fn unresponsive_at(&self) -> Option<Timestamp> {
         let last = self.last_heartbeat?;
-        Some(Timestamp(last.saturating_add(self.settings.unresponsive_after).0.saturating_add(1)))
+        Some(Timestamp(
+            last.saturating_add(self.settings.unresponsive_after)
+                .0
+                .saturating_add(1),
+        ))
     }
 }
 

@@ -71,7 +71,11 @@ impl ManualClock {
     /// Moves the clock forward by `by` and returns the new time.
     pub fn advance(&self, by: Duration) -> Timestamp {
         let nanos = i64::try_from(by.as_nanos()).unwrap_or(i64::MAX);
-        Timestamp(self.0.fetch_add(nanos, Ordering::SeqCst).saturating_add(nanos))
+        Timestamp(
+            self.0
+                .fetch_add(nanos, Ordering::SeqCst)
+                .saturating_add(nanos),
+        )
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use riskgate_proto::v1::{self as pb, connector_service_server::ConnectorService, policy_service_server::PolicyService};
+use riskgate_proto::v1::{
+    self as pb, connector_service_server::ConnectorService, policy_service_server::PolicyService,
+};
 use tonic::{Request, Response, Status};
 
 use super::{parse, parse_policy, render_policy};
@@ -31,9 +33,15 @@ impl AdminApi {
         self.store.admin(command).await
     }
 
-    async fn connector_outcome(&self, command: AdminCommand) -> Result<Response<pb::Connector>, Status> {
+    async fn connector_outcome(
+        &self,
+        command: AdminCommand,
+    ) -> Result<Response<pb::Connector>, Status> {
         match self.run(command).await? {
-            AdminOutcome::Connector(connector) => Ok(Response::new(render_policy::connector(&connector, self.clock.now()))),
+            AdminOutcome::Connector(connector) => Ok(Response::new(render_policy::connector(
+                &connector,
+                self.clock.now(),
+            ))),
             other => Err(unexpected(other)),
         }
     }
@@ -63,10 +71,14 @@ impl ConnectorService for AdminApi {
         request: Request<pb::CreateConnectorRequest>,
     ) -> Result<Response<pb::Connector>, Status> {
         let (connector_id, settings) = parse_policy::connector(request.into_inner().connector)?;
-        self.connector_outcome(AdminCommand::CreateConnector(connector_id, settings)).await
+        self.connector_outcome(AdminCommand::CreateConnector(connector_id, settings))
+            .await
     }
 
-    async fn get_connector(&self, request: Request<pb::GetConnectorRequest>) -> Result<Response<pb::Connector>, Status> {
+    async fn get_connector(
+        &self,
+        request: Request<pb::GetConnectorRequest>,
+    ) -> Result<Response<pb::Connector>, Status> {
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
         let view = self.store.view();
         let connector = view
@@ -74,7 +86,10 @@ impl ConnectorService for AdminApi {
             .connectors
             .get(&connector_id)
             .ok_or_else(|| not_found("connector", connector_id.as_str()))?;
-        Ok(Response::new(render_policy::connector(connector, self.clock.now())))
+        Ok(Response::new(render_policy::connector(
+            connector,
+            self.clock.now(),
+        )))
     }
 
     async fn list_connectors(
@@ -111,11 +126,15 @@ impl ConnectorService for AdminApi {
         request: Request<pb::DeleteConnectorRequest>,
     ) -> Result<Response<pb::DeleteConnectorResponse>, Status> {
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
-        self.deleted(AdminCommand::DeleteConnector(connector_id)).await?;
+        self.deleted(AdminCommand::DeleteConnector(connector_id))
+            .await?;
         Ok(Response::new(pb::DeleteConnectorResponse {}))
     }
 
-    async fn heartbeat(&self, request: Request<pb::HeartbeatRequest>) -> Result<Response<pb::Connector>, Status> {
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::Connector>, Status> {
         let request = request.into_inner();
         let connector_id = parse::connector_id("connector_id", &request.connector_id)?;
         if request.error_message.len() > 1024 {
@@ -137,7 +156,9 @@ impl PolicyService for AdminApi {
     ) -> Result<Response<pb::CompliancePolicy>, Status> {
         let policy = parse_policy::compliance_policy("policy", Some(request.into_inner()))?;
         match self.run(AdminCommand::CreatePolicy(policy)).await? {
-            AdminOutcome::Policy(policy) => Ok(Response::new(render_policy::compliance_policy(&policy))),
+            AdminOutcome::Policy(policy) => {
+                Ok(Response::new(render_policy::compliance_policy(&policy)))
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -148,7 +169,11 @@ impl PolicyService for AdminApi {
     ) -> Result<Response<pb::CompliancePolicy>, Status> {
         let id = parse_policy::object_id("id", &request.into_inner().id)?;
         let view = self.store.view();
-        let policy = view.config.policies.get(&id).ok_or_else(|| not_found("compliance policy", &id))?;
+        let policy = view
+            .config
+            .policies
+            .get(&id)
+            .ok_or_else(|| not_found("compliance policy", &id))?;
         Ok(Response::new(render_policy::compliance_policy(policy)))
     }
 
@@ -157,8 +182,15 @@ impl PolicyService for AdminApi {
         _request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListCompliancePoliciesResponse>, Status> {
         let view = self.store.view();
-        let policies = view.config.policies.values().map(render_policy::compliance_policy).collect();
-        Ok(Response::new(pb::ListCompliancePoliciesResponse { policies }))
+        let policies = view
+            .config
+            .policies
+            .values()
+            .map(render_policy::compliance_policy)
+            .collect();
+        Ok(Response::new(pb::ListCompliancePoliciesResponse {
+            policies,
+        }))
     }
 
     async fn update_compliance_policy(
@@ -172,7 +204,9 @@ impl PolicyService for AdminApi {
             expected_version: request.expected_version,
         };
         match self.run(command).await? {
-            AdminOutcome::Policy(policy) => Ok(Response::new(render_policy::compliance_policy(&policy))),
+            AdminOutcome::Policy(policy) => {
+                Ok(Response::new(render_policy::compliance_policy(&policy)))
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -186,18 +220,30 @@ impl PolicyService for AdminApi {
         Ok(Response::new(pb::DeleteResponse {}))
     }
 
-    async fn put_resource(&self, request: Request<pb::Resource>) -> Result<Response<pb::Resource>, Status> {
+    async fn put_resource(
+        &self,
+        request: Request<pb::Resource>,
+    ) -> Result<Response<pb::Resource>, Status> {
         let resource = parse_policy::resource(request.into_inner())?;
         match self.run(AdminCommand::PutResource(resource)).await? {
-            AdminOutcome::Resource(resource) => Ok(Response::new(render_policy::resource(&resource))),
+            AdminOutcome::Resource(resource) => {
+                Ok(Response::new(render_policy::resource(&resource)))
+            }
             other => Err(unexpected(other)),
         }
     }
 
-    async fn get_resource(&self, request: Request<pb::GetByIdRequest>) -> Result<Response<pb::Resource>, Status> {
+    async fn get_resource(
+        &self,
+        request: Request<pb::GetByIdRequest>,
+    ) -> Result<Response<pb::Resource>, Status> {
         let id = parse_policy::object_id("id", &request.into_inner().id)?;
         let view = self.store.view();
-        let resource = view.config.resources.get(&id).ok_or_else(|| not_found("resource", &id))?;
+        let resource = view
+            .config
+            .resources
+            .get(&id)
+            .ok_or_else(|| not_found("resource", &id))?;
         Ok(Response::new(render_policy::resource(resource)))
     }
 
@@ -206,7 +252,12 @@ impl PolicyService for AdminApi {
         _request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListResourcesResponse>, Status> {
         let view = self.store.view();
-        let resources = view.config.resources.values().map(render_policy::resource).collect();
+        let resources = view
+            .config
+            .resources
+            .values()
+            .map(render_policy::resource)
+            .collect();
         Ok(Response::new(pb::ListResourcesResponse { resources }))
     }
 
@@ -225,7 +276,9 @@ impl PolicyService for AdminApi {
     ) -> Result<Response<pb::AppProtectionPolicy>, Status> {
         let policy = parse_policy::app_policy(request.into_inner())?;
         match self.run(AdminCommand::PutAppPolicy(policy)).await? {
-            AdminOutcome::AppPolicy(policy) => Ok(Response::new(render_policy::app_policy(&policy))),
+            AdminOutcome::AppPolicy(policy) => {
+                Ok(Response::new(render_policy::app_policy(&policy)))
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -249,8 +302,15 @@ impl PolicyService for AdminApi {
         _request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListAppProtectionPoliciesResponse>, Status> {
         let view = self.store.view();
-        let policies = view.config.app_policies.values().map(render_policy::app_policy).collect();
-        Ok(Response::new(pb::ListAppProtectionPoliciesResponse { policies }))
+        let policies = view
+            .config
+            .app_policies
+            .values()
+            .map(render_policy::app_policy)
+            .collect();
+        Ok(Response::new(pb::ListAppProtectionPoliciesResponse {
+            policies,
+        }))
     }
 
     async fn delete_app_protection_policy(

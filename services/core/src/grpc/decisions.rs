@@ -41,7 +41,10 @@ struct AccessCheck {
 
 fn parse_check(prefix: &str, msg: pb::CheckAccessRequest) -> CoreResult<AccessCheck> {
     if msg.user_id.len() > MAX_USER_ID_BYTES {
-        return Err(CoreError::invalid(format!("{prefix}user_id"), "longer than 256 bytes"));
+        return Err(CoreError::invalid(
+            format!("{prefix}user_id"),
+            "longer than 256 bytes",
+        ));
     }
     Ok(AccessCheck {
         device_id: parse::device_id(&format!("{prefix}device_id"), &msg.device_id)?,
@@ -51,10 +54,14 @@ fn parse_check(prefix: &str, msg: pb::CheckAccessRequest) -> CoreResult<AccessCh
 }
 
 fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecision> {
-    let resource = view.config.resources.get(&check.resource).ok_or_else(|| CoreError::NotFound {
-        what: "resource",
-        id: check.resource.clone(),
-    })?;
+    let resource =
+        view.config
+            .resources
+            .get(&check.resource)
+            .ok_or_else(|| CoreError::NotFound {
+                what: "resource",
+                id: check.resource.clone(),
+            })?;
     let device = view.devices.get(&check.device_id);
     let verdict = decide_access(
         &view.config,
@@ -67,8 +74,12 @@ fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecisi
         decision: render_policy::decision(verdict.allow),
         reasons: render_policy::reasons(&verdict.reasons),
         position: view.head,
-        compliance: device.map_or(0, |device| render_policy::compliance_status(device.compliance.status)),
-        level: render::level(device.and_then(|device| effective_level(&view.config, &view.states, &device.summary))),
+        compliance: device.map_or(0, |device| {
+            render_policy::compliance_status(device.compliance.status)
+        }),
+        level: render::level(
+            device.and_then(|device| effective_level(&view.config, &view.states, &device.summary)),
+        ),
         resource: check.resource.clone(),
         device_id: check.device_id.to_string(),
     })
@@ -91,7 +102,11 @@ impl DecisionService for DecisionApi {
     ) -> Result<Response<pb::BatchCheckAccessResponse>, Status> {
         let checks = request.into_inner().checks;
         if checks.is_empty() || checks.len() > MAX_BATCH_CHECKS {
-            return Err(CoreError::invalid("checks", format!("must hold 1 to {MAX_BATCH_CHECKS} checks")).into());
+            return Err(CoreError::invalid(
+                "checks",
+                format!("must hold 1 to {MAX_BATCH_CHECKS} checks"),
+            )
+            .into());
         }
         let checks = checks
             .into_iter()
@@ -124,7 +139,10 @@ impl DecisionService for DecisionApi {
             reasons: render_policy::reasons(&verdict.reasons),
             position: view.head,
             policy_id: verdict.policy_id.unwrap_or_default(),
-            connector_id: verdict.connector_id.map(|id| id.to_string()).unwrap_or_default(),
+            connector_id: verdict
+                .connector_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         }))
     }
 
@@ -134,15 +152,22 @@ impl DecisionService for DecisionApi {
     ) -> Result<Response<pb::DeviceCompliance>, Status> {
         let device_id = parse::device_id("device_id", &request.into_inner().device_id)?;
         let view = self.store.view();
-        let device = view.devices.get(&device_id).ok_or_else(|| CoreError::NotFound {
-            what: "device",
-            id: device_id.to_string(),
-        })?;
+        let device = view
+            .devices
+            .get(&device_id)
+            .ok_or_else(|| CoreError::NotFound {
+                what: "device",
+                id: device_id.to_string(),
+            })?;
         let compliance = &device.compliance;
         Ok(Response::new(pb::DeviceCompliance {
             device_id: device_id.to_string(),
             status: render_policy::compliance_status(compliance.status),
-            policies: compliance.policies.iter().map(render_policy::policy_verdict).collect(),
+            policies: compliance
+                .policies
+                .iter()
+                .map(render_policy::policy_verdict)
+                .collect(),
             reasons: render_policy::reasons(&compliance.reasons),
             position: view.head,
             level: render::level(effective_level(&view.config, &view.states, &device.summary)),

@@ -25,10 +25,12 @@ impl DeviceApi {
 
     fn known_device(&self, raw_id: &str) -> CoreResult<DeviceRecord> {
         let device_id = parse::device_id("device_id", raw_id)?;
-        self.store.device(&device_id)?.ok_or_else(|| CoreError::NotFound {
-            what: "device",
-            id: device_id.to_string(),
-        })
+        self.store
+            .device(&device_id)?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "device",
+                id: device_id.to_string(),
+            })
     }
 }
 
@@ -63,12 +65,12 @@ impl DeviceService for DeviceApi {
             "" => None,
             token => {
                 let bytes = decode_token(token)?;
-                let raw = String::from_utf8(bytes)
-                    .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))?;
-                Some(
-                    DeviceId::parse(&raw)
-                        .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))?,
-                )
+                let raw = String::from_utf8(bytes).map_err(|_| {
+                    CoreError::invalid("page_token", "not a token returned by this API")
+                })?;
+                Some(DeviceId::parse(&raw).map_err(|_| {
+                    CoreError::invalid("page_token", "not a token returned by this API")
+                })?)
             }
         };
         let platforms = request
@@ -91,7 +93,8 @@ impl DeviceService for DeviceApi {
             .store
             .list_devices(after.as_ref(), page_size + 1, |device| {
                 (platforms.is_empty() || platforms.contains(&device.info.platform))
-                    && (levels.is_empty() || device.level().is_some_and(|level| levels.contains(&level)))
+                    && (levels.is_empty()
+                        || device.level().is_some_and(|level| levels.contains(&level)))
                     && connector
                         .as_ref()
                         .is_none_or(|connector| device.reports.contains_key(connector))
@@ -118,9 +121,9 @@ impl DeviceService for DeviceApi {
         let after = match request.page_token.as_str() {
             "" => 0,
             token => {
-                let bytes: [u8; 8] = decode_token(token)?
-                    .try_into()
-                    .map_err(|_| CoreError::invalid("page_token", "not a token returned by this API"))?;
+                let bytes: [u8; 8] = decode_token(token)?.try_into().map_err(|_| {
+                    CoreError::invalid("page_token", "not a token returned by this API")
+                })?;
                 u64::from_be_bytes(bytes)
             }
         };
@@ -150,6 +153,7 @@ impl DeviceService for DeviceApi {
             store_epoch: info.epoch,
             head_position: info.head_position,
             device_count: info.device_count,
+            oldest_position: self.store.first_retained(),
         }))
     }
 }

@@ -7,8 +7,8 @@ use riskgate_proto::v1 as pb;
 
 use crate::{
     domain::{
-        ConnectorId, DeviceId, DeviceInfo, DeviceReport, HealthState, Platform, ReportBatch, Threat,
-        ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
+        ConnectorId, DeviceId, DeviceInfo, DeviceReport, HealthState, Platform, ReportBatch,
+        Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
     },
     error::{CoreError, CoreResult},
 };
@@ -57,7 +57,11 @@ pub(crate) fn page_size(raw: u32) -> CoreResult<usize> {
 }
 
 /// A connector's batch, checked whole before anything of it is applied.
-pub(crate) fn report_batch(msg: pb::ReportBatch, limits: &Limits, now: Timestamp) -> CoreResult<ReportBatch> {
+pub(crate) fn report_batch(
+    msg: pb::ReportBatch,
+    limits: &Limits,
+    now: Timestamp,
+) -> CoreResult<ReportBatch> {
     let connector_id = connector_id("connector_id", &msg.connector_id)?;
     if msg.batch_seq == 0 {
         return Err(CoreError::invalid("batch_seq", "must be at least 1"));
@@ -65,7 +69,10 @@ pub(crate) fn report_batch(msg: pb::ReportBatch, limits: &Limits, now: Timestamp
     if msg.checkpoint.len() > MAX_CHECKPOINT_BYTES {
         return Err(CoreError::invalid(
             "checkpoint",
-            format!("{} bytes exceed the limit of {MAX_CHECKPOINT_BYTES}", msg.checkpoint.len()),
+            format!(
+                "{} bytes exceed the limit of {MAX_CHECKPOINT_BYTES}",
+                msg.checkpoint.len()
+            ),
         ));
     }
     if msg.reports.len() > limits.max_batch_reports {
@@ -96,16 +103,25 @@ pub(crate) fn report_batch(msg: pb::ReportBatch, limits: &Limits, now: Timestamp
 fn device_report(path: &str, msg: pb::DeviceReport, latest: Timestamp) -> CoreResult<DeviceReport> {
     let field = |name: &str| format!("{path}.{name}");
     if msg.groups.len() > MAX_GROUPS {
-        return Err(CoreError::invalid(field("groups"), format!("more than {MAX_GROUPS} entries")));
+        return Err(CoreError::invalid(
+            field("groups"),
+            format!("more than {MAX_GROUPS} entries"),
+        ));
     }
     for (index, group) in msg.groups.iter().enumerate() {
         text(&format!("{path}.groups[{index}]"), group, MAX_ID_BYTES)?;
         if group.is_empty() {
-            return Err(CoreError::invalid(format!("{path}.groups[{index}]"), "must not be empty"));
+            return Err(CoreError::invalid(
+                format!("{path}.groups[{index}]"),
+                "must not be empty",
+            ));
         }
     }
     if msg.threats.len() > MAX_THREATS {
-        return Err(CoreError::invalid(field("threats"), format!("more than {MAX_THREATS} entries")));
+        return Err(CoreError::invalid(
+            field("threats"),
+            format!("more than {MAX_THREATS} entries"),
+        ));
     }
     let vendor_event_id = required_text(&field("vendor_event_id"), msg.vendor_event_id)?;
     Ok(DeviceReport {
@@ -122,7 +138,9 @@ fn device_report(path: &str, msg: pb::DeviceReport, latest: Timestamp) -> CoreRe
             .threats
             .into_iter()
             .enumerate()
-            .map(|(index, threat_msg)| threat(&format!("{path}.threats[{index}]"), threat_msg, latest))
+            .map(|(index, threat_msg)| {
+                threat(&format!("{path}.threats[{index}]"), threat_msg, latest)
+            })
             .collect::<CoreResult<_>>()?,
         observed_at: past_timestamp(&field("observed_at"), msg.observed_at, latest)?,
         vendor_event_id,
@@ -137,7 +155,10 @@ fn threat(path: &str, msg: pb::Threat, latest: Timestamp) -> CoreResult<Threat> 
         Some(raw) => {
             let resolved_at = past_timestamp(&field("resolved_at"), Some(raw), latest)?;
             if resolved_at < detected_at {
-                return Err(CoreError::invalid(field("resolved_at"), "is before detected_at"));
+                return Err(CoreError::invalid(
+                    field("resolved_at"),
+                    "is before detected_at",
+                ));
             }
             Some(resolved_at)
         }
@@ -150,13 +171,20 @@ fn threat(path: &str, msg: pb::Threat, latest: Timestamp) -> CoreResult<Threat> 
         status: threat_status(&field("status"), msg.status)?,
         detected_at,
         resolved_at,
-        description: text(&field("description"), &msg.description, MAX_DESCRIPTION_BYTES)?,
+        description: text(
+            &field("description"),
+            &msg.description,
+            MAX_DESCRIPTION_BYTES,
+        )?,
     })
 }
 
 fn text(field: &str, raw: &str, max_bytes: usize) -> CoreResult<String> {
     if raw.len() > max_bytes {
-        return Err(CoreError::invalid(field, format!("longer than {max_bytes} bytes")));
+        return Err(CoreError::invalid(
+            field,
+            format!("longer than {max_bytes} bytes"),
+        ));
     }
     if raw.chars().any(char::is_control) {
         return Err(CoreError::invalid(field, "contains control characters"));
@@ -185,7 +213,10 @@ fn past_timestamp(
         return Err(CoreError::invalid(field, "must be after 1970-01-01"));
     }
     if ts > latest {
-        return Err(CoreError::invalid(field, "is in the future beyond the allowed clock skew"));
+        return Err(CoreError::invalid(
+            field,
+            "is in the future beyond the allowed clock skew",
+        ));
     }
     Ok(ts)
 }
@@ -195,7 +226,8 @@ fn enum_value<P, D>(field: &str, raw: i32, map: impl FnOnce(P) -> Option<D>) -> 
 where
     P: TryFrom<i32>,
 {
-    let value = P::try_from(raw).map_err(|_| CoreError::invalid(field, format!("unknown value {raw}")))?;
+    let value =
+        P::try_from(raw).map_err(|_| CoreError::invalid(field, format!("unknown value {raw}")))?;
     map(value).ok_or_else(|| CoreError::invalid(field, "required"))
 }
 

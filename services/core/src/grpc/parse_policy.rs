@@ -7,9 +7,10 @@ use riskgate_proto::v1 as pb;
 use super::parse::{connector_id, platform, threat_level};
 use crate::{
     domain::policy::{
-        AccessRule, ActionKind, AppAction, AppProtectionPolicy, Assignment, CompliancePolicy, ConnectorSettings,
-        NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Resource, ScheduledAction, TenantSettings,
-        UnresponsiveMode, DEFAULT_UNRESPONSIVE_AFTER, DEFAULT_VALIDITY_PERIOD,
+        AccessRule, ActionKind, AppAction, AppProtectionPolicy, Assignment, CompliancePolicy,
+        ConnectorSettings, NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Resource,
+        ScheduledAction, TenantSettings, UnresponsiveMode, DEFAULT_UNRESPONSIVE_AFTER,
+        DEFAULT_VALIDITY_PERIOD,
     },
     domain::{ConnectorId, Platform, ThreatLevel, Timestamp},
     error::{CoreError, CoreResult},
@@ -38,7 +39,10 @@ fn name(field: &str, raw: &str) -> CoreResult<String> {
 
 fn names(field: &str, raw: &[String]) -> CoreResult<Vec<String>> {
     if raw.len() > MAX_LIST {
-        return Err(CoreError::invalid(field, format!("more than {MAX_LIST} entries")));
+        return Err(CoreError::invalid(
+            field,
+            format!("more than {MAX_LIST} entries"),
+        ));
     }
     raw.iter()
         .enumerate()
@@ -83,7 +87,11 @@ fn duration(
     if value < min || value > max {
         return Err(CoreError::invalid(
             field,
-            format!("must be between {} and {}", humantime::format_duration(min), humantime::format_duration(max)),
+            format!(
+                "must be between {} and {}",
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            ),
         ));
     }
     Ok(value)
@@ -103,15 +111,24 @@ fn os_version(field: &str, raw: &str) -> CoreResult<String> {
     if raw.is_empty() {
         return Ok(String::new());
     }
-    if raw.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())) && raw.len() <= 32 {
+    if raw
+        .split('.')
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        && raw.len() <= 32
+    {
         Ok(raw.to_owned())
     } else {
-        Err(CoreError::invalid(field, format!("{raw:?} is not a dotted version such as \"16.4.1\"")))
+        Err(CoreError::invalid(
+            field,
+            format!("{raw:?} is not a dotted version such as \"16.4.1\""),
+        ))
     }
 }
 
 /// A connector from a create or update request.
-pub(crate) fn connector(msg: Option<pb::Connector>) -> CoreResult<(ConnectorId, ConnectorSettings)> {
+pub(crate) fn connector(
+    msg: Option<pb::Connector>,
+) -> CoreResult<(ConnectorId, ConnectorSettings)> {
     let msg = msg.ok_or_else(|| CoreError::invalid("connector", "required"))?;
     let id = connector_id("connector.connector_id", &msg.connector_id)?;
     if msg.vendor.is_empty() {
@@ -122,9 +139,16 @@ pub(crate) fn connector(msg: Option<pb::Connector>) -> CoreResult<(ConnectorId, 
         vendor: name("connector.vendor", &msg.vendor)?,
         display_name: name("connector.display_name", &msg.display_name)?,
         kind: match pb::PartnerKind::try_from(msg.kind) {
-            Ok(pb::PartnerKind::Unspecified | pb::PartnerKind::ThirdParty) => PartnerKind::ThirdParty,
+            Ok(pb::PartnerKind::Unspecified | pb::PartnerKind::ThirdParty) => {
+                PartnerKind::ThirdParty
+            }
             Ok(pb::PartnerKind::MicrosoftDefender) => PartnerKind::MicrosoftDefender,
-            Err(_) => return Err(CoreError::invalid("connector.kind", format!("unknown value {}", msg.kind))),
+            Err(_) => {
+                return Err(CoreError::invalid(
+                    "connector.kind",
+                    format!("unknown value {}", msg.kind),
+                ))
+            }
         },
         compliance_enabled: toggles(msg.compliance_enabled),
         app_protection_enabled: toggles(msg.app_protection_enabled),
@@ -149,11 +173,20 @@ pub(crate) fn connector(msg: Option<pb::Connector>) -> CoreResult<(ConnectorId, 
 }
 
 /// A compliance policy.
-pub(crate) fn compliance_policy(field: &str, msg: Option<pb::CompliancePolicy>) -> CoreResult<CompliancePolicy> {
+pub(crate) fn compliance_policy(
+    field: &str,
+    msg: Option<pb::CompliancePolicy>,
+) -> CoreResult<CompliancePolicy> {
     let msg = msg.ok_or_else(|| CoreError::invalid(field, "required"))?;
     let f = |name: &str| format!("{field}.{name}");
     let assignment = msg.assignment.unwrap_or_default();
-    let grace_period = duration(&f("grace_period"), msg.grace_period, Duration::ZERO, Duration::ZERO, Duration::from_secs(365 * DAY))?;
+    let grace_period = duration(
+        &f("grace_period"),
+        msg.grace_period,
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::from_secs(365 * DAY),
+    )?;
     let actions = msg
         .actions
         .iter()
@@ -164,10 +197,23 @@ pub(crate) fn compliance_policy(field: &str, msg: Option<pb::CompliancePolicy>) 
                 Ok(pb::ActionKind::Notify) => ActionKind::Notify,
                 Ok(pb::ActionKind::RemoteLock) => ActionKind::RemoteLock,
                 Ok(pb::ActionKind::Retire) => ActionKind::Retire,
-                Ok(pb::ActionKind::Unspecified) => return Err(CoreError::invalid(format!("{path}.kind"), "required")),
-                Err(_) => return Err(CoreError::invalid(format!("{path}.kind"), format!("unknown value {}", action.kind))),
+                Ok(pb::ActionKind::Unspecified) => {
+                    return Err(CoreError::invalid(format!("{path}.kind"), "required"))
+                }
+                Err(_) => {
+                    return Err(CoreError::invalid(
+                        format!("{path}.kind"),
+                        format!("unknown value {}", action.kind),
+                    ))
+                }
             };
-            let after = duration(&format!("{path}.after"), action.after, Duration::ZERO, Duration::ZERO, Duration::from_secs(365 * DAY))?;
+            let after = duration(
+                &format!("{path}.after"),
+                action.after,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::from_secs(365 * DAY),
+            )?;
             Ok(ScheduledAction { kind, after })
         })
         .collect::<CoreResult<Vec<_>>>()?;
@@ -178,7 +224,10 @@ pub(crate) fn compliance_policy(field: &str, msg: Option<pb::CompliancePolicy>) 
         assignment: Assignment {
             all_devices: assignment.all_devices,
             groups: names(&f("assignment.groups"), &assignment.groups)?,
-            excluded_groups: names(&f("assignment.excluded_groups"), &assignment.excluded_groups)?,
+            excluded_groups: names(
+                &f("assignment.excluded_groups"),
+                &assignment.excluded_groups,
+            )?,
         },
         max_threat_level: optional_level(&f("max_threat_level"), msg.max_threat_level)?,
         grace_period,
@@ -191,7 +240,10 @@ pub(crate) fn compliance_policy(field: &str, msg: Option<pb::CompliancePolicy>) 
 /// A conditional-access resource.
 pub(crate) fn resource(msg: pb::Resource) -> CoreResult<Resource> {
     if msg.rules.len() > MAX_LIST {
-        return Err(CoreError::invalid("rules", format!("more than {MAX_LIST} entries")));
+        return Err(CoreError::invalid(
+            "rules",
+            format!("more than {MAX_LIST} entries"),
+        ));
     }
     let rules = msg
         .rules
@@ -202,7 +254,10 @@ pub(crate) fn resource(msg: pb::Resource) -> CoreResult<Resource> {
             Ok(AccessRule {
                 platforms: platforms(&format!("{path}.platforms"), &rule.platforms)?,
                 require_compliant_device: rule.require_compliant_device,
-                max_threat_level: optional_level(&format!("{path}.max_threat_level"), rule.max_threat_level)?,
+                max_threat_level: optional_level(
+                    &format!("{path}.max_threat_level"),
+                    rule.max_threat_level,
+                )?,
             })
         })
         .collect::<CoreResult<Vec<_>>>()?;
@@ -216,17 +271,28 @@ pub(crate) fn resource(msg: pb::Resource) -> CoreResult<Resource> {
 /// An app-protection policy.
 pub(crate) fn app_policy(msg: pb::AppProtectionPolicy) -> CoreResult<AppProtectionPolicy> {
     if msg.app_ids.is_empty() {
-        return Err(CoreError::invalid("app_ids", "at least one app id is required"));
+        return Err(CoreError::invalid(
+            "app_ids",
+            "at least one app id is required",
+        ));
     }
     let action = match pb::AppAction::try_from(msg.action) {
         Ok(pb::AppAction::Block) => AppAction::Block,
         Ok(pb::AppAction::Wipe) => AppAction::Wipe,
         // intune-mtd.md §6: "Warn isn't a supported value for this property."
         Ok(pb::AppAction::Warn) => {
-            return Err(CoreError::invalid("action", "WARN is not supported for threat-level conditions; use BLOCK or WIPE"))
+            return Err(CoreError::invalid(
+                "action",
+                "WARN is not supported for threat-level conditions; use BLOCK or WIPE",
+            ))
         }
         Ok(pb::AppAction::Unspecified) => return Err(CoreError::invalid("action", "required")),
-        Err(_) => return Err(CoreError::invalid("action", format!("unknown value {}", msg.action))),
+        Err(_) => {
+            return Err(CoreError::invalid(
+                "action",
+                format!("unknown value {}", msg.action),
+            ))
+        }
     };
     Ok(AppProtectionPolicy {
         policy_id: object_id("policy_id", &msg.policy_id)?,
@@ -239,9 +305,14 @@ pub(crate) fn app_policy(msg: pb::AppProtectionPolicy) -> CoreResult<AppProtecti
             Ok(pb::PartnerPriority::Unspecified | pb::PartnerPriority::DefenderOverThirdParty) => {
                 PartnerPriority::DefenderOverThirdParty
             }
-            Ok(pb::PartnerPriority::ThirdPartyOverDefender) => PartnerPriority::ThirdPartyOverDefender,
+            Ok(pb::PartnerPriority::ThirdPartyOverDefender) => {
+                PartnerPriority::ThirdPartyOverDefender
+            }
             Err(_) => {
-                return Err(CoreError::invalid("partner_priority", format!("unknown value {}", msg.partner_priority)))
+                return Err(CoreError::invalid(
+                    "partner_priority",
+                    format!("unknown value {}", msg.partner_priority),
+                ))
             }
         },
         version: 0,
@@ -252,10 +323,15 @@ pub(crate) fn app_policy(msg: pb::AppProtectionPolicy) -> CoreResult<AppProtecti
 pub(crate) fn tenant(msg: pb::TenantSettings) -> CoreResult<TenantSettings> {
     Ok(TenantSettings {
         no_policy_status: match pb::NoPolicyStatus::try_from(msg.no_policy_status) {
-            Ok(pb::NoPolicyStatus::Unspecified | pb::NoPolicyStatus::Compliant) => NoPolicyStatus::Compliant,
+            Ok(pb::NoPolicyStatus::Unspecified | pb::NoPolicyStatus::Compliant) => {
+                NoPolicyStatus::Compliant
+            }
             Ok(pb::NoPolicyStatus::Noncompliant) => NoPolicyStatus::Noncompliant,
             Err(_) => {
-                return Err(CoreError::invalid("no_policy_status", format!("unknown value {}", msg.no_policy_status)))
+                return Err(CoreError::invalid(
+                    "no_policy_status",
+                    format!("unknown value {}", msg.no_policy_status),
+                ))
             }
         },
         // intune-mtd.md §7.16: default 30 days, range 1 to 120 days.
@@ -266,10 +342,12 @@ pub(crate) fn tenant(msg: pb::TenantSettings) -> CoreResult<TenantSettings> {
             Duration::from_secs(DAY),
             Duration::from_secs(120 * DAY),
         )?,
-        unresponsive_mode: match pb::UnresponsivePartnerMode::try_from(msg.unresponsive_partner_mode) {
-            Ok(pb::UnresponsivePartnerMode::Unspecified | pb::UnresponsivePartnerMode::FailOpen) => {
-                UnresponsiveMode::FailOpen
-            }
+        unresponsive_mode: match pb::UnresponsivePartnerMode::try_from(
+            msg.unresponsive_partner_mode,
+        ) {
+            Ok(
+                pb::UnresponsivePartnerMode::Unspecified | pb::UnresponsivePartnerMode::FailOpen,
+            ) => UnresponsiveMode::FailOpen,
             Ok(pb::UnresponsivePartnerMode::FailClosed) => UnresponsiveMode::FailClosed,
             Err(_) => {
                 return Err(CoreError::invalid(
@@ -283,7 +361,13 @@ pub(crate) fn tenant(msg: pb::TenantSettings) -> CoreResult<TenantSettings> {
 
 /// A positive duration for AdvanceClock.
 pub(crate) fn advance_by(raw: Option<prost_types::Duration>) -> CoreResult<Duration> {
-    let value = duration("by", raw, Duration::ZERO, Duration::from_nanos(1), Duration::from_secs(3650 * DAY))?;
+    let value = duration(
+        "by",
+        raw,
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_secs(3650 * DAY),
+    )?;
     if value.is_zero() {
         return Err(CoreError::invalid("by", "required"));
     }

@@ -103,20 +103,23 @@ pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
 
 pub(crate) fn event(event: &Event) -> pb::Event {
     use super::render_policy::{
-        action_kind, app_decision, compliance_status, config_object, connector_state, decision, reasons,
+        action_kind, app_decision, compliance_status, config_object, connector_state, decision,
+        reasons,
     };
     use pb::event::Kind;
     let kind = match &event.kind {
-        EventKind::DeviceReported(reported) => pb::event::Kind::DeviceReported(pb::DeviceReported {
-            connector_id: reported.connector_id.to_string(),
-            health_state: health_state(reported.health_state),
-            report_level: level(reported.health_state.level()),
-            previous_level: level(reported.previous_level),
-            current_level: level(reported.current_level),
-            vendor_event_id: reported.vendor_event_id.clone(),
-            observed_at: Some(timestamp(reported.observed_at)),
-            threats: threats(&reported.threats),
-        }),
+        EventKind::DeviceReported(reported) => {
+            pb::event::Kind::DeviceReported(pb::DeviceReported {
+                connector_id: reported.connector_id.to_string(),
+                health_state: health_state(reported.health_state),
+                report_level: level(reported.health_state.level()),
+                previous_level: level(reported.previous_level),
+                current_level: level(reported.current_level),
+                vendor_event_id: reported.vendor_event_id.clone(),
+                observed_at: Some(timestamp(reported.observed_at)),
+                threats: threats(&reported.threats),
+            })
+        }
         EventKind::ComplianceChanged {
             previous,
             current,
@@ -126,10 +129,12 @@ pub(crate) fn event(event: &Event) -> pb::Event {
             current_status: compliance_status(*current),
             reasons: reasons(why),
         }),
-        EventKind::ComplianceActionDue { policy_id, action } => Kind::ComplianceActionDue(pb::ComplianceActionDue {
-            policy_id: policy_id.clone(),
-            action: action_kind(*action),
-        }),
+        EventKind::ComplianceActionDue { policy_id, action } => {
+            Kind::ComplianceActionDue(pb::ComplianceActionDue {
+                policy_id: policy_id.clone(),
+                action: action_kind(*action),
+            })
+        }
         EventKind::AccessChanged {
             resource,
             allowed,
@@ -160,7 +165,11 @@ pub(crate) fn event(event: &Event) -> pb::Event {
             previous_state: connector_state(*previous),
             current_state: connector_state(*current),
         }),
-        EventKind::ConfigChanged { object, id, version } => Kind::ConfigChange(pb::ConfigChange {
+        EventKind::ConfigChanged {
+            object,
+            id,
+            version,
+        } => Kind::ConfigChange(pb::ConfigChange {
             object: config_object(*object),
             id: id.clone(),
             version: *version,
@@ -169,7 +178,11 @@ pub(crate) fn event(event: &Event) -> pb::Event {
     pb::Event {
         position: event.position,
         time: Some(timestamp(event.time)),
-        device_id: event.device_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+        device_id: event
+            .device_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         kind: Some(kind),
     }
 }

@@ -8,9 +8,9 @@ use super::render::{level, timestamp};
 use crate::{
     domain::{
         policy::{
-            ActionKind, AppAction, AppDecision, AppProtectionPolicy, CompliancePolicy, ComplianceStatus, Connector,
-            ConnectorState, NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Reason, Resource,
-            TenantSettings, UnresponsiveMode,
+            ActionKind, AppAction, AppDecision, AppProtectionPolicy, CompliancePolicy,
+            ComplianceStatus, Connector, ConnectorState, NoPolicyStatus, PartnerKind,
+            PartnerPriority, PerPlatform, Reason, Resource, TenantSettings, UnresponsiveMode,
         },
         ConfigObject, Platform, Timestamp,
     },
@@ -182,7 +182,11 @@ pub(crate) fn compliance_status(status: ComplianceStatus) -> i32 {
 }
 
 pub(crate) fn decision(allow: bool) -> i32 {
-    (if allow { pb::Decision::Allow } else { pb::Decision::Deny }) as i32
+    (if allow {
+        pb::Decision::Allow
+    } else {
+        pb::Decision::Deny
+    }) as i32
 }
 
 pub(crate) fn app_decision(decision: AppDecision) -> i32 {
@@ -210,7 +214,11 @@ pub(crate) fn reasons(reasons: &[Reason]) -> Vec<pb::Reason> {
             code: reason.code.as_str().to_owned(),
             message: reason.message.clone(),
             policy_id: reason.policy_id.clone().unwrap_or_default(),
-            connector_id: reason.connector_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            connector_id: reason
+                .connector_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             threat_ids: reason.threat_ids.clone(),
         })
         .collect()

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::{
     domain::{
         policy::{
-            AppProtectionPolicy, CompliancePolicy, Connector, ConnectorSettings, PartnerKind, PolicyConfig,
-            Resource, TenantSettings,
+            AppProtectionPolicy, CompliancePolicy, Connector, ConnectorSettings, PartnerKind,
+            PolicyConfig, Resource, TenantSettings,
         },
         ConfigObject, ConnectorId, Timestamp,
     },
@@ -152,7 +152,9 @@ pub fn apply(
             }
             policy.version = 1;
             policy.updated_at = now;
-            config.policies.insert(policy.policy_id.clone(), policy.clone());
+            config
+                .policies
+                .insert(policy.policy_id.clone(), policy.clone());
             Ok(policy_changed(policy))
         }
         AdminCommand::UpdatePolicy {
@@ -166,7 +168,9 @@ pub fn apply(
             check_version("compliance policy", current.version, expected_version)?;
             policy.version = current.version + 1;
             policy.updated_at = now;
-            config.policies.insert(policy.policy_id.clone(), policy.clone());
+            config
+                .policies
+                .insert(policy.policy_id.clone(), policy.clone());
             Ok(policy_changed(policy))
         }
         AdminCommand::DeletePolicy(policy_id) => {
@@ -177,8 +181,13 @@ pub fn apply(
             Ok(deleted(ConfigObject::CompliancePolicy, &policy_id))
         }
         AdminCommand::PutResource(mut resource) => {
-            resource.version = config.resources.get(&resource.name).map_or(1, |r| r.version + 1);
-            config.resources.insert(resource.name.clone(), resource.clone());
+            resource.version = config
+                .resources
+                .get(&resource.name)
+                .map_or(1, |r| r.version + 1);
+            config
+                .resources
+                .insert(resource.name.clone(), resource.clone());
             let changed = Changed {
                 object: ConfigObject::Resource,
                 id: resource.name.clone(),
@@ -194,8 +203,13 @@ pub fn apply(
             Ok(deleted(ConfigObject::Resource, &name))
         }
         AdminCommand::PutAppPolicy(mut policy) => {
-            policy.version = config.app_policies.get(&policy.policy_id).map_or(1, |p| p.version + 1);
-            config.app_policies.insert(policy.policy_id.clone(), policy.clone());
+            policy.version = config
+                .app_policies
+                .get(&policy.policy_id)
+                .map_or(1, |p| p.version + 1);
+            config
+                .app_policies
+                .insert(policy.policy_id.clone(), policy.clone());
             let changed = Changed {
                 object: ConfigObject::AppProtectionPolicy,
                 id: policy.policy_id.clone(),
@@ -222,7 +236,10 @@ pub fn apply(
     }
 }
 
-fn existing_connector<'a>(config: &'a mut PolicyConfig, connector_id: &ConnectorId) -> CoreResult<&'a mut Connector> {
+fn existing_connector<'a>(
+    config: &'a mut PolicyConfig,
+    connector_id: &ConnectorId,
+) -> CoreResult<&'a mut Connector> {
     config
         .connectors
         .get_mut(connector_id)

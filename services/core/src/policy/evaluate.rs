@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     policy::{
-        AccessRule, ActionKind, AppDecision, AppProtectionPolicy, CompliancePolicy, ComplianceStatus,
-        ConnectorState, NoPolicyStatus, PartnerKind, PartnerPriority, PolicyConfig, Reason, ReasonCode,
-        Resource, UnresponsiveMode,
+        AccessRule, ActionKind, AppDecision, AppProtectionPolicy, CompliancePolicy,
+        ComplianceStatus, ConnectorState, NoPolicyStatus, PartnerKind, PartnerPriority,
+        PolicyConfig, Reason, ReasonCode, Resource, UnresponsiveMode,
     },
     ConnectorId, DeviceRecord, HealthState, Platform, ThreatLevel, ThreatStatus, Timestamp,
 };
@@ -164,11 +164,17 @@ pub struct Compliance {
 
 /// The device's threat level as policies see it: the worst level among the reports of connectors whose data
 /// counts for compliance on its platform, leaving out unresponsive ones.
-pub fn effective_level(config: &PolicyConfig, states: &ConnectorStates, device: &DeviceSummary) -> Option<ThreatLevel> {
+pub fn effective_level(
+    config: &PolicyConfig,
+    states: &ConnectorStates,
+    device: &DeviceSummary,
+) -> Option<ThreatLevel> {
     device
         .reports
         .iter()
-        .filter(|(connector_id, _)| counts_for_compliance(config, states, connector_id, device.platform))
+        .filter(|(connector_id, _)| {
+            counts_for_compliance(config, states, connector_id, device.platform)
+        })
         .filter(|(connector_id, _)| states.get(connector_id) != Some(ConnectorState::Unresponsive))
         .filter_map(|(_, report)| report.health_state.level())
         .max()
@@ -180,10 +186,15 @@ fn counts_for_compliance(
     connector_id: &ConnectorId,
     platform: Platform,
 ) -> bool {
-    config.connectors.get(connector_id).is_some_and(|connector| {
-        *connector.settings.compliance_enabled.get(platform)
-            && states.get(connector_id).is_some_and(ConnectorState::accepts_reports)
-    })
+    config
+        .connectors
+        .get(connector_id)
+        .is_some_and(|connector| {
+            *connector.settings.compliance_enabled.get(platform)
+                && states
+                    .get(connector_id)
+                    .is_some_and(ConnectorState::accepts_reports)
+        })
 }
 
 /// Whether a policy targets a device.
@@ -210,7 +221,11 @@ pub fn evaluate_compliance(
     };
     let mut deadline = Deadline::default();
 
-    for policy in config.policies.values().filter(|policy| policy_targets(policy, device)) {
+    for policy in config
+        .policies
+        .values()
+        .filter(|policy| policy_targets(policy, device))
+    {
         let (raw_status, reasons) = evaluate_rule(config, states, device, policy);
         let mut verdict = PolicyVerdict {
             policy_id: policy.policy_id.clone(),
@@ -230,8 +245,11 @@ pub fn evaluate_compliance(
                 verdict.status = ComplianceStatus::InGracePeriod;
                 verdict.grace_ends = Some(grace_ends);
                 verdict.reasons.push(
-                    Reason::new(ReasonCode::InGracePeriod, "noncompliant, within the grace period")
-                        .policy(&policy.policy_id),
+                    Reason::new(
+                        ReasonCode::InGracePeriod,
+                        "noncompliant, within the grace period",
+                    )
+                    .policy(&policy.policy_id),
                 );
                 deadline.add(grace_ends);
             }
@@ -243,20 +261,32 @@ pub fn evaluate_compliance(
                 let due_at = episode.since.saturating_add(action.after);
                 if due_at <= now {
                     episode.fired.push(identity);
-                    compliance.due_actions.push((policy.policy_id.clone(), action.kind));
+                    compliance
+                        .due_actions
+                        .push((policy.policy_id.clone(), action.kind));
                 } else {
                     deadline.add(due_at);
                 }
             }
-            compliance.episodes.insert(policy.policy_id.clone(), episode);
+            compliance
+                .episodes
+                .insert(policy.policy_id.clone(), episode);
         }
         compliance.policies.push(verdict);
     }
 
-    compliance.status = match compliance.policies.iter().map(|verdict| verdict.status).max() {
+    compliance.status = match compliance
+        .policies
+        .iter()
+        .map(|verdict| verdict.status)
+        .max()
+    {
         Some(worst) => worst,
         None => {
-            compliance.reasons.push(Reason::new(ReasonCode::NoPolicy, "no compliance policy targets the device"));
+            compliance.reasons.push(Reason::new(
+                ReasonCode::NoPolicy,
+                "no compliance policy targets the device",
+            ));
             match config.tenant.no_policy_status {
                 NoPolicyStatus::Compliant => ComplianceStatus::Compliant,
                 NoPolicyStatus::Noncompliant => ComplianceStatus::Noncompliant,
@@ -302,7 +332,11 @@ fn evaluate_rule(
     let Some(max_level) = policy.max_threat_level else {
         return (
             ComplianceStatus::Compliant,
-            vec![Reason::new(ReasonCode::Compliant, "no device threat level rule is configured").policy(policy_id)],
+            vec![Reason::new(
+                ReasonCode::Compliant,
+                "no device threat level rule is configured",
+            )
+            .policy(policy_id)],
         );
     };
     let mut failures = Vec::new();
@@ -316,7 +350,9 @@ fn evaluate_rule(
         if !*settings.compliance_enabled.get(device.platform) {
             continue;
         }
-        let Some(state) = states.get(connector_id) else { continue };
+        let Some(state) = states.get(connector_id) else {
+            continue;
+        };
         if !state.accepts_reports() {
             continue;
         }
@@ -341,7 +377,10 @@ fn evaluate_rule(
                     errors.push(
                         Reason::new(
                             ReasonCode::PartnerError,
-                            format!("partner {connector_id} reports an error: {}", connector.error_message),
+                            format!(
+                                "partner {connector_id} reports an error: {}",
+                                connector.error_message
+                            ),
                         )
                         .policy(policy_id)
                         .connector(connector_id),
@@ -353,14 +392,18 @@ fn evaluate_rule(
         }
         let report = device.report(connector_id);
         activated |= report.is_some_and(|report| {
-            !matches!(report.health_state, HealthState::Unknown | HealthState::Deactivated)
+            !matches!(
+                report.health_state,
+                HealthState::Unknown | HealthState::Deactivated
+            )
         });
         match report.and_then(|report| report.health_state.level().map(|level| (level, report))) {
-            Some((level, report)) => {
-                if worst.is_none_or(|(worst_level, _, _)| level > worst_level) {
-                    worst = Some((level, connector_id, report));
-                }
+            Some((level, report))
+                if worst.is_none_or(|(worst_level, _, _)| level > worst_level) =>
+            {
+                worst = Some((level, connector_id, report));
             }
+            Some(_) => {}
             // intune-mtd.md §7.5: with block-on-missing, data must arrive before the device is compliant.
             None if needs_data => {
                 let state = report.map_or("no report".to_owned(), |report| {
@@ -369,7 +412,9 @@ fn evaluate_rule(
                 failures.push(
                     Reason::new(
                         ReasonCode::MissingPartnerData,
-                        format!("partner {connector_id} has no threat level for the device ({state})"),
+                        format!(
+                            "partner {connector_id} has no threat level for the device ({state})"
+                        ),
                     )
                     .policy(policy_id)
                     .connector(connector_id),
@@ -413,8 +458,11 @@ fn evaluate_rule(
     // intune-mtd.md §3: "High ... Devices are required to have the MTD app activated with this setting."
     if max_level == ThreatLevel::High && !activated {
         failures.push(
-            Reason::new(ReasonCode::MtdAppNotActivated, "the HIGH level requires an activated MTD app")
-                .policy(policy_id),
+            Reason::new(
+                ReasonCode::MtdAppNotActivated,
+                "the HIGH level requires an activated MTD app",
+            )
+            .policy(policy_id),
         );
     }
 
@@ -425,7 +473,9 @@ fn evaluate_rule(
         (ComplianceStatus::Noncompliant, failures)
     } else {
         let message = match worst {
-            Some((level, _, _)) => format!("device threat level {level:?} is at or under {max_level:?}"),
+            Some((level, _, _)) => {
+                format!("device threat level {level:?} is at or under {max_level:?}")
+            }
             None => "no partner level is required and none was reported".to_owned(),
         };
         (
@@ -439,7 +489,10 @@ fn evaluate_rule(
 /// "at least" anything, so unknown OS versions fail closed.
 pub fn os_at_least(version: &str, minimum: &str) -> bool {
     let parse = |raw: &str| -> Option<Vec<u64>> {
-        raw.trim().split('.').map(|part| part.parse().ok()).collect()
+        raw.trim()
+            .split('.')
+            .map(|part| part.parse().ok())
+            .collect()
     };
     match (parse(version), parse(minimum)) {
         (Some(mut version), Some(mut minimum)) => {
@@ -470,17 +523,26 @@ pub fn decide_access(
     user_id: Option<&str>,
 ) -> AccessVerdict {
     let name = resource.name.as_str();
-    let deny = |reasons| AccessVerdict { allow: false, reasons };
+    let deny = |reasons| AccessVerdict {
+        allow: false,
+        reasons,
+    };
     let Some((device, status)) = device else {
-        return deny(vec![
-            Reason::new(ReasonCode::DeviceUnknown, "no partner has reported this device").policy(name),
-        ]);
+        return deny(vec![Reason::new(
+            ReasonCode::DeviceUnknown,
+            "no partner has reported this device",
+        )
+        .policy(name)]);
     };
     let mut failures = Vec::new();
     if let Some(user_id) = user_id {
         if !device.owner_user_id.is_empty() && device.owner_user_id != user_id {
             failures.push(
-                Reason::new(ReasonCode::UserMismatch, "the device belongs to another user").policy(name),
+                Reason::new(
+                    ReasonCode::UserMismatch,
+                    "the device belongs to another user",
+                )
+                .policy(name),
             );
         }
     }
@@ -493,22 +555,35 @@ pub fn decide_access(
     for rule in &rules {
         if rule.require_compliant_device {
             if status.grants_access() {
-                passed.push(Reason::new(
-                    if status == ComplianceStatus::InGracePeriod { ReasonCode::InGracePeriod } else { ReasonCode::Compliant },
-                    format!("device compliance is {status:?}"),
-                ).policy(name));
+                passed.push(
+                    Reason::new(
+                        if status == ComplianceStatus::InGracePeriod {
+                            ReasonCode::InGracePeriod
+                        } else {
+                            ReasonCode::Compliant
+                        },
+                        format!("device compliance is {status:?}"),
+                    )
+                    .policy(name),
+                );
             } else {
                 failures.push(
-                    Reason::new(ReasonCode::Noncompliant, format!("a compliant device is required; it is {status:?}"))
-                        .policy(name),
+                    Reason::new(
+                        ReasonCode::Noncompliant,
+                        format!("a compliant device is required; it is {status:?}"),
+                    )
+                    .policy(name),
                 );
             }
         }
         if let Some(max_level) = rule.max_threat_level {
             match effective_level(config, states, device) {
                 Some(level) if level <= max_level => passed.push(
-                    Reason::new(ReasonCode::Compliant, format!("threat level {level:?} is at or under {max_level:?}"))
-                        .policy(name),
+                    Reason::new(
+                        ReasonCode::Compliant,
+                        format!("threat level {level:?} is at or under {max_level:?}"),
+                    )
+                    .policy(name),
                 ),
                 Some(level) => {
                     let (connector_id, threat_ids) = worst_report(config, states, device, level);
@@ -522,8 +597,11 @@ pub fn decide_access(
                     failures.push(reason);
                 }
                 None => failures.push(
-                    Reason::new(ReasonCode::MissingPartnerData, "no partner reports a threat level for the device")
-                        .policy(name),
+                    Reason::new(
+                        ReasonCode::MissingPartnerData,
+                        "no partner reports a threat level for the device",
+                    )
+                    .policy(name),
                 ),
             }
         }
@@ -532,12 +610,18 @@ pub fn decide_access(
         return deny(failures);
     }
     if rules.is_empty() {
-        passed.push(Reason::new(
-            ReasonCode::NoRuleForPlatform,
-            format!("no rule of {name} applies to {:?}", device.platform),
-        ).policy(name));
+        passed.push(
+            Reason::new(
+                ReasonCode::NoRuleForPlatform,
+                format!("no rule of {name} applies to {:?}", device.platform),
+            )
+            .policy(name),
+        );
     }
-    AccessVerdict { allow: true, reasons: passed }
+    AccessVerdict {
+        allow: true,
+        reasons: passed,
+    }
 }
 
 /// The connector and open threats behind the device's level.
@@ -574,7 +658,8 @@ pub struct AppVerdict {
 
 /// Whether an app-protection policy covers a platform (an unknown device's platform is unknown: covered).
 pub fn app_policy_targets(policy: &AppProtectionPolicy, platform: Option<Platform>) -> bool {
-    policy.platforms.is_empty() || platform.is_none_or(|platform| policy.platforms.contains(&platform))
+    policy.platforms.is_empty()
+        || platform.is_none_or(|platform| policy.platforms.contains(&platform))
 }
 
 /// May `app_id` start on the device? The strictest applicable policy wins (wipe over block over allow).
@@ -588,7 +673,9 @@ pub fn decide_app_launch(
     config
         .app_policies
         .values()
-        .filter(|policy| policy.app_ids.iter().any(|id| id == app_id) && app_policy_targets(policy, platform))
+        .filter(|policy| {
+            policy.app_ids.iter().any(|id| id == app_id) && app_policy_targets(policy, platform)
+        })
         .map(|policy| decide_app_policy(config, states, device, policy))
         .max_by_key(|verdict| match verdict.decision {
             AppDecision::Allow => 0,
@@ -597,7 +684,10 @@ pub fn decide_app_launch(
         })
         .unwrap_or_else(|| AppVerdict {
             decision: AppDecision::Allow,
-            reasons: vec![Reason::new(ReasonCode::NoAppPolicy, format!("no app-protection policy covers {app_id}"))],
+            reasons: vec![Reason::new(
+                ReasonCode::NoAppPolicy,
+                format!("no app-protection policy covers {app_id}"),
+            )],
             policy_id: None,
             connector_id: None,
         })
@@ -620,22 +710,33 @@ pub fn decide_app_policy(
     let Some(max_level) = policy.max_threat_level else {
         return verdict(
             AppDecision::Allow,
-            Reason::new(ReasonCode::AppPolicy, "no max allowed device threat level is configured"),
+            Reason::new(
+                ReasonCode::AppPolicy,
+                "no max allowed device threat level is configured",
+            ),
             None,
         );
     };
     let Some(device) = device else {
         return verdict(
             AppDecision::Block,
-            Reason::new(ReasonCode::DeviceUnknown, "no partner has reported this device; the MTD app must be activated"),
+            Reason::new(
+                ReasonCode::DeviceUnknown,
+                "no partner has reported this device; the MTD app must be activated",
+            ),
             None,
         );
     };
-    let Some(partner) = app_protection_partner(config, states, device.platform, policy.partner_priority) else {
+    let Some(partner) =
+        app_protection_partner(config, states, device.platform, policy.partner_priority)
+    else {
         // intune-mtd.md §6: "Without the MTD integration, the MTD app protection policy will have no effect".
         return verdict(
             AppDecision::Allow,
-            Reason::new(ReasonCode::AppPolicy, "no partner is enabled for app protection on this platform"),
+            Reason::new(
+                ReasonCode::AppPolicy,
+                "no partner is enabled for app protection on this platform",
+            ),
             None,
         );
     };
@@ -686,9 +787,9 @@ fn app_protection_partner<'a>(
         .values()
         .filter(|connector| *connector.settings.app_protection_enabled.get(platform))
         .filter(|connector| {
-            states
-                .get(&connector.connector_id)
-                .is_some_and(|state| state.accepts_reports() && state != ConnectorState::Unresponsive)
+            states.get(&connector.connector_id).is_some_and(|state| {
+                state.accepts_reports() && state != ConnectorState::Unresponsive
+            })
         })
         .collect();
     candidates.sort_by_key(|connector| connector.settings.kind != preferred);

@@ -12,7 +12,8 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use super::evaluate::{
-    decide_access, decide_app_policy, evaluate_compliance, Compliance, ConnectorStates, DeviceSummary, Episode,
+    decide_access, decide_app_policy, evaluate_compliance, Compliance, ConnectorStates,
+    DeviceSummary, Episode,
 };
 use crate::domain::{
     policy::{AppDecision, ComplianceStatus, PolicyConfig},
@@ -140,7 +141,13 @@ pub fn reevaluate(
 
     let mut access = BTreeMap::new();
     for resource in config.resources.values() {
-        let verdict = decide_access(config, states, Some((&summary, compliance.status)), resource, None);
+        let verdict = decide_access(
+            config,
+            states,
+            Some((&summary, compliance.status)),
+            resource,
+            None,
+        );
         let was_allowed = previous
             .and_then(|view| view.access.get(&resource.name).copied())
             .unwrap_or(false);

@@ -57,7 +57,9 @@ mod tests {
         let mut bytes = encode(&7u64);
         bytes[0] = FORMAT_VERSION + 1;
         let err = decode::<u64>(Keyspace::Meta, &bytes).unwrap_err();
-        assert!(matches!(err, StoreError::UnsupportedFormat { found, .. } if found == FORMAT_VERSION + 1));
+        assert!(
+            matches!(err, StoreError::UnsupportedFormat { found, .. } if found == FORMAT_VERSION + 1)
+        );
         assert!(decode::<u64>(Keyspace::Meta, &[]).is_err());
     }
 }

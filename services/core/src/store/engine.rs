@@ -134,7 +134,12 @@ pub trait KvEngine: Send + Sync + std::fmt::Debug + 'static {
     fn get(&self, keyspace: Keyspace, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
 
     /// The pairs with keys between `start` and `end`, in ascending order.
-    fn range<'a>(&'a self, keyspace: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'a>;
+    fn range<'a>(
+        &'a self,
+        keyspace: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+    ) -> KvIter<'a>;
 
     /// Applies every write of `batch` atomically.
     fn apply(&self, batch: WriteBatch) -> StoreResult<()>;

@@ -11,6 +11,10 @@ pub(crate) const META_EPOCH: &[u8] = b"epoch";
 pub(crate) const META_HEAD: &[u8] = b"head";
 /// Meta key: the connector states as of the last evaluation.
 pub(crate) const META_CONNECTOR_STATES: &[u8] = b"connector_states";
+/// Meta key: the position of the oldest retained event.
+pub(crate) const META_FIRST_RETAINED: &[u8] = b"first_retained";
+/// Meta key: the secret that signs cursors.
+pub(crate) const META_CURSOR_KEY: &[u8] = b"cursor_key";
 /// Meta key: the number of devices.
 pub(crate) const META_DEVICE_COUNT: &[u8] = b"device_count";
 

@@ -3,12 +3,15 @@
 
 use std::{collections::BTreeMap, ops::Bound, sync::RwLock};
 
-use super::engine::{KvEngine, KvIter, Keyspace, StoreError, StoreResult, WriteBatch};
+use super::engine::{Keyspace, KvEngine, KvIter, StoreError, StoreResult, WriteBatch};
 
-/// A [`KvEngine`] over one ordered map per keyspace.
+/// Every entry, keyed by (keyspace tag, key).
+type Entries = BTreeMap<(u8, Vec<u8>), Vec<u8>>;
+
+/// A [`KvEngine`] over one ordered map of every keyspace's entries.
 #[derive(Debug, Default)]
 pub struct MemoryEngine {
-    maps: RwLock<BTreeMap<(u8, Vec<u8>), Vec<u8>>>,
+    maps: RwLock<Entries>,
 }
 
 impl MemoryEngine {
@@ -28,7 +31,12 @@ impl KvEngine for MemoryEngine {
         Ok(maps.get(&(keyspace.tag(), key.to_vec())).cloned())
     }
 
-    fn range<'a>(&'a self, keyspace: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'a> {
+    fn range<'a>(
+        &'a self,
+        keyspace: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+    ) -> KvIter<'a> {
         let tag = keyspace.tag();
         let bound = |bound: Bound<&[u8]>, open: (u8, Vec<u8>)| match bound {
             Bound::Included(key) => Bound::Included((tag, key.to_vec())),
@@ -41,15 +49,11 @@ impl KvEngine for MemoryEngine {
             other => bound(other, (tag, Vec::new())),
         };
         // Snapshot the range so the iterator does not hold the lock.
-        let items: StoreResult<Vec<_>> = self
-            .maps
-            .read()
-            .map_err(|_| poisoned())
-            .map(|maps| {
-                maps.range((start, end))
-                    .map(|((_, key), value)| Ok((key.clone(), value.clone())))
-                    .collect()
-            });
+        let items: StoreResult<Vec<_>> = self.maps.read().map_err(|_| poisoned()).map(|maps| {
+            maps.range((start, end))
+                .map(|((_, key), value)| Ok((key.clone(), value.clone())))
+                .collect()
+        });
         match items {
             Ok(items) => Box::new(items.into_iter()),
             Err(err) => Box::new(std::iter::once(Err(err))),

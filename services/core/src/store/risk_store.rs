@@ -10,17 +10,20 @@ use std::{
     thread,
 };
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::{
     codec::{self, decode, encode},
-    engine::{KvEngine, Keyspace, StoreError, StoreResult, WriteBatch},
+    engine::{Keyspace, KvEngine, StoreError, StoreResult, WriteBatch},
     keys,
-    writer::{WriteRequest, Writer},
+    writer::{Compaction, Retention, WriteRequest, Writer},
 };
 use crate::{
     domain::{
-        policy::{AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource, TenantSettings},
+        policy::{
+            AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource,
+            TenantSettings,
+        },
         Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, Event, ReportBatch,
     },
     error::CoreResult,
@@ -30,6 +33,7 @@ use crate::{
         evaluate::{ConnectorStates, DeviceSummary},
         view::{ComplianceMemo, DeviceView, View},
     },
+    stream::cursor::CursorCodec,
 };
 
 /// Tuning of the writer.
@@ -102,13 +106,22 @@ pub(crate) struct Shared {
     /// Position of the newest event covered by a completed flush. Readers never go past it.
     durable_head: AtomicU64,
     device_count: AtomicU64,
+    /// Position of the oldest event still in the log.
+    first_retained: AtomicU64,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
+    /// Every durable commit's events, in log order, for subscribers.
+    pub(crate) events: broadcast::Sender<Arc<[Event]>>,
+    cursors: CursorCodec,
 }
+
+/// Commit groups a subscriber may fall behind the live broadcast before it catches up from the log instead.
+const BROADCAST_CAPACITY: usize = 4096;
 
 impl Shared {
     /// Publishes what a completed commit made durable.
-    pub(crate) fn publish(&self, head: u64, device_count: u64) {
+    pub(crate) fn publish(&self, head: u64, device_count: u64, first_retained: u64) {
         self.device_count.store(device_count, Ordering::Release);
+        self.first_retained.store(first_retained, Ordering::Release);
         self.durable_head.store(head, Ordering::Release);
     }
 }
@@ -116,9 +129,12 @@ impl Shared {
 impl std::fmt::Debug for WriteRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteRequest::Batch { batch, .. } => write!(f, "Batch({}#{})", batch.connector_id, batch.batch_seq),
+            WriteRequest::Batch { batch, .. } => {
+                write!(f, "Batch({}#{})", batch.connector_id, batch.batch_seq)
+            }
             WriteRequest::Admin { command, .. } => write!(f, "Admin({command:?})"),
             WriteRequest::Tick { full, .. } => write!(f, "Tick(full: {full})"),
+            WriteRequest::Compact { retention, .. } => write!(f, "Compact({retention:?})"),
             WriteRequest::Shutdown { .. } => f.write_str("Shutdown"),
         }
     }
@@ -141,7 +157,10 @@ impl RiskStore {
             epoch: format!("{:032x}", meta.epoch),
             durable_head: AtomicU64::new(meta.head),
             device_count: AtomicU64::new(meta.device_count),
+            first_retained: AtomicU64::new(meta.first_retained),
             writer: Mutex::new(None),
+            events: broadcast::channel(BROADCAST_CAPACITY).0,
+            cursors: CursorCodec::new(meta.epoch, meta.cursor_key),
         });
         let (requests, receiver) = mpsc::channel(config.queue_depth.max(1));
         let writer = Writer {
@@ -152,6 +171,7 @@ impl RiskStore {
             view: view.clone(),
             head: meta.head,
             device_count: meta.device_count,
+            first_retained: meta.first_retained,
             max_group: config.max_group_batches.max(1),
         };
         let handle = thread::Builder::new()
@@ -168,7 +188,10 @@ impl RiskStore {
         Ok(store)
     }
 
-    async fn request<T>(&self, make: impl FnOnce(oneshot::Sender<CoreResult<T>>) -> WriteRequest) -> CoreResult<T> {
+    async fn request<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<CoreResult<T>>) -> WriteRequest,
+    ) -> CoreResult<T> {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(make(reply))
@@ -180,7 +203,10 @@ impl RiskStore {
     /// Queues `batch` for the writer and returns a receiver for its acknowledgement. Batches are applied in
     /// the order they were queued, so a connector can pipeline several before awaiting the first ack.
     /// Waits while the writer's queue is full.
-    pub async fn enqueue(&self, batch: ReportBatch) -> CoreResult<oneshot::Receiver<CoreResult<BatchResult>>> {
+    pub async fn enqueue(
+        &self,
+        batch: ReportBatch,
+    ) -> CoreResult<oneshot::Receiver<CoreResult<BatchResult>>> {
         let (reply, ack) = oneshot::channel();
         self.requests
             .send(WriteRequest::Batch { batch, reply })
@@ -191,27 +217,94 @@ impl RiskStore {
 
     /// Applies `batch` and waits until it is durable.
     pub async fn submit(&self, batch: ReportBatch) -> CoreResult<BatchResult> {
-        self.enqueue(batch).await?.await.map_err(|_| StoreError::Closed)?
+        self.enqueue(batch)
+            .await?
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
 
     /// Applies an admin change and waits until it is durable and every device is re-evaluated.
     pub async fn admin(&self, command: AdminCommand) -> CoreResult<AdminOutcome> {
-        self.request(|reply| WriteRequest::Admin { command, reply }).await
+        self.request(|reply| WriteRequest::Admin { command, reply })
+            .await
     }
 
     /// Re-evaluates what time has changed (every device if `full`); returns the head position after it.
     pub async fn tick(&self, full: bool) -> CoreResult<u64> {
-        self.request(|reply| WriteRequest::Tick { full, reply }).await
+        self.request(|reply| WriteRequest::Tick { full, reply })
+            .await
+    }
+
+    /// Drops one chunk of events past `retention`.
+    pub async fn compact(&self, retention: Retention) -> CoreResult<Compaction> {
+        self.request(|reply| WriteRequest::Compact { retention, reply })
+            .await
+    }
+
+    /// A receiver of every durable commit's events. Subscribe before reading the head, so that nothing
+    /// committed after the head you read can be missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<[Event]>> {
+        self.shared.events.subscribe()
+    }
+
+    /// Issues and checks this store's cursors.
+    pub fn cursors(&self) -> &CursorCodec {
+        &self.shared.cursors
+    }
+
+    /// Position of the oldest retained event.
+    pub fn first_retained(&self) -> u64 {
+        self.shared.first_retained.load(Ordering::Acquire)
+    }
+
+    /// Up to `limit` durable events after position `after`, in order. `None` if compaction removed any of
+    /// them first: then the caller's position is past retention, and reading on would leave a gap.
+    pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Option<Vec<Event>>> {
+        let head = self.shared.durable_head.load(Ordering::Acquire);
+        let mut events = Vec::new();
+        let start = keys::event(after.saturating_add(1));
+        let end = keys::event(head);
+        let range = self.shared.engine.range(
+            Keyspace::Events,
+            Bound::Included(&start),
+            Bound::Included(&end),
+        );
+        for (expected, item) in (after + 1..).zip(range) {
+            let (_, value) = item?;
+            let event: Event = decode(Keyspace::Events, &value)?;
+            if event.position != expected {
+                return Ok(None);
+            }
+            events.push(event);
+            if events.len() == limit {
+                break;
+            }
+        }
+        if events.is_empty() && after < head {
+            // Nothing found although events after `after` exist: they were compacted away.
+            return Ok(None);
+        }
+        Ok(Some(events))
     }
 
     /// Commits everything queued before this call, flushes, and stops the writer. Later requests fail
     /// with [`StoreError::Closed`].
     pub async fn shutdown(&self) -> StoreResult<()> {
         let (done, finished) = oneshot::channel();
-        if self.requests.send(WriteRequest::Shutdown { done }).await.is_ok() {
+        if self
+            .requests
+            .send(WriteRequest::Shutdown { done })
+            .await
+            .is_ok()
+        {
             finished.await.map_err(|_| StoreError::Closed)??;
         }
-        let handle = self.shared.writer.lock().expect("writer handle lock").take();
+        let handle = self
+            .shared
+            .writer
+            .lock()
+            .expect("writer handle lock")
+            .take();
         if let Some(handle) = handle {
             // The writer has answered the shutdown, so joining only waits for the thread to return.
             tokio::task::spawn_blocking(move || handle.join())
@@ -250,9 +343,15 @@ impl RiskStore {
         filter: impl Fn(&DeviceRecord) -> bool,
     ) -> StoreResult<Vec<DeviceRecord>> {
         let after_key = after.map(keys::device);
-        let start = after_key.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let start = after_key
+            .as_deref()
+            .map_or(Bound::Unbounded, Bound::Excluded);
         let mut devices = Vec::new();
-        for item in self.shared.engine.range(Keyspace::Devices, start, Bound::Unbounded) {
+        for item in self
+            .shared
+            .engine
+            .range(Keyspace::Devices, start, Bound::Unbounded)
+        {
             let (_, value) = item?;
             let device: DeviceRecord = decode(Keyspace::Devices, &value)?;
             if filter(&device) {
@@ -267,24 +366,34 @@ impl RiskStore {
 
     /// Up to `limit` of a device's durable events after position `after`, oldest first. Ask for one more
     /// than a page to learn whether another page follows.
-    pub fn device_history(&self, device_id: &DeviceId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+    pub fn device_history(
+        &self,
+        device_id: &DeviceId,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
         let engine = self.shared.engine.as_ref();
         let head = self.shared.durable_head.load(Ordering::Acquire);
         let start = keys::device_event(device_id, after.saturating_add(1));
         let end = keys::device_event(device_id, head);
         let mut events = Vec::new();
-        for item in engine.range(Keyspace::DeviceEvents, Bound::Included(&start), Bound::Included(&end)) {
+        for item in engine.range(
+            Keyspace::DeviceEvents,
+            Bound::Included(&start),
+            Bound::Included(&end),
+        ) {
             let (key, _) = item?;
-            let position = keys::device_event_position(&key).ok_or_else(|| StoreError::Corrupt {
-                keyspace: Keyspace::DeviceEvents,
-                reason: "short key".into(),
-            })?;
-            let event = engine.get(Keyspace::Events, &keys::event(position))?.ok_or_else(|| {
-                StoreError::Corrupt {
+            let position =
+                keys::device_event_position(&key).ok_or_else(|| StoreError::Corrupt {
+                    keyspace: Keyspace::DeviceEvents,
+                    reason: "short key".into(),
+                })?;
+            let event = engine
+                .get(Keyspace::Events, &keys::event(position))?
+                .ok_or_else(|| StoreError::Corrupt {
                     keyspace: Keyspace::Events,
                     reason: format!("indexed event {position} is missing"),
-                }
-            })?;
+                })?;
             events.push(decode(Keyspace::Events, &event)?);
             if events.len() == limit {
                 break;
@@ -299,14 +408,20 @@ impl RiskStore {
     }
 }
 
-pub(crate) fn read_device(engine: &dyn KvEngine, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
+pub(crate) fn read_device(
+    engine: &dyn KvEngine,
+    device_id: &DeviceId,
+) -> StoreResult<Option<DeviceRecord>> {
     engine
         .get(Keyspace::Devices, &keys::device(device_id))?
         .map(|bytes| decode(Keyspace::Devices, &bytes))
         .transpose()
 }
 
-pub(crate) fn read_checkpoint(engine: &dyn KvEngine, connector_id: &ConnectorId) -> StoreResult<Option<Checkpoint>> {
+pub(crate) fn read_checkpoint(
+    engine: &dyn KvEngine,
+    connector_id: &ConnectorId,
+) -> StoreResult<Option<Checkpoint>> {
     engine
         .get(Keyspace::Checkpoints, &keys::checkpoint(connector_id))?
         .map(|bytes| decode(Keyspace::Checkpoints, &bytes))
@@ -321,7 +436,9 @@ fn load_view(engine: &dyn KvEngine, head: u64) -> StoreResult<View> {
         match key.first() {
             Some(1) => {
                 let connector: Connector = decode(Keyspace::Config, &value)?;
-                config.connectors.insert(connector.connector_id.clone(), connector);
+                config
+                    .connectors
+                    .insert(connector.connector_id.clone(), connector);
             }
             Some(2) => {
                 let policy: CompliancePolicy = decode(Keyspace::Config, &value)?;
@@ -358,10 +475,14 @@ fn load_view(engine: &dyn KvEngine, head: u64) -> StoreResult<View> {
         let (_, value) = item?;
         let record: DeviceRecord = decode(Keyspace::Devices, &value)?;
         let summary = DeviceSummary::from_record(&record);
-        let device_view = match engine.get(Keyspace::Compliance, &keys::compliance(&record.device_id))? {
-            Some(bytes) => DeviceView::restored(summary, decode::<ComplianceMemo>(Keyspace::Compliance, &bytes)?),
-            None => DeviceView::restored(summary, ComplianceMemo::unknown()),
-        };
+        let device_view =
+            match engine.get(Keyspace::Compliance, &keys::compliance(&record.device_id))? {
+                Some(bytes) => DeviceView::restored(
+                    summary,
+                    decode::<ComplianceMemo>(Keyspace::Compliance, &bytes)?,
+                ),
+                None => DeviceView::restored(summary, ComplianceMemo::unknown()),
+            };
         view.devices.insert(record.device_id, device_view);
     }
     Ok(view)
@@ -372,6 +493,8 @@ struct Meta {
     epoch: u128,
     head: u64,
     device_count: u64,
+    first_retained: u64,
+    cursor_key: [u8; 32],
 }
 
 impl Meta {
@@ -381,12 +504,36 @@ impl Meta {
                 epoch: rand::random(),
                 head: 0,
                 device_count: 0,
+                first_retained: 1,
+                cursor_key: rand::random(),
             };
             let mut batch = WriteBatch::default();
-            batch.put(Keyspace::Meta, keys::META_FORMAT.to_vec(), vec![codec::FORMAT_VERSION]);
-            batch.put(Keyspace::Meta, keys::META_EPOCH.to_vec(), encode(&meta.epoch));
+            batch.put(
+                Keyspace::Meta,
+                keys::META_FORMAT.to_vec(),
+                vec![codec::FORMAT_VERSION],
+            );
+            batch.put(
+                Keyspace::Meta,
+                keys::META_EPOCH.to_vec(),
+                encode(&meta.epoch),
+            );
             batch.put(Keyspace::Meta, keys::META_HEAD.to_vec(), encode(&meta.head));
-            batch.put(Keyspace::Meta, keys::META_DEVICE_COUNT.to_vec(), encode(&meta.device_count));
+            batch.put(
+                Keyspace::Meta,
+                keys::META_DEVICE_COUNT.to_vec(),
+                encode(&meta.device_count),
+            );
+            batch.put(
+                Keyspace::Meta,
+                keys::META_FIRST_RETAINED.to_vec(),
+                encode(&meta.first_retained),
+            );
+            batch.put(
+                Keyspace::Meta,
+                keys::META_CURSOR_KEY.to_vec(),
+                encode(&meta.cursor_key),
+            );
             engine.apply(batch)?;
             engine.flush()?;
             return Ok(meta);
@@ -407,15 +554,19 @@ impl Meta {
             }
         }
         let read = |key: &[u8]| -> StoreResult<Vec<u8>> {
-            engine.get(Keyspace::Meta, key)?.ok_or_else(|| StoreError::Corrupt {
-                keyspace: Keyspace::Meta,
-                reason: format!("missing {}", String::from_utf8_lossy(key)),
-            })
+            engine
+                .get(Keyspace::Meta, key)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    keyspace: Keyspace::Meta,
+                    reason: format!("missing {}", String::from_utf8_lossy(key)),
+                })
         };
         Ok(Meta {
             epoch: decode(Keyspace::Meta, &read(keys::META_EPOCH)?)?,
             head: decode(Keyspace::Meta, &read(keys::META_HEAD)?)?,
             device_count: decode(Keyspace::Meta, &read(keys::META_DEVICE_COUNT)?)?,
+            first_retained: decode(Keyspace::Meta, &read(keys::META_FIRST_RETAINED)?)?,
+            cursor_key: decode(Keyspace::Meta, &read(keys::META_CURSOR_KEY)?)?,
         })
     }
 }

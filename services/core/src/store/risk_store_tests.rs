@@ -9,16 +9,22 @@ use super::*;
 use crate::{
     domain::{
         policy::{ConnectorSettings, PartnerKind, PerPlatform, DEFAULT_UNRESPONSIVE_AFTER},
-        DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel, Timestamp,
+        DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel,
+        Timestamp,
     },
     error::CoreError,
-    store::{MemoryEngine, StoreError},
+    store::{MemoryEngine, Retention, StoreError},
 };
 
 async fn open_on(engine: Arc<dyn KvEngine>) -> RiskStore {
-    RiskStore::open(engine, Arc::new(SystemClock), Arc::new(Metrics::new()), WriterConfig::default())
-        .await
-        .unwrap()
+    RiskStore::open(
+        engine,
+        Arc::new(SystemClock),
+        Arc::new(Metrics::new()),
+        WriterConfig::default(),
+    )
+    .await
+    .unwrap()
 }
 
 /// Registers a connector and sends its first heartbeat, so that it may report.
@@ -36,7 +42,10 @@ async fn register(store: &RiskStore, connector: &str) {
         unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
         provisioned: true,
     };
-    store.admin(AdminCommand::CreateConnector(id.clone(), settings)).await.unwrap();
+    store
+        .admin(AdminCommand::CreateConnector(id.clone(), settings))
+        .await
+        .unwrap();
     store
         .admin(AdminCommand::Heartbeat {
             connector_id: id,
@@ -63,7 +72,12 @@ fn report_positions(events: &[Event]) -> Vec<u64> {
         .collect()
 }
 
-fn report(device: &str, health_state: HealthState, observed_at: i64, event_id: &str) -> DeviceReport {
+fn report(
+    device: &str,
+    health_state: HealthState,
+    observed_at: i64,
+    event_id: &str,
+) -> DeviceReport {
     DeviceReport {
         device_id: DeviceId::parse(device).unwrap(),
         info: DeviceInfo {
@@ -136,32 +150,54 @@ async fn applied_reports_get_contiguous_positions_and_update_the_device() {
 async fn a_replayed_batch_number_is_a_duplicate_and_changes_nothing() {
     let store = store().await;
     store
-        .submit(batch("c", 5, vec![report("d", HealthState::Secured, 10, "e1")]))
+        .submit(batch(
+            "c",
+            5,
+            vec![report("d", HealthState::Secured, 10, "e1")],
+        ))
         .await
         .unwrap();
     let replay = store
-        .submit(batch("c", 5, vec![report("d", HealthState::HighSeverity, 20, "e2")]))
+        .submit(batch(
+            "c",
+            5,
+            vec![report("d", HealthState::HighSeverity, 20, "e2")],
+        ))
         .await
         .unwrap();
     assert_eq!(replay.outcome, BatchOutcome::Duplicate);
     let head = store.info().head_position;
     assert_eq!(replay.position, head);
     let older = store
-        .submit(batch("c", 4, vec![report("d", HealthState::HighSeverity, 20, "e3")]))
+        .submit(batch(
+            "c",
+            4,
+            vec![report("d", HealthState::HighSeverity, 20, "e3")],
+        ))
         .await
         .unwrap();
     assert_eq!(older.outcome, BatchOutcome::Duplicate);
     let device = store.device(&device_id("d")).unwrap().unwrap();
     assert_eq!(device.level(), Some(ThreatLevel::Secured));
-    let checkpoint = store.checkpoint(&ConnectorId::parse("c").unwrap()).unwrap().unwrap();
-    assert_eq!((checkpoint.batch_seq, checkpoint.cursor), (5, b"cursor-5".to_vec()));
+    let checkpoint = store
+        .checkpoint(&ConnectorId::parse("c").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (checkpoint.batch_seq, checkpoint.cursor),
+        (5, b"cursor-5".to_vec())
+    );
 }
 
 #[tokio::test]
 async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
     let store = store().await;
     store
-        .submit(batch("c", 1, vec![report("d", HealthState::LowSeverity, 100, "e1")]))
+        .submit(batch(
+            "c",
+            1,
+            vec![report("d", HealthState::LowSeverity, 100, "e1")],
+        ))
         .await
         .unwrap();
     let result = store
@@ -180,7 +216,11 @@ async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
     assert_eq!(result.position, head_before, "nothing was written");
     // The same event id from another connector is a different event.
     let other = store
-        .submit(batch("other", 1, vec![report("d", HealthState::HighSeverity, 60, "e1")]))
+        .submit(batch(
+            "other",
+            1,
+            vec![report("d", HealthState::HighSeverity, 60, "e1")],
+        ))
         .await
         .unwrap();
     assert_eq!(other.applied, 1);
@@ -193,7 +233,11 @@ async fn seen_vendor_events_and_older_reports_are_counted_and_ignored() {
 async fn duplicates_inside_one_batch_and_one_group_are_caught() {
     let store = store().await;
     let first = store
-        .enqueue(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .enqueue(batch(
+            "c",
+            1,
+            vec![report("d", HealthState::Secured, 1, "e1")],
+        ))
         .await
         .unwrap();
     let second = store
@@ -209,13 +253,20 @@ async fn duplicates_inside_one_batch_and_one_group_are_caught() {
         .await
         .unwrap();
     let replay = store
-        .enqueue(batch("c", 2, vec![report("d", HealthState::HighSeverity, 9, "e9")]))
+        .enqueue(batch(
+            "c",
+            2,
+            vec![report("d", HealthState::HighSeverity, 9, "e9")],
+        ))
         .await
         .unwrap();
     assert_eq!(first.await.unwrap().unwrap().applied, 1);
     let second = second.await.unwrap().unwrap();
     assert_eq!((second.applied, second.duplicates), (1, 2));
-    assert_eq!(replay.await.unwrap().unwrap().outcome, BatchOutcome::Duplicate);
+    assert_eq!(
+        replay.await.unwrap().unwrap().outcome,
+        BatchOutcome::Duplicate
+    );
     let history = store.device_history(&device_id("d"), 0, 100).unwrap();
     assert_eq!(report_positions(&history).len(), 2);
 }
@@ -226,7 +277,10 @@ async fn an_empty_batch_only_moves_the_checkpoint() {
     let head = store.info().head_position;
     let result = store.submit(batch("c", 1, vec![])).await.unwrap();
     assert_eq!((result.applied, result.position), (0, head));
-    let checkpoint = store.checkpoint(&ConnectorId::parse("c").unwrap()).unwrap().unwrap();
+    let checkpoint = store
+        .checkpoint(&ConnectorId::parse("c").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(checkpoint.cursor, b"cursor-1".to_vec());
     assert_eq!(store.info().head_position, head);
 }
@@ -238,7 +292,11 @@ async fn listing_pages_through_devices_in_id_order_with_a_filter() {
         .iter()
         .enumerate()
         .map(|(i, id)| {
-            let state = if i % 2 == 0 { HealthState::Secured } else { HealthState::HighSeverity };
+            let state = if i % 2 == 0 {
+                HealthState::Secured
+            } else {
+                HealthState::HighSeverity
+            };
             report(id, state, 1, &format!("e{i}"))
         })
         .collect();
@@ -246,7 +304,9 @@ async fn listing_pages_through_devices_in_id_order_with_a_filter() {
     let page = store.list_devices(None, 2, |_| true).unwrap();
     let ids: Vec<&str> = page.iter().map(|d| d.device_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
-    let page = store.list_devices(Some(&device_id("b")), 10, |_| true).unwrap();
+    let page = store
+        .list_devices(Some(&device_id("b")), 10, |_| true)
+        .unwrap();
     assert_eq!(page.len(), 3);
     let high = store
         .list_devices(None, 10, |d| d.level() == Some(ThreatLevel::High))
@@ -259,7 +319,11 @@ async fn listing_pages_through_devices_in_id_order_with_a_filter() {
 async fn after_shutdown_the_store_refuses_writes() {
     let store = store().await;
     store
-        .submit(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .submit(batch(
+            "c",
+            1,
+            vec![report("d", HealthState::Secured, 1, "e1")],
+        ))
         .await
         .unwrap();
     store.shutdown().await.unwrap();
@@ -273,7 +337,11 @@ async fn reopening_a_store_keeps_epoch_head_and_checkpoints() {
     let first = open_on(engine.clone()).await;
     register(&first, "c").await;
     first
-        .submit(batch("c", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .submit(batch(
+            "c",
+            1,
+            vec![report("d", HealthState::Secured, 1, "e1")],
+        ))
         .await
         .unwrap();
     let info = first.info();
@@ -281,11 +349,19 @@ async fn reopening_a_store_keeps_epoch_head_and_checkpoints() {
     let second = open_on(engine).await;
     assert_eq!(second.info(), info);
     let next = second
-        .submit(batch("c", 2, vec![report("d", HealthState::LowSeverity, 2, "e2")]))
+        .submit(batch(
+            "c",
+            2,
+            vec![report("d", HealthState::LowSeverity, 2, "e2")],
+        ))
         .await
         .unwrap();
     let history = second.device_history(&device_id("d"), 0, 100).unwrap();
-    assert_eq!(report_positions(&history)[1], info.head_position + 1, "positions continue after a reopen");
+    assert_eq!(
+        report_positions(&history)[1],
+        info.head_position + 1,
+        "positions continue after a reopen"
+    );
     assert!(next.position > info.head_position);
 }
 
@@ -293,10 +369,17 @@ async fn reopening_a_store_keeps_epoch_head_and_checkpoints() {
 async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_stored() {
     let store = open_on(Arc::new(MemoryEngine::new())).await;
     let err = store
-        .submit(batch("ghost", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .submit(batch(
+            "ghost",
+            1,
+            vec![report("d", HealthState::Secured, 1, "e1")],
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(&err, CoreError::FailedPrecondition(message) if message.contains("ghost")), "{err}");
+    assert!(
+        matches!(&err, CoreError::FailedPrecondition(message) if message.contains("ghost")),
+        "{err}"
+    );
     let id = ConnectorId::parse("fresh").unwrap();
     let settings = ConnectorSettings {
         vendor: "v".into(),
@@ -310,13 +393,102 @@ async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_store
         unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
         provisioned: true,
     };
-    store.admin(AdminCommand::CreateConnector(id, settings)).await.unwrap();
+    store
+        .admin(AdminCommand::CreateConnector(id, settings))
+        .await
+        .unwrap();
     let err = store
-        .submit(batch("fresh", 1, vec![report("d", HealthState::Secured, 1, "e1")]))
+        .submit(batch(
+            "fresh",
+            1,
+            vec![report("d", HealthState::Secured, 1, "e1")],
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(&err, CoreError::FailedPrecondition(message) if message.contains("NotSetUp")), "{err}");
+    assert!(
+        matches!(&err, CoreError::FailedPrecondition(message) if message.contains("NotSetUp")),
+        "{err}"
+    );
     assert_eq!(store.device(&device_id("d")).unwrap(), None);
-    assert_eq!(store.checkpoint(&ConnectorId::parse("fresh").unwrap()).unwrap(), None);
+    assert_eq!(
+        store
+            .checkpoint(&ConnectorId::parse("fresh").unwrap())
+            .unwrap(),
+        None
+    );
     let _ = Timestamp(0);
+}
+
+#[tokio::test]
+async fn committed_events_are_broadcast_in_log_order_after_they_are_durable() {
+    let store = store().await;
+    let mut live = store.subscribe();
+    let result = store
+        .submit(batch(
+            "c",
+            1,
+            vec![report("d1", HealthState::HighSeverity, 1, "e1")],
+        ))
+        .await
+        .unwrap();
+    let events = live.recv().await.unwrap();
+    let positions: Vec<u64> = events.iter().map(|event| event.position).collect();
+    assert!(!positions.is_empty());
+    assert!(
+        positions.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "{positions:?}"
+    );
+    assert_eq!(*positions.last().unwrap(), result.position);
+    assert!(
+        store.info().head_position >= result.position,
+        "broadcast only what is durable"
+    );
+}
+
+#[tokio::test]
+async fn compaction_drops_old_events_and_their_dedup_entries_and_reading_past_it_is_refused() {
+    let store = store().await;
+    for seq in 1..=20u64 {
+        let reports = vec![report(
+            "d",
+            HealthState::Secured,
+            seq as i64,
+            &format!("e{seq}"),
+        )];
+        store.submit(batch("c", seq, reports)).await.unwrap();
+    }
+    let head = store.info().head_position;
+    let retention = Retention {
+        max_age: std::time::Duration::from_secs(3600),
+        max_events: 5,
+        chunk: 3,
+    };
+    // Chunks of three until done.
+    let mut rounds = 0;
+    loop {
+        let done = store.compact(retention).await.unwrap();
+        rounds += 1;
+        if !done.more {
+            break;
+        }
+    }
+    assert!(rounds > 1, "compaction worked in chunks");
+    assert_eq!(store.first_retained(), head - 4);
+    assert_eq!(
+        store.events_after(0, 10).unwrap(),
+        None,
+        "events before the oldest retained are gone"
+    );
+    let kept = store.events_after(head - 5, 100).unwrap().unwrap();
+    assert_eq!(kept.len(), 5);
+    // The dedup entry of a compacted report went with it: the same vendor event id applies again.
+    let again = store
+        .submit(batch(
+            "c",
+            21,
+            vec![report("d", HealthState::Secured, 100, "e1")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again.applied, 1);
 }

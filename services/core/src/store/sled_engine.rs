@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::engine::{Durability, KvEngine, KvIter, Keyspace, StoreError, StoreResult, WriteBatch};
+use super::engine::{Durability, Keyspace, KvEngine, KvIter, StoreError, StoreResult, WriteBatch};
 
 /// A sled database used as a [`KvEngine`].
 #[derive(Debug)]
@@ -81,7 +81,12 @@ impl KvEngine for SledEngine {
         Ok(value.map(|v| v.to_vec()))
     }
 
-    fn range<'a>(&'a self, keyspace: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'a> {
+    fn range<'a>(
+        &'a self,
+        keyspace: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+    ) -> KvIter<'a> {
         let range = (
             tagged_bound(keyspace, start, true),
             tagged_bound(keyspace, end, false),

@@ -4,7 +4,7 @@
 use std::{ops::Bound, sync::Arc};
 
 use super::{
-    engine::{Durability, KvEngine, Keyspace, WriteBatch},
+    engine::{Durability, Keyspace, KvEngine, WriteBatch},
     MemoryEngine, SledEngine,
 };
 
@@ -14,7 +14,12 @@ fn put(engine: &dyn KvEngine, keyspace: Keyspace, key: &[u8], value: &[u8]) {
     engine.apply(batch).unwrap();
 }
 
-fn keys(engine: &dyn KvEngine, keyspace: Keyspace, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Vec<Vec<u8>> {
+fn keys(
+    engine: &dyn KvEngine,
+    keyspace: Keyspace,
+    start: Bound<&[u8]>,
+    end: Bound<&[u8]>,
+) -> Vec<Vec<u8>> {
     engine
         .range(keyspace, start, end)
         .map(|item| item.unwrap().0)
@@ -27,13 +32,19 @@ fn engine_suite(engine: Arc<dyn KvEngine>) {
 
     // Point reads see applied writes; a missing key reads as None.
     put(engine, Keyspace::Devices, b"d1", b"v1");
-    assert_eq!(engine.get(Keyspace::Devices, b"d1").unwrap(), Some(b"v1".to_vec()));
+    assert_eq!(
+        engine.get(Keyspace::Devices, b"d1").unwrap(),
+        Some(b"v1".to_vec())
+    );
     assert_eq!(engine.get(Keyspace::Devices, b"missing").unwrap(), None);
 
     // Keyspaces are separate: the same key in another keyspace is another entry.
     assert_eq!(engine.get(Keyspace::Events, b"d1").unwrap(), None);
     put(engine, Keyspace::Events, b"d1", b"other");
-    assert_eq!(engine.get(Keyspace::Devices, b"d1").unwrap(), Some(b"v1".to_vec()));
+    assert_eq!(
+        engine.get(Keyspace::Devices, b"d1").unwrap(),
+        Some(b"v1".to_vec())
+    );
 
     // A batch spans keyspaces, overwrites, and deletes, applied in order.
     let mut batch = WriteBatch::default();
@@ -42,9 +53,18 @@ fn engine_suite(engine: Arc<dyn KvEngine>) {
     batch.put(Keyspace::Devices, b"d1".to_vec(), b"v1b".to_vec());
     batch.delete(Keyspace::Events, b"d1".to_vec());
     engine.apply(batch).unwrap();
-    assert_eq!(engine.get(Keyspace::Devices, b"d1").unwrap(), Some(b"v1b".to_vec()));
-    assert_eq!(engine.get(Keyspace::Devices, b"d2").unwrap(), Some(b"v2".to_vec()));
-    assert_eq!(engine.get(Keyspace::Checkpoints, b"c").unwrap(), Some(b"cp".to_vec()));
+    assert_eq!(
+        engine.get(Keyspace::Devices, b"d1").unwrap(),
+        Some(b"v1b".to_vec())
+    );
+    assert_eq!(
+        engine.get(Keyspace::Devices, b"d2").unwrap(),
+        Some(b"v2".to_vec())
+    );
+    assert_eq!(
+        engine.get(Keyspace::Checkpoints, b"c").unwrap(),
+        Some(b"cp".to_vec())
+    );
     assert_eq!(engine.get(Keyspace::Events, b"d1").unwrap(), None);
 
     // Ranges are ordered by bytes, honour each kind of bound, and stay inside their keyspace.
@@ -54,20 +74,38 @@ fn engine_suite(engine: Arc<dyn KvEngine>) {
     put(engine, Keyspace::Dedup, &[0], b"neighbour below");
     put(engine, Keyspace::Meta, &[0xff; 4], b"neighbour above");
     let all = keys(engine, Keyspace::Events, Bound::Unbounded, Bound::Unbounded);
-    let expected: Vec<Vec<u8>> = [1u64, 2, 3, 256].iter().map(|p| p.to_be_bytes().to_vec()).collect();
+    let expected: Vec<Vec<u8>> = [1u64, 2, 3, 256]
+        .iter()
+        .map(|p| p.to_be_bytes().to_vec())
+        .collect();
     assert_eq!(all, expected);
     let two = 2u64.to_be_bytes();
     let three = 3u64.to_be_bytes();
     assert_eq!(
-        keys(engine, Keyspace::Events, Bound::Excluded(&two), Bound::Unbounded),
+        keys(
+            engine,
+            Keyspace::Events,
+            Bound::Excluded(&two),
+            Bound::Unbounded
+        ),
         expected[2..].to_vec()
     );
     assert_eq!(
-        keys(engine, Keyspace::Events, Bound::Included(&two), Bound::Included(&three)),
+        keys(
+            engine,
+            Keyspace::Events,
+            Bound::Included(&two),
+            Bound::Included(&three)
+        ),
         expected[1..3].to_vec()
     );
     assert_eq!(
-        keys(engine, Keyspace::Events, Bound::Unbounded, Bound::Excluded(&three)),
+        keys(
+            engine,
+            Keyspace::Events,
+            Bound::Unbounded,
+            Bound::Excluded(&three)
+        ),
         expected[..2].to_vec()
     );
 
@@ -98,5 +136,8 @@ fn sled_engine_keeps_flushed_writes_across_reopen() {
         engine.flush().unwrap();
     }
     let engine = SledEngine::open(dir.path(), Durability::Fsync).unwrap();
-    assert_eq!(engine.get(Keyspace::Devices, b"d").unwrap(), Some(b"kept".to_vec()));
+    assert_eq!(
+        engine.get(Keyspace::Devices, b"d").unwrap(),
+        Some(b"kept".to_vec())
+    );
 }

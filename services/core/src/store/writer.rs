@@ -16,15 +16,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     codec::encode,
-    engine::{KvEngine, Keyspace, StoreError, WriteBatch},
+    engine::{Keyspace, KvEngine, StoreError, WriteBatch},
     keys,
     risk_store::{read_checkpoint, read_device, BatchOutcome, BatchResult, Shared},
 };
 use crate::{
     domain::{
-        policy::PolicyConfig,
-        Checkpoint, Clock, ConfigObject, ConnectorId, DeviceId, DeviceRecord, DeviceReport, DeviceReported, Event,
-        EventKind, PartnerReport, ReportBatch, Timestamp,
+        policy::PolicyConfig, Checkpoint, Clock, ConfigObject, ConnectorId, DeviceId, DeviceRecord,
+        DeviceReport, DeviceReported, Event, EventKind, PartnerReport, ReportBatch, Timestamp,
     },
     error::{CoreError, CoreResult},
     metrics::Metrics,
@@ -34,6 +33,28 @@ use crate::{
         view::{reevaluate, DeviceView, View},
     },
 };
+
+/// How much of the event log to keep.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Events older than this are dropped.
+    pub max_age: std::time::Duration,
+    /// At most this many events are kept.
+    pub max_events: u64,
+    /// Most events dropped per commit, so compaction never holds up ingest for long.
+    pub chunk: usize,
+}
+
+/// What one compaction request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// Events dropped.
+    pub removed: usize,
+    /// The oldest retained position after it.
+    pub first_retained: u64,
+    /// Whether more events are due for removal.
+    pub more: bool,
+}
 
 /// A request to the writer.
 pub(crate) enum WriteRequest {
@@ -53,15 +74,32 @@ pub(crate) enum WriteRequest {
         full: bool,
         reply: oneshot::Sender<CoreResult<u64>>,
     },
+    /// Drop events past retention, one chunk per request.
+    Compact {
+        retention: Retention,
+        reply: oneshot::Sender<CoreResult<Compaction>>,
+    },
     /// Commit what is queued, flush and stop.
-    Shutdown { done: oneshot::Sender<Result<(), StoreError>> },
+    Shutdown {
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// An answer held back until the group's commit is durable.
 enum Reply {
-    Batch(oneshot::Sender<CoreResult<BatchResult>>, CoreResult<BatchResult>),
-    Admin(oneshot::Sender<CoreResult<AdminOutcome>>, CoreResult<AdminOutcome>),
+    Batch(
+        oneshot::Sender<CoreResult<BatchResult>>,
+        CoreResult<BatchResult>,
+    ),
+    Admin(
+        oneshot::Sender<CoreResult<AdminOutcome>>,
+        CoreResult<AdminOutcome>,
+    ),
     Tick(oneshot::Sender<CoreResult<u64>>),
+    Compact(
+        oneshot::Sender<CoreResult<Compaction>>,
+        CoreResult<Compaction>,
+    ),
 }
 
 /// The writer thread's state.
@@ -74,6 +112,8 @@ pub(crate) struct Writer {
     /// Position of the newest applied event.
     pub(crate) head: u64,
     pub(crate) device_count: u64,
+    /// Position of the oldest event still in the log.
+    pub(crate) first_retained: u64,
     pub(crate) max_group: usize,
 }
 
@@ -89,6 +129,10 @@ struct Overlay {
     checkpoints: HashMap<ConnectorId, Checkpoint>,
     config: Option<Arc<PolicyConfig>>,
     states: Option<Arc<ConnectorStates>>,
+    /// The events written, for subscribers once they are durable.
+    events: Vec<Event>,
+    /// The new oldest retained position, when compaction moved it.
+    first_retained: Option<u64>,
 }
 
 impl Overlay {
@@ -103,6 +147,8 @@ impl Overlay {
             checkpoints: HashMap::new(),
             config: None,
             states: None,
+            events: Vec::new(),
+            first_retained: None,
         }
     }
 
@@ -116,11 +162,16 @@ impl Overlay {
             device_id: device_id.cloned(),
             kind,
         };
-        self.writes.put(Keyspace::Events, keys::event(position), encode(&event));
+        self.writes
+            .put(Keyspace::Events, keys::event(position), encode(&event));
         if let Some(device_id) = device_id {
-            self.writes
-                .put(Keyspace::DeviceEvents, keys::device_event(device_id, position), Vec::new());
+            self.writes.put(
+                Keyspace::DeviceEvents,
+                keys::device_event(device_id, position),
+                Vec::new(),
+            );
         }
+        self.events.push(event);
         position
     }
 }
@@ -171,6 +222,11 @@ impl Writer {
                     note_storage_failure(&result, &mut storage_failure);
                     replies.push(Reply::Tick(reply));
                 }
+                WriteRequest::Compact { retention, reply } => {
+                    let result = self.plan_compaction(&mut overlay, retention, now);
+                    note_storage_failure(&result, &mut storage_failure);
+                    replies.push(Reply::Compact(reply, result));
+                }
                 WriteRequest::Shutdown { done } => shutdown = Some(done),
             }
         }
@@ -198,6 +254,9 @@ impl Writer {
                 Reply::Tick(sender) => {
                     let _ = sender.send(after_commit(&committed, Ok(head)));
                 }
+                Reply::Compact(sender, result) => {
+                    let _ = sender.send(after_commit(&committed, result));
+                }
             }
         }
         match shutdown {
@@ -215,12 +274,23 @@ impl Writer {
             return Ok(());
         }
         let device_count = self.device_count + overlay.new_devices;
-        overlay
-            .writes
-            .put(Keyspace::Meta, keys::META_HEAD.to_vec(), encode(&overlay.head));
-        overlay
-            .writes
-            .put(Keyspace::Meta, keys::META_DEVICE_COUNT.to_vec(), encode(&device_count));
+        if let Some(first_retained) = overlay.first_retained {
+            overlay.writes.put(
+                Keyspace::Meta,
+                keys::META_FIRST_RETAINED.to_vec(),
+                encode(&first_retained),
+            );
+        }
+        overlay.writes.put(
+            Keyspace::Meta,
+            keys::META_HEAD.to_vec(),
+            encode(&overlay.head),
+        );
+        overlay.writes.put(
+            Keyspace::Meta,
+            keys::META_DEVICE_COUNT.to_vec(),
+            encode(&device_count),
+        );
         self.engine.apply(std::mem::take(&mut overlay.writes))?;
         let started = Instant::now();
         self.engine.flush()?;
@@ -234,7 +304,11 @@ impl Writer {
             view.states = states;
         }
         for (device_id, device_view) in overlay.views {
-            if let Some(old) = view.devices.get(&device_id).and_then(|old| old.compliance.next_deadline) {
+            if let Some(old) = view
+                .devices
+                .get(&device_id)
+                .and_then(|old| old.compliance.next_deadline)
+            {
                 view.deadlines.remove(&(old, device_id.clone()));
             }
             if let Some(next) = device_view.compliance.next_deadline {
@@ -247,9 +321,85 @@ impl Writer {
 
         self.head = overlay.head;
         self.device_count = device_count;
-        self.shared.publish(overlay.head, device_count);
+        if let Some(first_retained) = overlay.first_retained {
+            self.first_retained = first_retained;
+        }
+        // Publish the head before broadcasting: a subscriber that reads the new head skips these events,
+        // one that read the old head receives them (streaming.md §5.3).
+        self.shared
+            .publish(overlay.head, device_count, self.first_retained);
         self.metrics.set_head(overlay.head);
+        if !overlay.events.is_empty() {
+            // No subscriber is an error only for the sender; events are in the log either way.
+            let _ = self.shared.events.send(Arc::from(overlay.events));
+        }
         Ok(())
+    }
+
+    /// Plans one chunk of compaction: deletes the oldest events that are past the age or count limit, with
+    /// their device index entries and the dedup entries they own, and moves the oldest retained position.
+    fn plan_compaction(
+        &self,
+        overlay: &mut Overlay,
+        retention: Retention,
+        now: Timestamp,
+    ) -> CoreResult<Compaction> {
+        let first = overlay.first_retained.unwrap_or(self.first_retained);
+        let head = overlay.head;
+        let keep_from_count = head.saturating_sub(retention.max_events).saturating_add(1);
+        let cutoff = Timestamp(
+            now.0
+                .saturating_sub(i64::try_from(retention.max_age.as_nanos()).unwrap_or(i64::MAX)),
+        );
+        let start = keys::event(first);
+        let mut next_first = first;
+        let mut removed = 0;
+        let mut more = false;
+        for item in self.engine.range(
+            Keyspace::Events,
+            std::ops::Bound::Included(&start),
+            std::ops::Bound::Unbounded,
+        ) {
+            let (key, value) = item?;
+            let event: Event = super::codec::decode(Keyspace::Events, &value)?;
+            if event.position >= keep_from_count && event.time >= cutoff {
+                break;
+            }
+            if removed == retention.chunk {
+                more = true;
+                break;
+            }
+            overlay.writes.delete(Keyspace::Events, key);
+            if let Some(device_id) = &event.device_id {
+                overlay.writes.delete(
+                    Keyspace::DeviceEvents,
+                    keys::device_event(device_id, event.position),
+                );
+            }
+            if let EventKind::DeviceReported(reported) = &event.kind {
+                let dedup_key = keys::dedup(&reported.connector_id, &reported.vendor_event_id);
+                let owned = self
+                    .engine
+                    .get(Keyspace::Dedup, &dedup_key)?
+                    .is_some_and(|bytes| {
+                        super::codec::decode::<u64>(Keyspace::Dedup, &bytes).ok()
+                            == Some(event.position)
+                    });
+                if owned {
+                    overlay.writes.delete(Keyspace::Dedup, dedup_key);
+                }
+            }
+            next_first = event.position + 1;
+            removed += 1;
+        }
+        if removed > 0 {
+            overlay.first_retained = Some(next_first);
+        }
+        Ok(Compaction {
+            removed,
+            first_retained: next_first,
+            more,
+        })
     }
 
     fn config<'a>(view: &'a View, overlay: &'a Overlay) -> &'a Arc<PolicyConfig> {
@@ -304,7 +454,9 @@ impl Writer {
         let mut touched = Vec::new();
         for report in &batch.reports {
             let dedup_key = keys::dedup(connector_id, &report.vendor_event_id);
-            if overlay.dedup.contains(&dedup_key) || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some() {
+            if overlay.dedup.contains(&dedup_key)
+                || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some()
+            {
                 result.duplicates += 1;
                 continue;
             }
@@ -325,13 +477,19 @@ impl Writer {
             }
             let position = overlay.head + 1;
             let (device, reported) = apply_report(existing, connector_id, report, position, now);
-            overlay.push_event(Some(&device.device_id), EventKind::DeviceReported(reported), now);
+            overlay.push_event(
+                Some(&device.device_id),
+                EventKind::DeviceReported(reported),
+                now,
+            );
             overlay
                 .writes
                 .put(Keyspace::Dedup, dedup_key.clone(), encode(&position));
-            overlay
-                .writes
-                .put(Keyspace::Devices, keys::device(&device.device_id), encode(&device));
+            overlay.writes.put(
+                Keyspace::Devices,
+                keys::device(&device.device_id),
+                encode(&device),
+            );
             overlay.dedup.insert(dedup_key);
             if !touched.contains(&device.device_id) {
                 touched.push(device.device_id.clone());
@@ -347,9 +505,11 @@ impl Writer {
             position: overlay.head,
             updated_at: now,
         };
-        overlay
-            .writes
-            .put(Keyspace::Checkpoints, keys::checkpoint(connector_id), encode(&checkpoint));
+        overlay.writes.put(
+            Keyspace::Checkpoints,
+            keys::checkpoint(connector_id),
+            encode(&checkpoint),
+        );
         overlay.checkpoints.insert(connector_id.clone(), checkpoint);
         Ok(result)
     }
@@ -388,7 +548,13 @@ impl Writer {
     }
 
     /// Plans a clock tick: connector states that time changed, and devices whose deadline passed.
-    fn plan_tick(&self, view: &View, overlay: &mut Overlay, full: bool, now: Timestamp) -> CoreResult<u64> {
+    fn plan_tick(
+        &self,
+        view: &View,
+        overlay: &mut Overlay,
+        full: bool,
+        now: Timestamp,
+    ) -> CoreResult<u64> {
         let states_changed = self.update_connector_states(view, overlay, now);
         let devices = if full || states_changed {
             self.all_device_ids(view, overlay)
@@ -409,7 +575,11 @@ impl Writer {
         let before = Self::states(view, overlay).clone();
         let after = ConnectorStates::at(&config, now);
         let mut ids: Vec<&ConnectorId> = config.connectors.keys().collect();
-        ids.extend(before.ids().filter(|id| !config.connectors.contains_key(*id)));
+        ids.extend(
+            before
+                .ids()
+                .filter(|id| !config.connectors.contains_key(*id)),
+        );
         let mut changed = false;
         for connector_id in ids {
             let (previous, current) = (before.get(connector_id), after.get(connector_id));
@@ -427,9 +597,11 @@ impl Writer {
             }
         }
         if changed {
-            overlay
-                .writes
-                .put(Keyspace::Meta, keys::META_CONNECTOR_STATES.to_vec(), encode(&after));
+            overlay.writes.put(
+                Keyspace::Meta,
+                keys::META_CONNECTOR_STATES.to_vec(),
+                encode(&after),
+            );
         }
         overlay.states = Some(Arc::new(after));
         changed
@@ -437,12 +609,24 @@ impl Writer {
 
     fn all_device_ids(&self, view: &View, overlay: &Overlay) -> Vec<DeviceId> {
         let mut ids: Vec<DeviceId> = view.devices.keys().cloned().collect();
-        ids.extend(overlay.records.keys().filter(|id| !view.devices.contains_key(*id)).cloned());
+        ids.extend(
+            overlay
+                .records
+                .keys()
+                .filter(|id| !view.devices.contains_key(*id))
+                .cloned(),
+        );
         ids
     }
 
     /// Re-evaluates devices against the group's configuration, logging what changed and persisting memos.
-    fn reevaluate_devices(&self, view: &View, overlay: &mut Overlay, device_ids: Vec<DeviceId>, now: Timestamp) {
+    fn reevaluate_devices(
+        &self,
+        view: &View,
+        overlay: &mut Overlay,
+        device_ids: Vec<DeviceId>,
+        now: Timestamp,
+    ) {
         let config = Self::config(view, overlay).clone();
         let states = Self::states(view, overlay).clone();
         for device_id in device_ids {
@@ -453,7 +637,10 @@ impl Writer {
                     None => continue,
                 },
             };
-            let previous = overlay.views.get(&device_id).or_else(|| view.devices.get(&device_id));
+            let previous = overlay
+                .views
+                .get(&device_id)
+                .or_else(|| view.devices.get(&device_id));
             let previous_memo = previous.map(DeviceView::memo);
             let (device_view, events) = reevaluate(&config, &states, summary, previous, now);
             for kind in events {
@@ -461,9 +648,11 @@ impl Writer {
             }
             let memo = device_view.memo();
             if previous_memo.as_ref() != Some(&memo) {
-                overlay
-                    .writes
-                    .put(Keyspace::Compliance, keys::compliance(&device_id), encode(&memo));
+                overlay.writes.put(
+                    Keyspace::Compliance,
+                    keys::compliance(&device_id),
+                    encode(&memo),
+                );
             }
             overlay.views.insert(device_id, device_view);
         }

@@ -5,8 +5,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 use super::*;
 use crate::domain::policy::{
-    AccessRule, AppAction, Assignment, Connector, ConnectorSettings, PerPlatform, ScheduledAction, TenantSettings,
-    DEFAULT_UNRESPONSIVE_AFTER,
+    AccessRule, AppAction, Assignment, Connector, ConnectorSettings, PerPlatform, ScheduledAction,
+    TenantSettings, DEFAULT_UNRESPONSIVE_AFTER,
 };
 
 const HOUR: i64 = 3_600_000_000_000;
@@ -19,7 +19,12 @@ fn connector(id: &str) -> Connector {
             vendor: "v".into(),
             display_name: id.into(),
             kind: PartnerKind::ThirdParty,
-            compliance_enabled: PerPlatform { android: true, ios: true, windows: true, macos: true },
+            compliance_enabled: PerPlatform {
+                android: true,
+                ios: true,
+                windows: true,
+                macos: true,
+            },
             app_protection_enabled: PerPlatform::default(),
             block_on_missing_partner_data: PerPlatform::default(),
             block_unsupported_os_versions: false,
@@ -38,7 +43,11 @@ fn policy(max: Option<ThreatLevel>) -> CompliancePolicy {
         policy_id: "mtd".into(),
         display_name: String::new(),
         platforms: vec![],
-        assignment: Assignment { all_devices: true, groups: vec![], excluded_groups: vec![] },
+        assignment: Assignment {
+            all_devices: true,
+            groups: vec![],
+            excluded_groups: vec![],
+        },
         max_threat_level: max,
         grace_period: Duration::ZERO,
         actions: vec![],
@@ -49,8 +58,14 @@ fn policy(max: Option<ThreatLevel>) -> CompliancePolicy {
 
 fn config(connectors: Vec<Connector>, policies: Vec<CompliancePolicy>) -> PolicyConfig {
     PolicyConfig {
-        connectors: connectors.into_iter().map(|c| (c.connector_id.clone(), c)).collect(),
-        policies: policies.into_iter().map(|p| (p.policy_id.clone(), p)).collect(),
+        connectors: connectors
+            .into_iter()
+            .map(|c| (c.connector_id.clone(), c))
+            .collect(),
+        policies: policies
+            .into_iter()
+            .map(|p| (p.policy_id.clone(), p))
+            .collect(),
         resources: BTreeMap::new(),
         app_policies: BTreeMap::new(),
         tenant: TenantSettings::default(),
@@ -63,7 +78,10 @@ fn device(reports: &[(&str, HealthState)]) -> DeviceSummary {
         .map(|(id, state)| {
             (
                 ConnectorId::parse(id).unwrap(),
-                PartnerSummary { health_state: *state, open_threat_ids: vec![format!("{id}-threat")] },
+                PartnerSummary {
+                    health_state: *state,
+                    open_threat_ids: vec![format!("{id}-threat")],
+                },
             )
         })
         .collect();
@@ -108,7 +126,12 @@ fn every_health_state_against_every_required_level() {
         (Compromised, [N, N, N, C]),
         (Misconfigured, [C, C, C, C]),
     ];
-    let levels = [ThreatLevel::Secured, ThreatLevel::Low, ThreatLevel::Medium, ThreatLevel::High];
+    let levels = [
+        ThreatLevel::Secured,
+        ThreatLevel::Low,
+        ThreatLevel::Medium,
+        ThreatLevel::High,
+    ];
     for (state, expected) in table {
         for (level, want) in levels.iter().zip(expected) {
             let config = config(vec![connector("lookout")], vec![policy(Some(*level))]);
@@ -132,18 +155,28 @@ fn health_states_without_a_level_are_missing_data_under_block_on_missing() {
         let config = config(vec![lookout], vec![policy(Some(ThreatLevel::Medium))]);
         let (got, codes) = status(&config, &device(&[("lookout", state)]));
         assert_eq!(got, ComplianceStatus::Noncompliant, "{state:?}");
-        assert!(codes.contains(&ReasonCode::MissingPartnerData), "{state:?}: {codes:?}");
+        assert!(
+            codes.contains(&ReasonCode::MissingPartnerData),
+            "{state:?}: {codes:?}"
+        );
     }
 }
 
 #[test]
 fn a_device_with_no_report_is_compliant_unless_block_on_missing_is_on_for_its_platform() {
-    let cfg = config(vec![connector("lookout")], vec![policy(Some(ThreatLevel::Low))]);
+    let cfg = config(
+        vec![connector("lookout")],
+        vec![policy(Some(ThreatLevel::Low))],
+    );
     assert_eq!(status(&cfg, &device(&[])).0, ComplianceStatus::Compliant);
     let mut ios_only = connector("lookout");
     ios_only.settings.block_on_missing_partner_data.ios = true;
     let cfg = config(vec![ios_only], vec![policy(Some(ThreatLevel::Low))]);
-    assert_eq!(status(&cfg, &device(&[])).0, ComplianceStatus::Compliant, "android is not blocked");
+    assert_eq!(
+        status(&cfg, &device(&[])).0,
+        ComplianceStatus::Compliant,
+        "android is not blocked"
+    );
     let mut android = connector("lookout");
     android.settings.block_on_missing_partner_data.android = true;
     let cfg = config(vec![android], vec![policy(Some(ThreatLevel::Low))]);
@@ -153,14 +186,63 @@ fn a_device_with_no_report_is_compliant_unless_block_on_missing_is_on_for_its_pl
 #[test]
 fn every_connector_state_decides_whether_its_data_counts() {
     // A connector reporting HIGH under a LOW policy, with block-on-missing on, in each state.
-    let cases: [(&str, fn(&mut Connector), UnresponsiveMode, ComplianceStatus, Option<ReasonCode>); 7] = [
-        ("enabled", |_| {}, UnresponsiveMode::FailOpen, ComplianceStatus::Noncompliant, Some(ReasonCode::ThreatLevelExceeded)),
-        ("available (no compliance toggle)", |c| c.settings.compliance_enabled = PerPlatform::default(), UnresponsiveMode::FailOpen, ComplianceStatus::Compliant, None),
-        ("unavailable", |c| c.settings.provisioned = false, UnresponsiveMode::FailOpen, ComplianceStatus::Compliant, None),
-        ("not set up", |c| c.last_heartbeat = None, UnresponsiveMode::FailOpen, ComplianceStatus::Compliant, None),
-        ("unresponsive, fail open", |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)), UnresponsiveMode::FailOpen, ComplianceStatus::Compliant, None),
-        ("unresponsive, fail closed", |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)), UnresponsiveMode::FailClosed, ComplianceStatus::Noncompliant, Some(ReasonCode::PartnerUnresponsive)),
-        ("error", |c| c.error_message = "token expired".into(), UnresponsiveMode::FailOpen, ComplianceStatus::Error, Some(ReasonCode::PartnerError)),
+    type Case = (
+        &'static str,
+        fn(&mut Connector),
+        UnresponsiveMode,
+        ComplianceStatus,
+        Option<ReasonCode>,
+    );
+    let cases: [Case; 7] = [
+        (
+            "enabled",
+            |_| {},
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Noncompliant,
+            Some(ReasonCode::ThreatLevelExceeded),
+        ),
+        (
+            "available (no compliance toggle)",
+            |c| c.settings.compliance_enabled = PerPlatform::default(),
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Compliant,
+            None,
+        ),
+        (
+            "unavailable",
+            |c| c.settings.provisioned = false,
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Compliant,
+            None,
+        ),
+        (
+            "not set up",
+            |c| c.last_heartbeat = None,
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Compliant,
+            None,
+        ),
+        (
+            "unresponsive, fail open",
+            |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)),
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Compliant,
+            None,
+        ),
+        (
+            "unresponsive, fail closed",
+            |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)),
+            UnresponsiveMode::FailClosed,
+            ComplianceStatus::Noncompliant,
+            Some(ReasonCode::PartnerUnresponsive),
+        ),
+        (
+            "error",
+            |c| c.error_message = "token expired".into(),
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Error,
+            Some(ReasonCode::PartnerError),
+        ),
     ];
     for (name, setup, mode, want, code) in cases {
         let mut lookout = connector("lookout");
@@ -183,10 +265,16 @@ fn connector_states_follow_the_documented_transitions() {
     c.settings.compliance_enabled = PerPlatform::default();
     assert_eq!(c.state(NOW), ConnectorState::Available, "no toggle on");
     c.settings.app_protection_enabled.ios = true;
-    assert_eq!(c.state(NOW), ConnectorState::Enabled, "an app-protection toggle also enables");
+    assert_eq!(
+        c.state(NOW),
+        ConnectorState::Enabled,
+        "an app-protection toggle also enables"
+    );
     c.error_message = "boom".into();
     assert_eq!(c.state(NOW), ConnectorState::Error);
-    let past_threshold = NOW.saturating_add(DEFAULT_UNRESPONSIVE_AFTER).saturating_add(Duration::from_secs(1));
+    let past_threshold = NOW
+        .saturating_add(DEFAULT_UNRESPONSIVE_AFTER)
+        .saturating_add(Duration::from_secs(1));
     assert_eq!(c.state(past_threshold), ConnectorState::Unresponsive);
     c.last_heartbeat = None;
     assert_eq!(c.state(NOW), ConnectorState::NotSetUp);
@@ -201,13 +289,26 @@ fn two_partners_on_one_platform_the_worst_level_wins_and_each_must_report() {
     a.settings.block_on_missing_partner_data.android = true;
     b.settings.block_on_missing_partner_data.android = true;
     let cfg = config(vec![a, b], vec![policy(Some(ThreatLevel::Low))]);
-    let (got, codes) = status(&cfg, &device(&[("a", HealthState::Secured), ("b", HealthState::MediumSeverity)]));
+    let (got, codes) = status(
+        &cfg,
+        &device(&[
+            ("a", HealthState::Secured),
+            ("b", HealthState::MediumSeverity),
+        ]),
+    );
     assert_eq!(got, ComplianceStatus::Noncompliant);
     assert!(codes.contains(&ReasonCode::ThreatLevelExceeded));
     let (got, codes) = status(&cfg, &device(&[("a", HealthState::Secured)]));
     assert_eq!(got, ComplianceStatus::Noncompliant, "b never reported");
     assert!(codes.contains(&ReasonCode::MissingPartnerData));
-    assert_eq!(status(&cfg, &device(&[("a", HealthState::Secured), ("b", HealthState::LowSeverity)])).0, ComplianceStatus::Compliant);
+    assert_eq!(
+        status(
+            &cfg,
+            &device(&[("a", HealthState::Secured), ("b", HealthState::LowSeverity)])
+        )
+        .0,
+        ComplianceStatus::Compliant
+    );
 }
 
 #[test]
@@ -225,7 +326,11 @@ fn unsupported_os_versions_are_noncompliant_when_blocked() {
         let cfg = config(vec![c], vec![policy(Some(ThreatLevel::High))]);
         let mut d = device(&[("lookout", HealthState::Secured)]);
         d.os_version = os.into();
-        assert_eq!(status(&cfg, &d).0, want, "os {os:?} min {minimum} blocked {blocked}");
+        assert_eq!(
+            status(&cfg, &d).0,
+            want,
+            "os {os:?} min {minimum} blocked {blocked}"
+        );
     }
 }
 
@@ -236,20 +341,34 @@ fn policies_target_by_platform_and_groups_and_the_worst_policy_wins() {
     ios_only.platforms = vec![Platform::Ios];
     let mut engineering = policy(Some(ThreatLevel::Secured));
     engineering.policy_id = "eng".into();
-    engineering.assignment = Assignment { all_devices: false, groups: vec!["eng".into()], excluded_groups: vec![] };
+    engineering.assignment = Assignment {
+        all_devices: false,
+        groups: vec!["eng".into()],
+        excluded_groups: vec![],
+    };
     let mut all_but_sales = policy(Some(ThreatLevel::Secured));
     all_but_sales.policy_id = "not-sales".into();
     all_but_sales.assignment.excluded_groups = vec!["sales".into()];
-    let cfg = config(vec![connector("lookout")], vec![ios_only, engineering, all_but_sales]);
+    let cfg = config(
+        vec![connector("lookout")],
+        vec![ios_only, engineering, all_but_sales],
+    );
     let (got, codes) = status(&cfg, &device(&[("lookout", HealthState::HighSeverity)]));
-    assert_eq!(got, ComplianceStatus::Compliant, "no policy targets an android device in sales");
+    assert_eq!(
+        got,
+        ComplianceStatus::Compliant,
+        "no policy targets an android device in sales"
+    );
     assert!(codes.contains(&ReasonCode::NoPolicy));
     let mut lenient = policy(Some(ThreatLevel::High));
     lenient.policy_id = "lenient".into();
     let mut strict = policy(Some(ThreatLevel::Low));
     strict.policy_id = "strict".into();
     let cfg = config(vec![connector("lookout")], vec![lenient, strict]);
-    assert_eq!(status(&cfg, &device(&[("lookout", HealthState::HighSeverity)])).0, ComplianceStatus::Noncompliant);
+    assert_eq!(
+        status(&cfg, &device(&[("lookout", HealthState::HighSeverity)])).0,
+        ComplianceStatus::Noncompliant
+    );
 }
 
 #[test]
@@ -258,7 +377,10 @@ fn tenant_settings_decide_unassigned_and_silent_devices() {
     assert_eq!(status(&cfg, &device(&[])).0, ComplianceStatus::Compliant);
     cfg.tenant.no_policy_status = NoPolicyStatus::Noncompliant;
     assert_eq!(status(&cfg, &device(&[])).0, ComplianceStatus::Noncompliant);
-    let cfg = config(vec![connector("lookout")], vec![policy(Some(ThreatLevel::High))]);
+    let cfg = config(
+        vec![connector("lookout")],
+        vec![policy(Some(ThreatLevel::High))],
+    );
     let mut silent = device(&[("lookout", HealthState::Secured)]);
     silent.last_seen = Timestamp(NOW.0 - 31 * 24 * HOUR);
     let (got, codes) = status(&cfg, &silent);
@@ -271,65 +393,211 @@ fn grace_period_then_noncompliant_and_actions_fire_once_when_due() {
     let mut p = policy(Some(ThreatLevel::Low));
     p.grace_period = Duration::from_secs(24 * 3600);
     p.actions = vec![
-        ScheduledAction { kind: ActionKind::Notify, after: Duration::ZERO },
-        ScheduledAction { kind: ActionKind::RemoteLock, after: Duration::from_secs(48 * 3600) },
+        ScheduledAction {
+            kind: ActionKind::Notify,
+            after: Duration::ZERO,
+        },
+        ScheduledAction {
+            kind: ActionKind::RemoteLock,
+            after: Duration::from_secs(48 * 3600),
+        },
     ];
     let cfg = config(vec![connector("lookout")], vec![p]);
     let states = ConnectorStates::at(&cfg, NOW);
     let d = device(&[("lookout", HealthState::HighSeverity)]);
     let first = evaluate_compliance(&cfg, &states, &d, &BTreeMap::new(), NOW);
     assert_eq!(first.status, ComplianceStatus::InGracePeriod);
-    assert_eq!(first.due_actions, vec![("mtd".to_owned(), ActionKind::Notify)]);
+    assert_eq!(
+        first.due_actions,
+        vec![("mtd".to_owned(), ActionKind::Notify)]
+    );
     assert_eq!(first.next_deadline, Some(Timestamp(NOW.0 + 24 * HOUR)));
     let later = Timestamp(NOW.0 + 25 * HOUR);
     let second = evaluate_compliance(&cfg, &states, &d, &first.episodes, later);
     assert_eq!(second.status, ComplianceStatus::Noncompliant);
     assert!(second.due_actions.is_empty(), "notify fired once already");
-    let third = evaluate_compliance(&cfg, &states, &d, &second.episodes, Timestamp(NOW.0 + 49 * HOUR));
-    assert_eq!(third.due_actions, vec![("mtd".to_owned(), ActionKind::RemoteLock)]);
-    let healed = evaluate_compliance(&cfg, &states, &device(&[("lookout", HealthState::Secured)]), &third.episodes, later);
+    let third = evaluate_compliance(
+        &cfg,
+        &states,
+        &d,
+        &second.episodes,
+        Timestamp(NOW.0 + 49 * HOUR),
+    );
+    assert_eq!(
+        third.due_actions,
+        vec![("mtd".to_owned(), ActionKind::RemoteLock)]
+    );
+    let healed = evaluate_compliance(
+        &cfg,
+        &states,
+        &device(&[("lookout", HealthState::Secured)]),
+        &third.episodes,
+        later,
+    );
     assert_eq!(healed.status, ComplianceStatus::Compliant);
     assert!(healed.episodes.is_empty(), "remediation ends the episode");
 }
 
 fn resource(rules: Vec<AccessRule>) -> Resource {
-    Resource { name: "exchange".into(), rules, version: 1 }
+    Resource {
+        name: "exchange".into(),
+        rules,
+        version: 1,
+    }
 }
 
 #[test]
 fn access_rules_table() {
-    let compliant_rule = AccessRule { platforms: vec![], require_compliant_device: true, max_threat_level: None };
-    let level_rule = AccessRule { platforms: vec![], require_compliant_device: false, max_threat_level: Some(ThreatLevel::Low) };
-    let ios_rule = AccessRule { platforms: vec![Platform::Ios], require_compliant_device: true, max_threat_level: None };
+    let compliant_rule = AccessRule {
+        platforms: vec![],
+        require_compliant_device: true,
+        max_threat_level: None,
+    };
+    let level_rule = AccessRule {
+        platforms: vec![],
+        require_compliant_device: false,
+        max_threat_level: Some(ThreatLevel::Low),
+    };
+    let ios_rule = AccessRule {
+        platforms: vec![Platform::Ios],
+        require_compliant_device: true,
+        max_threat_level: None,
+    };
     let cfg = config(vec![connector("lookout")], vec![]);
     let states = ConnectorStates::at(&cfg, NOW);
     let secured = device(&[("lookout", HealthState::Secured)]);
     let high = device(&[("lookout", HealthState::HighSeverity)]);
     let silent = device(&[]);
-    let cases: Vec<(&str, Vec<AccessRule>, Option<(&DeviceSummary, ComplianceStatus)>, Option<&str>, bool, Option<ReasonCode>)> = vec![
-        ("unknown device", vec![compliant_rule.clone()], None, None, false, Some(ReasonCode::DeviceUnknown)),
-        ("compliant", vec![compliant_rule.clone()], Some((&secured, ComplianceStatus::Compliant)), None, true, None),
-        ("grace period keeps access", vec![compliant_rule.clone()], Some((&secured, ComplianceStatus::InGracePeriod)), None, true, None),
-        ("noncompliant", vec![compliant_rule.clone()], Some((&secured, ComplianceStatus::Noncompliant)), None, false, Some(ReasonCode::Noncompliant)),
-        ("error", vec![compliant_rule.clone()], Some((&secured, ComplianceStatus::Error)), None, false, Some(ReasonCode::Noncompliant)),
-        ("level under", vec![level_rule.clone()], Some((&secured, ComplianceStatus::Noncompliant)), None, true, None),
-        ("level over", vec![level_rule.clone()], Some((&high, ComplianceStatus::Compliant)), None, false, Some(ReasonCode::ThreatLevelExceeded)),
-        ("level unknown fails closed", vec![level_rule.clone()], Some((&silent, ComplianceStatus::Compliant)), None, false, Some(ReasonCode::MissingPartnerData)),
-        ("rule for another platform", vec![ios_rule], Some((&high, ComplianceStatus::Noncompliant)), None, true, Some(ReasonCode::NoRuleForPlatform)),
-        ("owner matches", vec![compliant_rule.clone()], Some((&secured, ComplianceStatus::Compliant)), Some("alice"), true, None),
-        ("another user", vec![compliant_rule], Some((&secured, ComplianceStatus::Compliant)), Some("mallory"), false, Some(ReasonCode::UserMismatch)),
+    type Case<'a> = (
+        &'static str,
+        Vec<AccessRule>,
+        Option<(&'a DeviceSummary, ComplianceStatus)>,
+        Option<&'static str>,
+        bool,
+        Option<ReasonCode>,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "unknown device",
+            vec![compliant_rule.clone()],
+            None,
+            None,
+            false,
+            Some(ReasonCode::DeviceUnknown),
+        ),
+        (
+            "compliant",
+            vec![compliant_rule.clone()],
+            Some((&secured, ComplianceStatus::Compliant)),
+            None,
+            true,
+            None,
+        ),
+        (
+            "grace period keeps access",
+            vec![compliant_rule.clone()],
+            Some((&secured, ComplianceStatus::InGracePeriod)),
+            None,
+            true,
+            None,
+        ),
+        (
+            "noncompliant",
+            vec![compliant_rule.clone()],
+            Some((&secured, ComplianceStatus::Noncompliant)),
+            None,
+            false,
+            Some(ReasonCode::Noncompliant),
+        ),
+        (
+            "error",
+            vec![compliant_rule.clone()],
+            Some((&secured, ComplianceStatus::Error)),
+            None,
+            false,
+            Some(ReasonCode::Noncompliant),
+        ),
+        (
+            "level under",
+            vec![level_rule.clone()],
+            Some((&secured, ComplianceStatus::Noncompliant)),
+            None,
+            true,
+            None,
+        ),
+        (
+            "level over",
+            vec![level_rule.clone()],
+            Some((&high, ComplianceStatus::Compliant)),
+            None,
+            false,
+            Some(ReasonCode::ThreatLevelExceeded),
+        ),
+        (
+            "level unknown fails closed",
+            vec![level_rule.clone()],
+            Some((&silent, ComplianceStatus::Compliant)),
+            None,
+            false,
+            Some(ReasonCode::MissingPartnerData),
+        ),
+        (
+            "rule for another platform",
+            vec![ios_rule],
+            Some((&high, ComplianceStatus::Noncompliant)),
+            None,
+            true,
+            Some(ReasonCode::NoRuleForPlatform),
+        ),
+        (
+            "owner matches",
+            vec![compliant_rule.clone()],
+            Some((&secured, ComplianceStatus::Compliant)),
+            Some("alice"),
+            true,
+            None,
+        ),
+        (
+            "another user",
+            vec![compliant_rule],
+            Some((&secured, ComplianceStatus::Compliant)),
+            Some("mallory"),
+            false,
+            Some(ReasonCode::UserMismatch),
+        ),
     ];
     for (name, rules, device, user, allow, code) in cases {
         let verdict = decide_access(&cfg, &states, device, &resource(rules), user);
         assert_eq!(verdict.allow, allow, "{name}: {:?}", verdict.reasons);
         if let Some(code) = code {
-            assert!(verdict.reasons.iter().any(|r| r.code == code), "{name}: {:?}", verdict.reasons);
+            assert!(
+                verdict.reasons.iter().any(|r| r.code == code),
+                "{name}: {:?}",
+                verdict.reasons
+            );
         }
     }
-    let verdict = decide_access(&cfg, &states, Some((&high, ComplianceStatus::Compliant)), &resource(vec![level_rule]), None);
-    let reason = verdict.reasons.iter().find(|r| r.code == ReasonCode::ThreatLevelExceeded).unwrap();
-    assert_eq!(reason.connector_id.as_ref().map(ConnectorId::as_str), Some("lookout"));
-    assert_eq!(reason.threat_ids, vec!["lookout-threat".to_owned()], "the reason names the threats");
+    let verdict = decide_access(
+        &cfg,
+        &states,
+        Some((&high, ComplianceStatus::Compliant)),
+        &resource(vec![level_rule]),
+        None,
+    );
+    let reason = verdict
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::ThreatLevelExceeded)
+        .unwrap();
+    assert_eq!(
+        reason.connector_id.as_ref().map(ConnectorId::as_str),
+        Some("lookout")
+    );
+    assert_eq!(
+        reason.threat_ids,
+        vec!["lookout-threat".to_owned()],
+        "the reason names the threats"
+    );
 }
 
 fn app_policy(action: AppAction, priority: PartnerPriority) -> AppProtectionPolicy {
@@ -353,29 +621,63 @@ fn app_protection_blocks_or_wipes_above_the_level_and_respects_partner_priority(
     defender.settings.kind = PartnerKind::MicrosoftDefender;
     defender.settings.app_protection_enabled.android = true;
     let app = "com.microsoft.outlook";
-    for (action, want) in [(AppAction::Block, AppDecision::Block), (AppAction::Wipe, AppDecision::Wipe)] {
+    for (action, want) in [
+        (AppAction::Block, AppDecision::Block),
+        (AppAction::Wipe, AppDecision::Wipe),
+    ] {
         let mut cfg = config(vec![lookout.clone()], vec![]);
-        cfg.app_policies.insert("outlook".into(), app_policy(action, PartnerPriority::DefenderOverThirdParty));
+        cfg.app_policies.insert(
+            "outlook".into(),
+            app_policy(action, PartnerPriority::DefenderOverThirdParty),
+        );
         let states = ConnectorStates::at(&cfg, NOW);
         let high = device(&[("lookout", HealthState::HighSeverity)]);
-        assert_eq!(decide_app_launch(&cfg, &states, Some(&high), app).decision, want);
+        assert_eq!(
+            decide_app_launch(&cfg, &states, Some(&high), app).decision,
+            want
+        );
         let low = device(&[("lookout", HealthState::LowSeverity)]);
-        assert_eq!(decide_app_launch(&cfg, &states, Some(&low), app).decision, AppDecision::Allow);
-        assert_eq!(decide_app_launch(&cfg, &states, Some(&high), "other.app").decision, AppDecision::Allow);
-        assert_eq!(decide_app_launch(&cfg, &states, Some(&device(&[])), app).decision, AppDecision::Block, "no data: the MTD app must be activated");
+        assert_eq!(
+            decide_app_launch(&cfg, &states, Some(&low), app).decision,
+            AppDecision::Allow
+        );
+        assert_eq!(
+            decide_app_launch(&cfg, &states, Some(&high), "other.app").decision,
+            AppDecision::Allow
+        );
+        assert_eq!(
+            decide_app_launch(&cfg, &states, Some(&device(&[])), app).decision,
+            AppDecision::Block,
+            "no data: the MTD app must be activated"
+        );
     }
     // Defender says HIGH, Lookout says secured: the priority picks whose data counts.
-    let d = device(&[("defender", HealthState::HighSeverity), ("lookout", HealthState::Secured)]);
+    let d = device(&[
+        ("defender", HealthState::HighSeverity),
+        ("lookout", HealthState::Secured),
+    ]);
     for (priority, want, partner) in [
-        (PartnerPriority::DefenderOverThirdParty, AppDecision::Block, "defender"),
-        (PartnerPriority::ThirdPartyOverDefender, AppDecision::Allow, "lookout"),
+        (
+            PartnerPriority::DefenderOverThirdParty,
+            AppDecision::Block,
+            "defender",
+        ),
+        (
+            PartnerPriority::ThirdPartyOverDefender,
+            AppDecision::Allow,
+            "lookout",
+        ),
     ] {
         let mut cfg = config(vec![lookout.clone(), defender.clone()], vec![]);
-        cfg.app_policies.insert("outlook".into(), app_policy(AppAction::Block, priority));
+        cfg.app_policies
+            .insert("outlook".into(), app_policy(AppAction::Block, priority));
         let states = ConnectorStates::at(&cfg, NOW);
         let verdict = decide_app_launch(&cfg, &states, Some(&d), app);
         assert_eq!(verdict.decision, want, "{priority:?}");
-        assert_eq!(verdict.connector_id.as_ref().map(ConnectorId::as_str), Some(partner));
+        assert_eq!(
+            verdict.connector_id.as_ref().map(ConnectorId::as_str),
+            Some(partner)
+        );
     }
 }
 
