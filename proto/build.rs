@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "riskgate/v1/devices.proto",
         "riskgate/v1/policy.proto",
         "riskgate/v1/stream.proto",
+        "riskgate/v1/plugin.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

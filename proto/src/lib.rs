@@ -6,7 +6,12 @@
 #![forbid(unsafe_code)]
 
 /// Package `riskgate.v1`.
-#[allow(missing_docs, unreachable_pub, missing_debug_implementations, clippy::all)]
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    missing_debug_implementations,
+    clippy::all
+)]
 pub mod v1 {
     tonic::include_proto!("riskgate.v1");
 }

@@ -5,7 +5,8 @@
 //! Cargo reports where it put each executable (`--message-format=json`), so the binary is found
 //! wherever the target dir is (`CARGO_TARGET_DIR`, `build.target-dir`, ...).
 //!
-//! Setting `RISKGATE_CORE_BIN` to a path skips the build and uses that binary instead.
+//! Setting `RISKGATE_CORE_BIN` to a path skips the build and uses that binary instead, and
+//! `RISKGATE_BUILD_PROFILE` picks the cargo profile (`dev` by default; benchmarks use `release`).
 
 use std::{
     ffi::OsString,
@@ -19,6 +20,17 @@ pub const CORE_BIN_NAME: &str = "riskgate-core";
 
 /// Environment variable that, when set, names a prebuilt `riskgate-core` to use without building.
 pub const CORE_BIN_ENV: &str = "RISKGATE_CORE_BIN";
+
+/// Environment variable naming the cargo profile the binaries are built with (default `dev`).
+pub const BUILD_PROFILE_ENV: &str = "RISKGATE_BUILD_PROFILE";
+
+static PROFILE: OnceLock<String> = OnceLock::new();
+
+/// Builds the binaries with this cargo profile instead of `dev` (benchmarks use `release`). Call it before
+/// the first [`ensure_built`]; later calls have no effect.
+pub fn use_profile(profile: &str) {
+    let _ = PROFILE.set(profile.to_owned());
+}
 
 /// Builds the workspace binaries (once per process) and returns the path of `riskgate-core`.
 ///
@@ -44,11 +56,16 @@ fn build_core() -> Result<PathBuf, String> {
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let manifest = workspace_root().join("Cargo.toml");
+    let profile = PROFILE
+        .get()
+        .cloned()
+        .or_else(|| std::env::var(BUILD_PROFILE_ENV).ok())
+        .unwrap_or_else(|| "dev".to_owned());
     let output = Command::new(&cargo)
         .arg("build")
         .arg("--manifest-path")
         .arg(&manifest)
-        .args(["--workspace", "--bins", "--profile", "dev"])
+        .args(["--workspace", "--bins", "--profile", &profile])
         .arg("--message-format=json-render-diagnostics")
         .output()
         .map_err(|e| format!("could not run {cargo:?} build: {e}"))?;

@@ -9,15 +9,21 @@
 //! - [`builders`] makes valid reports, threats and batches, and timestamps;
 //! - [`rpc`] wraps the ingest stream and the paged queries, and snapshots a store's visible state;
 //! - [`wait_until`] polls a condition against a deadline (the only way these tests wait);
-//! - [`metrics`] scrapes the Prometheus endpoint with a plain HTTP/1.0 request.
+//! - [`metrics`] scrapes the Prometheus endpoint with a plain HTTP/1.0 request;
+//! - [`admin`] registers connectors (required before they may ingest), manages policies, asks for
+//!   decisions and moves the manual clock;
+//! - [`events`] picks events of one kind out of a device's history.
 
+pub mod admin;
 pub mod binary;
 pub mod builders;
+pub mod events;
 pub mod metrics;
 pub mod process;
 pub mod rpc;
 pub mod wait;
 
+pub use admin::{register_connector, register_connector_with};
 pub use binary::ensure_built;
 pub use builders::{batch, now, report, threat, ts, unix_now};
 pub use process::{run_core_to_exit, CoreProcess, ExitOutput};

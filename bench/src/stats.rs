@@ -1,0 +1,66 @@
+//! Percentiles and table printing shared by every benchmark.
+
+use std::time::Duration;
+
+/// Latency samples.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Samples(Vec<Duration>);
+
+impl Samples {
+    /// Adds one sample.
+    pub(crate) fn push(&mut self, sample: Duration) {
+        self.0.push(sample);
+    }
+
+    /// How many samples.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The `p`-th percentile (0 to 100), by the nearest-rank method.
+    pub(crate) fn percentile(&self, p: f64) -> Duration {
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+}
+
+/// Formats a duration in µs with one decimal.
+pub(crate) fn micros(duration: Duration) -> String {
+    format!("{:.1} µs", duration.as_secs_f64() * 1e6)
+}
+
+/// Prints a Markdown table.
+#[allow(clippy::print_stdout)]
+pub(crate) fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
+    println!("\n### {title}\n");
+    println!("| {} |", header.join(" | "));
+    println!(
+        "|{}|",
+        header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
+    for row in rows {
+        println!("| {} |", row.join(" | "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let mut samples = Samples::default();
+        for ms in 1..=100 {
+            samples.push(Duration::from_millis(ms));
+        }
+        assert_eq!(samples.percentile(50.0), Duration::from_millis(50));
+        assert_eq!(samples.percentile(99.0), Duration::from_millis(99));
+        assert_eq!(samples.percentile(100.0), Duration::from_millis(100));
+        assert_eq!(Samples::default().percentile(50.0), Duration::ZERO);
+    }
+}

@@ -1,0 +1,125 @@
+//! Ingest-to-subscriber latency: the time from sending a report to each subscriber receiving its event,
+//! with 1 and with 1,000 subscribers on one server (issue 4; goal: p99 under 5 ms with 1,000).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use riskgate_proto::v1::{
+    risk_stream_client::RiskStreamClient, subscribe_response::Message, HealthState, Platform,
+    SubscribeRequest, SubscriptionFilter,
+};
+use riskgate_tests::{batch, now, register_connector, report, rpc::IngestSession, CoreProcess};
+use tokio::sync::mpsc;
+
+use crate::stats::{micros, print_table, Samples};
+
+const DEVICE: &str = "bench-device";
+const CONNECTOR: &str = "bench";
+
+/// Runs the benchmark for 1 and 1,000 subscribers and prints the table.
+pub(crate) async fn run(quick: bool) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for (subscribers, events) in [
+        (1usize, if quick { 20 } else { 500 }),
+        (1000, if quick { 5 } else { 100 }),
+    ] {
+        let (samples, elapsed) = measure(subscribers, events).await?;
+        let deliveries = samples.len() as f64 / elapsed.as_secs_f64();
+        rows.push(vec![
+            subscribers.to_string(),
+            events.to_string(),
+            micros(samples.percentile(50.0)),
+            micros(samples.percentile(99.0)),
+            format!("{deliveries:.0}"),
+        ]);
+    }
+    print_table(
+        "Ingest-to-subscriber latency (one report per batch, durability fsync)",
+        &["subscribers", "events", "p50", "p99", "deliveries/s"],
+        &rows,
+    );
+    Ok(())
+}
+
+/// Sends `events` single-report batches and measures, for every subscriber, the time from the send to the
+/// arrival of the report's event. Returns the samples and the wall time of the sending phase.
+async fn measure(subscribers: usize, events: usize) -> anyhow::Result<(Samples, Duration)> {
+    let dir = tempfile::tempdir()?;
+    let core = CoreProcess::try_start(dir.path(), &["--max-subscriptions", "2000"]).await?;
+    register_connector(&core, CONNECTOR).await?;
+    let filter = SubscriptionFilter {
+        device_ids: vec![DEVICE.into()],
+        kinds: vec![riskgate_proto::v1::EventKind::DeviceReported as i32],
+        ..Default::default()
+    };
+    // Each subscriber reports (vendor event id, arrival instant) for every event it sees.
+    let (arrivals_tx, mut arrivals_rx) = mpsc::unbounded_channel::<(String, Instant)>();
+    let mut ready = Vec::new();
+    for index in 0..subscribers {
+        // A hundred streams per connection, within HTTP/2's concurrent stream limit.
+        if index % 100 == 0 {
+            ready.push(core.channel().await?);
+        }
+        let channel = ready.last().expect("a channel").clone();
+        let mut stream = RiskStreamClient::new(channel)
+            .subscribe(SubscribeRequest {
+                filter: Some(filter.clone()),
+                cursor: String::new(),
+                progress_interval_ms: 0,
+            })
+            .await?
+            .into_inner();
+        // Wait for the snapshot end so that every subscriber is live before the first send.
+        loop {
+            match stream.message().await?.and_then(|m| m.message) {
+                Some(Message::SnapshotEnd(_)) => break,
+                Some(_) => {}
+                None => anyhow::bail!("stream ended before snapshot_end"),
+            }
+        }
+        let arrivals = arrivals_tx.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(response)) = stream.message().await {
+                if let Some(Message::Event(event)) = response.message {
+                    let vendor_event_id = match event.event.and_then(|e| e.kind) {
+                        Some(riskgate_proto::v1::event::Kind::DeviceReported(reported)) => {
+                            reported.vendor_event_id
+                        }
+                        _ => continue,
+                    };
+                    if arrivals.send((vendor_event_id, Instant::now())).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    drop(arrivals_tx);
+
+    let mut session = IngestSession::open(&mut core.ingest_client().await?, Vec::new()).await?;
+    let mut samples = Samples::default();
+    let started = Instant::now();
+    for seq in 1..=events as u64 {
+        let mut single = report(DEVICE, Platform::Android, HealthState::Secured, now());
+        let vendor_event_id = single.vendor_event_id.clone();
+        single.observed_at = Some(now());
+        let sent = Instant::now();
+        session
+            .send(batch(CONNECTOR, seq, b"cp", vec![single]))
+            .await?;
+        session.next_ack().await?.context("ack")?;
+        // Collect one arrival per subscriber for this event.
+        let mut arrived = 0;
+        while arrived < subscribers {
+            let (id, at) = tokio::time::timeout(Duration::from_secs(30), arrivals_rx.recv())
+                .await
+                .context("a subscriber did not receive the event within 30 s")?
+                .context("subscribers ended")?;
+            if id == vendor_event_id {
+                samples.push(at.duration_since(sent));
+                arrived += 1;
+            }
+        }
+    }
+    Ok((samples, started.elapsed()))
+}

@@ -1,0 +1,182 @@
+//! The connector plugin ABI, version 1: the `#[repr(C)]` function table a plugin exports and the
+//! plain-data types its functions exchange.
+//!
+//! This module is the Rust mirror of `include/riskgate_connector_v1.h`; the two must agree field for
+//! field. Only `extern "C"` functions, integers and raw pointers cross the boundary; every payload is
+//! protobuf bytes (the messages of [`crate::pb`]).
+//!
+//! # Rules
+//!
+//! - **One symbol.** A plugin exports exactly one function, [`ENTRY_SYMBOL`]
+//!   (`riskgate_connector_entry_v1`), returning a pointer to a [`RiskgateConnectorV1`] with static
+//!   lifetime. The ABI major is in the symbol name *and* in [`RiskgateConnectorV1::abi_major`]; a
+//!   breaking change gets a new symbol name.
+//! - **Minor versions only append.** A new minor adds fields at the end of the table; a host reads a
+//!   field only if [`RiskgateConnectorV1::struct_size`] covers it.
+//! - **Memory is freed by the side that allocated it.** Input from the host ([`RgBytes`]) is borrowed
+//!   for the duration of the call only. Output from the plugin ([`RgOwnedBytes`]) is allocated by the
+//!   plugin and handed back to the plugin's [`RiskgateConnectorV1::free_bytes`], never freed by the host.
+//! - **Calls on one instance are serialised**: the host never calls into the same instance from two
+//!   threads at once. Different instances are independent.
+//! - **No unwinding** crosses the boundary: every function returns a [`status`] code; a panic is
+//!   reported as [`status::ERR_PANIC`] and poisons the instance.
+//! - **Pull model.** The host pulls batches with [`RiskgateConnectorV1::next_batch`] and a timeout,
+//!   and tells the plugin which batch was acknowledged with [`RiskgateConnectorV1::ack`]. The plugin
+//!   never calls the host.
+
+#![allow(unsafe_code)]
+
+use std::ffi::c_void;
+
+/// The ABI major this SDK implements. A breaking change increments it and renames [`ENTRY_SYMBOL`].
+pub const ABI_MAJOR: u32 = 1;
+
+/// The ABI minor this SDK implements: the number of additive revisions of the v1 table.
+pub const ABI_MINOR: u32 = 0;
+
+/// The version of the protobuf payloads (`riskgate/v1/plugin.proto`).
+pub const PROTO_VERSION: u32 = 1;
+
+/// The name of the one symbol a plugin exports (without the trailing NUL).
+pub const ENTRY_SYMBOL: &str = "riskgate_connector_entry_v1";
+
+/// The signature of [`ENTRY_SYMBOL`]: returns the plugin's function table, valid for the life of the process.
+pub type EntryFn = unsafe extern "C" fn() -> *const RiskgateConnectorV1;
+
+/// Status codes every ABI function returns.
+pub mod status {
+    /// Success.
+    pub const OK: u32 = 0;
+    /// `next_batch` only: no batch became ready within the timeout.
+    pub const TIMEOUT: u32 = 1;
+    /// `next_batch` only: the connector finished its feed; no batch will follow.
+    pub const END: u32 = 2;
+    /// The configuration is invalid. Restarting will not help until the configuration changes.
+    pub const ERR_CONFIG: u32 = 10;
+    /// A temporary failure (vendor unreachable, ...). The host may restart the plugin later.
+    pub const ERR_TRANSIENT: u32 = 11;
+    /// A permanent failure of this instance.
+    pub const ERR_FATAL: u32 = 12;
+    /// The plugin panicked. The instance is poisoned: every later call returns this code again.
+    pub const ERR_PANIC: u32 = 13;
+    /// The host broke the protocol: undecodable input, a call out of order, an unknown batch id.
+    pub const ERR_INVALID: u32 = 14;
+}
+
+/// Bytes the host lends to the plugin, valid only for the duration of one call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RgBytes {
+    /// Start of the bytes; may be null when `len` is 0.
+    pub ptr: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+/// Bytes the plugin allocated and hands to the host. The host copies them and then passes the
+/// struct, unchanged, to the plugin's `free_bytes`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RgOwnedBytes {
+    /// Start of the bytes; null means "nothing was returned" and must not be freed.
+    pub ptr: *mut u8,
+    /// Number of initialised bytes.
+    pub len: usize,
+    /// Allocation capacity, meaningful only to the plugin's allocator.
+    pub cap: usize,
+}
+
+impl RgOwnedBytes {
+    /// The empty value a host passes as an output parameter.
+    pub const fn empty() -> Self {
+        RgOwnedBytes {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+        }
+    }
+}
+
+/// The function table of ABI major 1. Every function pointer is required (never null).
+///
+/// `out` parameters receive, on [`status::OK`], the call's result message (if it has one) and, on an
+/// error status, a `PluginError`. A null `out.ptr` after the call means nothing was returned.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RiskgateConnectorV1 {
+    /// `size_of::<RiskgateConnectorV1>()` as the plugin was compiled; grows with ABI minors.
+    pub struct_size: u32,
+    /// Must equal [`ABI_MAJOR`] (1).
+    pub abi_major: u32,
+    /// The ABI minor the plugin was built against.
+    pub abi_minor: u32,
+    /// Writes the plugin's `PluginManifest` into `out`. Called first, before any instance exists.
+    pub manifest: unsafe extern "C" fn(out: *mut RgOwnedBytes) -> u32,
+    /// Creates an instance from a `PluginStart` (configuration and last acknowledged checkpoint). Checks
+    /// the configuration and returns [`status::ERR_CONFIG`] if it is invalid. Starts no threads.
+    pub create: unsafe extern "C" fn(
+        start_pb: RgBytes,
+        instance: *mut *mut c_void,
+        out: *mut RgOwnedBytes,
+    ) -> u32,
+    /// Starts the instance: the plugin spawns its own threads and runtime and begins producing batches.
+    pub start: unsafe extern "C" fn(instance: *mut c_void, out: *mut RgOwnedBytes) -> u32,
+    /// Waits at most `timeout_ms` for the next batch. [`status::OK`] writes a `PluginBatch` into `out`;
+    /// [`status::TIMEOUT`] and [`status::END`] write nothing.
+    pub next_batch:
+        unsafe extern "C" fn(instance: *mut c_void, timeout_ms: u32, out: *mut RgOwnedBytes) -> u32,
+    /// Tells the plugin that the core durably stored the batch in `ack_pb` (a `PluginAck`) and every
+    /// batch before it.
+    pub ack:
+        unsafe extern "C" fn(instance: *mut c_void, ack_pb: RgBytes, out: *mut RgOwnedBytes) -> u32,
+    /// Asks the instance to stop its threads, waiting at most `deadline_ms`.
+    pub stop: unsafe extern "C" fn(
+        instance: *mut c_void,
+        deadline_ms: u32,
+        out: *mut RgOwnedBytes,
+    ) -> u32,
+    /// Frees the instance. No call on it may follow. Must not block for long.
+    pub destroy: unsafe extern "C" fn(instance: *mut c_void),
+    /// Frees bytes the plugin returned. The only way plugin memory is freed.
+    pub free_bytes: unsafe extern "C" fn(bytes: RgOwnedBytes),
+}
+
+/// The size of the v1.0 table: the smallest `struct_size` a host accepts for ABI major 1.
+pub const V1_0_STRUCT_SIZE: u32 = std::mem::size_of::<RiskgateConnectorV1>() as u32;
+
+/// Turns a vector into plugin-owned bytes for an `out` parameter. Pair with [`free_owned`].
+pub fn into_owned(bytes: Vec<u8>) -> RgOwnedBytes {
+    let mut bytes = std::mem::ManuallyDrop::new(bytes);
+    RgOwnedBytes {
+        ptr: bytes.as_mut_ptr(),
+        len: bytes.len(),
+        cap: bytes.capacity(),
+    }
+}
+
+/// Frees bytes made by [`into_owned`] in this same library.
+///
+/// # Safety
+///
+/// `bytes` must come from [`into_owned`] of this library, unchanged, and must not be freed twice.
+pub unsafe fn free_owned(bytes: RgOwnedBytes) {
+    if bytes.ptr.is_null() {
+        return;
+    }
+    // SAFETY: the caller guarantees ptr/len/cap came from a Vec<u8> of this allocator via
+    // `into_owned`, and that it is freed once.
+    drop(unsafe { Vec::from_raw_parts(bytes.ptr, bytes.len, bytes.cap) });
+}
+
+/// Copies borrowed host bytes into a vector.
+///
+/// # Safety
+///
+/// `bytes.ptr` must be valid for reads of `bytes.len` bytes (or `len` must be 0).
+pub unsafe fn borrow_bytes(bytes: &RgBytes) -> &[u8] {
+    if bytes.len == 0 || bytes.ptr.is_null() {
+        return &[];
+    }
+    // SAFETY: the caller guarantees ptr is valid for len bytes for the duration of the call.
+    unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) }
+}

@@ -1,0 +1,277 @@
+//! The rules a batch must satisfy, the same the core's `IngestService.Ingest` enforces, so a connector
+//! (in its unit tests), the host and the conformance suite catch a bad batch before the core does.
+//! Errors name the field path the way the core does, such as `reports[2].threats[0].severity`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::pb;
+
+/// Largest checkpoint, in bytes.
+pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
+/// Most reports per batch with the core's default `max_batch_reports`.
+pub const DEFAULT_MAX_BATCH_REPORTS: usize = 1000;
+/// The core's default allowed clock skew for partner timestamps.
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+/// Most threats per report.
+pub const MAX_THREATS: usize = 256;
+/// Most groups per report.
+pub const MAX_GROUPS: usize = 64;
+/// Longest identifier, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest OS version, in bytes.
+pub const MAX_OS_VERSION_BYTES: usize = 64;
+/// Longest threat description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
+
+/// A rule a batch breaks: the field path and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidBatch {
+    /// The field path, such as `reports[3].device_id`.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The limits a batch is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most reports per batch.
+    pub max_batch_reports: usize,
+    /// How far in the future a timestamp may be.
+    pub max_clock_skew: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch_reports: DEFAULT_MAX_BATCH_REPORTS,
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
+        }
+    }
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> InvalidBatch {
+    InvalidBatch {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks a batch as the core would at `now`.
+pub fn batch(
+    batch: &pb::PluginBatch,
+    limits: &Limits,
+    now: SystemTime,
+) -> Result<(), InvalidBatch> {
+    if batch.batch_id == 0 {
+        return Err(invalid("batch_id", "must be at least 1"));
+    }
+    if batch.checkpoint.len() > MAX_CHECKPOINT_BYTES {
+        return Err(invalid(
+            "checkpoint",
+            format!(
+                "{} bytes exceed the limit of {MAX_CHECKPOINT_BYTES}",
+                batch.checkpoint.len()
+            ),
+        ));
+    }
+    if batch.reports.len() > limits.max_batch_reports {
+        return Err(invalid(
+            "reports",
+            format!(
+                "{} reports exceed the limit of {} per batch",
+                batch.reports.len(),
+                limits.max_batch_reports
+            ),
+        ));
+    }
+    let latest = now + limits.max_clock_skew;
+    for (index, report) in batch.reports.iter().enumerate() {
+        device_report(&format!("reports[{index}]"), report, latest)?;
+    }
+    Ok(())
+}
+
+fn device_report(
+    path: &str,
+    report: &pb::DeviceReport,
+    latest: SystemTime,
+) -> Result<(), InvalidBatch> {
+    let field = |name: &str| format!("{path}.{name}");
+    required_text(&field("device_id"), &report.device_id)?;
+    enum_value::<pb::Platform>(&field("platform"), report.platform)?;
+    text(
+        &field("os_version"),
+        &report.os_version,
+        MAX_OS_VERSION_BYTES,
+    )?;
+    text(&field("model"), &report.model, MAX_ID_BYTES)?;
+    text(&field("owner_user_id"), &report.owner_user_id, MAX_ID_BYTES)?;
+    if report.groups.len() > MAX_GROUPS {
+        return Err(invalid(
+            field("groups"),
+            format!("more than {MAX_GROUPS} entries"),
+        ));
+    }
+    for (index, group) in report.groups.iter().enumerate() {
+        required_text(&format!("{path}.groups[{index}]"), group)?;
+    }
+    enum_value::<pb::HealthState>(&field("health_state"), report.health_state)?;
+    if report.threats.len() > MAX_THREATS {
+        return Err(invalid(
+            field("threats"),
+            format!("more than {MAX_THREATS} entries"),
+        ));
+    }
+    for (index, threat_msg) in report.threats.iter().enumerate() {
+        threat(&format!("{path}.threats[{index}]"), threat_msg, latest)?;
+    }
+    past_timestamp(&field("observed_at"), report.observed_at.as_ref(), latest)?;
+    required_text(&field("vendor_event_id"), &report.vendor_event_id)?;
+    Ok(())
+}
+
+fn threat(path: &str, threat: &pb::Threat, latest: SystemTime) -> Result<(), InvalidBatch> {
+    let field = |name: &str| format!("{path}.{name}");
+    required_text(&field("vendor_threat_id"), &threat.vendor_threat_id)?;
+    enum_value::<pb::ThreatCategory>(&field("category"), threat.category)?;
+    text(
+        &field("classification"),
+        &threat.classification,
+        MAX_ID_BYTES,
+    )?;
+    enum_value::<pb::ThreatLevel>(&field("severity"), threat.severity)?;
+    enum_value::<pb::ThreatStatus>(&field("status"), threat.status)?;
+    let detected_at = past_timestamp(&field("detected_at"), threat.detected_at.as_ref(), latest)?;
+    if let Some(resolved) = &threat.resolved_at {
+        let resolved_at = past_timestamp(&field("resolved_at"), Some(resolved), latest)?;
+        if resolved_at < detected_at {
+            return Err(invalid(field("resolved_at"), "is before detected_at"));
+        }
+    }
+    text(
+        &field("description"),
+        &threat.description,
+        MAX_DESCRIPTION_BYTES,
+    )?;
+    Ok(())
+}
+
+fn text(field: &str, raw: &str, max_bytes: usize) -> Result<(), InvalidBatch> {
+    if raw.len() > max_bytes {
+        return Err(invalid(field, format!("longer than {max_bytes} bytes")));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(invalid(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+fn required_text(field: &str, raw: &str) -> Result<(), InvalidBatch> {
+    if raw.is_empty() {
+        return Err(invalid(field, "required"));
+    }
+    text(field, raw, MAX_ID_BYTES)
+}
+
+fn past_timestamp(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+    latest: SystemTime,
+) -> Result<SystemTime, InvalidBatch> {
+    let raw = raw.ok_or_else(|| invalid(field, "required"))?;
+    if raw.seconds <= 0 || !(0..1_000_000_000).contains(&raw.nanos) {
+        return Err(invalid(field, "must be after 1970-01-01"));
+    }
+    let seconds = u64::try_from(raw.seconds).map_err(|_| invalid(field, "out of range"))?;
+    let nanos = u32::try_from(raw.nanos).map_err(|_| invalid(field, "out of range"))?;
+    let ts = UNIX_EPOCH
+        .checked_add(Duration::new(seconds, nanos))
+        .ok_or_else(|| invalid(field, "out of range"))?;
+    if ts > latest {
+        return Err(invalid(
+            field,
+            "is in the future beyond the allowed clock skew",
+        ));
+    }
+    Ok(ts)
+}
+
+fn enum_value<E>(field: &str, raw: i32) -> Result<(), InvalidBatch>
+where
+    E: TryFrom<i32>,
+{
+    E::try_from(raw).map_err(|_| invalid(field, format!("unknown value {raw}")))?;
+    if raw == 0 {
+        return Err(invalid(field, "required"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> pb::DeviceReport {
+        pb::DeviceReport {
+            device_id: "dev-1".to_owned(),
+            platform: pb::Platform::Android as i32,
+            health_state: pb::HealthState::Secured as i32,
+            observed_at: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            vendor_event_id: "evt-1".to_owned(),
+            ..Default::default()
+        }
+    }
+
+    fn check(reports: Vec<pb::DeviceReport>) -> Result<(), InvalidBatch> {
+        let msg = pb::PluginBatch {
+            batch_id: 1,
+            checkpoint: b"c".to_vec(),
+            reports,
+        };
+        batch(&msg, &Limits::default(), SystemTime::now())
+    }
+
+    #[test]
+    fn valid_report_passes_and_each_broken_field_is_named() {
+        assert_eq!(check(vec![report()]), Ok(()));
+        let mut no_id = report();
+        no_id.device_id.clear();
+        assert_eq!(
+            check(vec![report(), no_id]).unwrap_err().field,
+            "reports[1].device_id"
+        );
+        let mut bad_platform = report();
+        bad_platform.platform = 99;
+        assert_eq!(
+            check(vec![bad_platform]).unwrap_err().to_string(),
+            "reports[0].platform: unknown value 99"
+        );
+        let mut future = report();
+        future.observed_at = Some(prost_types::Timestamp {
+            seconds: 4_000_000_000,
+            nanos: 0,
+        });
+        assert_eq!(
+            check(vec![future]).unwrap_err().field,
+            "reports[0].observed_at"
+        );
+    }
+
+    #[test]
+    fn too_many_reports_and_zero_batch_id_are_refused() {
+        let err = check(vec![report(); DEFAULT_MAX_BATCH_REPORTS + 1]).unwrap_err();
+        assert_eq!(err.field, "reports");
+        let zero = pb::PluginBatch::default();
+        assert_eq!(
+            batch(&zero, &Limits::default(), SystemTime::now())
+                .unwrap_err()
+                .field,
+            "batch_id"
+        );
+    }
+}

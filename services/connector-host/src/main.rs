@@ -1,0 +1,88 @@
+//! The `riskgate-connector-host` binary: `run` one plugin into the core until SIGTERM, or `probe` a
+//! plugin for the conformance suite. Its stdout and stderr are its logs.
+
+use std::{io::IsTerminal as _, time::Duration};
+
+use clap::Parser as _;
+use riskgate_connector_host::{
+    config::{Cli, Command},
+    exit::HostExit,
+    host, probe,
+};
+use tokio::sync::watch;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            std::process::exit(if err.use_stderr() {
+                HostExit::Usage.code()
+            } else {
+                0
+            });
+        }
+    };
+    init_tracing();
+    let code = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Probe(args) => probe::run(&args),
+    };
+    // Exit without unwinding the plugin's threads: the library is never unloaded, and whatever
+    // the plugin still runs ends with the process.
+    std::process::exit(code);
+}
+
+fn run(args: riskgate_connector_host::config::RunArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot start the async runtime: {err}");
+            return HostExit::PluginFailed.code();
+        }
+    };
+    let stop_deadline = args.stop_deadline;
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    runtime.spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+        // The hard deadline: whatever the plugin is doing, the host is gone shortly after it.
+        tokio::time::sleep(stop_deadline + Duration::from_secs(1)).await;
+        tracing::warn!("stop deadline of {stop_deadline:?} exceeded; exiting now");
+        std::process::exit(HostExit::Done.code());
+    });
+    let exit = runtime.block_on(host::run(args, async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    }));
+    exit.code()
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!("cannot listen for SIGTERM: {err}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

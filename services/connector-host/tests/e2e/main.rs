@@ -1,0 +1,10 @@
+//! End-to-end tests of the plugin system (issue 5): real `riskgate-core`, real
+//! `riskgate-connector-host` and `riskgate-supervisor` processes, and real plugin `.so` files built
+//! by the tests themselves.
+
+mod bad_plugins;
+mod conformance;
+mod streaming;
+mod supervisor;
+mod support;
+mod third_party;

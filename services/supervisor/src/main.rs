@@ -1,0 +1,104 @@
+//! The `riskgate-supervisor` binary: `riskgate-supervisor --config supervisor.toml`. Runs one
+//! supervision loop per configured connector until SIGTERM/SIGINT, then stops every host.
+
+use std::{io::IsTerminal as _, path::PathBuf};
+
+use clap::Parser as _;
+use riskgate_supervisor::{config::Config, supervise::Supervision};
+use tokio::sync::watch;
+
+/// Starts and supervises one riskgate-connector-host per configured connector.
+#[derive(Debug, clap::Parser)]
+#[command(name = "riskgate-supervisor", version, about)]
+struct Args {
+    /// The TOML configuration file.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+fn main() {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            std::process::exit(if err.use_stderr() { 64 } else { 0 });
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::load(&args.config) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("riskgate-supervisor: {err}");
+            std::process::exit(64);
+        }
+    };
+    let host_bin = config
+        .host_bin
+        .clone()
+        .or_else(riskgate_connector_host::conformance::sibling_host_bin);
+    let Some(host_bin) = host_bin else {
+        eprintln!("riskgate-supervisor: cannot find riskgate-connector-host next to this program; set host_bin");
+        std::process::exit(64);
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("riskgate-supervisor: cannot start the async runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async move {
+        let status_dir = match tempfile::Builder::new()
+            .prefix("riskgate-supervisor-")
+            .tempdir()
+        {
+            Ok(dir) => dir,
+            Err(err) => {
+                eprintln!("riskgate-supervisor: cannot create a status directory: {err}");
+                std::process::exit(1);
+            }
+        };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        for entry in config.connectors {
+            let supervision = Supervision {
+                entry,
+                core: config.core.clone(),
+                host_bin: host_bin.clone(),
+                policy: config.restart.clone(),
+                status_dir: status_dir.path().to_path_buf(),
+            };
+            let id = supervision.entry.id.clone();
+            let stop_rx = stop_rx.clone();
+            tasks.spawn(async move { (id, supervision.run(stop_rx).await) });
+        }
+        tracing::info!("supervising {} connector(s)", tasks.len());
+        shutdown_signal().await;
+        tracing::info!("stopping on signal");
+        let _ = stop_tx.send(true);
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((id, outcome)) = done {
+                tracing::info!(connector = %id, "supervision ended: {outcome:?}");
+            }
+        }
+    });
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
