@@ -9,7 +9,11 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::store::Durability;
+use crate::{
+    auth::{Role, TokenEntry, Tokens},
+    domain::Timestamp,
+    store::Durability,
+};
 
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./riskgate-data";
@@ -33,6 +37,12 @@ pub const DEFAULT_RETENTION_MAX_AGE: &str = "7days";
 pub const DEFAULT_RETENTION_MAX_EVENTS: u64 = 10_000_000;
 /// Default compaction period.
 pub const DEFAULT_COMPACTION_INTERVAL: &str = "10s";
+/// Default largest request message: 4 MiB, gRPC's usual limit.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 4 * 1024 * 1024;
+/// Default unary deadline.
+pub const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
+/// Default most concurrent streams per client.
+pub const DEFAULT_MAX_STREAMS_PER_CLIENT: u64 = 100;
 /// Default scheduler period.
 pub const DEFAULT_EVALUATION_INTERVAL: &str = "1s";
 
@@ -68,6 +78,39 @@ pub struct Config {
     pub retention_max_events: u64,
     /// How often compaction runs. Key `compaction_interval`.
     pub compaction_interval: Duration,
+    /// Bearer tokens; `None` disables authentication (allowed only on loopback). Key `[[tokens]]`.
+    pub tokens: Option<Tokens>,
+    /// TLS for the gRPC listener. Key `[tls]`.
+    pub tls: Option<TlsConfig>,
+    /// Largest request message, in bytes. Key `max_message_bytes`.
+    pub max_message_bytes: usize,
+    /// Deadline of every unary call. Key `request_timeout`.
+    pub request_timeout: Duration,
+    /// Most concurrent streams (Ingest and Subscribe) per client. Key `max_streams_per_client`.
+    pub max_streams_per_client: usize,
+}
+
+/// TLS settings, with the PEM files already read.
+#[derive(Clone)]
+pub struct TlsConfig {
+    /// The server certificate chain (PEM).
+    pub cert_pem: Vec<u8>,
+    /// The server private key (PEM).
+    pub key_pem: Vec<u8>,
+    /// CA of client certificates (PEM), for mutual TLS.
+    pub client_ca_pem: Option<Vec<u8>>,
+    /// With a client CA: refuse connections without a client certificate.
+    pub require_client_cert: bool,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret: never print it.
+        f.debug_struct("TlsConfig")
+            .field("mutual", &self.client_ca_pem.is_some())
+            .field("require_client_cert", &self.require_client_cert)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How logs are written to stderr.
@@ -151,6 +194,35 @@ pub struct Args {
     /// How often compaction runs, such as "10s" [default: 10s].
     #[arg(long, env = "RISKGATE_COMPACTION_INTERVAL")]
     pub compaction_interval: Option<String>,
+    /// Largest request message in bytes [default: 4194304].
+    #[arg(long, env = "RISKGATE_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<String>,
+    /// Deadline of every unary call, such as "30s" [default: 30s].
+    #[arg(long, env = "RISKGATE_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<String>,
+    /// Most concurrent streams per client [default: 100].
+    #[arg(long, env = "RISKGATE_MAX_STREAMS_PER_CLIENT")]
+    pub max_streams_per_client: Option<String>,
+}
+
+/// One `[[tokens]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFileConfig {
+    name: String,
+    sha256: String,
+    roles: Vec<String>,
+    expires_at: Option<String>,
+}
+
+/// The `[tls]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFileConfig {
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    client_ca_file: Option<PathBuf>,
+    require_client_cert: Option<bool>,
 }
 
 /// The keys a TOML file may set; unknown keys are refused.
@@ -171,6 +243,11 @@ struct FileConfig {
     retention_max_age: Option<String>,
     retention_max_events: Option<u64>,
     compaction_interval: Option<String>,
+    max_message_bytes: Option<u64>,
+    request_timeout: Option<String>,
+    max_streams_per_client: Option<u64>,
+    tokens: Option<Vec<TokenFileConfig>>,
+    tls: Option<TlsFileConfig>,
 }
 
 impl Config {
@@ -209,9 +286,38 @@ impl Config {
             DEFAULT_RETENTION_MAX_EVENTS,
             1..=u64::MAX,
         )?;
+        let max_message_bytes = whole_number(
+            "max_message_bytes",
+            args.max_message_bytes,
+            file.max_message_bytes,
+            DEFAULT_MAX_MESSAGE_BYTES,
+            1024..=64 * 1024 * 1024,
+        )?;
+        let max_streams_per_client = whole_number(
+            "max_streams_per_client",
+            args.max_streams_per_client,
+            file.max_streams_per_client,
+            DEFAULT_MAX_STREAMS_PER_CLIENT,
+            1..=100_000,
+        )?;
+        let tokens = match file.tokens {
+            Some(entries) if !entries.is_empty() => Some(parse_tokens(entries)?),
+            _ => None,
+        };
+        let tls = file.tls.map(parse_tls).transpose()?;
+        let listen = parse_addr("listen", &pick(args.listen, file.listen, DEFAULT_LISTEN))?;
+        // Plain TCP without authentication only on loopback (issue: security baseline).
+        if tokens.is_none() && tls.is_none() && !listen.ip().is_loopback() {
+            return Err(ConfigError::new(
+                "listen",
+                format!(
+                    "{listen} is not a loopback address: serving without [[tokens]] and [tls] is allowed only on loopback"
+                ),
+            ));
+        }
         Ok(Self {
             data_dir: PathBuf::from(data_dir),
-            listen: parse_addr("listen", &pick(args.listen, file.listen, DEFAULT_LISTEN))?,
+            listen,
             metrics_listen: parse_addr(
                 "metrics_listen",
                 &pick(
@@ -284,6 +390,18 @@ impl Config {
                     DEFAULT_COMPACTION_INTERVAL,
                 ),
             )?,
+            tokens,
+            tls,
+            max_message_bytes: max_message_bytes as usize,
+            request_timeout: positive_duration(
+                "request_timeout",
+                &pick(
+                    args.request_timeout,
+                    file.request_timeout,
+                    DEFAULT_REQUEST_TIMEOUT,
+                ),
+            )?,
+            max_streams_per_client: max_streams_per_client as usize,
         })
     }
 }
@@ -321,6 +439,93 @@ fn parse_addr(key: &str, raw: &str) -> Result<SocketAddr, ConfigError> {
             key,
             format!("{raw:?} is not a socket address such as \"127.0.0.1:50051\""),
         )
+    })
+}
+
+fn parse_tokens(entries: Vec<TokenFileConfig>) -> Result<Tokens, ConfigError> {
+    let mut parsed = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        let key = |field: &str| format!("tokens[{index}].{field}");
+        if entry.name.is_empty() {
+            return Err(ConfigError::new(&key("name"), "must not be empty"));
+        }
+        let hash = decode_sha256(&entry.sha256).ok_or_else(|| {
+            ConfigError::new(
+                &key("sha256"),
+                "must be the 64 hex digits of the token's SHA-256 (for example `printf %s \"$TOKEN\" | sha256sum`)",
+            )
+        })?;
+        if entry.roles.is_empty() {
+            return Err(ConfigError::new(
+                &key("roles"),
+                "must name at least one role",
+            ));
+        }
+        let roles = entry
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(role_index, raw)| {
+                Role::parse(raw).map_err(|reason| {
+                    ConfigError::new(&format!("tokens[{index}].roles[{role_index}]"), reason)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let expires_at = match entry.expires_at {
+            None => None,
+            Some(raw) => {
+                let at = humantime::parse_rfc3339(&raw).map_err(|err| {
+                    ConfigError::new(
+                        &key("expires_at"),
+                        format!("{raw:?} is not an RFC 3339 time: {err}"),
+                    )
+                })?;
+                let nanos = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|since| since.as_nanos())
+                    .unwrap_or_default();
+                Some(Timestamp(i64::try_from(nanos).unwrap_or(i64::MAX)))
+            }
+        };
+        parsed.push((
+            hash,
+            TokenEntry {
+                name: entry.name,
+                roles,
+                expires_at,
+            },
+        ));
+    }
+    Ok(Tokens::new(parsed))
+}
+
+fn decode_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (index, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(hash)
+}
+
+fn parse_tls(tls: TlsFileConfig) -> Result<TlsConfig, ConfigError> {
+    let read = |key: &str, path: &Path| {
+        std::fs::read(path)
+            .map_err(|err| ConfigError::new(key, format!("cannot read {}: {err}", path.display())))
+    };
+    let client_ca_pem = tls
+        .client_ca_file
+        .as_deref()
+        .map(|path| read("tls.client_ca_file", path))
+        .transpose()?;
+    Ok(TlsConfig {
+        cert_pem: read("tls.cert_file", &tls.cert_file)?,
+        key_pem: read("tls.key_file", &tls.key_file)?,
+        require_client_cert: tls.require_client_cert.unwrap_or(client_ca_pem.is_some()),
+        client_ca_pem,
     })
 }
 

@@ -32,6 +32,12 @@ pub enum CoreError {
     /// The system is not in a state that allows the request, such as a report from a connector that is not set up.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller's token may not do this (for example write another connector's data).
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A limit was reached (streams per client, subscriptions).
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// An optimistic-concurrency check failed: the object changed since the caller read it.
     #[error("{0}")]
     Aborted(String),

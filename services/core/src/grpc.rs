@@ -8,6 +8,7 @@ mod decisions;
 mod devices;
 mod error;
 mod ingest;
+mod limits;
 mod parse;
 mod parse_policy;
 mod render;
@@ -19,6 +20,7 @@ pub use clock::ClockApi;
 pub use decisions::DecisionApi;
 pub use devices::DeviceApi;
 pub use ingest::IngestApi;
+pub use limits::{MessageSizeStatusLayer, StreamLimiter};
 pub use parse::Limits;
 pub use subscribe::{StreamApi, OLDEST_POSITION_TRAILER};
 

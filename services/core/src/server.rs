@@ -5,15 +5,17 @@ use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{server::TcpIncoming, Server};
+use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::{
+    auth::AuthLayer,
     config::Config,
     domain::{Clock, ManualClock, SystemClock},
     grpc::{
         AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
         DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
-        Limits, PolicyServiceServer, RiskStreamServer, StreamApi,
+        Limits, MessageSizeStatusLayer, PolicyServiceServer, RiskStreamServer, StreamApi,
+        StreamLimiter,
     },
     metrics::{self, Metrics, RpcMetricsLayer},
     store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig},
@@ -139,12 +141,14 @@ pub async fn serve(
         max_batch_reports: config.max_batch_reports,
         max_clock_skew: config.max_clock_skew,
     };
+    let per_client = StreamLimiter::new(config.max_streams_per_client);
     let ingest = IngestApi::new(
         store.clone(),
         limits,
         clock.clone(),
         metrics.clone(),
         cancel.clone(),
+        per_client.clone(),
     );
     let devices = DeviceApi::new(store.clone());
     let admin = AdminApi::new(store.clone(), clock.clone());
@@ -156,6 +160,7 @@ pub async fn serve(
         config.max_subscriptions,
         metrics.clone(),
         cancel.clone(),
+        per_client,
     );
     for name in [
         "riskgate.v1.ConnectorService",
@@ -194,17 +199,52 @@ pub async fn serve(
         signal_cancel.cancel();
     };
     let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-    let grpc = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = &config.tls {
+        let mut tls_config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+        if let Some(ca) = &tls.client_ca_pem {
+            tls_config = tls_config
+                .client_ca_root(Certificate::from_pem(ca))
+                .client_auth_optional(!tls.require_client_cert);
+        }
+        builder = builder.tls_config(tls_config)?;
+    }
+    match (&config.tokens, &config.tls) {
+        (None, None) => tracing::warn!(
+            listen = %addrs.grpc,
+            "serving plain TCP WITHOUT AUTHENTICATION; allowed only on loopback. Configure [[tokens]] and [tls] for anything else"
+        ),
+        (Some(_), None) if !addrs.grpc.ip().is_loopback() => tracing::warn!(
+            listen = %addrs.grpc,
+            "bearer tokens travel in cleartext: configure [tls]"
+        ),
+        (None, Some(_)) => {
+            tracing::warn!("TLS without [[tokens]]: anyone who can connect may do everything")
+        }
+        _ => tracing::info!(
+            tls = config.tls.is_some(),
+            "authentication required on every RPC except health"
+        ),
+    }
+    let size = config.max_message_bytes;
+    let grpc = builder
+        .timeout(config.request_timeout)
         .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
         .layer(RpcMetricsLayer::new(metrics.clone()))
+        .layer(AuthLayer::new(
+            config.tokens.clone().map(Arc::new),
+            clock.clone(),
+        ))
+        .layer(MessageSizeStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(IngestServiceServer::new(ingest))
-        .add_service(DeviceServiceServer::new(devices))
-        .add_service(ConnectorServiceServer::new(admin.clone()))
-        .add_service(PolicyServiceServer::new(admin))
-        .add_service(DecisionServiceServer::new(decisions))
-        .add_service(RiskStreamServer::new(streams))
+        .add_service(IngestServiceServer::new(ingest).max_decoding_message_size(size))
+        .add_service(DeviceServiceServer::new(devices).max_decoding_message_size(size))
+        .add_service(ConnectorServiceServer::new(admin.clone()).max_decoding_message_size(size))
+        .add_service(PolicyServiceServer::new(admin).max_decoding_message_size(size))
+        .add_service(DecisionServiceServer::new(decisions).max_decoding_message_size(size))
+        .add_service(RiskStreamServer::new(streams).max_decoding_message_size(size))
         .add_optional_service(clock_service)
         .serve_with_incoming_shutdown(incoming, signal);
 

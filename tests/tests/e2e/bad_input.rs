@@ -3,13 +3,15 @@
 //! same way; values exactly at the documented limits are accepted.
 
 use riskgate_tests::{
+    admin,
     api::{
-        DeviceHistoryRequest, GetCheckpointRequest, GetDeviceRequest, HealthState,
-        ListDevicesRequest, Platform, ReportBatch, Threat, ThreatCategory, ThreatLevel,
-        ThreatStatus,
+        Connector, ConnectorState, CreateConnectorRequest, DeviceHistoryRequest,
+        GetCheckpointRequest, GetDeviceRequest, HealthState, ListDevicesRequest, Platform,
+        ReportBatch, Threat, ThreatCategory, ThreatLevel, ThreatStatus, UpdateConnectorRequest,
     },
-    batch, expect_status, ingest, ingest_outcome, report,
-    rpc::{get_checkpoint, get_device},
+    batch, expect_status, ingest, ingest_outcome, register_connector, register_connector_with,
+    report,
+    rpc::{get_checkpoint, get_device, store_info},
     threat, ts, unix_now, CoreProcess,
 };
 use tempfile::tempdir;
@@ -298,6 +300,10 @@ async fn malformed_batches_are_rejected_naming_the_field_and_apply_nothing() -> 
 
     let cases = batch_cases();
     assert!(cases.len() >= 15);
+    // Every case's connector is registered and alive, so only the malformation can refuse a batch.
+    for i in 0..cases.len() {
+        register_connector(&core, &format!("bad-{i}")).await?;
+    }
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let connector = format!("bad-{i}");
@@ -352,6 +358,7 @@ async fn bad_batch_after_good_batch_keeps_the_earlier_ack() -> anyhow::Result<()
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
 
     let good = batch("vendor-a", 1, b"good", vec![valid_report("dev-good")]);
     let mut bad_report = valid_report("dev-in-bad-batch-2");
@@ -405,6 +412,7 @@ async fn malformed_unary_requests_are_rejected_naming_the_field() -> anyhow::Res
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let acks = ingest(
         &mut ingest_client,
         vec![batch("vendor-a", 1, b"", vec![valid_report("dev-1")])],
@@ -574,6 +582,7 @@ async fn values_at_the_documented_limits_are_accepted() -> anyhow::Result<()> {
 
     let connector = format!("Az09._-{}", "c".repeat(121)); // 128 bytes of every allowed kind
     assert_eq!(connector.len(), 128);
+    register_connector(&core, &connector).await?;
     let device_id = format!("dev:é/ü {}", "d".repeat(256 - "dev:é/ü ".len()));
     assert_eq!(device_id.len(), 256);
 
@@ -621,5 +630,111 @@ async fn values_at_the_documented_limits_are_accepted() -> anyhow::Result<()> {
         .expect("checkpoint");
     assert_eq!(checkpoint.checkpoint, big_checkpoint);
     assert_eq!(checkpoint.batch_seq, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_from_unregistered_not_set_up_or_unavailable_connector_is_refused_and_stores_nothing(
+) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let core = CoreProcess::start(dir.path(), &[]).await;
+    let mut ingest_client = core.ingest_client().await?;
+    let mut devices = core.device_client().await?;
+    let mut connectors = core.connector_client().await?;
+
+    // vendor-new is registered but has sent no heartbeat: NOT_SET_UP.
+    let created = connectors
+        .create_connector(CreateConnectorRequest {
+            connector: Some(admin::connector("vendor-new")),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        created.state,
+        ConnectorState::NotSetUp as i32,
+        "no heartbeat yet: {created:?}"
+    );
+    // vendor-gone is alive but deprovisioned: UNAVAILABLE.
+    let gone = register_connector_with(
+        &core,
+        Connector {
+            provisioned: Some(true),
+            ..admin::connector("vendor-gone")
+        },
+    )
+    .await?;
+    let gone = connectors
+        .update_connector(UpdateConnectorRequest {
+            connector: Some(Connector {
+                provisioned: Some(false),
+                ..gone
+            }),
+            expected_version: 0,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        gone.state,
+        ConnectorState::Unavailable as i32,
+        "provisioned=false: {gone:?}"
+    );
+
+    let head = store_info(&mut devices).await?.head_position;
+    for (connector, why) in [
+        ("vendor-unknown", "unregistered"),
+        ("vendor-new", "NOT_SET_UP"),
+        ("vendor-gone", "UNAVAILABLE"),
+    ] {
+        let device = format!("dev-of-{connector}");
+        let outcome = ingest_outcome(
+            &mut ingest_client,
+            vec![batch(connector, 1, b"c1", vec![valid_report(&device)])],
+        )
+        .await;
+        assert!(
+            outcome.acks.is_empty(),
+            "{why} connector {connector}: nothing is acknowledged: {:?}",
+            outcome.acks
+        );
+        expect_status(
+            outcome.error.map_or(Ok(()), Err),
+            Code::FailedPrecondition,
+            connector,
+        )
+        .map_err(|e| e.context(format!("{why} connector {connector}")))?;
+        assert_eq!(
+            get_device(&mut devices, &device).await?,
+            None,
+            "{why} connector {connector}: its report is not stored"
+        );
+        assert_eq!(
+            get_checkpoint(&mut ingest_client, connector).await?,
+            None,
+            "{why} connector {connector}: no checkpoint"
+        );
+        assert_eq!(
+            store_info(&mut devices).await?.head_position,
+            head,
+            "{why} connector {connector}: nothing is written to the log"
+        );
+    }
+
+    // Once vendor-new's first heartbeat arrives, the same batch is applied.
+    let alive = admin::heartbeat(&mut connectors, "vendor-new").await?;
+    assert_eq!(alive.state, ConnectorState::Available as i32, "{alive:?}");
+    let acks = ingest(
+        &mut ingest_client,
+        vec![batch(
+            "vendor-new",
+            1,
+            b"c1",
+            vec![valid_report("dev-of-vendor-new")],
+        )],
+    )
+    .await?;
+    check_applied(&acks[0], 1, 1)?;
+    assert!(get_device(&mut devices, "dev-of-vendor-new")
+        .await?
+        .is_some());
     Ok(())
 }

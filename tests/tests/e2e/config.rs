@@ -5,7 +5,8 @@ use std::path::Path;
 
 use riskgate_tests::{
     api::{HealthState, Platform},
-    batch, expect_status, ingest, report, run_core_to_exit, ts, unix_now, CoreProcess, ExitOutput,
+    batch, expect_status, ingest, register_connector, report, run_core_to_exit, ts, unix_now,
+    CoreProcess, ExitOutput,
 };
 use tempfile::tempdir;
 use tonic::Code;
@@ -143,6 +144,7 @@ async fn max_batch_reports_flag_limits_the_batch_size() -> anyhow::Result<()> {
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &["--max-batch-reports", "3"]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let three = (0..3).map(|i| valid_report(&format!("dev-{i}"))).collect();
     let acks = ingest(&mut ingest_client, vec![batch("vendor-a", 1, b"", three)]).await?;
     check_applied(&acks[0], 1, 3)?;
@@ -160,6 +162,7 @@ async fn max_clock_skew_flag_sets_how_far_ahead_observed_at_may_be() -> anyhow::
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &["--max-clock-skew", "1h"]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let half_hour_ahead = report(
         "dev-1",
         Platform::Android,

@@ -3,8 +3,10 @@
 
 use nix::sys::signal::Signal;
 use riskgate_tests::{
-    api::{BatchOutcome, HealthState, Platform, ThreatCategory, ThreatLevel},
-    batch, ingest, report,
+    api::{
+        BatchOutcome, HealthState, ListConnectorsRequest, Platform, ThreatCategory, ThreatLevel,
+    },
+    batch, ingest, register_connector, report,
     rpc::{snapshot, store_info},
     threat, ts, unix_now, CoreProcess, IngestSession,
 };
@@ -20,6 +22,8 @@ async fn restart_after_sigterm_preserves_devices_history_checkpoint_and_epoch() 
     let dir = tempdir()?;
     let mut core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, "vendor-a").await?;
+    register_connector(&core, "vendor-b").await?;
     let t0 = unix_now() - 3600;
 
     let mut rich = report("dev-1", Platform::Ios, HealthState::MediumSeverity, ts(t0));
@@ -81,7 +85,21 @@ async fn restart_after_sigterm_preserves_devices_history_checkpoint_and_epoch() 
     check_applied(&acks[2], 2, 2)?;
 
     let before = snapshot(core.channel().await?, &CONNECTORS).await?;
-    assert_eq!(before.info.head_position, 5);
+    assert!(
+        acks[0].position < acks[1].position && acks[1].position < acks[2].position,
+        "ack positions increase: {acks:?}"
+    );
+    assert!(
+        before.info.head_position >= acks[2].position && acks[2].position >= 5,
+        "the log holds at least the 5 applied reports: head {}, acks {acks:?}",
+        before.info.head_position
+    );
+    let connectors_before = core
+        .connector_client()
+        .await?
+        .list_connectors(ListConnectorsRequest {})
+        .await?
+        .into_inner();
 
     let status = core.terminate().await?;
     assert!(
@@ -98,6 +116,16 @@ async fn restart_after_sigterm_preserves_devices_history_checkpoint_and_epoch() 
     assert_eq!(
         after, before,
         "devices, histories, checkpoints and store info survive a restart"
+    );
+    let connectors_after = core
+        .connector_client()
+        .await?
+        .list_connectors(ListConnectorsRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(
+        connectors_after, connectors_before,
+        "registered connectors survive a restart"
     );
 
     // Ingest continues where it stopped.
@@ -127,7 +155,16 @@ async fn restart_after_sigterm_preserves_devices_history_checkpoint_and_epoch() 
         acks[0]
     );
     check_applied(&acks[1], 3, 1)?;
-    assert_eq!(acks[1].position, 6, "positions continue after a restart");
+    assert_eq!(
+        acks[0].position, before.info.head_position,
+        "a duplicate acknowledges the head position"
+    );
+    assert!(
+        acks[1].position > before.info.head_position,
+        "positions continue after a restart: {} after head {}",
+        acks[1].position,
+        before.info.head_position
+    );
     Ok(())
 }
 
@@ -136,6 +173,7 @@ async fn sigint_exits_zero_and_keeps_data() -> anyhow::Result<()> {
     let dir = tempdir()?;
     let mut core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let acks = ingest(
         &mut ingest_client,
         vec![batch(
@@ -152,16 +190,20 @@ async fn sigint_exits_zero_and_keeps_data() -> anyhow::Result<()> {
     )
     .await?;
     check_applied(&acks[0], 1, 1)?;
-    let epoch = store_info(&mut core.device_client().await?)
-        .await?
-        .store_epoch;
+    let info = store_info(&mut core.device_client().await?).await?;
+    let (epoch, head) = (info.store_epoch.clone(), info.head_position);
+    assert!(head >= acks[0].position, "{info:?} {acks:?}");
 
     let status = core.stop_with(Signal::SIGINT).await?;
     assert!(status.success(), "SIGINT exits with status 0, got {status}");
 
     let core = CoreProcess::start(dir.path(), &[]).await;
     let info = store_info(&mut core.device_client().await?).await?;
-    assert_eq!((info.store_epoch, info.head_position), (epoch, 1));
+    assert_eq!(
+        (info.store_epoch, info.head_position),
+        (epoch, head),
+        "the same store at the same head after SIGINT and a restart"
+    );
     Ok(())
 }
 
@@ -170,6 +212,7 @@ async fn sigterm_with_an_open_ingest_stream_exits_zero() -> anyhow::Result<()> {
     let dir = tempdir()?;
     let mut core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let first = batch(
         "vendor-a",
         1,
@@ -194,11 +237,13 @@ async fn sigterm_with_an_open_ingest_stream_exits_zero() -> anyhow::Result<()> {
     drop(session);
 
     let core = CoreProcess::start(dir.path(), &[]).await;
-    assert_eq!(
-        store_info(&mut core.device_client().await?)
-            .await?
-            .head_position,
-        1
+    let head = store_info(&mut core.device_client().await?)
+        .await?
+        .head_position;
+    assert!(
+        head >= ack.position,
+        "the acknowledged batch (position {}) survives: head {head}",
+        ack.position
     );
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use riskgate_tests::{
     batch, ingest,
     metrics::{http_get, metric_sum},
-    wait_until, CoreProcess,
+    register_connector, wait_until, CoreProcess,
 };
 use tempfile::tempdir;
 
@@ -21,6 +21,7 @@ async fn metrics_expose_ingest_reports_total_after_an_ingest() -> anyhow::Result
     assert_eq!(before.status, 200, "GET /metrics: {before:?}");
     let before_total = metric_sum(&before.body, REPORTS_TOTAL).unwrap_or(0.0);
 
+    register_connector(&core, "vendor-a").await?;
     let mut ingest_client = core.ingest_client().await?;
     let reports = (0..3).map(|i| valid_report(&format!("dev-{i}"))).collect();
     let acks = ingest(&mut ingest_client, vec![batch("vendor-a", 1, b"", reports)]).await?;

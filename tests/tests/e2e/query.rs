@@ -8,13 +8,15 @@ use riskgate_tests::{
         DeviceHistoryRequest, GetCheckpointRequest, HealthState, ListDevicesRequest, Platform,
         Threat, ThreatCategory, ThreatLevel, ThreatStatus,
     },
-    batch, ingest, report,
+    batch,
+    events::{reports_of, strictly_increasing},
+    ingest, register_connector, report,
     rpc::{full_history, get_checkpoint, get_device, list_all_devices, store_info},
     threat, ts, unix_now, CoreProcess,
 };
 use tempfile::tempdir;
 
-use crate::support::{check_applied, level_of, reported, worst};
+use crate::support::{check_applied, level_of, worst};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_device_returns_reported_fields_and_worst_level_across_connectors() -> anyhow::Result<()>
@@ -23,6 +25,8 @@ async fn get_device_returns_reported_fields_and_worst_level_across_connectors() 
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
+    register_connector(&core, "vendor-b").await?;
     let t0 = unix_now() - 3600;
 
     let mut from_a = report("device-1", Platform::Ios, HealthState::LowSeverity, ts(t0));
@@ -102,10 +106,28 @@ async fn get_device_returns_reported_fields_and_worst_level_across_connectors() 
         ["vendor-a", "vendor-b"],
         "one report per connector, in connector order"
     );
+    let (history, _) = full_history(&mut devices, "device-1", 1000).await?;
+    let reported_at = |vendor_event_id: &str| {
+        reports_of(&history)
+            .into_iter()
+            .find(|(_, r)| r.vendor_event_id == vendor_event_id)
+            .map(|(position, _)| position)
+    };
     for (got, sent, ack, level) in [
         (&device.reports[0], &from_a, &ack_a[0], ThreatLevel::Low),
         (&device.reports[1], &from_b, &ack_b[0], ThreatLevel::High),
     ] {
+        assert_eq!(
+            Some(got.position),
+            reported_at(&sent.vendor_event_id),
+            "{}: the position of its device_reported event",
+            got.connector_id
+        );
+        assert!(
+            got.position <= ack.position,
+            "{}: applied by the acknowledged batch",
+            got.connector_id
+        );
         assert_eq!(got.health_state, sent.health_state, "{}", got.connector_id);
         assert_eq!(got.level, level as i32, "{}", got.connector_id);
         assert_eq!(
@@ -119,7 +141,6 @@ async fn get_device_returns_reported_fields_and_worst_level_across_connectors() 
             "{}",
             got.connector_id
         );
-        assert_eq!(got.position, ack.position, "{}", got.connector_id);
         assert!(
             got.received_at.is_some(),
             "{}: received_at is set",
@@ -195,6 +216,7 @@ async fn health_states_map_to_documented_levels() -> anyhow::Result<()> {
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let expected = [
         (HealthState::Unknown, ThreatLevel::Unspecified),
         (HealthState::Activated, ThreatLevel::Unspecified),
@@ -246,6 +268,8 @@ async fn list_devices_pages_in_id_order_and_filters_by_platform_level_and_connec
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
+    register_connector(&core, "vendor-b").await?;
     let t = ts(unix_now() - 60);
 
     // Sent out of id order. dev-4 has two connectors (SECURED and COMPROMISED → HIGH); dev-5 has
@@ -410,6 +434,10 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
+    register_connector(&core, "vendor-b").await?;
+    // Registering logged device-less events; from here on only the ingest below writes.
+    let head0 = store_info(&mut devices).await?.head_position;
     let t0 = unix_now() - 3600;
 
     // One report per batch, interleaving two devices and two connectors.
@@ -452,19 +480,22 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
     }
     let acks = ingest(&mut ingest_client, batches.clone()).await?;
     assert_eq!(acks.len(), script.len());
+    // The events of batch i are at positions (bounds[i], bounds[i + 1]].
+    let mut bounds = vec![head0];
     for (i, ack) in acks.iter().enumerate() {
         check_applied(ack, batches[i].batch_seq, 1)?;
-        assert_eq!(
-            ack.position,
-            u64::try_from(i)? + 1,
-            "ack {i}: positions are contiguous from 1"
+        assert!(
+            ack.position > bounds[i],
+            "ack {i}: each applied batch writes after the previous one: {ack:?} after {}",
+            bounds[i]
         );
+        bounds.push(ack.position);
     }
 
     // The reference model: per device, the current level of each connector.
     let mut current: BTreeMap<(&str, &str), ThreatLevel> = BTreeMap::new();
-    // Per device: (position, connector, state, previous level, current level) of each event.
-    type Expected = (u64, String, HealthState, ThreatLevel, ThreatLevel);
+    // Per device: (batch index, connector, state, previous level, current level) of each report.
+    type Expected = (usize, String, HealthState, ThreatLevel, ThreatLevel);
     let mut expected: BTreeMap<&str, Vec<Expected>> = BTreeMap::new();
     for (i, (connector, device, state)) in script.iter().enumerate() {
         let level_of_device = |current: &BTreeMap<(&str, &str), ThreatLevel>| {
@@ -479,7 +510,7 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
         current.insert((device, connector), level_of(*state));
         let now = level_of_device(&current);
         expected.entry(device).or_default().push((
-            u64::try_from(i)? + 1,
+            i,
             (*connector).to_owned(),
             *state,
             previous,
@@ -490,21 +521,31 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
     let mut all_positions = Vec::new();
     for (device, want) in &expected {
         let (events, pages) = full_history(&mut devices, device, 4).await?;
-        let n = want.len();
+        let n = events.len();
         let want_pages: Vec<usize> = (0..n.div_ceil(4)).map(|p| (n - p * 4).min(4)).collect();
         assert_eq!(
             pages, want_pages,
             "{device}: history page sizes with page_size 4"
         );
-        assert_eq!(events.len(), n, "{device}: one event per applied report");
-        for (event, (position, connector, state, previous, now)) in events.iter().zip(want) {
-            let index = usize::try_from(*position)? - 1;
-            let sent = &batches[index].reports[0];
-            let what = format!("{device} event at position {position}");
-            assert_eq!(event.position, *position, "{what}");
-            assert_eq!(event.device_id, *device, "{what}");
-            assert!(event.time.is_some(), "{what}: time is set");
-            let r = reported(event)?;
+        assert!(
+            strictly_increasing(&events),
+            "{device}: history in log order: {events:?}"
+        );
+        let reports = reports_of(&events);
+        assert_eq!(
+            reports.len(),
+            want.len(),
+            "{device}: one device_reported per applied report"
+        );
+        for ((position, r), (index, connector, state, previous, now)) in reports.iter().zip(want) {
+            let sent = &batches[*index].reports[0];
+            let what = format!("{device} report of batch {index} at position {position}");
+            assert!(
+                bounds[*index] < *position && *position <= bounds[index + 1],
+                "{what}: written by its batch, whose events are in ({}, {}]",
+                bounds[*index],
+                bounds[index + 1]
+            );
             assert_eq!(r.connector_id, *connector, "{what}");
             assert_eq!(r.health_state, *state as i32, "{what}");
             assert_eq!(
@@ -517,6 +558,10 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
             assert_eq!(r.vendor_event_id, sent.vendor_event_id, "{what}");
             assert_eq!(r.observed_at, sent.observed_at, "{what}");
             assert_eq!(r.threats, sent.threats, "{what}");
+        }
+        for event in &events {
+            assert_eq!(event.device_id, *device, "{device}: {event:?}");
+            assert!(event.time.is_some(), "{device}: time is set: {event:?}");
             all_positions.push(event.position);
         }
         // page_size 0 means 100: the same events in one page.
@@ -528,14 +573,21 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
         );
         assert_eq!(same, events, "{device}: paged and unpaged histories agree");
     }
+    // Only the ingest wrote after head0, and every event it caused is about a device: together the
+    // two histories cover every position from head0 to the head, each once.
     all_positions.sort_unstable();
     let head = store_info(&mut devices).await?.head_position;
     assert_eq!(
-        all_positions,
-        (1..=head).collect::<Vec<_>>(),
-        "the histories cover positions 1..=head"
+        head,
+        bounds[script.len()],
+        "the head is the last ack's position"
     );
-    assert_eq!(head, 12);
+    let after_head0: Vec<u64> = all_positions.into_iter().filter(|p| *p > head0).collect();
+    assert_eq!(
+        after_head0,
+        ((head0 + 1)..=head).collect::<Vec<_>>(),
+        "the histories cover positions {head0}+1..=head contiguously"
+    );
     Ok(())
 }
 
@@ -544,6 +596,7 @@ async fn get_checkpoint_returns_last_acked_checkpoint_and_batch_seq() -> anyhow:
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, "vendor-cp").await?;
     let t = ts(unix_now() - 60);
 
     assert_eq!(
@@ -576,6 +629,7 @@ async fn get_checkpoint_returns_last_acked_checkpoint_and_batch_seq() -> anyhow:
     .await?;
     check_applied(&acks[0], 1, 2)?;
     check_applied(&acks[1], 2, 1)?;
+    let head = acks[1].position;
     let checkpoint = get_checkpoint(&mut ingest_client, "vendor-cp")
         .await?
         .expect("checkpoint after two batches");
@@ -601,7 +655,8 @@ async fn get_checkpoint_returns_last_acked_checkpoint_and_batch_seq() -> anyhow:
     check_applied(&acks[0], 5, 0)?;
     check_applied(&acks[1], 6, 0)?;
     assert_eq!(
-        acks[0].position, 3,
+        (acks[0].position, acks[1].position),
+        (head, head),
         "an empty batch acknowledges the head position"
     );
     let checkpoint = get_checkpoint(&mut ingest_client, "vendor-cp")
@@ -612,7 +667,7 @@ async fn get_checkpoint_returns_last_acked_checkpoint_and_batch_seq() -> anyhow:
         (6, big.len())
     );
     assert_eq!(checkpoint.checkpoint, big);
-    assert_eq!(checkpoint.position, 3);
+    assert_eq!(checkpoint.position, head);
 
     // Other connectors are independent.
     assert_eq!(
@@ -630,7 +685,8 @@ async fn get_checkpoint_returns_last_acked_checkpoint_and_batch_seq() -> anyhow:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_info_head_position_equals_number_of_applied_reports() -> anyhow::Result<()> {
+async fn store_info_head_grows_with_applied_reports_and_not_with_stale_or_duplicate_ones(
+) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
@@ -643,6 +699,13 @@ async fn store_info_head_position_equals_number_of_applied_reports() -> anyhow::
         (empty.head_position, empty.device_count),
         (0, 0),
         "a new store is empty"
+    );
+    register_connector(&core, "vendor-a").await?;
+    register_connector(&core, "vendor-b").await?;
+    let registered = store_info(&mut devices).await?;
+    assert!(
+        registered.head_position > 0 && registered.device_count == 0,
+        "registering connectors logs device-less events: {registered:?}"
     );
 
     let first: Vec<_> = (0..5)
@@ -657,16 +720,12 @@ async fn store_info_head_position_equals_number_of_applied_reports() -> anyhow::
         .collect();
     let mut duplicate = first[1].clone();
     duplicate.health_state = HealthState::HighSeverity as i32;
-    let second = vec![
-        report(
-            "dev-0",
-            Platform::Android,
-            HealthState::HighSeverity,
-            ts(t0),
-        ), // stale
-        duplicate, // duplicate event id
-        report("dev-5", Platform::Windows, HealthState::LowSeverity, ts(t0)), // new device
-    ];
+    let stale = report(
+        "dev-0",
+        Platform::Android,
+        HealthState::HighSeverity,
+        ts(t0),
+    );
     let third: Vec<_> = (0..4)
         .map(|i| {
             report(
@@ -677,47 +736,81 @@ async fn store_info_head_position_equals_number_of_applied_reports() -> anyhow::
             )
         })
         .collect();
-    let acks = ingest(
-        &mut ingest_client,
-        vec![
-            batch("vendor-a", 1, b"", first),
-            batch("vendor-a", 2, b"", second),
-            batch("vendor-b", 1, b"", third),
-        ],
-    )
-    .await?;
-    check_applied(&acks[0], 1, 5)?;
-    assert_eq!(
-        (acks[1].applied, acks[1].stale, acks[1].duplicates),
-        (1, 1, 1),
-        "{:?}",
-        acks[1]
-    );
-    check_applied(&acks[2], 1, 4)?;
-    let applied: u64 = acks.iter().map(|a| u64::from(a.applied)).sum();
+
+    let mut applied = 0u64;
+    let mut head = registered.head_position;
+    // (batch, applied, stale, duplicates)
+    let steps = vec![
+        (batch("vendor-a", 1, b"", first), 5, 0, 0),
+        (
+            batch("vendor-a", 2, b"", vec![stale.clone(), duplicate.clone()]),
+            0,
+            1,
+            1,
+        ),
+        (
+            batch(
+                "vendor-a",
+                3,
+                b"",
+                vec![
+                    stale,
+                    duplicate,
+                    report("dev-5", Platform::Windows, HealthState::LowSeverity, ts(t0)),
+                ],
+            ),
+            1,
+            1,
+            1,
+        ),
+        (batch("vendor-b", 1, b"", third), 4, 0, 0),
+        (batch("vendor-b", 1, b"", vec![]), 0, 0, 0), // a replayed batch
+    ];
+    for (sent, want_applied, want_stale, want_duplicates) in steps {
+        let what = format!("{} batch {}", sent.connector_id, sent.batch_seq);
+        let acks = ingest(&mut ingest_client, vec![sent]).await?;
+        let ack = acks[0];
+        assert_eq!(
+            (ack.applied, ack.stale, ack.duplicates),
+            (want_applied, want_stale, want_duplicates),
+            "{what}: {ack:?}"
+        );
+        let now = store_info(&mut devices).await?.head_position;
+        if want_applied == 0 {
+            assert_eq!(
+                now, head,
+                "{what}: stale, duplicate and replayed reports do not move the head"
+            );
+        } else {
+            assert!(
+                now >= head + u64::from(want_applied),
+                "{what}: {want_applied} applied reports move the head by at least as much: {head} -> {now}"
+            );
+        }
+        assert_eq!(ack.position, now, "{what}: the ack carries the head");
+        applied += u64::from(want_applied);
+        head = now;
+    }
     assert_eq!(applied, 10);
 
     let info = store_info(&mut devices).await?;
-    assert_eq!(
-        info.head_position, applied,
-        "head_position is the number of applied reports"
+    assert!(
+        info.head_position >= registered.head_position + applied,
+        "head_position grew by at least the number of applied reports: {info:?}"
     );
-    assert_eq!(info.head_position, acks[2].position);
     assert_eq!(info.device_count, 6);
     assert_eq!(
         info.store_epoch, empty.store_epoch,
         "the epoch does not change"
     );
 
-    // DeviceHistory agrees: one event per applied report.
-    let mut events = 0;
+    // DeviceHistory agrees: one device_reported event per applied report.
+    let mut reported = 0;
     for i in 0..6 {
-        events += full_history(&mut devices, &format!("dev-{i}"), 100)
-            .await?
-            .0
-            .len();
+        let (events, _) = full_history(&mut devices, &format!("dev-{i}"), 100).await?;
+        reported += reports_of(&events).len();
     }
-    assert_eq!(u64::try_from(events)?, applied);
+    assert_eq!(u64::try_from(reported)?, applied);
     Ok(())
 }
 
@@ -727,9 +820,10 @@ async fn paging_ends_without_a_token_when_the_last_page_is_full() -> anyhow::Res
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
     let mut devices = core.device_client().await?;
+    register_connector(&core, "vendor-a").await?;
     let t0 = unix_now() - 3600;
 
-    // 4 devices; dev-0 has 4 events.
+    // 4 devices; dev-0 has 4 reports (and the events they cause).
     let batches = (0..4u64)
         .map(|i| {
             let reports = (0..4)
@@ -777,18 +871,21 @@ async fn paging_ends_without_a_token_when_the_last_page_is_full() -> anyhow::Res
             "ListDevices page_size 2 over 4 devices: page sizes {pages:?}, expected [2, 2]"
         ));
     }
+    let (all_events, _) = full_history(&mut devices, "dev-0", 1000).await?;
+    let n = all_events.len();
+    assert!(n >= 4, "dev-0 has at least its 4 reports: {all_events:?}");
     let page = devices
         .device_history(DeviceHistoryRequest {
             device_id: "dev-0".to_owned(),
-            page_size: 4,
+            page_size: u32::try_from(n)?,
             page_token: String::new(),
         })
         .await?
         .into_inner();
-    assert_eq!(page.events.len(), 4);
+    assert_eq!(page.events, all_events);
     if !page.next_page_token.is_empty() {
         problems.push(format!(
-            "DeviceHistory: 4 events fill a page of 4 and there are no more, yet next_page_token = {:?}",
+            "DeviceHistory: {n} events fill a page of {n} and there are no more, yet next_page_token = {:?}",
             page.next_page_token
         ));
     }

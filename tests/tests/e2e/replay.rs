@@ -4,8 +4,8 @@
 
 use riskgate_tests::{
     api::{BatchOutcome, HealthState, Platform},
-    batch, ingest, report,
-    rpc::{get_checkpoint, get_device, snapshot, store_info},
+    batch, ingest, register_connector, report,
+    rpc::{full_history, get_checkpoint, get_device, snapshot, store_info},
     ts, unix_now, CoreProcess,
 };
 use tempfile::tempdir;
@@ -19,6 +19,7 @@ async fn resent_acknowledged_batch_is_duplicate_and_changes_nothing() -> anyhow:
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, CONNECTOR).await?;
     let mut devices = core.device_client().await?;
     let t0 = unix_now() - 3600;
 
@@ -34,8 +35,13 @@ async fn resent_acknowledged_batch_is_duplicate_and_changes_nothing() -> anyhow:
     );
     let acks = ingest(&mut ingest_client, vec![first.clone()]).await?;
     check_applied(&acks[0], 1, 3)?;
-    assert_eq!(acks[0].position, 3);
     let before = snapshot(core.channel().await?, &[CONNECTOR]).await?;
+    let head = before.info.head_position;
+    assert_eq!(
+        acks[0].position, head,
+        "the ack carries the position of the batch's last event"
+    );
+    assert!(head >= 3, "3 reports applied, head {head}");
 
     // The same batch again, on a new stream.
     let acks = ingest(&mut ingest_client, vec![first.clone()]).await?;
@@ -49,7 +55,7 @@ async fn resent_acknowledged_batch_is_duplicate_and_changes_nothing() -> anyhow:
     );
     assert_eq!(acks[0].applied, 0, "{:?}", acks[0]);
     assert_eq!(
-        acks[0].position, 3,
+        acks[0].position, head,
         "a batch that writes nothing acknowledges the head position"
     );
     assert_eq!(
@@ -113,19 +119,27 @@ async fn resent_acknowledged_batch_is_duplicate_and_changes_nothing() -> anyhow:
         vec![second.clone(), first.clone(), second.clone(), third],
     )
     .await?;
-    let outcomes: Vec<(u64, i32, u32, u64)> = acks
+    let outcomes: Vec<(u64, i32, u32)> = acks
         .iter()
-        .map(|a| (a.batch_seq, a.outcome, a.applied, a.position))
+        .map(|a| (a.batch_seq, a.outcome, a.applied))
         .collect();
     let (applied, duplicate) = (BatchOutcome::Applied as i32, BatchOutcome::Duplicate as i32);
     assert_eq!(
         outcomes,
         [
-            (2, applied, 1, 4),
-            (1, duplicate, 0, 4),
-            (2, duplicate, 0, 4),
-            (3, applied, 1, 5)
+            (2, applied, 1),
+            (1, duplicate, 0),
+            (2, duplicate, 0),
+            (3, applied, 1)
         ]
+    );
+    let positions: Vec<u64> = acks.iter().map(|a| a.position).collect();
+    assert!(
+        positions[0] > head
+            && positions[1] == positions[0]
+            && positions[2] == positions[0]
+            && positions[3] > positions[0],
+        "applied batches move the head, replays acknowledge it unchanged: {positions:?} after head {head}"
     );
     let checkpoint = get_checkpoint(&mut ingest_client, CONNECTOR)
         .await?
@@ -134,7 +148,11 @@ async fn resent_acknowledged_batch_is_duplicate_and_changes_nothing() -> anyhow:
         (checkpoint.batch_seq, checkpoint.checkpoint.as_slice()),
         (3, &b"cursor-3"[..])
     );
-    assert_eq!(store_info(&mut devices).await?.head_position, 5);
+    assert_eq!(
+        store_info(&mut devices).await?.head_position,
+        positions[3],
+        "the head is the last applied batch's last event"
+    );
     Ok(())
 }
 
@@ -143,6 +161,7 @@ async fn same_reports_under_new_batch_seq_are_counted_as_duplicates() -> anyhow:
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, CONNECTOR).await?;
     let t0 = unix_now() - 3600;
 
     let reports = vec![
@@ -185,7 +204,10 @@ async fn same_reports_under_new_batch_seq_are_counted_as_duplicates() -> anyhow:
         (0, 0, 3),
         "every report is a duplicate: {ack:?}"
     );
-    assert_eq!(ack.position, 3, "nothing written: the head position");
+    assert_eq!(
+        ack.position, before.info.head_position,
+        "nothing written: the head position"
+    );
     assert_eq!(
         snapshot(core.channel().await?, &[]).await?,
         before,
@@ -207,6 +229,7 @@ async fn older_observed_at_is_stale_and_does_not_change_device() -> anyhow::Resu
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &[]).await;
     let mut ingest_client = core.ingest_client().await?;
+    register_connector(&core, CONNECTOR).await?;
     let mut devices = core.device_client().await?;
     let t0 = unix_now() - 3600;
 
@@ -243,7 +266,10 @@ async fn older_observed_at_is_stale_and_does_not_change_device() -> anyhow::Resu
         (0, 1, 0),
         "the older report is stale: {ack:?}"
     );
-    assert_eq!(ack.position, 1, "nothing written: the head position");
+    assert_eq!(
+        ack.position, before.info.head_position,
+        "nothing written: the head position"
+    );
     assert_eq!(
         snapshot(core.channel().await?, &[]).await?,
         before,
@@ -251,6 +277,7 @@ async fn older_observed_at_is_stale_and_does_not_change_device() -> anyhow::Resu
     );
 
     // Staleness is per (device, connector): another connector's older report is applied.
+    register_connector(&core, "vendor-other").await?;
     let acks = ingest(
         &mut ingest_client,
         vec![batch("vendor-other", 1, b"", vec![older])],
@@ -307,7 +334,15 @@ async fn older_observed_at_is_stale_and_does_not_change_device() -> anyhow::Resu
         (1, 1, 1),
         "{ack:?}"
     );
-    assert_eq!(ack.position, head + 1);
-    assert_eq!(store_info(&mut devices).await?.head_position, head + 1);
+    assert!(
+        ack.position > head,
+        "the applied report moves the head: {ack:?}, head before {head}"
+    );
+    assert_eq!(store_info(&mut devices).await?.head_position, ack.position);
+    let (events, _) = full_history(&mut devices, "dev-1", 100).await?;
+    assert!(
+        events.iter().all(|e| e.position <= head),
+        "the duplicate and the stale report add nothing to dev-1's history: {events:?}"
+    );
     Ok(())
 }

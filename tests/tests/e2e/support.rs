@@ -1,9 +1,9 @@
 //! Helpers shared by the end-to-end test modules: a reference model of the level rules and
 //! shorthands for common assertions.
 
-use anyhow::{bail, ensure};
+use anyhow::ensure;
 use riskgate_tests::{
-    api::{event, BatchAck, BatchOutcome, DeviceReported, Event, HealthState, ThreatLevel},
+    api::{BatchAck, BatchOutcome, HealthState, ThreatLevel},
     api::{DeviceReport, Platform},
     builders::{report, ts, unix_now},
 };
@@ -55,15 +55,4 @@ pub(crate) fn check_applied(ack: &BatchAck, batch_seq: u64, applied: u32) -> any
         "expected batch {batch_seq} APPLIED with {applied} applied, 0 stale, 0 duplicates; got {ack:?}"
     );
     Ok(())
-}
-
-/// The DeviceReported payload of an event; an error for any other kind of event.
-pub(crate) fn reported(event: &Event) -> anyhow::Result<&DeviceReported> {
-    match &event.kind {
-        Some(event::Kind::DeviceReported(reported)) => Ok(reported),
-        other => bail!(
-            "event at position {} is not device_reported: {other:?}",
-            event.position
-        ),
-    }
 }

@@ -135,8 +135,13 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::Connector>, Status> {
+        let principal = request
+            .extensions()
+            .get::<crate::auth::Principal>()
+            .cloned();
         let request = request.into_inner();
         let connector_id = parse::connector_id("connector_id", &request.connector_id)?;
+        super::limits::check_connector(principal.as_ref(), &connector_id)?;
         if request.error_message.len() > 1024 {
             return Err(CoreError::invalid("error_message", "longer than 1024 bytes").into());
         }

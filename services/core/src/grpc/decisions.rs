@@ -66,7 +66,7 @@ fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecisi
     let verdict = decide_access(
         &view.config,
         &view.states,
-        device.map(|device| (&device.summary, device.compliance.status)),
+        device.map(|device| (&device.summary, &device.compliance)),
         resource,
         check.user_id.as_deref(),
     );

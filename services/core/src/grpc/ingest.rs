@@ -8,7 +8,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{parse, render, Limits};
+use super::{
+    limits::{check_connector, client_key, message_size_status, StreamLimiter},
+    parse, render, Limits,
+};
 use crate::{
     domain::Clock,
     error::{CoreError, CoreResult},
@@ -27,6 +30,7 @@ pub struct IngestApi {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    streams: Arc<StreamLimiter>,
 }
 
 impl IngestApi {
@@ -37,6 +41,7 @@ impl IngestApi {
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
+        streams: Arc<StreamLimiter>,
     ) -> Self {
         Self {
             store,
@@ -44,6 +49,7 @@ impl IngestApi {
             clock,
             metrics,
             shutdown,
+            streams,
         }
     }
 }
@@ -67,6 +73,11 @@ impl IngestService for IngestApi {
         &self,
         request: Request<Streaming<pb::ReportBatch>>,
     ) -> Result<Response<Self::IngestStream>, Status> {
+        let slot = self.streams.acquire(client_key(&request))?;
+        let principal = request
+            .extensions()
+            .get::<crate::auth::Principal>()
+            .cloned();
         let mut inbound = request.into_inner();
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(PIPELINE_DEPTH);
         let (ack_tx, ack_rx) = mpsc::channel(PIPELINE_DEPTH);
@@ -75,6 +86,8 @@ impl IngestService for IngestApi {
         // Reader: parse each batch and queue it in the writer without waiting for earlier acknowledgements,
         // so one connector can keep several batches in a commit group.
         tokio::spawn(async move {
+            // Held while the stream reads: the per-client stream limit.
+            let _slot = slot;
             loop {
                 let next = tokio::select! {
                     biased;
@@ -88,12 +101,23 @@ impl IngestService for IngestApi {
                     Ok(Some(message)) => message,
                     Ok(None) => return,
                     Err(status) => {
-                        tracing::debug!(%status, "ingest stream ended by the client");
+                        let status = message_size_status(status);
+                        if status.code() == tonic::Code::ResourceExhausted {
+                            tracing::warn!(%status, "ingest message over the size limit");
+                            let _ = pending_tx.send(Pending::Fail(status)).await;
+                        } else {
+                            tracing::debug!(%status, "ingest stream ended by the client");
+                        }
                         return;
                     }
                 };
                 let report_count = message.reports.len();
-                let pending = match parse::report_batch(message, &api.limits, api.clock.now()) {
+                let parsed =
+                    parse::report_batch(message, &api.limits, api.clock.now()).and_then(|batch| {
+                        check_connector(principal.as_ref(), &batch.connector_id)?;
+                        Ok(batch)
+                    });
+                let pending = match parsed {
                     Ok(batch) => {
                         let batch_seq = batch.batch_seq;
                         match api.store.enqueue(batch).await {
@@ -140,7 +164,17 @@ impl IngestService for IngestApi {
         &self,
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
+        let principal = request
+            .extensions()
+            .get::<crate::auth::Principal>()
+            .cloned();
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
+        if principal
+            .as_ref()
+            .is_some_and(|p| !p.roles.contains(&crate::auth::Role::Reader))
+        {
+            check_connector(principal.as_ref(), &connector_id)?;
+        }
         let checkpoint = self
             .store
             .checkpoint(&connector_id)

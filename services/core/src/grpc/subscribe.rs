@@ -14,7 +14,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Code, Request, Response, Status};
 
-use super::{parse, parse_policy, render, render_policy};
+use super::{
+    limits::{client_key, StreamLimiter, StreamSlot},
+    parse, parse_policy, render, render_policy,
+};
 use crate::{
     domain::{DeviceId, Event},
     error::{CoreError, CoreResult},
@@ -45,15 +48,17 @@ pub struct StreamApi {
     max_streams: usize,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    per_client: Arc<StreamLimiter>,
 }
 
 impl StreamApi {
-    /// Serves subscriptions on `store`, at most `max_streams` at once.
+    /// Serves subscriptions on `store`, at most `max_streams` at once and `per_client`'s limit per client.
     pub fn new(
         store: RiskStore,
         max_streams: usize,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
+        per_client: Arc<StreamLimiter>,
     ) -> Self {
         Self {
             store,
@@ -61,6 +66,7 @@ impl StreamApi {
             max_streams,
             metrics,
             shutdown,
+            per_client,
         }
     }
 }
@@ -172,6 +178,7 @@ impl RiskStream for StreamApi {
                 self.max_streams
             ))
         })?;
+        let slot = self.per_client.acquire(client_key(&request))?;
         let request = request.into_inner();
         let filter = parse_filter(request.filter)?;
         let interval = progress_interval(request.progress_interval_ms)?;
@@ -213,6 +220,7 @@ impl RiskStream for StreamApi {
             sender,
             metrics: self.metrics.clone(),
             _permit: permit,
+            _slot: slot,
         };
         let shutdown = self.shutdown.clone();
         tokio::spawn(async move { subscription.run(start, live, shutdown).await });
@@ -229,6 +237,8 @@ struct Subscription {
     metrics: Arc<Metrics>,
     /// Held for the stream's lifetime: the concurrent-stream limit.
     _permit: OwnedSemaphorePermit,
+    /// Held for the stream's lifetime: the per-client stream limit.
+    _slot: StreamSlot,
 }
 
 /// Why a subscription stopped early.

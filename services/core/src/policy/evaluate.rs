@@ -514,11 +514,12 @@ pub struct AccessVerdict {
     pub reasons: Vec<Reason>,
 }
 
-/// May the device reach the resource? `device` is `None` for an unknown device, which is denied.
+/// May the device reach the resource? `device` is `None` for an unknown device, which is denied. A deny for
+/// noncompliance carries the compliance verdict's own reasons (which policy, connector and threats).
 pub fn decide_access(
     config: &PolicyConfig,
     states: &ConnectorStates,
-    device: Option<(&DeviceSummary, ComplianceStatus)>,
+    device: Option<(&DeviceSummary, &Compliance)>,
     resource: &Resource,
     user_id: Option<&str>,
 ) -> AccessVerdict {
@@ -527,13 +528,14 @@ pub fn decide_access(
         allow: false,
         reasons,
     };
-    let Some((device, status)) = device else {
+    let Some((device, compliance)) = device else {
         return deny(vec![Reason::new(
             ReasonCode::DeviceUnknown,
             "no partner has reported this device",
         )
         .policy(name)]);
     };
+    let status = compliance.status;
     let mut failures = Vec::new();
     if let Some(user_id) = user_id {
         if !device.owner_user_id.is_empty() && device.owner_user_id != user_id {
@@ -573,6 +575,21 @@ pub fn decide_access(
                         format!("a compliant device is required; it is {status:?}"),
                     )
                     .policy(name),
+                );
+                // The compliance verdict's own reasons say which policy, connector and threats.
+                failures.extend(
+                    compliance
+                        .policies
+                        .iter()
+                        .filter(|verdict| !verdict.status.grants_access())
+                        .flat_map(|verdict| verdict.reasons.iter().cloned())
+                        .chain(
+                            compliance
+                                .reasons
+                                .iter()
+                                .filter(|reason| reason.code != ReasonCode::NoPolicy)
+                                .cloned(),
+                        ),
                 );
             }
         }

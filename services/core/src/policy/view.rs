@@ -144,7 +144,7 @@ pub fn reevaluate(
         let verdict = decide_access(
             config,
             states,
-            Some((&summary, compliance.status)),
+            Some((&summary, &compliance)),
             resource,
             None,
         );

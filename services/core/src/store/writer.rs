@@ -268,33 +268,34 @@ impl Writer {
         }
     }
 
-    /// Applies the planned writes atomically, flushes them, and installs the overlay in the view.
+    /// Applies the planned writes atomically, flushes them, and installs the overlay in the view. A group
+    /// that wrote nothing (a tick that changed no decision) still installs its re-evaluations: they carry
+    /// reasons and deadlines the view needs.
     fn commit(&mut self, mut overlay: Overlay) -> Result<(), StoreError> {
-        if overlay.writes.is_empty() {
-            return Ok(());
-        }
         let device_count = self.device_count + overlay.new_devices;
-        if let Some(first_retained) = overlay.first_retained {
+        if !overlay.writes.is_empty() {
+            if let Some(first_retained) = overlay.first_retained {
+                overlay.writes.put(
+                    Keyspace::Meta,
+                    keys::META_FIRST_RETAINED.to_vec(),
+                    encode(&first_retained),
+                );
+            }
             overlay.writes.put(
                 Keyspace::Meta,
-                keys::META_FIRST_RETAINED.to_vec(),
-                encode(&first_retained),
+                keys::META_HEAD.to_vec(),
+                encode(&overlay.head),
             );
+            overlay.writes.put(
+                Keyspace::Meta,
+                keys::META_DEVICE_COUNT.to_vec(),
+                encode(&device_count),
+            );
+            self.engine.apply(std::mem::take(&mut overlay.writes))?;
+            let started = Instant::now();
+            self.engine.flush()?;
+            self.metrics.observe_flush(started.elapsed());
         }
-        overlay.writes.put(
-            Keyspace::Meta,
-            keys::META_HEAD.to_vec(),
-            encode(&overlay.head),
-        );
-        overlay.writes.put(
-            Keyspace::Meta,
-            keys::META_DEVICE_COUNT.to_vec(),
-            encode(&device_count),
-        );
-        self.engine.apply(std::mem::take(&mut overlay.writes))?;
-        let started = Instant::now();
-        self.engine.flush()?;
-        self.metrics.observe_flush(started.elapsed());
 
         let mut view = self.view.write().expect("view lock");
         if let Some(config) = overlay.config {

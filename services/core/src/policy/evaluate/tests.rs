@@ -438,6 +438,18 @@ fn grace_period_then_noncompliant_and_actions_fire_once_when_due() {
     assert!(healed.episodes.is_empty(), "remediation ends the episode");
 }
 
+/// A compliance verdict with only a status.
+fn verdict(status: ComplianceStatus) -> Compliance {
+    Compliance {
+        status,
+        policies: vec![],
+        reasons: vec![],
+        episodes: BTreeMap::new(),
+        due_actions: vec![],
+        next_deadline: None,
+    }
+}
+
 fn resource(rules: Vec<AccessRule>) -> Resource {
     Resource {
         name: "exchange".into(),
@@ -468,10 +480,17 @@ fn access_rules_table() {
     let secured = device(&[("lookout", HealthState::Secured)]);
     let high = device(&[("lookout", HealthState::HighSeverity)]);
     let silent = device(&[]);
+    let [compliant, grace, noncompliant, error] = [
+        ComplianceStatus::Compliant,
+        ComplianceStatus::InGracePeriod,
+        ComplianceStatus::Noncompliant,
+        ComplianceStatus::Error,
+    ]
+    .map(verdict);
     type Case<'a> = (
         &'static str,
         Vec<AccessRule>,
-        Option<(&'a DeviceSummary, ComplianceStatus)>,
+        Option<(&'a DeviceSummary, &'a Compliance)>,
         Option<&'static str>,
         bool,
         Option<ReasonCode>,
@@ -488,7 +507,7 @@ fn access_rules_table() {
         (
             "compliant",
             vec![compliant_rule.clone()],
-            Some((&secured, ComplianceStatus::Compliant)),
+            Some((&secured, &compliant)),
             None,
             true,
             None,
@@ -496,7 +515,7 @@ fn access_rules_table() {
         (
             "grace period keeps access",
             vec![compliant_rule.clone()],
-            Some((&secured, ComplianceStatus::InGracePeriod)),
+            Some((&secured, &grace)),
             None,
             true,
             None,
@@ -504,7 +523,7 @@ fn access_rules_table() {
         (
             "noncompliant",
             vec![compliant_rule.clone()],
-            Some((&secured, ComplianceStatus::Noncompliant)),
+            Some((&secured, &noncompliant)),
             None,
             false,
             Some(ReasonCode::Noncompliant),
@@ -512,7 +531,7 @@ fn access_rules_table() {
         (
             "error",
             vec![compliant_rule.clone()],
-            Some((&secured, ComplianceStatus::Error)),
+            Some((&secured, &error)),
             None,
             false,
             Some(ReasonCode::Noncompliant),
@@ -520,7 +539,7 @@ fn access_rules_table() {
         (
             "level under",
             vec![level_rule.clone()],
-            Some((&secured, ComplianceStatus::Noncompliant)),
+            Some((&secured, &noncompliant)),
             None,
             true,
             None,
@@ -528,7 +547,7 @@ fn access_rules_table() {
         (
             "level over",
             vec![level_rule.clone()],
-            Some((&high, ComplianceStatus::Compliant)),
+            Some((&high, &compliant)),
             None,
             false,
             Some(ReasonCode::ThreatLevelExceeded),
@@ -536,7 +555,7 @@ fn access_rules_table() {
         (
             "level unknown fails closed",
             vec![level_rule.clone()],
-            Some((&silent, ComplianceStatus::Compliant)),
+            Some((&silent, &compliant)),
             None,
             false,
             Some(ReasonCode::MissingPartnerData),
@@ -544,7 +563,7 @@ fn access_rules_table() {
         (
             "rule for another platform",
             vec![ios_rule],
-            Some((&high, ComplianceStatus::Noncompliant)),
+            Some((&high, &noncompliant)),
             None,
             true,
             Some(ReasonCode::NoRuleForPlatform),
@@ -552,7 +571,7 @@ fn access_rules_table() {
         (
             "owner matches",
             vec![compliant_rule.clone()],
-            Some((&secured, ComplianceStatus::Compliant)),
+            Some((&secured, &compliant)),
             Some("alice"),
             true,
             None,
@@ -560,7 +579,7 @@ fn access_rules_table() {
         (
             "another user",
             vec![compliant_rule],
-            Some((&secured, ComplianceStatus::Compliant)),
+            Some((&secured, &compliant)),
             Some("mallory"),
             false,
             Some(ReasonCode::UserMismatch),
@@ -580,7 +599,7 @@ fn access_rules_table() {
     let verdict = decide_access(
         &cfg,
         &states,
-        Some((&high, ComplianceStatus::Compliant)),
+        Some((&high, &compliant)),
         &resource(vec![level_rule]),
         None,
     );

@@ -1,0 +1,288 @@
+//! Authentication and authorisation: bearer tokens from configuration, stored as SHA-256 hashes, each with
+//! roles; one table of which role may call which RPC; and the tower layer that enforces it on every request.
+//!
+//! Roles: `admin` may do everything; `reader` may query and ask for decisions; `subscriber` may subscribe;
+//! `connector:<id>` may ingest, heartbeat and read its checkpoint for that connector only (the handlers check
+//! the connector id in each request against the principal, see [`Principal::may_act_for`]).
+//! Health checks stay open. Failures are logged with the method and the reason, never the token.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Clock, ConnectorId, Timestamp};
+
+/// A role a token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Queries and decisions.
+    Reader,
+    /// Subscribe.
+    Subscriber,
+    /// Ingest, heartbeat and checkpoint for one connector.
+    Connector(ConnectorId),
+}
+
+impl Role {
+    /// Parses `admin`, `reader`, `subscriber` or `connector:<id>`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "admin" => Ok(Self::Admin),
+            "reader" => Ok(Self::Reader),
+            "subscriber" => Ok(Self::Subscriber),
+            _ => match raw.strip_prefix("connector:") {
+                Some(id) => ConnectorId::parse(id)
+                    .map(Self::Connector)
+                    .map_err(|reason| format!("connector id {id:?}: {reason}")),
+                None => Err(format!(
+                    "{raw:?} is not a role (admin, reader, subscriber, connector:<id>)"
+                )),
+            },
+        }
+    }
+}
+
+/// A configured token, known only by its hash.
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    /// A name for logs (never the token itself).
+    pub name: String,
+    /// What it may do.
+    pub roles: Vec<Role>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Who is calling: put in the request's extensions by [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The token's name.
+    pub name: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    fn has(&self, role: &Role) -> bool {
+        self.roles.contains(role)
+    }
+
+    fn is_admin(&self) -> bool {
+        self.has(&Role::Admin)
+    }
+
+    fn is_connector(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|role| matches!(role, Role::Connector(_)))
+    }
+
+    /// Whether this principal may write or read for `connector_id`: an admin, or that connector's own token.
+    pub fn may_act_for(&self, connector_id: &ConnectorId) -> bool {
+        self.is_admin() || self.has(&Role::Connector(connector_id.clone()))
+    }
+}
+
+/// What an RPC requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Nothing: health checks.
+    Open,
+    /// Any valid token: server reflection.
+    Authenticated,
+    /// reader or admin.
+    Read,
+    /// subscriber or admin.
+    Subscribe,
+    /// A connector token (checked per connector id by the handler) or admin.
+    ConnectorWrite,
+    /// A connector token (for itself), reader or admin.
+    ConnectorRead,
+    /// admin only.
+    Admin,
+}
+
+/// The one table from RPC path to permission. Unknown paths need admin.
+pub fn permission_for(path: &str) -> Permission {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let (service, method) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let is_read = method.starts_with("Get") || method.starts_with("List");
+    match service {
+        "grpc.health.v1.Health" => Permission::Open,
+        "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
+            Permission::Authenticated
+        }
+        "riskgate.v1.IngestService" if method == "Ingest" => Permission::ConnectorWrite,
+        "riskgate.v1.IngestService" => Permission::ConnectorRead,
+        "riskgate.v1.ConnectorService" if method == "Heartbeat" => Permission::ConnectorWrite,
+        "riskgate.v1.ConnectorService" | "riskgate.v1.PolicyService" if is_read => Permission::Read,
+        "riskgate.v1.DeviceService" | "riskgate.v1.DecisionService" => Permission::Read,
+        "riskgate.v1.RiskStream" => Permission::Subscribe,
+        _ => Permission::Admin,
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No valid token: UNAUTHENTICATED.
+    Unauthenticated(&'static str),
+    /// A valid token without the role: PERMISSION_DENIED.
+    PermissionDenied(String),
+}
+
+/// The configured tokens.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    by_hash: HashMap<[u8; 32], TokenEntry>,
+}
+
+impl Tokens {
+    /// Tokens from (SHA-256 hash, entry) pairs.
+    pub fn new(entries: impl IntoIterator<Item = ([u8; 32], TokenEntry)>) -> Self {
+        Self {
+            by_hash: entries.into_iter().collect(),
+        }
+    }
+
+    /// The SHA-256 of a token, as stored in configuration.
+    pub fn hash(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// Checks the `authorization` header value against the permission `path` needs.
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        path: &str,
+        now: Timestamp,
+    ) -> Result<Option<Principal>, Refusal> {
+        let permission = permission_for(path);
+        if permission == Permission::Open {
+            return Ok(None);
+        }
+        let token = authorization
+            .ok_or(Refusal::Unauthenticated("missing bearer token"))?
+            .strip_prefix("Bearer ")
+            .ok_or(Refusal::Unauthenticated(
+                "the authorization header must be \"Bearer <token>\"",
+            ))?;
+        let entry = self
+            .by_hash
+            .get(&Self::hash(token.trim()))
+            .ok_or(Refusal::Unauthenticated("unknown token"))?;
+        if entry.expires_at.is_some_and(|expires_at| now >= expires_at) {
+            return Err(Refusal::Unauthenticated("expired token"));
+        }
+        let principal = Principal {
+            name: entry.name.clone(),
+            roles: entry.roles.clone(),
+        };
+        let allowed = principal.is_admin()
+            || match permission {
+                Permission::Open | Permission::Authenticated => true,
+                Permission::Read => principal.has(&Role::Reader),
+                Permission::Subscribe => principal.has(&Role::Subscriber),
+                Permission::ConnectorWrite => principal.is_connector(),
+                Permission::ConnectorRead => {
+                    principal.is_connector() || principal.has(&Role::Reader)
+                }
+                Permission::Admin => false,
+            };
+        if !allowed {
+            return Err(Refusal::PermissionDenied(format!(
+                "token {:?} may not call {path}",
+                principal.name
+            )));
+        }
+        Ok(Some(principal))
+    }
+}
+
+/// The tower layer that authenticates and authorises every request. `None` tokens disable it (allowed only
+/// on loopback; see `config`).
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    tokens: Option<Arc<Tokens>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AuthLayer {
+    /// Enforces `tokens` (or nothing, with `None`).
+    pub fn new(tokens: Option<Arc<Tokens>>, clock: Arc<dyn Clock>) -> Self {
+        Self { tokens, clock }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Auth {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct Auth<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Auth<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        if let Some(tokens) = &self.layer.tokens {
+            let path = request.uri().path().to_owned();
+            let header = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok());
+            match tokens.authorize(header, &path, self.layer.clock.now()) {
+                Ok(Some(principal)) => {
+                    request.extensions_mut().insert(principal);
+                }
+                Ok(None) => {}
+                Err(refusal) => {
+                    let status = match refusal {
+                        Refusal::Unauthenticated(reason) => {
+                            tracing::warn!(method = %path, reason, "refused: unauthenticated");
+                            tonic::Status::unauthenticated(reason)
+                        }
+                        Refusal::PermissionDenied(reason) => {
+                            tracing::warn!(method = %path, %reason, "refused: permission denied");
+                            tonic::Status::permission_denied(reason)
+                        }
+                    };
+                    return Box::pin(async move { Ok(status.into_http()) });
+                }
+            }
+        }
+        Box::pin(self.inner.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests;

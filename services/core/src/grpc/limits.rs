@@ -1,0 +1,154 @@
+//! Request limits at the edge: concurrent streams per client, the connector identity a token may act for,
+//! and the status for oversized messages.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+};
+
+use tonic::{Code, Request, Status};
+
+use crate::{auth::Principal, domain::ConnectorId, error::CoreError};
+
+/// Refuses a request whose token may not act for `connector_id` (auth disabled: everything is allowed).
+pub(crate) fn check_connector(
+    principal: Option<&Principal>,
+    connector_id: &ConnectorId,
+) -> Result<(), CoreError> {
+    match principal {
+        Some(principal) if !principal.may_act_for(connector_id) => {
+            tracing::warn!(token = %principal.name, connector = %connector_id, "refused: token acts for another connector");
+            Err(CoreError::PermissionDenied(format!(
+                "token {:?} may not act for connector {connector_id}",
+                principal.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Who counts as one client for stream limits: the token's name, or the peer address without auth.
+pub(crate) fn client_key<T>(request: &Request<T>) -> String {
+    match request.extensions().get::<Principal>() {
+        Some(principal) => format!("token:{}", principal.name),
+        None => request.remote_addr().map_or_else(
+            || "unknown".to_owned(),
+            |addr| format!("peer:{}", addr.ip()),
+        ),
+    }
+}
+
+/// Counts open streams per client.
+#[derive(Debug)]
+pub struct StreamLimiter {
+    max_per_client: usize,
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream; dropping it frees the slot.
+#[derive(Debug)]
+pub(crate) struct StreamSlot {
+    limiter: Arc<StreamLimiter>,
+    client: String,
+}
+
+impl StreamLimiter {
+    /// At most `max_per_client` streams per client.
+    pub fn new(max_per_client: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max_per_client,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A slot for `client`, or RESOURCE_EXHAUSTED past the limit.
+    pub(crate) fn acquire(self: &Arc<Self>, client: String) -> Result<StreamSlot, CoreError> {
+        let mut open = self.open.lock().expect("stream limiter lock");
+        let count = open.entry(client.clone()).or_default();
+        if *count >= self.max_per_client {
+            return Err(CoreError::ResourceExhausted(format!(
+                "{client} already has {} open streams, the limit per client",
+                self.max_per_client
+            )));
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            limiter: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.limiter.open.lock().expect("stream limiter lock");
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// tonic reports a message over the size limit as OUT_OF_RANGE; gRPC's convention (and ours) is
+/// RESOURCE_EXHAUSTED. Other statuses pass unchanged.
+pub(crate) fn message_size_status(status: Status) -> Status {
+    if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
+        Status::resource_exhausted(format!("request message too large: {}", status.message()))
+    } else {
+        status
+    }
+}
+
+/// The tower layer that applies [`message_size_status`] to trailers-only error responses (unary calls).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MessageSizeStatusLayer;
+
+impl<S> tower::Layer<S> for MessageSizeStatusLayer {
+    type Service = MessageSizeStatus<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MessageSizeStatus { inner }
+    }
+}
+
+/// The service made by [`MessageSizeStatusLayer`].
+#[derive(Debug, Clone)]
+pub struct MessageSizeStatus<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for MessageSizeStatus<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            match Status::from_header_map(response.headers()) {
+                Some(status) if status.code() == Code::OutOfRange => {
+                    let rewritten = message_size_status(status);
+                    if rewritten.code() == Code::OutOfRange {
+                        return Ok(response);
+                    }
+                    Ok(rewritten.into_http())
+                }
+                _ => Ok(response),
+            }
+        })
+    }
+}
