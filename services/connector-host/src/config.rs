@@ -56,6 +56,21 @@ pub struct RunArgs {
     /// The connector id registered in the core.
     #[arg(long)]
     pub connector_id: String,
+    /// A file holding this connector's bearer token (role `connector:<id>`), sent on every call to the core.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// CA certificate (PEM) that signs the core's TLS certificate; use an `https://` `--core` with it.
+    #[arg(long)]
+    pub core_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS with the core.
+    #[arg(long, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS with the core.
+    #[arg(long, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// The name the core's certificate is issued for, if not the host of `--core`.
+    #[arg(long)]
+    pub core_tls_name: Option<String>,
     /// Interval between heartbeats to the core.
     #[arg(long, default_value = DEFAULT_HEARTBEAT_INTERVAL, value_parser = humantime::parse_duration)]
     pub heartbeat_interval: Duration,

@@ -31,8 +31,70 @@ use crate::{
     loader::{CallError, Entry, Failure, LoadError, Plugin},
 };
 
-type IngestClient = api::ingest_service_client::IngestServiceClient<Channel>;
-type ConnectorClient = api::connector_service_client::ConnectorServiceClient<Channel>;
+type AuthedChannel = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
+type IngestClient = api::ingest_service_client::IngestServiceClient<AuthedChannel>;
+type ConnectorClient = api::connector_service_client::ConnectorServiceClient<AuthedChannel>;
+
+/// Adds this connector's bearer token (if it has one) to every call.
+#[derive(Clone)]
+struct BearerToken(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The channel to the core: TLS and mutual TLS when configured, and this connector's token.
+fn core_channel(args: &RunArgs) -> Result<AuthedChannel, String> {
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))
+    };
+    let token = match &args.token_file {
+        Some(path) => {
+            let text = String::from_utf8(read("--token-file", path)?)
+                .map_err(|_| "--token-file is not UTF-8".to_owned())?;
+            let value = format!("Bearer {}", text.trim())
+                .parse()
+                .map_err(|_| "--token-file holds characters not allowed in a header".to_owned())?;
+            Some(value)
+        }
+        None => None,
+    };
+    let mut endpoint = tonic::transport::Endpoint::from_shared(args.core.clone())
+        .map_err(|e| format!("invalid --core {:?}: {e}", args.core))?
+        .connect_timeout(RPC_TIMEOUT);
+    if args.core_ca.is_some() || args.client_cert.is_some() {
+        let mut tls = tonic::transport::ClientTlsConfig::new();
+        if let Some(ca) = &args.core_ca {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(read(
+                "--core-ca",
+                ca,
+            )?));
+        }
+        if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+            tls = tls.identity(tonic::transport::Identity::from_pem(
+                read("--client-cert", cert)?,
+                read("--client-key", key)?,
+            ));
+        }
+        if let Some(name) = &args.core_tls_name {
+            tls = tls.domain_name(name.clone());
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| format!("TLS settings: {e}"))?;
+    }
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        endpoint.connect_lazy(),
+        BearerToken(token),
+    ))
+}
 
 /// How long one heartbeat or checkpoint RPC may take.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,10 +174,10 @@ pub async fn run(args: RunArgs, shutdown: impl Future<Output = ()>) -> HostExit 
             return HostExit::Usage;
         }
     };
-    let channel = match tonic::transport::Endpoint::from_shared(args.core.clone()) {
-        Ok(endpoint) => endpoint.connect_timeout(RPC_TIMEOUT).connect_lazy(),
-        Err(e) => {
-            tracing::error!("invalid --core {:?}: {e}", args.core);
+    let channel = match core_channel(&args) {
+        Ok(channel) => channel,
+        Err(message) => {
+            tracing::error!("{message}");
             return HostExit::Usage;
         }
     };
@@ -193,6 +255,18 @@ impl Host {
                     return Err(self.fatal(
                         HostExit::CoreRefused,
                         format!("the core refused the connector id: {}", status.message()),
+                    ));
+                }
+                // A missing, wrong or expired token, or one for another connector: retrying cannot help.
+                Err(status)
+                    if matches!(
+                        status.code(),
+                        Code::Unauthenticated | Code::PermissionDenied
+                    ) =>
+                {
+                    return Err(self.fatal(
+                        HostExit::CoreRefused,
+                        format!("the core refused this host's token: {}", status.message()),
                     ));
                 }
                 Err(status) => {
@@ -441,6 +515,10 @@ impl Host {
                 );
                 Ok(())
             }
+            Code::Unauthenticated | Code::PermissionDenied => Err(self.fatal(
+                HostExit::CoreRefused,
+                format!("the core refused this host's token: {}", status.message()),
+            )),
             _ => {
                 tracing::warn!("ingest stream failed (reconnecting): {}", status.message());
                 Ok(())

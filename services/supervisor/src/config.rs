@@ -71,6 +71,10 @@ pub struct ConnectorEntry {
     /// The connector's own configuration file, passed to the plugin.
     #[serde(default)]
     pub config: Option<PathBuf>,
+    /// A file holding this connector's own bearer token (role `connector:<id>`). The host gets this file and
+    /// nothing else: it starts with an empty environment, so no other secret or admin token reaches the plugin.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
     /// Extra `riskgate-connector-host run` flags, such as `["--heartbeat-interval", "10s"]`.
     #[serde(default)]
     pub host_args: Vec<String>,

@@ -135,9 +135,19 @@ impl Supervision {
             .arg(status_file)
             .args(&self.entry.host_args)
             .stdin(Stdio::null())
-            .kill_on_drop(true);
+            .kill_on_drop(true)
+            // The plugin process gets its own config and token file, nothing else: no inherited secrets.
+            .env_clear();
+        for kept in ["PATH", "RUST_LOG", "RUST_BACKTRACE", "TZ", "LANG"] {
+            if let Some(value) = std::env::var_os(kept) {
+                command.env(kept, value);
+            }
+        }
         if let Some(config) = &self.entry.config {
             command.arg("--config").arg(config);
+        }
+        if let Some(token_file) = &self.entry.token_file {
+            command.arg("--token-file").arg(token_file);
         }
         command.spawn()
     }
@@ -194,12 +204,18 @@ impl Supervision {
                     .await?;
                 let mut client =
                     api::connector_service_client::ConnectorServiceClient::new(channel);
-                client
-                    .heartbeat(api::HeartbeatRequest {
-                        connector_id: self.entry.id.clone(),
-                        error_message: message.to_owned(),
-                    })
-                    .await?;
+                let mut request = tonic::Request::new(api::HeartbeatRequest {
+                    connector_id: self.entry.id.clone(),
+                    error_message: message.to_owned(),
+                });
+                // The report is a heartbeat for this connector, so it carries this connector's own token.
+                if let Some(path) = &self.entry.token_file {
+                    let token = std::fs::read_to_string(path)?;
+                    request
+                        .metadata_mut()
+                        .insert("authorization", format!("Bearer {}", token.trim()).parse()?);
+                }
+                client.heartbeat(request).await?;
                 anyhow::Ok(())
             }
             .await;

@@ -2,6 +2,7 @@
 //! `riskgate-connector-host` and `riskgate-supervisor` processes, and real plugin `.so` files built
 //! by the tests themselves.
 
+mod auth;
 mod bad_plugins;
 mod conformance;
 mod streaming;

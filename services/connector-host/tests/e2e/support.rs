@@ -282,6 +282,11 @@ pub(crate) struct Core {
 impl Core {
     /// Starts the core and waits for its READY line.
     pub(crate) async fn start() -> anyhow::Result<Core> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the core with `extra` flags (such as `--config FILE`) and waits for its READY line.
+    pub(crate) async fn start_with(extra: &[&str]) -> anyhow::Result<Core> {
         let data_dir = tempfile::tempdir()?;
         let mut command = Command::new(&artifacts().core);
         command.arg("--data-dir").arg(data_dir.path()).args([
@@ -292,6 +297,7 @@ impl Core {
             "--durability",
             "flush",
         ]);
+        command.args(extra);
         for var in [
             "RISKGATE_DATA_DIR",
             "RISKGATE_LISTEN",
@@ -319,6 +325,11 @@ impl Core {
             url: url.ok_or_else(|| anyhow!("no READY line"))?,
             _data_dir: data_dir,
         })
+    }
+
+    /// The core's gRPC URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// A channel to the core.

@@ -108,6 +108,9 @@ pub(crate) struct Shared {
     device_count: AtomicU64,
     /// Position of the oldest event still in the log.
     first_retained: AtomicU64,
+    /// Held for writing by the writer from `apply` until the flush is done and published, and for reading by
+    /// every store read: readers never see a write that is applied but not yet durable.
+    pub(crate) visibility: RwLock<()>,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
     /// Every durable commit's events, in log order, for subscribers.
     pub(crate) events: broadcast::Sender<Arc<[Event]>>,
@@ -158,6 +161,7 @@ impl RiskStore {
             durable_head: AtomicU64::new(meta.head),
             device_count: AtomicU64::new(meta.device_count),
             first_retained: AtomicU64::new(meta.first_retained),
+            visibility: RwLock::new(()),
             writer: Mutex::new(None),
             events: broadcast::channel(BROADCAST_CAPACITY).0,
             cursors: CursorCodec::new(meta.epoch, meta.cursor_key),
@@ -331,6 +335,7 @@ impl RiskStore {
 
     /// A device's latest state.
     pub fn device(&self, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
+        let _durable_only = self.shared.visibility.read().expect("visibility lock");
         read_device(self.shared.engine.as_ref(), device_id)
     }
 
@@ -342,6 +347,7 @@ impl RiskStore {
         limit: usize,
         filter: impl Fn(&DeviceRecord) -> bool,
     ) -> StoreResult<Vec<DeviceRecord>> {
+        let _durable_only = self.shared.visibility.read().expect("visibility lock");
         let after_key = after.map(keys::device);
         let start = after_key
             .as_deref()
@@ -372,6 +378,7 @@ impl RiskStore {
         after: u64,
         limit: usize,
     ) -> StoreResult<Vec<Event>> {
+        let _durable_only = self.shared.visibility.read().expect("visibility lock");
         let engine = self.shared.engine.as_ref();
         let head = self.shared.durable_head.load(Ordering::Acquire);
         let start = keys::device_event(device_id, after.saturating_add(1));
@@ -404,6 +411,7 @@ impl RiskStore {
 
     /// A connector's last acknowledged checkpoint.
     pub fn checkpoint(&self, connector_id: &ConnectorId) -> StoreResult<Option<Checkpoint>> {
+        let _durable_only = self.shared.visibility.read().expect("visibility lock");
         read_checkpoint(self.shared.engine.as_ref(), connector_id)
     }
 }

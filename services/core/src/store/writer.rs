@@ -273,6 +273,10 @@ impl Writer {
     /// reasons and deadlines the view needs.
     fn commit(&mut self, mut overlay: Overlay) -> Result<(), StoreError> {
         let device_count = self.device_count + overlay.new_devices;
+        // Readers wait from the apply until the new head is published, so they never see a write that a
+        // crash could still lose. (The writer's own reads during planning do not take this lock.)
+        let shared = self.shared.clone();
+        let visibility = shared.visibility.write().expect("visibility lock");
         if !overlay.writes.is_empty() {
             if let Some(first_retained) = overlay.first_retained {
                 overlay.writes.put(
@@ -329,6 +333,7 @@ impl Writer {
         // one that read the old head receives them (streaming.md §5.3).
         self.shared
             .publish(overlay.head, device_count, self.first_retained);
+        drop(visibility);
         self.metrics.set_head(overlay.head);
         if !overlay.events.is_empty() {
             // No subscriber is an error only for the sender; events are in the log either way.
