@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Load the plugin and stream its reports into the core until SIGTERM.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run one conformance scenario against the plugin without a core (used by riskgate-conformance).
     Probe(ProbeArgs),
 }

@@ -25,7 +25,7 @@ fn main() {
     };
     init_tracing();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Probe(args) => probe::run(&args),
     };
     // Exit without unwinding the plugin's threads: the library is never unloaded, and whatever
