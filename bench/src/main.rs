@@ -29,8 +29,11 @@ enum Bench {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // The servers under test are built optimised, whatever profile this harness was built with.
-    riskgate_tests::binary::use_profile("release");
+    // The servers under test are built optimised, whatever profile this harness was built with, unless
+    // RISKGATE_BUILD_PROFILE says otherwise (a quick smoke run can use the debug build).
+    if std::env::var_os(riskgate_tests::binary::BUILD_PROFILE_ENV).is_none() {
+        riskgate_tests::binary::use_profile("release");
+    }
     match args.bench.unwrap_or(Bench::All) {
         Bench::Subscribe | Bench::All => subscribe::run(args.quick).await?,
     }

@@ -45,7 +45,16 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<()> {
 /// arrival of the report's event. Returns the samples and the wall time of the sending phase.
 async fn measure(subscribers: usize, events: usize) -> anyhow::Result<(Samples, Duration)> {
     let dir = tempfile::tempdir()?;
-    let core = CoreProcess::try_start(dir.path(), &["--max-subscriptions", "2000"]).await?;
+    let core = CoreProcess::try_start(
+        dir.path(),
+        &[
+            "--max-subscriptions",
+            "2000",
+            "--max-streams-per-client",
+            "2000",
+        ],
+    )
+    .await?;
     register_connector(&core, CONNECTOR).await?;
     let filter = SubscriptionFilter {
         device_ids: vec![DEVICE.into()],

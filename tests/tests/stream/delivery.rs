@@ -118,7 +118,7 @@ async fn a_stalled_subscriber_does_not_stop_ingest_and_catches_up_from_the_log(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_subscribers_all_receive_a_change() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let core = start_core(dir.path(), &[]).await?;
+    let core = start_core(dir.path(), &["--max-streams-per-client", "2000"]).await?;
     let filter = SubscriptionFilter {
         device_ids: vec!["watched".into()],
         ..Default::default()

@@ -1,0 +1,8 @@
+//! End-to-end tests of the Lookout plugin: the real `riskgate-vendor-sim`, `riskgate-core` and
+//! `riskgate-connector-host` processes and the plugin `.so`, all built by the tests themselves.
+
+mod access;
+mod faults;
+mod mapping;
+mod resume;
+mod support;

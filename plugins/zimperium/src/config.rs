@@ -1,0 +1,241 @@
+//! The Zimperium connector's JSON configuration, checked at create time; errors name the key.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::mapping::DeviceIdSource;
+
+/// A configuration error, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The connector's settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ZimperiumConfig {
+    /// The console's base URL, such as `https://tenant.zimperium.com` (`base_url`, required);
+    /// the API paths (`/api/...`) are appended.
+    pub base_url: String,
+    /// The API key's client id (`client_id`, required).
+    pub client_id: String,
+    /// The API key's secret (`secret`, or the environment variable named by `secret_env`).
+    pub secret: String,
+    /// Pause between threat polls (`poll_interval_ms`, default 60000).
+    pub poll_interval: Duration,
+    /// Items per page (`page_size`, 1 to 1000, default 100).
+    pub page_size: u32,
+    /// Pause between device syncs (`device_sync_interval_ms`, default 300000).
+    pub device_sync_interval: Duration,
+    /// How far back the first start reads threats, and how far back a restart re-reads history to
+    /// rebuild its picture of each device (`initial_lookback_secs`, default 7 days).
+    pub lookback: Duration,
+    /// How far behind now a window ends, for the vendor's indexing delay (`settle_ms`, default 2000).
+    pub settle: Duration,
+    /// Timeout of one HTTP request (`request_timeout_ms`, default 30000).
+    pub request_timeout: Duration,
+    /// Longest pause between retries (`max_backoff_ms`, default 60000).
+    pub max_backoff: Duration,
+    /// How often the cursor is checkpointed when no device changed (`checkpoint_interval_ms`,
+    /// default 60000).
+    pub checkpoint_interval: Duration,
+    /// Which id identifies a device (`device_id`: `"mdm"`, the default, or `"zimperium"`).
+    pub device_id: DeviceIdSource,
+    /// Most reports per batch (`max_batch_reports`, 1 to 1000, default 500).
+    pub max_batch_reports: usize,
+}
+
+impl std::fmt::Debug for ZimperiumConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZimperiumConfig")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("secret", &"<redacted>")
+            .field("poll_interval", &self.poll_interval)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+const KEYS: &[&str] = &[
+    "base_url",
+    "client_id",
+    "secret",
+    "secret_env",
+    "poll_interval_ms",
+    "page_size",
+    "device_sync_interval_ms",
+    "initial_lookback_secs",
+    "settle_ms",
+    "request_timeout_ms",
+    "max_backoff_ms",
+    "checkpoint_interval_ms",
+    "device_id",
+    "max_batch_reports",
+];
+
+impl ZimperiumConfig {
+    /// Parses and checks the JSON configuration; `env` reads environment variables.
+    pub fn parse(raw: &[u8], env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value: Value =
+            serde_json::from_slice(raw).map_err(|e| ConfigError(format!("not valid JSON: {e}")))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| ConfigError("must be a JSON object".into()))?;
+        for key in obj.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError(format!("{key}: unknown key")));
+            }
+        }
+        let base_url =
+            text(obj, "base_url")?.ok_or_else(|| ConfigError("base_url: required".into()))?;
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(ConfigError(
+                "base_url: must start with https:// or http://".into(),
+            ));
+        }
+        let client_id = text(obj, "client_id")?
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| ConfigError("client_id: required".into()))?;
+        let secret = match (text(obj, "secret")?, text(obj, "secret_env")?) {
+            (Some(secret), None) => secret,
+            (None, Some(var)) => env(&var).ok_or_else(|| {
+                ConfigError(format!("secret_env: environment variable {var} is not set"))
+            })?,
+            (Some(_), Some(_)) => {
+                return Err(ConfigError("secret, secret_env: give only one".into()))
+            }
+            (None, None) => return Err(ConfigError("secret: required (or secret_env)".into())),
+        };
+        if secret.is_empty() {
+            return Err(ConfigError("secret: must not be empty".into()));
+        }
+        let millis = |key: &str, default: u64, min: u64, max: u64| {
+            number(obj, key, default, min..=max).map(Duration::from_millis)
+        };
+        let device_id = match text(obj, "device_id")?.as_deref() {
+            None | Some("mdm") => DeviceIdSource::Mdm,
+            Some("zimperium") => DeviceIdSource::Zimperium,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "device_id: {other:?} is neither \"mdm\" nor \"zimperium\""
+                )))
+            }
+        };
+        Ok(ZimperiumConfig {
+            base_url,
+            client_id,
+            secret,
+            poll_interval: millis("poll_interval_ms", 60_000, 50, 86_400_000)?,
+            page_size: u32::try_from(number(obj, "page_size", 100, 1..=1000)?)
+                .map_err(|_| ConfigError("page_size: too large".into()))?,
+            device_sync_interval: millis("device_sync_interval_ms", 300_000, 50, 86_400_000)?,
+            lookback: Duration::from_secs(number(
+                obj,
+                "initial_lookback_secs",
+                7 * 86_400,
+                60..=90 * 86_400,
+            )?),
+            settle: millis("settle_ms", 2_000, 0, 300_000)?,
+            request_timeout: millis("request_timeout_ms", 30_000, 100, 600_000)?,
+            max_backoff: millis("max_backoff_ms", 60_000, 10, 3_600_000)?,
+            checkpoint_interval: millis("checkpoint_interval_ms", 60_000, 0, 86_400_000)?,
+            device_id,
+            max_batch_reports: usize::try_from(number(obj, "max_batch_reports", 500, 1..=1000)?)
+                .map_err(|_| ConfigError("max_batch_reports: too large".into()))?,
+        })
+    }
+}
+
+fn text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ConfigError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ConfigError(format!("{key}: must be a string"))),
+    }
+}
+
+fn number(
+    obj: &Map<String, Value>,
+    key: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(value) => value.as_u64().filter(|n| range.contains(n)).ok_or_else(|| {
+            ConfigError(format!(
+                "{key}: must be an integer from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<ZimperiumConfig, ConfigError> {
+        ZimperiumConfig::parse(json.as_bytes(), |var| {
+            (var == "ZIM_SECRET").then(|| "from-env".to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_and_the_secret_can_come_from_the_environment() {
+        let config = parse(
+            r#"{"base_url": "https://t.zimperium.com/", "client_id": "c", "secret_env": "ZIM_SECRET"}"#,
+        )
+        .unwrap();
+        assert_eq!(config.base_url, "https://t.zimperium.com");
+        assert_eq!(config.secret, "from-env");
+        assert_eq!(config.poll_interval, Duration::from_secs(60));
+        assert_eq!(config.page_size, 100);
+        assert_eq!(config.device_id, DeviceIdSource::Mdm);
+        assert!(
+            !format!("{config:?}").contains("from-env"),
+            "the secret is redacted"
+        );
+    }
+
+    #[test]
+    fn each_bad_key_is_named() {
+        for (json, expected) in [
+            (r#"{"client_id": "c", "secret": "s"}"#, "base_url: required"),
+            (
+                r#"{"base_url": "ftp://x", "client_id": "c", "secret": "s"}"#,
+                "base_url: must start",
+            ),
+            (
+                r#"{"base_url": "http://x", "secret": "s"}"#,
+                "client_id: required",
+            ),
+            (
+                r#"{"base_url": "http://x", "client_id": "c"}"#,
+                "secret: required",
+            ),
+            (
+                r#"{"base_url": "http://x", "client_id": "c", "secret_env": "NOPE"}"#,
+                "secret_env: environment variable NOPE is not set",
+            ),
+            (
+                r#"{"base_url": "http://x", "client_id": "c", "secret": "s", "page_size": 5000}"#,
+                "page_size: must be an integer from 1 to 1000",
+            ),
+            (
+                r#"{"base_url": "http://x", "client_id": "c", "secret": "s", "device_id": "imei"}"#,
+                "device_id: \"imei\" is neither",
+            ),
+            (
+                r#"{"base_url": "http://x", "client_id": "c", "secret": "s", "x": 1}"#,
+                "x: unknown key",
+            ),
+        ] {
+            let err = parse(json).unwrap_err();
+            assert!(err.0.starts_with(expected), "{json}: {err}");
+        }
+    }
+}
