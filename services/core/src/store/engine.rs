@@ -54,18 +54,6 @@ pub enum Keyspace {
 }
 
 impl Keyspace {
-    /// Every keyspace, for engines that set them up front.
-    pub const ALL: [Keyspace; 8] = [
-        Keyspace::Meta,
-        Keyspace::Events,
-        Keyspace::Devices,
-        Keyspace::DeviceEvents,
-        Keyspace::Dedup,
-        Keyspace::Checkpoints,
-        Keyspace::Config,
-        Keyspace::Compliance,
-    ];
-
     /// A stable one-byte tag, used by engines that keep all keyspaces in one ordered map.
     pub fn tag(self) -> u8 {
         match self {
