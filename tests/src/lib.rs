@@ -3,7 +3,7 @@
 //!
 //! The integration tests live in `tests/tests/`; this library holds what they share:
 //!
-//! - [`ensure_built`] builds the workspace binaries once per test process;
+//! - [`binary::artifacts`] builds the workspace's binaries and plugins once per test process;
 //! - [`CoreProcess`] starts, stops, kills and connects to one server process, and [`run_core_to_exit`]
 //!   runs one that is expected to exit on its own (configuration errors);
 //! - [`builders`] makes valid reports, threats and batches, and timestamps;
@@ -12,15 +12,20 @@
 //! - [`metrics`] scrapes the Prometheus endpoint with a plain HTTP/1.0 request;
 //! - [`admin`] registers connectors (required before they may ingest), manages policies, asks for
 //!   decisions and moves the manual clock;
-//! - [`events`] picks events of one kind out of a device's history.
+//! - [`events`] picks events of one kind out of a device's history;
+//! - [`child`], [`connector_host`] and [`vendor_sim`] run the other binaries (connector hosts, the
+//!   vendor-cloud simulator) with captured output, for the plugin and host test suites.
 
 pub mod admin;
 pub mod binary;
 pub mod builders;
+pub mod child;
+pub mod connector_host;
 pub mod events;
 pub mod metrics;
 pub mod process;
 pub mod rpc;
+pub mod vendor_sim;
 pub mod wait;
 
 pub use admin::{register_connector, register_connector_with};

@@ -6,11 +6,9 @@
 //! include what the server logged.
 
 use std::{
-    fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
-    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -20,14 +18,14 @@ use nix::{
     unistd::Pid,
 };
 use tokio::{
-    io::{AsyncBufReadExt, AsyncRead, BufReader},
+    io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
-    task::JoinHandle,
 };
 use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     binary::ensure_built,
+    child::{forward_lines, Captured},
     rpc::{DeviceClient, IngestClient},
 };
 
@@ -46,48 +44,6 @@ pub const CORE_ENV_VARS: [&str; 4] = [
     "RISKGATE_CONFIG",
 ];
 
-/// Text a child process wrote, shared between the reader task and the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<String>>);
-
-impl Captured {
-    fn push_line(&self, line: &str) {
-        let mut text = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        text.push_str(line);
-        text.push('\n');
-    }
-
-    fn text(&self) -> String {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl fmt::Debug for Captured {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Captured({} bytes)", self.text().len())
-    }
-}
-
-/// Reads `reader` line by line until EOF, keeping each line in `captured` and echoing it to the
-/// test's stderr as `[riskgate-core PID stream] line`.
-fn spawn_line_forwarder<R>(
-    reader: R,
-    pid: u32,
-    stream: &'static str,
-    captured: Captured,
-) -> JoinHandle<()>
-where
-    R: AsyncRead + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("[riskgate-core {pid} {stream}] {line}");
-            captured.push_line(&line);
-        }
-    })
-}
-
 /// One running `riskgate-core` process, killed (SIGKILL) when dropped.
 #[derive(Debug)]
 pub struct CoreProcess {
@@ -98,6 +54,8 @@ pub struct CoreProcess {
     data_dir: PathBuf,
     stderr: Captured,
     extra_stdout: Captured,
+    /// The throw-away data dir of [`CoreProcess::start_temp`], removed when the process is dropped.
+    _temp_dir: Option<tempfile::TempDir>,
 }
 
 impl CoreProcess {
@@ -109,6 +67,15 @@ impl CoreProcess {
             Ok(process) => process,
             Err(e) => panic!("riskgate-core did not start: {e:#}"),
         }
+    }
+
+    /// Starts the server like [`CoreProcess::try_start`] on a new temporary data dir that lives as long
+    /// as the returned process.
+    pub async fn start_temp(extra_args: &[&str]) -> anyhow::Result<CoreProcess> {
+        let temp_dir = tempfile::tempdir().context("creating a temporary data dir")?;
+        let mut process = Self::try_start(temp_dir.path(), extra_args).await?;
+        process._temp_dir = Some(temp_dir);
+        Ok(process)
     }
 
     /// Like [`CoreProcess::start`], but returns the failure instead of panicking.
@@ -133,10 +100,9 @@ impl CoreProcess {
         let pid = child.id().context("child has no pid")?;
 
         let stderr = Captured::default();
-        let stderr_task = spawn_line_forwarder(
+        let stderr_task = forward_lines(
             child.stderr.take().context("no stderr pipe")?,
-            pid,
-            "stderr",
+            format!("riskgate-core {pid} stderr"),
             stderr.clone(),
         );
         let mut stdout = BufReader::new(child.stdout.take().context("no stdout pipe")?).lines();
@@ -189,6 +155,7 @@ impl CoreProcess {
             data_dir: data_dir.to_path_buf(),
             stderr,
             extra_stdout,
+            _temp_dir: None,
         })
     }
 
@@ -222,9 +189,14 @@ impl CoreProcess {
         self.extra_stdout.text()
     }
 
+    /// The server's gRPC URL, `http://GRPC_ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
     /// A new gRPC channel to the server (`http://GRPC_ADDR`).
     pub async fn channel(&self) -> anyhow::Result<Channel> {
-        let url = format!("http://{}", self.grpc_addr);
+        let url = self.url();
         Endpoint::from_shared(url.clone())?
             .connect_timeout(Duration::from_secs(10))
             .connect()

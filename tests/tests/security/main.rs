@@ -5,5 +5,6 @@
 mod support;
 
 mod limits;
+mod production_sample;
 mod roles;
 mod tls;

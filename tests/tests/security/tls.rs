@@ -26,14 +26,14 @@ async fn start_tls(dir: &std::path::Path, pki: &Pki, mutual: bool) -> anyhow::Re
     start_with_config(dir, &format!("{}{tls}", tokens_toml()), &[]).await
 }
 
-async fn store_info_over(channel: Channel) -> Result<(), tonic::Status> {
+pub(crate) async fn store_info_over(channel: Channel) -> Result<(), tonic::Status> {
     DeviceServiceClient::new(channel)
         .get_store_info(with_token(GetStoreInfoRequest {}, READER))
         .await
         .map(drop)
 }
 
-async fn tls_channel(
+pub(crate) async fn tls_channel(
     core: &CoreProcess,
     pki: &Pki,
     with_client_cert: bool,

@@ -4,7 +4,7 @@
 use riskgate_proto::v1 as api;
 use serde_json::json;
 
-use crate::support::{plugin_config, wait_until, Core, Host, Sim, WAIT};
+use crate::support::{plugin_config, start_sim, wait_until, Core, Host, WAIT};
 
 async fn decision(core: &Core, device: &str) -> Option<api::Decision> {
     let mut client =
@@ -24,7 +24,7 @@ async fn decision(core: &Core, device: &str) -> Option<api::Decision> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_access_for_exchange_flips_to_deny_on_infection_and_back_to_allow_on_remediation(
 ) -> anyhow::Result<()> {
-    let sim = Sim::start(&["--fleet", "3", "--seed", "11"]).await?;
+    let sim = start_sim(&["--fleet", "3", "--seed", "11"]).await?;
     let core = Core::start().await?;
     core.create_compliance_connector("lookout").await?;
     let mut policies = api::policy_service_client::PolicyServiceClient::new(core.channel().await?);

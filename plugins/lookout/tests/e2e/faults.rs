@@ -7,11 +7,11 @@ use std::collections::HashSet;
 use riskgate_proto::v1 as api;
 use serde_json::json;
 
-use crate::support::{plugin_config, wait_health, wait_until, Core, Host, Sim, WAIT};
+use crate::support::{plugin_config, start_sim, wait_health, wait_until, Core, Host, Sim, WAIT};
 
 /// A simulator with devices `d0`..`d{n}`, a core, and a host that has synced them.
 async fn setup(devices: usize, extra: serde_json::Value) -> anyhow::Result<(Sim, Core, Host)> {
-    let sim = Sim::start(&[]).await?;
+    let sim = start_sim(&[]).await?;
     for n in 0..devices {
         sim.add_device(&format!("d{n}"), if n % 2 == 0 { "ANDROID" } else { "IOS" })
             .await?;

@@ -4,12 +4,12 @@
 use riskgate_proto::v1 as api;
 use serde_json::json;
 
-use crate::support::{plugin_config, wait_health, wait_until, Core, Host, Sim, WAIT};
+use crate::support::{plugin_config, start_sim, wait_health, wait_until, Core, Host, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_lookout_state_maps_to_the_documented_health_state_and_threats() -> anyhow::Result<()>
 {
-    let sim = Sim::start(&[]).await?;
+    let sim = start_sim(&[]).await?;
     for (id, platform) in [
         ("secure", "ANDROID"),
         ("pending", "IOS"),

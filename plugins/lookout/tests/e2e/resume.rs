@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use riskgate_proto::v1 as api;
 use serde_json::json;
 
-use crate::support::{plugin_config, wait_health, Core, Host, Sim};
+use crate::support::{plugin_config, start_sim, wait_health, Core, Host, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_connector_resumes_from_the_checkpoint_without_loss_or_duplicates(
 ) -> anyhow::Result<()> {
-    let sim = Sim::start(&[]).await?;
+    let sim = start_sim(&[]).await?;
     for id in ["a", "b", "c"] {
         sim.add_device(id, "ANDROID").await?;
     }
@@ -26,7 +26,7 @@ async fn a_restarted_connector_resumes_from_the_checkpoint_without_loss_or_dupli
     )
     .await?;
     wait_health(&core, "a", api::HealthState::HighSeverity).await?;
-    host.proc.terminate().await?;
+    host.proc.terminate(WAIT).await?;
 
     // While the connector is down: a remediation, a new infection and a state change.
     sim.admin("remediate", json!({"device": "a", "vendor": "lookout"}))

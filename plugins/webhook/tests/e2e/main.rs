@@ -19,7 +19,7 @@ use riskgate_tests::{
 };
 use riskgate_webhook::signature;
 use serde_json::{json, Value};
-use support::{read_address, Host};
+use support::{read_address, start_webhook_host};
 
 const SECRET: &str = "webhook-e2e-shared-secret";
 
@@ -138,7 +138,7 @@ async fn a_signed_push_is_answered_202_only_once_the_core_holds_its_devices() ->
     let core = CoreProcess::start(data.path(), &[]).await;
     register_connector_with(&core, compliance_connector("webhook")).await?;
     let dir = tempfile::tempdir()?;
-    let host = Host::start(&core, "webhook", &config(dir.path()))?;
+    let host = start_webhook_host(&core, "webhook", &config(dir.path()))?;
     let address = read_address(&dir.path().join("address"), &host).await?;
 
     let body = json!({"events": [
@@ -204,7 +204,7 @@ async fn unsigned_badly_signed_stale_and_malformed_pushes_are_refused_counted_an
     let core = CoreProcess::start(data.path(), &[]).await;
     register_connector_with(&core, compliance_connector("webhook")).await?;
     let dir = tempfile::tempdir()?;
-    let mut host = Host::start(&core, "webhook", &config(dir.path()))?;
+    let mut host = start_webhook_host(&core, "webhook", &config(dir.path()))?;
     let address = read_address(&dir.path().join("address"), &host).await?;
     let good = json!({"events": [event("evt-ok", "dev-ok", "NONE", json!([]))]});
     let raw = good.to_string().into_bytes();
@@ -331,7 +331,7 @@ async fn a_push_retried_after_a_host_crash_is_applied_once_and_the_sequence_resu
     register_connector_with(&core, compliance_connector("webhook")).await?;
     let dir = tempfile::tempdir()?;
     let config = config(dir.path());
-    let mut host = Host::start(&core, "webhook", &config)?;
+    let mut host = start_webhook_host(&core, "webhook", &config)?;
     let address = read_address(&dir.path().join("address"), &host).await?;
     let body = json!({"events": [event("evt-retry", "dev-r", "ELEVATED", json!([]))]});
     assert_eq!(post_signed(&address, &body).await?.0, 202);
@@ -339,7 +339,7 @@ async fn a_push_retried_after_a_host_crash_is_applied_once_and_the_sequence_resu
     // The sender did not see the 202 (say), the host crashes, and the sender retries on the new one.
     host.kill().await?;
     std::fs::remove_file(dir.path().join("address"))?;
-    let host = Host::start(&core, "webhook", &config)?;
+    let host = start_webhook_host(&core, "webhook", &config)?;
     let address = read_address(&dir.path().join("address"), &host).await?;
     assert_eq!(post_signed(&address, &body).await?.0, 202);
     let other = json!({"events": [event("evt-next", "dev-r", "NONE", json!([]))]});

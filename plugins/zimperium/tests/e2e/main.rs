@@ -7,6 +7,7 @@ mod support;
 use std::{collections::BTreeSet, path::PathBuf};
 
 use riskgate_proto::v1 as api;
+use riskgate_tests::vendor_sim::SimProcess as Sim;
 use riskgate_tests::{
     admin::{check_access, compliance_connector, compliance_policy, compliant_only_resource},
     events::reports_of,
@@ -15,7 +16,7 @@ use riskgate_tests::{
     wait_until, CoreProcess,
 };
 use serde_json::{json, Value};
-use support::{Host, Sim, WAIT};
+use support::{start_zimperium_host, Host, WAIT};
 
 const CONNECTOR: &str = "zimperium";
 
@@ -29,7 +30,7 @@ struct World {
 
 impl World {
     async fn start(page_size: u32) -> anyhow::Result<World> {
-        let sim = Sim::start().await?;
+        let sim = Sim::start(&["--seed", "1"]).await?;
         let data = tempfile::tempdir()?;
         let core = CoreProcess::start(data.path(), &[]).await;
         register_connector_with(&core, compliance_connector(CONNECTOR)).await?;
@@ -59,7 +60,7 @@ impl World {
     }
 
     fn host(&self) -> anyhow::Result<Host> {
-        Host::start(&self.core, CONNECTOR, &self.config)
+        start_zimperium_host(&self.core, CONNECTOR, &self.config)
     }
 
     async fn add_device(&self, id: &str, platform: &str) -> anyhow::Result<()> {
@@ -127,7 +128,7 @@ impl World {
                 "{e}; last report {:?}\nhost output:\n{}\nsimulator output:\n{}",
                 self.report(device).await,
                 host.output.text(),
-                self.sim.output.text()
+                self.sim.output_text()
             );
         }
         Ok(self.report(device).await.expect("a report"))
