@@ -7,6 +7,7 @@
 //! - [`signature`]: HMAC-SHA256 over `"<timestamp>.<raw body>"` in `X-Riskgate-Signature`, with a
 //!   timestamp tolerance against replays. Unsigned, badly signed or stale pushes get 401.
 //! - [`mapping`]: selectors (JSON pointers, dotted paths, `=literals`) and value maps.
+//! - [`server`]: the push endpoint; [`server::reports_of`] turns a verified body into checked reports.
 //! - A push is answered **202 only once the core acknowledged the batch holding it** (durable);
 //!   a sender that gets anything else retries, and the core drops vendor event ids it already
 //!   applied, so delivery is at least once with no visible duplicates.
@@ -17,7 +18,7 @@
 
 pub mod config;
 pub mod mapping;
-mod server;
+pub mod server;
 pub mod signature;
 
 use std::{

@@ -273,13 +273,18 @@ async fn push(
     }
 }
 
-enum Refusal {
+/// Why a verified push body is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// More events than `max_batch_reports` (answered 413); holds the number of events.
     TooMany(usize),
+    /// Not JSON, not mappable, or an invalid report (answered 400); holds the detail, naming the field.
     Malformed(String),
 }
 
-/// Maps a verified body to reports, all or nothing, and checks them as the core would.
-fn reports_of(
+/// Maps a verified body to reports, all or nothing, and checks them as the core would. Public so the
+/// fuzz targets (`fuzz/targets`) can drive the push handling without an HTTP server.
+pub fn reports_of(
     config: &WebhookConfig,
     body: &[u8],
     now: SystemTime,

@@ -9,7 +9,7 @@ mod devices;
 mod error;
 mod ingest;
 mod limits;
-mod parse;
+pub mod parse;
 mod parse_policy;
 mod render;
 mod render_policy;

@@ -56,8 +56,9 @@ pub(crate) fn page_size(raw: u32) -> CoreResult<usize> {
     }
 }
 
-/// A connector's batch, checked whole before anything of it is applied.
-pub(crate) fn report_batch(
+/// A connector's batch, checked whole before anything of it is applied: the parse the Ingest RPC runs
+/// on every `ReportBatch`. Public so the fuzz targets (`fuzz/targets`) can drive it directly.
+pub fn report_batch(
     msg: pb::ReportBatch,
     limits: &Limits,
     now: Timestamp,

@@ -1,0 +1,2 @@
+
+lookout-prod8{"v":1,"last_id":"0190ec04-a5f0-731e-bb68-a9b89d37669f"}
