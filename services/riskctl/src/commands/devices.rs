@@ -1,0 +1,220 @@
+//! `riskctl devices list|show|history`.
+
+use riskgate_proto::v1::{
+    DeviceHistoryRequest, Event, GetDeviceComplianceRequest, GetDeviceRequest, ListDevicesRequest,
+};
+use serde_json::json;
+
+use crate::{
+    cli::DevicesCommand,
+    connect::Connection,
+    error::CliResult,
+    json::{self, ago, timestamp_text},
+    names::{self, or_dash},
+    output::{self, fields, Table},
+    text,
+};
+
+/// The largest page the server serves.
+const PAGE_SIZE: u32 = 1000;
+
+/// Guard against a server that keeps returning page tokens.
+const MAX_PAGES: usize = 100_000;
+
+pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) -> CliResult<()> {
+    match command {
+        DevicesCommand::List {
+            platforms,
+            levels,
+            connector,
+        } => {
+            let request = ListDevicesRequest {
+                page_size: PAGE_SIZE,
+                page_token: String::new(),
+                platforms: platforms.iter().map(|p| p.to_proto()).collect(),
+                levels: levels.iter().map(|l| l.to_proto()).collect(),
+                connector_id: connector.unwrap_or_default(),
+            };
+            list(conn, request, json).await
+        }
+        DevicesCommand::Show { device } => show(conn, &device, json).await,
+        DevicesCommand::History { device, limit } => history(conn, &device, limit, json).await,
+    }
+}
+
+async fn list(conn: &Connection, request: ListDevicesRequest, json: bool) -> CliResult<()> {
+    let mut client = conn.devices();
+    let mut devices = Vec::new();
+    let mut token = String::new();
+    for _ in 0..MAX_PAGES {
+        let page = client
+            .list_devices(ListDevicesRequest {
+                page_token: token,
+                ..request.clone()
+            })
+            .await
+            .map_err(|s| conn.status(&s))?
+            .into_inner();
+        devices.extend(page.devices);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    if json {
+        return output::json(&json!(devices.iter().map(json::device).collect::<Vec<_>>()));
+    }
+    let mut table = Table::new(&[
+        "DEVICE",
+        "PLATFORM",
+        "LEVEL",
+        "OS",
+        "OWNER",
+        "CONNECTORS",
+        "LAST SEEN",
+    ]);
+    for d in &devices {
+        let connectors: Vec<&str> = d.reports.iter().map(|r| r.connector_id.as_str()).collect();
+        table.row(vec![
+            d.device_id.clone(),
+            or_dash(names::platform(d.platform)),
+            or_dash(names::level(d.level)),
+            dash_if_empty(&d.os_version),
+            dash_if_empty(&d.owner_user_id),
+            dash_if_empty(&connectors.join(",")),
+            or_dash(ago(d.last_seen.as_ref())),
+        ]);
+    }
+    output::write(&table.render("no devices"))
+}
+
+async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
+    let device = conn
+        .devices()
+        .get_device(GetDeviceRequest {
+            device_id: device_id.to_owned(),
+        })
+        .await
+        .map_err(|s| conn.status(&s))?
+        .into_inner();
+    let compliance = conn
+        .decisions()
+        .get_device_compliance(GetDeviceComplianceRequest {
+            device_id: device_id.to_owned(),
+        })
+        .await
+        .map_err(|s| conn.status(&s))?
+        .into_inner();
+    if json {
+        return output::json(&json!({
+            "device": json::device(&device),
+            "compliance": json::device_compliance(&compliance),
+        }));
+    }
+    let mut text = fields(&[
+        ("device", device.device_id.clone()),
+        ("platform", or_dash(names::platform(device.platform))),
+        ("os version", dash_if_empty(&device.os_version)),
+        ("model", dash_if_empty(&device.model)),
+        ("owner", dash_if_empty(&device.owner_user_id)),
+        ("groups", dash_if_empty(&device.groups.join(", "))),
+        ("level", or_dash(names::level(device.level))),
+        ("compliance", or_dash(names::compliance(compliance.status))),
+        (
+            "first seen",
+            or_dash(timestamp_text(device.first_seen.as_ref())),
+        ),
+        (
+            "last seen",
+            or_dash(timestamp_text(device.last_seen.as_ref())),
+        ),
+        ("position", device.position.to_string()),
+    ]);
+    text.push_str("\nReports:\n");
+    let mut reports = Table::new(&["CONNECTOR", "HEALTH", "LEVEL", "OBSERVED", "THREATS"]);
+    for r in &device.reports {
+        let open: Vec<String> = r
+            .threats
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({}, {}, {})",
+                    t.vendor_threat_id,
+                    or_dash(names::threat_category(t.category)),
+                    or_dash(names::level(t.severity)),
+                    or_dash(names::threat_status(t.status))
+                )
+            })
+            .collect();
+        reports.row(vec![
+            r.connector_id.clone(),
+            or_dash(names::health(r.health_state)),
+            or_dash(names::level(r.level)),
+            or_dash(timestamp_text(r.observed_at.as_ref())),
+            dash_if_empty(&open.join("; ")),
+        ]);
+    }
+    text.push_str(&reports.render("no reports"));
+    text.push_str("\nCompliance:\n");
+    let mut policies = Table::new(&["POLICY", "STATUS", "GRACE ENDS", "REASONS"]);
+    for p in &compliance.policies {
+        let reasons: Vec<String> = p.reasons.iter().map(text::reason).collect();
+        policies.row(vec![
+            p.policy_id.clone(),
+            or_dash(names::compliance(p.status)),
+            or_dash(timestamp_text(p.grace_period_ends.as_ref())),
+            dash_if_empty(&reasons.join("; ")),
+        ]);
+    }
+    text.push_str(&policies.render("no policy targets this device"));
+    text.push_str(&text::reason_lines(&compliance.reasons));
+    output::write(&text)
+}
+
+async fn history(
+    conn: &Connection,
+    device_id: &str,
+    limit: Option<usize>,
+    json: bool,
+) -> CliResult<()> {
+    let mut client = conn.devices();
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut events: Vec<Event> = Vec::new();
+    let mut token = String::new();
+    for _ in 0..MAX_PAGES {
+        let page = client
+            .device_history(DeviceHistoryRequest {
+                device_id: device_id.to_owned(),
+                page_size: PAGE_SIZE,
+                page_token: token,
+            })
+            .await
+            .map_err(|s| conn.status(&s))?
+            .into_inner();
+        events.extend(page.events);
+        if page.next_page_token.is_empty() || events.len() >= limit {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    events.truncate(limit);
+    if json {
+        return output::json(&json!(events.iter().map(json::event).collect::<Vec<_>>()));
+    }
+    if events.is_empty() {
+        return output::write(&format!("no retained events for device {device_id}\n"));
+    }
+    let lines: String = events
+        .iter()
+        .map(|e| format!("{}\n", text::event_line(e)))
+        .collect();
+    output::write(&lines)
+}
+
+fn dash_if_empty(text: &str) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
