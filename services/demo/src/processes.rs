@@ -1,0 +1,273 @@
+//! The child processes: starting them (each in its own process group, its output in a log file),
+//! reading their `READY` lines, and stopping them all in reverse order.
+//!
+//! Each child gets its own process group so that a Ctrl-C at the terminal reaches only the demo,
+//! which then stops the children in order (hosts, simulator, core), each with SIGTERM and a
+//! deadline before SIGKILL. `kill_on_drop` kills them if the demo unwinds without stopping them.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use nix::{
+    sys::signal::{kill, killpg, Signal},
+    unistd::Pid,
+};
+use tokio::{
+    io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader},
+    process::{Child, ChildStdout, Command},
+    sync::Mutex,
+};
+
+use crate::{artifacts::Binaries, view::Out};
+
+/// How long a child may take to print its READY line.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+/// How long a child may take to exit after SIGTERM before it is killed. The core's own shutdown
+/// grace is 10 s by default.
+const STOP_WITHIN: Duration = Duration::from_secs(15);
+
+/// A started child, as the rest of the demo knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Started {
+    /// Short name, such as `core` or `lookout host`.
+    pub(crate) name: String,
+    pub(crate) pid: u32,
+    /// `http://ADDR` of its READY line; empty for a host (it prints none).
+    pub(crate) url: String,
+}
+
+/// Every child the demo started, in start order.
+#[derive(Debug, Default)]
+pub(crate) struct Processes {
+    children: Mutex<Vec<Managed>>,
+}
+
+#[derive(Debug)]
+struct Managed {
+    name: String,
+    pid: u32,
+    child: Child,
+}
+
+impl Processes {
+    /// Starts the core on the sled store in `data_dir/core`, port 0, and waits for its READY line.
+    pub(crate) async fn start_core(
+        &self,
+        binaries: &Binaries,
+        data_dir: &Path,
+        out: &Out,
+    ) -> anyhow::Result<Started> {
+        let mut command = Command::new(&binaries.core);
+        command
+            .arg("--data-dir")
+            .arg(data_dir.join("core"))
+            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+            // The demo's store is thrown away at the next start: surviving a process crash is enough.
+            .args(["--durability", "flush"]);
+        // The core reads RISKGATE_* variables; the demo decides its configuration alone.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("RISKGATE_") {
+                command.env_remove(name);
+            }
+        }
+        let (started, stdout) = self.spawn("core", command, data_dir).await?;
+        let ready = read_ready(stdout, "READY grpc=", &started, data_dir).await?;
+        let (grpc, metrics) = ready.split_once(" metrics=").unwrap_or((&ready, ""));
+        out.line(&format!(
+            "started core pid={} grpc={grpc} metrics={metrics} (sled store in {})",
+            started.pid,
+            data_dir.join("core").display()
+        ));
+        Ok(Started {
+            url: format!("http://{grpc}"),
+            ..started
+        })
+    }
+
+    /// Starts the vendor-cloud simulator on port 0 and waits for its READY line.
+    pub(crate) async fn start_sim(
+        &self,
+        binaries: &Binaries,
+        data_dir: &Path,
+        out: &Out,
+    ) -> anyhow::Result<Started> {
+        let mut command = Command::new(&binaries.sim);
+        command.args(["--listen", "127.0.0.1:0"]);
+        let (started, stdout) = self.spawn("vendor-sim", command, data_dir).await?;
+        let ready = read_ready(stdout, "READY http=", &started, data_dir).await?;
+        out.line(&format!(
+            "started vendor-sim pid={} http={ready} (Lookout and Zimperium clouds)",
+            started.pid
+        ));
+        Ok(Started {
+            url: format!("http://{ready}"),
+            ..started
+        })
+    }
+
+    /// Starts a connector host (`riskgate-connector-host run ...` in `command`); it prints no READY
+    /// line, its logs go to its log file.
+    pub(crate) async fn start_host(
+        &self,
+        name: &str,
+        command: Command,
+        data_dir: &Path,
+    ) -> anyhow::Result<Started> {
+        let (started, stdout) = self.spawn(name, command, data_dir).await?;
+        let log = log_path(data_dir, name);
+        tokio::spawn(copy_to_log(BufReader::new(stdout), log));
+        Ok(started)
+    }
+
+    /// Spawns `command` with stdin closed, stderr to `data_dir/logs/<name>.log`, and stdout piped.
+    async fn spawn(
+        &self,
+        name: &str,
+        mut command: Command,
+        data_dir: &Path,
+    ) -> anyhow::Result<(Started, ChildStdout)> {
+        let log = log_path(data_dir, name);
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        // Append mode for every writer of the log (the child's stderr, the copy of its stdout), so
+        // that their lines interleave instead of overwriting each other.
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        let pid = child.id().context("the child has no pid")?;
+        let stdout = child.stdout.take().context("the child's stdout")?;
+        tracing::info!(name, pid, log = %log.display(), "started");
+        self.children.lock().await.push(Managed {
+            name: name.to_owned(),
+            pid,
+            child,
+        });
+        Ok((
+            Started {
+                name: name.to_owned(),
+                pid,
+                url: String::new(),
+            },
+            stdout,
+        ))
+    }
+
+    /// Stops every child, the last started first: SIGTERM, then SIGKILL to its process group after
+    /// [`STOP_WITHIN`]. Prints a line per child.
+    pub(crate) async fn stop_all(&self, out: &Out) {
+        let mut children = self.children.lock().await;
+        while let Some(mut managed) = children.pop() {
+            let Managed { name, pid, child } = &mut managed;
+            let group = Pid::from_raw(i32::try_from(*pid).unwrap_or(i32::MAX));
+            if let Ok(Some(status)) = child.try_wait() {
+                out.line(&format!("{name} pid={pid} had already exited ({status})"));
+                continue;
+            }
+            let _ = kill(group, Signal::SIGTERM);
+            match tokio::time::timeout(STOP_WITHIN, child.wait()).await {
+                Ok(Ok(status)) => out.line(&format!("stopped {name} pid={pid} ({status})")),
+                _ => {
+                    let _ = killpg(group, Signal::SIGKILL);
+                    let status = child.wait().await;
+                    out.line(&format!(
+                        "killed {name} pid={pid}: no exit within {STOP_WITHIN:?} of SIGTERM ({status:?})"
+                    ));
+                }
+            }
+            // Anything the child left behind in its group goes with it. The group is usually empty
+            // by now, and then this fails harmlessly.
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+    }
+}
+
+/// `data_dir/logs/<name>.log`, with spaces in the name as dashes.
+pub(crate) fn log_path(data_dir: &Path, name: &str) -> PathBuf {
+    data_dir
+        .join("logs")
+        .join(format!("{}.log", name.replace(' ', "-")))
+}
+
+/// Reads the child's stdout until a line starts with `prefix` and returns the rest of it; the
+/// remaining output is copied to the child's log. Fails, with the log's end, if the child exits or
+/// stays silent for [`READY_WITHIN`].
+async fn read_ready(
+    stdout: ChildStdout,
+    prefix: &str,
+    started: &Started,
+    data_dir: &Path,
+) -> anyhow::Result<String> {
+    let log = log_path(data_dir, &started.name);
+    let mut reader = BufReader::new(stdout);
+    let found = tokio::time::timeout(READY_WITHIN, async {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 {
+                return Ok(None);
+            }
+            if let Some(rest) = line.trim_end().strip_prefix(prefix) {
+                return Ok::<_, std::io::Error>(Some(rest.to_owned()));
+            }
+        }
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(rest))) => {
+            tokio::spawn(copy_to_log(reader, log));
+            Ok(rest)
+        }
+        Ok(Ok(None)) => anyhow::bail!(
+            "{} pid={} exited before printing {prefix}…; the end of {}:\n{}",
+            started.name,
+            started.pid,
+            log.display(),
+            log_tail(&log)
+        ),
+        Ok(Err(err)) => Err(err).context(format!("reading {}'s output", started.name)),
+        Err(_) => anyhow::bail!(
+            "{} pid={} printed no {prefix}… within {READY_WITHIN:?}; the end of {}:\n{}",
+            started.name,
+            started.pid,
+            log.display(),
+            log_tail(&log)
+        ),
+    }
+}
+
+/// Appends what the child still writes on stdout to its log file, until it closes stdout.
+async fn copy_to_log(mut reader: BufReader<ChildStdout>, log: PathBuf) {
+    let file = tokio::fs::OpenOptions::new().append(true).open(&log).await;
+    let Ok(mut file) = file else {
+        return;
+    };
+    let mut line = String::new();
+    while reader.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+        let _ = file.write_all(line.as_bytes()).await;
+        line.clear();
+    }
+}
+
+/// The last lines of a log, for error messages.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
