@@ -26,6 +26,10 @@ fmt:
 run *args='':
     cargo run --release -p riskgate-core -- {{args}}
 
+# Run the benchmarks: all (default), check, decide, ingest, subscribe or scale; --quick for a smoke run. See BENCHMARKS.md
+bench *args='':
+    cargo run --release -p riskgate-bench -- {{args}}
+
 # Run CI exactly as it runs on a clean clone
 ci:
     bash .ci/run
@@ -33,3 +37,8 @@ ci:
 # Audit dependencies for advisories, licences and duplicates
 deny:
     cargo deny check
+
+# Fuzz one target for `secs` seconds with libFuzzer (needs nightly and `cargo install cargo-fuzz --locked`; see docs/fuzzing.md)
+fuzz target='lookout_event' secs='60':
+    mkdir -p fuzz/target/corpus/{{target}}
+    cd fuzz && cargo +nightly fuzz run {{target}} target/corpus/{{target}} corpus/{{target}} -- -max_total_time={{secs}} -print_final_stats=1

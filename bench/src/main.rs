@@ -1,11 +1,20 @@
 //! `riskgate-bench`: measures riskgate against its floors and peers and prints the figures as tables.
 //! Run it with `just bench` or `cargo run --release -p riskgate-bench -- all`; `--quick` is the CI smoke mode,
-//! which checks that the harness works, not the speed.
+//! which checks that the harness works, not the speed. Every comparison runs both sides in the same run, one
+//! after the other, and prints their ratio; `all` ends with the goals of issue #9, each MET or MISSED.
 
 use clap::{Parser, Subcommand};
 
+mod check;
+mod decide;
+mod echo;
+mod ingest;
+mod load;
+mod scale;
+mod seed;
 mod stats;
 mod subscribe;
+mod summary;
 
 /// Benchmarks.
 #[derive(Debug, Parser)]
@@ -20,10 +29,21 @@ struct Args {
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 enum Bench {
+    /// CheckAccess over gRPC against a bare tonic echo RPC, at 1, 10 and 100 requests in flight.
+    Check,
+    /// In-process decision evaluation against the cedar-policy crate.
+    Decide,
+    /// Durable acknowledged ingest against raw sled batched inserts.
+    Ingest,
     /// Ingest-to-subscriber latency with 1 and with 1,000 subscribers.
     Subscribe,
-    /// Every benchmark.
+    /// Resident memory with many devices, and the time from a restart to a correct CheckAccess.
+    Scale,
+    /// Every benchmark, then the goals of issue #9.
     All,
+    /// Serves the echo RPC of the `check` benchmark and prints `READY grpc=ADDR` (started by the harness).
+    #[command(hide = true)]
+    EchoServer,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -34,8 +54,23 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os(riskgate_tests::binary::BUILD_PROFILE_ENV).is_none() {
         riskgate_tests::binary::use_profile("release");
     }
-    match args.bench.unwrap_or(Bench::All) {
-        Bench::Subscribe | Bench::All => subscribe::run(args.quick).await?,
-    }
+    let quick = args.quick;
+    let goals = match args.bench.unwrap_or(Bench::All) {
+        Bench::EchoServer => return echo::serve().await,
+        Bench::Check => check::run(quick).await?,
+        Bench::Decide => decide::run(quick)?,
+        Bench::Ingest => ingest::run(quick).await?,
+        Bench::Subscribe => subscribe::run(quick).await?,
+        Bench::Scale => scale::run(quick).await?,
+        Bench::All => {
+            let mut goals = check::run(quick).await?;
+            goals.extend(decide::run(quick)?);
+            goals.extend(ingest::run(quick).await?);
+            goals.extend(subscribe::run(quick).await?);
+            goals.extend(scale::run(quick).await?);
+            goals
+        }
+    };
+    summary::print(&goals, quick);
     Ok(())
 }

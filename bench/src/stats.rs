@@ -1,4 +1,4 @@
-//! Percentiles and table printing shared by every benchmark.
+//! Percentiles, formatting and table printing shared by every benchmark.
 
 use std::time::Duration;
 
@@ -10,6 +10,11 @@ impl Samples {
     /// Adds one sample.
     pub(crate) fn push(&mut self, sample: Duration) {
         self.0.push(sample);
+    }
+
+    /// Adds every sample of `other`.
+    pub(crate) fn extend(&mut self, other: Samples) {
+        self.0.extend(other.0);
     }
 
     /// How many samples.
@@ -34,8 +39,36 @@ pub(crate) fn micros(duration: Duration) -> String {
     format!("{:.1} µs", duration.as_secs_f64() * 1e6)
 }
 
+/// Formats a duration in ns, without decimals.
+pub(crate) fn nanos(duration: Duration) -> String {
+    format!("{} ns", duration.as_nanos())
+}
+
+/// Formats a rate with a thousands separator, such as "12,345".
+pub(crate) fn rate(per_second: f64) -> String {
+    let whole = per_second.round() as u64;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `numerator / denominator`, or 0 when the denominator is 0.
+pub(crate) fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator == 0.0 {
+        0.0
+    } else {
+        numerator / denominator
+    }
+}
+
 /// Prints a Markdown table.
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // The figures are the program's output.
 pub(crate) fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     println!("\n### {title}\n");
     println!("| {} |", header.join(" | "));
@@ -46,6 +79,12 @@ pub(crate) fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     for row in rows {
         println!("| {} |", row.join(" | "));
     }
+}
+
+/// Prints one line under a table, such as a ratio.
+#[allow(clippy::print_stdout)] // The figures are the program's output.
+pub(crate) fn print_line(line: &str) {
+    println!("{line}");
 }
 
 #[cfg(test)]
@@ -62,5 +101,13 @@ mod tests {
         assert_eq!(samples.percentile(99.0), Duration::from_millis(99));
         assert_eq!(samples.percentile(100.0), Duration::from_millis(100));
         assert_eq!(Samples::default().percentile(50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn rates_get_thousands_separators() {
+        assert_eq!(rate(0.4), "0");
+        assert_eq!(rate(999.0), "999");
+        assert_eq!(rate(1_000.0), "1,000");
+        assert_eq!(rate(1_234_567.2), "1,234,567");
     }
 }

@@ -11,34 +11,47 @@ use riskgate_proto::v1::{
 use riskgate_tests::{batch, now, register_connector, report, rpc::IngestSession, CoreProcess};
 use tokio::sync::mpsc;
 
-use crate::stats::{micros, print_table, Samples};
+use crate::{
+    stats::{micros, print_table, rate, Samples},
+    summary::Goal,
+};
 
 const DEVICE: &str = "bench-device";
 const CONNECTOR: &str = "bench";
 
-/// Runs the benchmark for 1 and 1,000 subscribers and prints the table.
-pub(crate) async fn run(quick: bool) -> anyhow::Result<()> {
+/// Runs the benchmark for 1 and 1,000 subscribers, prints the table and returns the goal it measures.
+pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
     let mut rows = Vec::new();
+    let mut goals = Vec::new();
     for (subscribers, events) in [
         (1usize, if quick { 20 } else { 500 }),
         (1000, if quick { 5 } else { 100 }),
     ] {
         let (samples, elapsed) = measure(subscribers, events).await?;
         let deliveries = samples.len() as f64 / elapsed.as_secs_f64();
+        let p99 = samples.percentile(99.0);
         rows.push(vec![
             subscribers.to_string(),
             events.to_string(),
             micros(samples.percentile(50.0)),
-            micros(samples.percentile(99.0)),
-            format!("{deliveries:.0}"),
+            micros(p99),
+            rate(deliveries),
         ]);
+        if subscribers == 1000 {
+            goals.push(Goal::new(
+                "subscriber p99, 1000 subscribers",
+                "< 5 ms",
+                micros(p99),
+                p99 < Duration::from_millis(5),
+            ));
+        }
     }
     print_table(
         "Ingest-to-subscriber latency (one report per batch, durability fsync)",
         &["subscribers", "events", "p50", "p99", "deliveries/s"],
         &rows,
     );
-    Ok(())
+    Ok(goals)
 }
 
 /// Sends `events` single-report batches and measures, for every subscriber, the time from the send to the

@@ -245,6 +245,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn production_sample_config_parses() {
+        let sample = include_bytes!("../../../docs/examples/production/lookout.toml");
+        let config = Config::parse(sample).expect("the production sample parses");
+        assert_eq!(config.base_url, "https://api.lookout.com");
+    }
+
+    #[test]
     fn json_and_toml_parse_and_bad_keys_are_named() {
         let json = Config::parse(br#"{"base_url":"http://127.0.0.1:1/","application_key":"k","platforms":{"ios":"ipados"}}"#).unwrap();
         assert_eq!(json.base_url, "http://127.0.0.1:1");

@@ -178,6 +178,13 @@ fn number(
 mod tests {
     use super::*;
 
+    #[test]
+    fn production_sample_config_parses() {
+        let sample = include_str!("../../../docs/examples/production/zimperium.json");
+        let config = parse(sample).expect("the production sample parses");
+        assert_eq!(config.base_url, "https://tenant.zimperium.com");
+    }
+
     fn parse(json: &str) -> Result<ZimperiumConfig, ConfigError> {
         ZimperiumConfig::parse(json.as_bytes(), |var| {
             (var == "ZIM_SECRET").then(|| "from-env".to_owned())

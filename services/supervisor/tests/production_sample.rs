@@ -14,7 +14,11 @@ fn production_sample_supervisor_config_loads() {
     assert_eq!(config.connectors.len(), 2);
     for connector in &config.connectors {
         assert_eq!(connector.sha256.len(), 64, "{} is pinned", connector.id);
-        assert!(connector.token_file.is_some(), "{} has a token", connector.id);
+        assert!(
+            connector.token_file.is_some(),
+            "{} has a token",
+            connector.id
+        );
         for flag in ["--core-ca", "--client-cert", "--client-key"] {
             assert!(
                 connector.host_args.iter().any(|arg| arg == flag),

@@ -1,0 +1,47 @@
+//! CI smoke test of the benchmark harness: `riskgate-bench all --quick` on the debug artifacts the test build
+//! already has must exit 0 and print every section with its ratio and the goals table. It checks that the
+//! harness works, not the speed.
+
+use std::process::Command;
+
+#[test]
+fn all_quick_runs_every_benchmark_and_prints_its_ratio() {
+    let output = Command::new(env!("CARGO_BIN_EXE_riskgate-bench"))
+        .args(["all", "--quick"])
+        // The servers under test are the debug builds that `cargo test` already made (tests/src/binary.rs).
+        .env(riskgate_tests::binary::BUILD_PROFILE_ENV, "dev")
+        .output()
+        .expect("running riskgate-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "riskgate-bench all --quick failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+    for expected in [
+        "### CheckAccess vs bare tonic echo",
+        "ratio check/echo at 1 in flight",
+        "ratio check/echo at 10 in flight",
+        "ratio check/echo at 100 in flight",
+        "### Decision evaluation in process",
+        "ratio cedar/riskgate median",
+        "### Durable acknowledged ingest",
+        "ratio core/raw sled, durability fsync, batch 100",
+        "ratio core/raw sled, durability flush, batch 1000",
+        "### Ingest-to-subscriber latency",
+        "### Scale",
+        "scale: 10,000 devices, VmRSS",
+        "### Goals of issue #9 (QUICK MODE",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "stdout lacks {expected:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        );
+    }
+    let verdicts = stdout
+        .lines()
+        .filter(|line| line.ends_with("| MET |") || line.ends_with("| MISSED |"))
+        .count();
+    assert_eq!(verdicts, 8, "expected 8 goals in the summary\n{stdout}");
+}
