@@ -5,9 +5,10 @@
 
 use riskgate_proto::v1::{self as api, subscribe_response::Message};
 use tokio::sync::watch;
-use tonic::{transport::Channel, Streaming};
+use tonic::Streaming;
 
 use crate::{
+    auth::CoreChannel,
     board::{compliance_name, decision_name, health_name, level_name, Board, Flip},
     setup::RESOURCES,
 };
@@ -15,7 +16,7 @@ use crate::{
 /// Subscribes to the demo devices' reports, compliance changes and access flips. Call it before
 /// the connectors start, so that no event is missed (the snapshot covers what came before).
 pub(crate) async fn subscribe(
-    channel: &Channel,
+    channel: &CoreChannel,
     board: &watch::Sender<Board>,
 ) -> anyhow::Result<Streaming<api::SubscribeResponse>> {
     let device_ids = board
@@ -50,7 +51,7 @@ pub(crate) async fn subscribe(
 /// Applies the stream to the board until it ends (which only happens when the core stops).
 pub(crate) async fn observe(
     mut stream: Streaming<api::SubscribeResponse>,
-    channel: Channel,
+    channel: CoreChannel,
     board: &watch::Sender<Board>,
 ) -> anyhow::Result<()> {
     let mut decisions = api::decision_service_client::DecisionServiceClient::new(channel);
@@ -148,7 +149,7 @@ fn first_reason(reasons: &[api::Reason]) -> String {
 
 /// Asks the core for the device's decisions and puts them in its row.
 async fn refresh(
-    decisions: &mut api::decision_service_client::DecisionServiceClient<Channel>,
+    decisions: &mut api::decision_service_client::DecisionServiceClient<CoreChannel>,
     board: &watch::Sender<Board>,
     device_id: &str,
 ) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod artifacts;
+mod auth;
 mod board;
 mod live;
 mod processes;
@@ -113,17 +114,26 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
         }
     };
 
-    let core = processes.start_core(&binaries, &data_dir, out).await?;
+    let tokens = auth::DemoTokens::generate();
+    let core_config = tokens.write_core_config(&data_dir)?;
+    let core = processes
+        .start_core(&binaries, &data_dir, &core_config, out)
+        .await?;
     let sim_process = processes.start_sim(&binaries, &data_dir, out).await?;
     let sim = scenario::SimAdmin::new(&sim_process.url)?;
     scenario::enroll_devices(&sim).await?;
-    let channel = setup::connect(&core.url).await?;
+    setup::check_tokens_required(&core.url).await?;
+    out.line("checked: the core refuses a call without a token (UNAUTHENTICATED); the demo and each connector host use their own token");
+    let channel = setup::connect(&core.url, tokens.admin_bearer()?).await?;
     setup::configure(&channel).await?;
     out.line("configured: connectors lookout (iOS) and zimperium (Android), policy \"device threat level at or under LOW\", resources exchange and sharepoint (compliant device required)");
 
     let (board_tx, board_rx) = watch::channel(Board::new(scenario::DEVICES.iter()));
     let subscription = live::subscribe(&channel, &board_tx).await?;
-    let hosts = setup::start_hosts(processes, &binaries, &data_dir, &core, &sim.url, out).await?;
+    let hosts = setup::start_hosts(
+        processes, &binaries, &data_dir, &core, &tokens, &sim.url, out,
+    )
+    .await?;
     setup::wait_connectors_enabled(&channel, args.step_timeout).await?;
     board_tx.send_modify(|board| {
         board.set_processes(process_summary(&core, &sim_process, &hosts));

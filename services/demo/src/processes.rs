@@ -54,15 +54,19 @@ struct Managed {
 }
 
 impl Processes {
-    /// Starts the core on the sled store in `data_dir/core`, port 0, and waits for its READY line.
+    /// Starts the core on the sled store in `data_dir/core`, port 0, with the configuration file
+    /// `config` (its tokens), and waits for its READY line.
     pub(crate) async fn start_core(
         &self,
         binaries: &Binaries,
         data_dir: &Path,
+        config: &Path,
         out: &Out,
     ) -> anyhow::Result<Started> {
         let mut command = Command::new(&binaries.core);
         command
+            .arg("--config")
+            .arg(config)
             .arg("--data-dir")
             .arg(data_dir.join("core"))
             .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
@@ -78,7 +82,7 @@ impl Processes {
         let ready = read_ready(stdout, "READY grpc=", &started, data_dir).await?;
         let (grpc, metrics) = ready.split_once(" metrics=").unwrap_or((&ready, ""));
         out.line(&format!(
-            "started core pid={} grpc={grpc} metrics={metrics} (sled store in {})",
+            "started core pid={} grpc={grpc} metrics={metrics} (sled store in {}, bearer tokens required)",
             started.pid,
             data_dir.join("core").display()
         ));

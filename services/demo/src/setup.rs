@@ -12,10 +12,11 @@ use anyhow::Context as _;
 use riskgate_proto::v1 as api;
 use serde_json::json;
 use tokio::process::Command;
-use tonic::transport::{Channel, Endpoint};
+use tonic::{service::interceptor::InterceptedService, transport::Endpoint};
 
 use crate::{
     artifacts::{sha256_hex, Binaries},
+    auth::{Bearer, CoreChannel, DemoTokens},
     processes::{Processes, Started},
     scenario::Vendor,
     view::Out,
@@ -26,17 +27,34 @@ const POLICY_ID: &str = "mtd-threat-level-low";
 /// The conditional-access resources, in the table's column order.
 pub(crate) const RESOURCES: [&str; 2] = ["exchange", "sharepoint"];
 
-/// Connects to the core.
-pub(crate) async fn connect(url: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(url.to_owned())
+/// Connects to the core; every call on the channel carries `bearer`.
+pub(crate) async fn connect(url: &str, bearer: Bearer) -> anyhow::Result<CoreChannel> {
+    let channel = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("bad core address {url}"))?
         .connect()
         .await
-        .with_context(|| format!("cannot connect to the core at {url}"))
+        .with_context(|| format!("cannot connect to the core at {url}"))?;
+    Ok(InterceptedService::new(channel, bearer))
+}
+
+/// Shows that the core is not open: a call without a token must be refused with UNAUTHENTICATED.
+pub(crate) async fn check_tokens_required(url: &str) -> anyhow::Result<()> {
+    let channel = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("bad core address {url}"))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the core at {url}"))?;
+    let mut devices = api::device_service_client::DeviceServiceClient::new(channel);
+    match devices.get_store_info(api::GetStoreInfoRequest {}).await {
+        Err(status) if status.code() == tonic::Code::Unauthenticated => Ok(()),
+        other => anyhow::bail!(
+            "the core answered a call without a token with {other:?}, not UNAUTHENTICATED"
+        ),
+    }
 }
 
 /// Registers the connectors, then creates the policy and the resources.
-pub(crate) async fn configure(channel: &Channel) -> anyhow::Result<()> {
+pub(crate) async fn configure(channel: &CoreChannel) -> anyhow::Result<()> {
     let mut connectors =
         api::connector_service_client::ConnectorServiceClient::new(channel.clone());
     for vendor in [Vendor::Lookout, Vendor::Zimperium] {
@@ -101,6 +119,7 @@ pub(crate) async fn start_hosts(
     binaries: &Binaries,
     data_dir: &Path,
     core: &Started,
+    tokens: &DemoTokens,
     sim_url: &str,
     out: &Out,
 ) -> anyhow::Result<Vec<Started>> {
@@ -148,6 +167,8 @@ pub(crate) async fn start_hosts(
             .args(["--sha256", &sha256_hex(plugin)?])
             .arg("--config")
             .arg(&config_path)
+            .arg("--token-file")
+            .arg(tokens.write_connector_token(vendor, &config_dir)?)
             .args(["--heartbeat-interval", "5s", "--pull-timeout", "200ms"])
             .args(["--stop-deadline", "5s"]);
         let name = format!("{} host", vendor.connector_id());
@@ -164,7 +185,7 @@ pub(crate) async fn start_hosts(
 
 /// Waits until both connectors are ENABLED: their hosts are up and have sent a heartbeat.
 pub(crate) async fn wait_connectors_enabled(
-    channel: &Channel,
+    channel: &CoreChannel,
     within: Duration,
 ) -> anyhow::Result<()> {
     let mut connectors =

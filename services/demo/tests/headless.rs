@@ -73,6 +73,11 @@ async fn headless_demo_exits_zero_after_every_expected_access_flip() -> anyhow::
         );
     }
     assert!(output.contains("RESULT ok"), "no RESULT ok line:\n{output}");
+    // The core runs with bearer tokens, as in production, and the demo checked it refuses calls without one.
+    assert!(
+        output.contains("checked: the core refuses a call without a token (UNAUTHENTICATED)"),
+        "the demo did not show that the core requires tokens:\n{output}"
+    );
     // bob-iphone's LOW threat never costs it access: LOW is at or under the policy's level.
     assert!(
         !output.contains("FLIP bob-iphone exchange ALLOW -> DENY"),

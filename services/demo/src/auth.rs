@@ -1,0 +1,137 @@
+//! The demo runs the core as production would: every RPC needs a bearer token. At each start it makes
+//! fresh random tokens (one `admin` token for its own calls, one `connector:<id>` token per connector
+//! host), gives the core only their SHA-256 (`[[tokens]]`, docs/configuration.md), and hands each host
+//! its own token in a file, so a host can write only its own connector's data.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    service::{interceptor::InterceptedService, Interceptor},
+    transport::Channel,
+    Request, Status,
+};
+
+use crate::scenario::Vendor;
+
+/// A channel to the core whose every call carries the demo's admin token.
+pub(crate) type CoreChannel = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Debug, Clone)]
+pub(crate) struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// The tokens of one demo run.
+#[derive(Debug)]
+pub(crate) struct DemoTokens {
+    admin: String,
+    connectors: Vec<(Vendor, String)>,
+}
+
+impl DemoTokens {
+    /// Fresh random tokens for the admin and for each vendor's connector.
+    pub(crate) fn generate() -> Self {
+        DemoTokens {
+            admin: random_token(),
+            connectors: [Vendor::Lookout, Vendor::Zimperium]
+                .into_iter()
+                .map(|vendor| (vendor, random_token()))
+                .collect(),
+        }
+    }
+
+    /// Writes the core's configuration (the hashed tokens and their roles) to `dir/core.toml`.
+    pub(crate) fn write_core_config(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let mut toml = format!(
+            "# Written by riskgate-demo: hashed tokens only (docs/configuration.md).\n\n{}",
+            token_entry("demo-admin", &self.admin, "admin")
+        );
+        for (vendor, token) in &self.connectors {
+            let id = vendor.connector_id();
+            toml.push_str(&token_entry(
+                &format!("{id}-host"),
+                token,
+                &format!("connector:{id}"),
+            ));
+        }
+        let path = dir.join("core.toml");
+        std::fs::write(&path, toml).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Writes `vendor`'s connector token to `dir/<id>.token` for its host's `--token-file`.
+    pub(crate) fn write_connector_token(
+        &self,
+        vendor: Vendor,
+        dir: &Path,
+    ) -> anyhow::Result<PathBuf> {
+        let (_, token) = self
+            .connectors
+            .iter()
+            .find(|(candidate, _)| *candidate == vendor)
+            .context("no token for this connector")?;
+        let path = dir.join(format!("{}.token", vendor.connector_id()));
+        std::fs::write(&path, token).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The interceptor that authenticates the demo's own calls as admin.
+    pub(crate) fn admin_bearer(&self) -> anyhow::Result<Bearer> {
+        let value = format!("Bearer {}", self.admin)
+            .parse()
+            .context("the admin token is not ASCII")?;
+        Ok(Bearer(value))
+    }
+}
+
+/// 32 random bytes, hex.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// One `[[tokens]]` entry holding the token's SHA-256, never the token.
+fn token_entry(name: &str, token: &str, role: &str) -> String {
+    let sha256 = hex(&Sha256::digest(token.as_bytes()));
+    format!("[[tokens]]\nname = \"{name}\"\nsha256 = \"{sha256}\"\nroles = [\"{role}\"]\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_core_config_holds_each_tokens_hash_and_role_but_never_the_token() {
+        let tokens = DemoTokens::generate();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = std::fs::read_to_string(tokens.write_core_config(dir.path()).expect("write"))
+            .expect("read");
+        assert!(!config.contains(&tokens.admin));
+        assert!(config.contains(&hex(&Sha256::digest(tokens.admin.as_bytes()))));
+        assert!(config.contains("roles = [\"admin\"]"));
+        for (vendor, token) in &tokens.connectors {
+            assert!(!config.contains(token.as_str()));
+            assert!(config.contains(&format!(
+                "roles = [\"connector:{}\"]",
+                vendor.connector_id()
+            )));
+        }
+    }
+}
