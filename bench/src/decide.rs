@@ -27,9 +27,12 @@ use riskgate_core::{
         },
         ConnectorId, HealthState, Platform, ThreatLevel, Timestamp,
     },
-    policy::evaluate::{
-        decide_access, effective_level, evaluate_compliance, Compliance, ConnectorStates,
-        DeviceSummary, PartnerSummary,
+    policy::{
+        evaluate::{
+            decide_access, effective_level, evaluate_compliance, ConnectorStates, DeviceSummary,
+            PartnerSummary,
+        },
+        view::ComplianceState,
     },
 };
 
@@ -53,7 +56,8 @@ type DecideFn = fn(&Fixture, &Device) -> bool;
 /// One device as both engines see it.
 struct Device {
     summary: DeviceSummary,
-    compliance: Compliance,
+    /// As the view keeps it, which is what CheckAccess decides from.
+    compliance: ComplianceState,
     cedar_request: Request,
 }
 
@@ -309,7 +313,7 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
         )?;
         devices.push(Device {
             summary,
-            compliance,
+            compliance: ComplianceState::new(&compliance, now),
             cedar_request,
         });
     }

@@ -23,6 +23,9 @@ struct Args {
     /// Small sample sizes: a smoke test of the harness, not a measurement.
     #[arg(long, global = true)]
     quick: bool,
+    /// Devices the `scale` benchmark seeds (default 1,000,000; 10,000 with `--quick`).
+    #[arg(long, global = true)]
+    devices: Option<u64>,
     #[command(subcommand)]
     bench: Option<Bench>,
 }
@@ -61,13 +64,13 @@ async fn main() -> anyhow::Result<()> {
         Bench::Decide => decide::run(quick)?,
         Bench::Ingest => ingest::run(quick).await?,
         Bench::Subscribe => subscribe::run(quick).await?,
-        Bench::Scale => scale::run(quick).await?,
+        Bench::Scale => scale::run(quick, args.devices).await?,
         Bench::All => {
             let mut goals = check::run(quick).await?;
             goals.extend(decide::run(quick)?);
             goals.extend(ingest::run(quick).await?);
             goals.extend(subscribe::run(quick).await?);
-            goals.extend(scale::run(quick).await?);
+            goals.extend(scale::run(quick, args.devices).await?);
             goals
         }
     };

@@ -35,8 +35,8 @@ use crate::{
 const SERVING_DEADLINE: Duration = Duration::from_secs(300);
 
 /// Runs the benchmark, prints the table and returns the goals it measures.
-pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
-    let devices: u64 = if quick { 10_000 } else { 1_000_000 };
+pub(crate) async fn run(quick: bool, devices: Option<u64>) -> anyhow::Result<Vec<Goal>> {
+    let devices: u64 = devices.unwrap_or(if quick { 10_000 } else { 1_000_000 });
     let dir = tempfile::tempdir()?;
     let mut core = CoreProcess::try_start(dir.path(), &[]).await?;
     seed::configure(&core).await?;

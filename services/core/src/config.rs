@@ -25,6 +25,9 @@ pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_MAX_BATCH_REPORTS: u64 = 1000;
 /// Hard ceiling for `max_batch_reports`, so one batch stays well under the gRPC message size limit.
 pub const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
+/// Default size of sled's page cache, in MiB (issue #9: 1M devices in under 1 GiB; sled's own default is
+/// 1 GiB).
+pub const DEFAULT_STORE_CACHE_MIB: u64 = 128;
 /// Default tolerated clock skew for timestamps from partners.
 pub const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";
 /// Default time to drain in-flight requests on shutdown.
@@ -57,6 +60,8 @@ pub struct Config {
     pub metrics_listen: SocketAddr,
     /// How far a flush goes: `flush` (survives kill -9) or `fsync` (survives power loss). Key `durability`.
     pub durability: Durability,
+    /// sled's page cache, in bytes. Key `store_cache_mib` (MiB).
+    pub store_cache_bytes: u64,
     /// Most reports in one ingest batch. Key `max_batch_reports`.
     pub max_batch_reports: usize,
     /// How far in the future a partner timestamp may be. Key `max_clock_skew`.
@@ -164,6 +169,9 @@ pub struct Args {
     /// `flush` or `fsync` [default: fsync].
     #[arg(long, env = "RISKGATE_DURABILITY")]
     pub durability: Option<String>,
+    /// sled's page cache in MiB [default: 128].
+    #[arg(long, env = "RISKGATE_STORE_CACHE_MIB")]
+    pub store_cache_mib: Option<String>,
     /// Most reports per ingest batch [default: 1000].
     #[arg(long, env = "RISKGATE_MAX_BATCH_REPORTS")]
     pub max_batch_reports: Option<String>,
@@ -233,6 +241,7 @@ struct FileConfig {
     listen: Option<String>,
     metrics_listen: Option<String>,
     durability: Option<String>,
+    store_cache_mib: Option<u64>,
     max_batch_reports: Option<u64>,
     max_clock_skew: Option<String>,
     shutdown_grace: Option<String>,
@@ -271,6 +280,13 @@ impl Config {
             file.max_batch_reports,
             DEFAULT_MAX_BATCH_REPORTS,
             1..=MAX_BATCH_REPORTS_CEILING,
+        )?;
+        let store_cache_mib = whole_number(
+            "store_cache_mib",
+            args.store_cache_mib,
+            file.store_cache_mib,
+            DEFAULT_STORE_CACHE_MIB,
+            1..=1024 * 1024,
         )?;
         let max_subscriptions = whole_number(
             "max_subscriptions",
@@ -336,6 +352,7 @@ impl Config {
                     ))
                 }
             },
+            store_cache_bytes: store_cache_mib << 20,
             max_batch_reports: max_batch_reports as usize,
             max_clock_skew: parse_duration(
                 "max_clock_skew",

@@ -87,6 +87,7 @@ pub async fn serve(
     let engine = Arc::new(SledEngine::open(
         &config.data_dir.join("store"),
         config.durability,
+        config.store_cache_bytes,
     )?);
     let store = RiskStore::open(
         engine,

@@ -1,7 +1,7 @@
 //! The policy model: connectors, compliance policies, conditional-access resources, app-protection policies,
 //! tenant settings, and the verdicts evaluation produces. Semantics follow Intune (intune-mtd.md §1–§7).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{borrow::Cow, collections::BTreeMap, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -469,8 +469,9 @@ impl ReasonCode {
 pub struct Reason {
     /// What kind of reason.
     pub code: ReasonCode,
-    /// Human-readable text.
-    pub message: String,
+    /// Human-readable text; borrowed when it is one of the fixed texts, so that a decision builds no strings
+    /// (issue #9, the decision benchmark).
+    pub message: Cow<'static, str>,
     /// The policy or resource involved.
     pub policy_id: Option<String>,
     /// The connector involved.
@@ -481,7 +482,7 @@ pub struct Reason {
 
 impl Reason {
     /// A reason with only a code and a message.
-    pub fn new(code: ReasonCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ReasonCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
             message: message.into(),

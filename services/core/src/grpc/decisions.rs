@@ -159,7 +159,9 @@ impl DecisionService for DecisionApi {
                 what: "device",
                 id: device_id.to_string(),
             })?;
-        let compliance = &device.compliance;
+        let compliance = device
+            .compliance
+            .verdict(&view.config, &view.states, &device.summary);
         Ok(Response::new(pb::DeviceCompliance {
             device_id: device_id.to_string(),
             status: render_policy::compliance_status(compliance.status),

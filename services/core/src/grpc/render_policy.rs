@@ -212,7 +212,7 @@ pub(crate) fn reasons(reasons: &[Reason]) -> Vec<pb::Reason> {
         .iter()
         .map(|reason| pb::Reason {
             code: reason.code.as_str().to_owned(),
-            message: reason.message.clone(),
+            message: reason.message.to_string(),
             policy_id: reason.policy_id.clone().unwrap_or_default(),
             connector_id: reason
                 .connector_id

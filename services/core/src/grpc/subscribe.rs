@@ -353,8 +353,8 @@ impl Subscription {
                                         d.access
                                             .iter()
                                             .map(|(resource, allow)| pb::ResourceDecision {
-                                                resource: resource.clone(),
-                                                decision: render_policy::decision(*allow),
+                                                resource: resource.to_owned(),
+                                                decision: render_policy::decision(allow),
                                             })
                                             .collect()
                                     })

@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     policy::{
-        AccessRule, ActionKind, AppDecision, AppProtectionPolicy, CompliancePolicy,
-        ComplianceStatus, ConnectorState, NoPolicyStatus, PartnerKind, PartnerPriority,
-        PolicyConfig, Reason, ReasonCode, Resource, UnresponsiveMode,
+        ActionKind, AppDecision, AppProtectionPolicy, CompliancePolicy, ComplianceStatus,
+        ConnectorState, NoPolicyStatus, PartnerKind, PartnerPriority, PolicyConfig, Reason,
+        ReasonCode, Resource, UnresponsiveMode,
     },
     ConnectorId, DeviceRecord, HealthState, Platform, ThreatLevel, ThreatStatus, Timestamp,
 };
@@ -160,6 +160,45 @@ pub struct Compliance {
     pub due_actions: Vec<(String, ActionKind)>,
     /// The next instant at which this evaluation may change without any new input.
     pub next_deadline: Option<Timestamp>,
+}
+
+/// What an access decision needs of a device's compliance: its status, and for a deny, why.
+pub trait ComplianceFacts {
+    /// The device's compliance status.
+    fn status(&self) -> ComplianceStatus;
+
+    /// The reasons of the policies the device fails, and those tied to no policy (except "no policy").
+    fn noncompliance_reasons(
+        &self,
+        config: &PolicyConfig,
+        states: &ConnectorStates,
+        device: &DeviceSummary,
+    ) -> Vec<Reason>;
+}
+
+impl ComplianceFacts for Compliance {
+    fn status(&self) -> ComplianceStatus {
+        self.status
+    }
+
+    fn noncompliance_reasons(
+        &self,
+        _config: &PolicyConfig,
+        _states: &ConnectorStates,
+        _device: &DeviceSummary,
+    ) -> Vec<Reason> {
+        self.policies
+            .iter()
+            .filter(|verdict| !verdict.status.grants_access())
+            .flat_map(|verdict| verdict.reasons.iter().cloned())
+            .chain(
+                self.reasons
+                    .iter()
+                    .filter(|reason| reason.code != ReasonCode::NoPolicy)
+                    .cloned(),
+            )
+            .collect()
+    }
 }
 
 /// The device's threat level as policies see it: the worst level among the reports of connectors whose data
@@ -447,7 +486,7 @@ fn evaluate_rule(
             failures.push(
                 Reason::new(
                     ReasonCode::ThreatLevelExceeded,
-                    format!("device threat level {level:?} is above the allowed {max_level:?}"),
+                    texts::level_above(level, max_level),
                 )
                 .policy(policy_id)
                 .connector(connector_id)
@@ -473,10 +512,8 @@ fn evaluate_rule(
         (ComplianceStatus::Noncompliant, failures)
     } else {
         let message = match worst {
-            Some((level, _, _)) => {
-                format!("device threat level {level:?} is at or under {max_level:?}")
-            }
-            None => "no partner level is required and none was reported".to_owned(),
+            Some((level, _, _)) => texts::level_within(level, max_level),
+            None => "no partner level is required and none was reported".into(),
         };
         (
             ComplianceStatus::Compliant,
@@ -516,10 +553,10 @@ pub struct AccessVerdict {
 
 /// May the device reach the resource? `device` is `None` for an unknown device, which is denied. A deny for
 /// noncompliance carries the compliance verdict's own reasons (which policy, connector and threats).
-pub fn decide_access(
+pub fn decide_access<C: ComplianceFacts>(
     config: &PolicyConfig,
     states: &ConnectorStates,
-    device: Option<(&DeviceSummary, &Compliance)>,
+    device: Option<(&DeviceSummary, &C)>,
     resource: &Resource,
     user_id: Option<&str>,
 ) -> AccessVerdict {
@@ -535,7 +572,7 @@ pub fn decide_access(
         )
         .policy(name)]);
     };
-    let status = compliance.status;
+    let status = compliance.status();
     let mut failures = Vec::new();
     if let Some(user_id) = user_id {
         if !device.owner_user_id.is_empty() && device.owner_user_id != user_id {
@@ -548,13 +585,14 @@ pub fn decide_access(
             );
         }
     }
-    let rules: Vec<&AccessRule> = resource
+    let mut rules = resource
         .rules
         .iter()
         .filter(|rule| rule.platforms.is_empty() || rule.platforms.contains(&device.platform))
-        .collect();
+        .peekable();
+    let no_rule_applies = rules.peek().is_none();
     let mut passed = Vec::new();
-    for rule in &rules {
+    for rule in rules {
         if rule.require_compliant_device {
             if status.grants_access() {
                 passed.push(
@@ -564,49 +602,30 @@ pub fn decide_access(
                         } else {
                             ReasonCode::Compliant
                         },
-                        format!("device compliance is {status:?}"),
+                        texts::compliance_is(status),
                     )
                     .policy(name),
                 );
             } else {
                 failures.push(
-                    Reason::new(
-                        ReasonCode::Noncompliant,
-                        format!("a compliant device is required; it is {status:?}"),
-                    )
-                    .policy(name),
+                    Reason::new(ReasonCode::Noncompliant, texts::compliant_required(status))
+                        .policy(name),
                 );
                 // The compliance verdict's own reasons say which policy, connector and threats.
-                failures.extend(
-                    compliance
-                        .policies
-                        .iter()
-                        .filter(|verdict| !verdict.status.grants_access())
-                        .flat_map(|verdict| verdict.reasons.iter().cloned())
-                        .chain(
-                            compliance
-                                .reasons
-                                .iter()
-                                .filter(|reason| reason.code != ReasonCode::NoPolicy)
-                                .cloned(),
-                        ),
-                );
+                failures.extend(compliance.noncompliance_reasons(config, states, device));
             }
         }
         if let Some(max_level) = rule.max_threat_level {
             match effective_level(config, states, device) {
                 Some(level) if level <= max_level => passed.push(
-                    Reason::new(
-                        ReasonCode::Compliant,
-                        format!("threat level {level:?} is at or under {max_level:?}"),
-                    )
-                    .policy(name),
+                    Reason::new(ReasonCode::Compliant, texts::level_within(level, max_level))
+                        .policy(name),
                 ),
                 Some(level) => {
                     let (connector_id, threat_ids) = worst_report(config, states, device, level);
                     let mut reason = Reason::new(
                         ReasonCode::ThreatLevelExceeded,
-                        format!("threat level {level:?} is above the allowed {max_level:?}"),
+                        texts::level_above(level, max_level),
                     )
                     .policy(name)
                     .threats(threat_ids);
@@ -626,7 +645,7 @@ pub fn decide_access(
     if !failures.is_empty() {
         return deny(failures);
     }
-    if rules.is_empty() {
+    if no_rule_applies {
         passed.push(
             Reason::new(
                 ReasonCode::NoRuleForPlatform,
@@ -772,7 +791,7 @@ pub fn decide_app_policy(
             AppDecision::from(policy.action),
             Reason::new(
                 ReasonCode::ThreatLevelExceeded,
-                format!("device threat level {level:?} is above the allowed {max_level:?}"),
+                texts::level_above(level, max_level),
             )
             .connector(partner)
             .threats(report.map(|report| report.open_threat_ids.clone()).unwrap_or_default()),
@@ -780,7 +799,7 @@ pub fn decide_app_policy(
         ),
         Some(level) => verdict(
             AppDecision::Allow,
-            Reason::new(ReasonCode::AppPolicy, format!("device threat level {level:?} is at or under {max_level:?}"))
+            Reason::new(ReasonCode::AppPolicy, texts::level_within(level, max_level))
                 .connector(partner),
             Some(partner),
         ),
@@ -812,6 +831,8 @@ fn app_protection_partner<'a>(
     candidates.sort_by_key(|connector| connector.settings.kind != preferred);
     candidates.first().map(|connector| &connector.connector_id)
 }
+
+mod texts;
 
 #[cfg(test)]
 mod tests;

@@ -12,13 +12,17 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use super::evaluate::{
-    decide_access, decide_app_policy, evaluate_compliance, Compliance, ConnectorStates,
-    DeviceSummary, Episode,
+    decide_access, decide_app_policy, evaluate_compliance, Compliance, ComplianceFacts,
+    ConnectorStates, DeviceSummary, Episode,
 };
 use crate::domain::{
-    policy::{AppDecision, ComplianceStatus, PolicyConfig},
+    policy::{AppDecision, ComplianceStatus, PolicyConfig, Reason},
     DeviceId, EventKind, Timestamp,
 };
+
+mod decisions;
+
+pub use decisions::Decisions;
 
 /// The view.
 #[derive(Debug, Default)]
@@ -29,8 +33,9 @@ pub struct View {
     pub config: Arc<PolicyConfig>,
     /// Connector states as of the last evaluation.
     pub states: Arc<ConnectorStates>,
-    /// Every known device.
-    pub devices: HashMap<DeviceId, DeviceView>,
+    /// Every known device. Boxed, so that the table's slots stay one pointer wide: a hash table keeps up to
+    /// twice as many slots as entries, and a million devices must fit in memory (issue #9).
+    pub devices: HashMap<DeviceId, Box<DeviceView>>,
     /// When each device's evaluation may change by itself (grace periods, actions, validity).
     pub deadlines: BTreeSet<(Timestamp, DeviceId)>,
 }
@@ -41,11 +46,67 @@ pub struct DeviceView {
     /// What evaluation needs of it.
     pub summary: DeviceSummary,
     /// Its compliance as last evaluated.
-    pub compliance: Compliance,
+    pub compliance: ComplianceState,
     /// Last access decision per resource (true: allow).
-    pub access: BTreeMap<String, bool>,
+    pub access: Decisions<bool>,
     /// Last decision per app-protection policy.
-    pub apps: BTreeMap<String, AppDecision>,
+    pub apps: Decisions<AppDecision>,
+}
+
+/// What the view keeps of a device's compliance: the status and what it takes to derive the full verdict
+/// again. Per-policy verdicts and their reasons are derived on demand (a deny, `GetDeviceCompliance`)
+/// instead of being kept for every device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplianceState {
+    /// The worst status.
+    pub status: ComplianceStatus,
+    /// Noncompliance episodes after the evaluation.
+    pub episodes: BTreeMap<String, Episode>,
+    /// The next instant at which the evaluation may change without any new input.
+    pub next_deadline: Option<Timestamp>,
+    /// When it was evaluated.
+    pub evaluated_at: Timestamp,
+}
+
+impl ComplianceState {
+    /// What to keep of `compliance`, evaluated at `now`.
+    pub fn new(compliance: &Compliance, now: Timestamp) -> Self {
+        Self {
+            status: compliance.status,
+            episodes: compliance.episodes.clone(),
+            next_deadline: compliance.next_deadline,
+            evaluated_at: now,
+        }
+    }
+
+    /// The full verdict, derived again. Evaluation is pure, and evaluating again at the same instant with
+    /// the episodes it returned gives the same verdict (every due action is already marked fired); the
+    /// writer re-evaluates a device whenever its configuration or connector states change, so `config`
+    /// and `states` are those it was evaluated with.
+    pub fn verdict(
+        &self,
+        config: &PolicyConfig,
+        states: &ConnectorStates,
+        device: &DeviceSummary,
+    ) -> Compliance {
+        evaluate_compliance(config, states, device, &self.episodes, self.evaluated_at)
+    }
+}
+
+impl ComplianceFacts for ComplianceState {
+    fn status(&self) -> ComplianceStatus {
+        self.status
+    }
+
+    fn noncompliance_reasons(
+        &self,
+        config: &PolicyConfig,
+        states: &ConnectorStates,
+        device: &DeviceSummary,
+    ) -> Vec<Reason> {
+        self.verdict(config, states, device)
+            .noncompliance_reasons(config, states, device)
+    }
 }
 
 /// What is persisted per device so that restarts neither restart grace periods nor repeat or miss events.
@@ -74,21 +135,19 @@ impl ComplianceMemo {
 }
 
 impl DeviceView {
-    /// The view of a device restored from its memo, before re-evaluation: it answers with the persisted
-    /// decisions until the first evaluation pass after start replaces them.
-    pub fn restored(summary: DeviceSummary, memo: ComplianceMemo) -> Self {
+    /// The view of a device restored from its memo at `now`, before re-evaluation: it answers with the
+    /// persisted decisions until the first evaluation pass after start replaces them.
+    pub fn restored(summary: DeviceSummary, memo: ComplianceMemo, now: Timestamp) -> Self {
         Self {
             summary,
-            compliance: Compliance {
+            compliance: ComplianceState {
                 status: memo.status,
-                policies: Vec::new(),
-                reasons: Vec::new(),
                 episodes: memo.episodes,
-                due_actions: Vec::new(),
                 next_deadline: None,
+                evaluated_at: now,
             },
-            access: memo.access,
-            apps: memo.apps,
+            access: memo.access.into_iter().collect(),
+            apps: memo.apps.into_iter().collect(),
         }
     }
 
@@ -97,8 +156,8 @@ impl DeviceView {
         ComplianceMemo {
             status: self.compliance.status,
             episodes: self.compliance.episodes.clone(),
-            access: self.access.clone(),
-            apps: self.apps.clone(),
+            access: self.access.to_map(),
+            apps: self.apps.to_map(),
         }
     }
 }
@@ -139,7 +198,7 @@ pub fn reevaluate(
         });
     }
 
-    let mut access = BTreeMap::new();
+    let mut access = Vec::with_capacity(config.resources.len());
     for resource in config.resources.values() {
         let verdict = decide_access(
             config,
@@ -149,7 +208,7 @@ pub fn reevaluate(
             None,
         );
         let was_allowed = previous
-            .and_then(|view| view.access.get(&resource.name).copied())
+            .and_then(|view| view.access.get(&resource.name))
             .unwrap_or(false);
         if verdict.allow != was_allowed {
             events.push(EventKind::AccessChanged {
@@ -158,17 +217,17 @@ pub fn reevaluate(
                 reasons: verdict.reasons,
             });
         }
-        access.insert(resource.name.clone(), verdict.allow);
+        access.push((resource.name.clone(), verdict.allow));
     }
 
-    let mut apps = BTreeMap::new();
+    let mut apps = Vec::new();
     for policy in config.app_policies.values() {
         if !super::evaluate::app_policy_targets(policy, Some(summary.platform)) {
             continue;
         }
         let verdict = decide_app_policy(config, states, Some(&summary), policy);
         let before = match previous.and_then(|view| view.apps.get(&policy.policy_id)) {
-            Some(before) => *before,
+            Some(before) => before,
             None => decide_app_policy(config, states, None, policy).decision,
         };
         if verdict.decision != before {
@@ -179,15 +238,15 @@ pub fn reevaluate(
                 reasons: verdict.reasons,
             });
         }
-        apps.insert(policy.policy_id.clone(), verdict.decision);
+        apps.push((policy.policy_id.clone(), verdict.decision));
     }
 
     (
         DeviceView {
+            compliance: ComplianceState::new(&compliance, now),
             summary,
-            compliance,
-            access,
-            apps,
+            access: access.into_iter().collect(),
+            apps: apps.into_iter().collect(),
         },
         events,
     )

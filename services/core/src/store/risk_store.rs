@@ -24,7 +24,7 @@ use crate::{
             AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource,
             TenantSettings,
         },
-        Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, Event, ReportBatch,
+        Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, Event, ReportBatch, Timestamp,
     },
     error::CoreResult,
     metrics::Metrics,
@@ -154,7 +154,9 @@ impl RiskStore {
         config: WriterConfig,
     ) -> CoreResult<Self> {
         let meta = Meta::load_or_create(engine.as_ref())?;
-        let view = Arc::new(RwLock::new(load_view(engine.as_ref(), meta.head)?));
+        let loading = std::time::Instant::now();
+        let view = Arc::new(RwLock::new(load_view(engine.as_ref(), &meta, clock.now())?));
+        let loaded = loading.elapsed();
         let shared = Arc::new(Shared {
             engine: engine.clone(),
             epoch: format!("{:032x}", meta.epoch),
@@ -189,6 +191,12 @@ impl RiskStore {
             requests,
         };
         store.tick(true).await?;
+        tracing::info!(
+            devices = meta.device_count,
+            load_ms = loaded.as_millis() as u64,
+            evaluate_ms = (loading.elapsed() - loaded).as_millis() as u64,
+            "view loaded from the store and every device re-evaluated"
+        );
         Ok(store)
     }
 
@@ -437,7 +445,8 @@ pub(crate) fn read_checkpoint(
 }
 
 /// Rebuilds the view: configuration, then every device with its persisted memo.
-fn load_view(engine: &dyn KvEngine, head: u64) -> StoreResult<View> {
+fn load_view(engine: &dyn KvEngine, meta: &Meta, now: Timestamp) -> StoreResult<View> {
+    let (head, device_count) = (meta.head, meta.device_count);
     let mut config = PolicyConfig::default();
     for item in engine.range(Keyspace::Config, Bound::Unbounded, Bound::Unbounded) {
         let (key, value) = item?;
@@ -479,21 +488,48 @@ fn load_view(engine: &dyn KvEngine, head: u64) -> StoreResult<View> {
         states: Arc::new(states),
         ..View::default()
     };
+    // Devices and their memos are keyed alike (keys::compliance), so one ordered pass over each keyspace
+    // pairs them; a get per device would descend the tree a million times (issue #9: serving again within
+    // 5 s of a restart with 1M devices).
+    let mut memos = engine
+        .range(Keyspace::Compliance, Bound::Unbounded, Bound::Unbounded)
+        .peekable();
+    view.devices
+        .reserve(usize::try_from(device_count).unwrap_or_default());
     for item in engine.range(Keyspace::Devices, Bound::Unbounded, Bound::Unbounded) {
-        let (_, value) = item?;
+        let (key, value) = item?;
         let record: DeviceRecord = decode(Keyspace::Devices, &value)?;
+        let memo = next_memo_for(&mut memos, &key)?.unwrap_or_else(ComplianceMemo::unknown);
         let summary = DeviceSummary::from_record(&record);
-        let device_view =
-            match engine.get(Keyspace::Compliance, &keys::compliance(&record.device_id))? {
-                Some(bytes) => DeviceView::restored(
-                    summary,
-                    decode::<ComplianceMemo>(Keyspace::Compliance, &bytes)?,
-                ),
-                None => DeviceView::restored(summary, ComplianceMemo::unknown()),
-            };
-        view.devices.insert(record.device_id, device_view);
+        let device_view = DeviceView::restored(summary, memo, now);
+        view.devices.insert(record.device_id, Box::new(device_view));
     }
     Ok(view)
+}
+
+/// Advances the ordered memo iterator to `device_key` and takes its memo, if it has one.
+fn next_memo_for(
+    memos: &mut std::iter::Peekable<super::engine::KvIter<'_>>,
+    device_key: &[u8],
+) -> StoreResult<Option<ComplianceMemo>> {
+    loop {
+        let ordering = match memos.peek() {
+            None => return Ok(None),
+            Some(Ok((memo_key, _))) => memo_key.as_slice().cmp(device_key),
+            Some(Err(_)) => std::cmp::Ordering::Less,
+        };
+        match ordering {
+            std::cmp::Ordering::Greater => return Ok(None),
+            std::cmp::Ordering::Less => {
+                // A memo of no device (or a read error, which `?` returns).
+                memos.next().transpose()?;
+            }
+            std::cmp::Ordering::Equal => {
+                let (_, bytes) = memos.next().transpose()?.expect("peeked");
+                return decode(Keyspace::Compliance, &bytes).map(Some);
+            }
+        }
+    }
 }
 
 /// Store-wide metadata, kept in the Meta keyspace.

@@ -8,6 +8,9 @@ use super::{
     MemoryEngine, SledEngine,
 };
 
+/// A small page cache: the suite's stores are tiny.
+const TEST_CACHE_BYTES: u64 = 16 << 20;
+
 fn put(engine: &dyn KvEngine, keyspace: Keyspace, key: &[u8], value: &[u8]) {
     let mut batch = WriteBatch::default();
     batch.put(keyspace, key.to_vec(), value.to_vec());
@@ -123,7 +126,9 @@ fn memory_engine_passes_the_engine_suite() {
 fn sled_engine_passes_the_engine_suite() {
     for durability in [Durability::Flush, Durability::Fsync] {
         let dir = tempfile::tempdir().unwrap();
-        engine_suite(Arc::new(SledEngine::open(dir.path(), durability).unwrap()));
+        engine_suite(Arc::new(
+            SledEngine::open(dir.path(), durability, TEST_CACHE_BYTES).unwrap(),
+        ));
     }
 }
 
@@ -131,11 +136,11 @@ fn sled_engine_passes_the_engine_suite() {
 fn sled_engine_keeps_flushed_writes_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let engine = SledEngine::open(dir.path(), Durability::Fsync).unwrap();
+        let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();
         put(&engine, Keyspace::Devices, b"d", b"kept");
         engine.flush().unwrap();
     }
-    let engine = SledEngine::open(dir.path(), Durability::Fsync).unwrap();
+    let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();
     assert_eq!(
         engine.get(Keyspace::Devices, b"d").unwrap(),
         Some(b"kept".to_vec())

@@ -319,7 +319,7 @@ impl Writer {
             if let Some(next) = device_view.compliance.next_deadline {
                 view.deadlines.insert((next, device_id.clone()));
             }
-            view.devices.insert(device_id, device_view);
+            view.devices.insert(device_id, Box::new(device_view));
         }
         view.head = overlay.head;
         drop(view);
@@ -646,7 +646,7 @@ impl Writer {
             let previous = overlay
                 .views
                 .get(&device_id)
-                .or_else(|| view.devices.get(&device_id));
+                .or_else(|| view.devices.get(&device_id).map(|device| &**device));
             let previous_memo = previous.map(DeviceView::memo);
             let (device_view, events) = reevaluate(&config, &states, summary, previous, now);
             for kind in events {

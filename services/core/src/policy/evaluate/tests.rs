@@ -438,6 +438,57 @@ fn grace_period_then_noncompliant_and_actions_fire_once_when_due() {
     assert!(healed.episodes.is_empty(), "remediation ends the episode");
 }
 
+#[test]
+fn the_views_compliance_state_derives_the_verdict_and_decisions_it_was_made_from() {
+    use crate::policy::view::ComplianceState;
+
+    let mut p = policy(Some(ThreatLevel::Low));
+    p.grace_period = Duration::from_secs(24 * 3600);
+    p.actions = vec![ScheduledAction {
+        kind: ActionKind::Notify,
+        after: Duration::from_secs(3600),
+    }];
+    let cfg = config(vec![connector("lookout")], vec![p]);
+    let states = ConnectorStates::at(&cfg, NOW);
+    let rule = AccessRule {
+        platforms: Vec::new(),
+        require_compliant_device: true,
+        max_threat_level: Some(ThreatLevel::Low),
+    };
+    let app = resource(vec![rule]);
+    let mut episodes = BTreeMap::new();
+    // Compliant, then in grace, then past the action, then past the grace period, then remediated.
+    for (hours, health) in [
+        (0, HealthState::Secured),
+        (1, HealthState::HighSeverity),
+        (3, HealthState::HighSeverity),
+        (30, HealthState::HighSeverity),
+        (31, HealthState::Secured),
+    ] {
+        let now = Timestamp(NOW.0 + hours * HOUR);
+        let d = device(&[("lookout", health)]);
+        let evaluated = evaluate_compliance(&cfg, &states, &d, &episodes, now);
+        let state = ComplianceState::new(&evaluated, now);
+        let derived = state.verdict(&cfg, &states, &d);
+        // Actions fall due once: deriving again reports none, and everything else is the same.
+        assert!(derived.due_actions.is_empty(), "at {hours}h");
+        assert_eq!(
+            derived,
+            Compliance {
+                due_actions: Vec::new(),
+                ..evaluated.clone()
+            },
+            "at {hours}h"
+        );
+        assert_eq!(
+            decide_access(&cfg, &states, Some((&d, &state)), &app, None),
+            decide_access(&cfg, &states, Some((&d, &evaluated)), &app, None),
+            "at {hours}h"
+        );
+        episodes = evaluated.episodes;
+    }
+}
+
 /// A compliance verdict with only a status.
 fn verdict(status: ComplianceStatus) -> Compliance {
     Compliance {
