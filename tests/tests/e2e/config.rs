@@ -140,6 +140,29 @@ async fn toml_with_unknown_key_exits_64_naming_the_key() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_cache_mib_out_of_range_exits_64_naming_the_key() -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let data = dir.path().join("data");
+    for (args, env) in [
+        (vec!["--store-cache-mib", "0"], vec![]),
+        (vec![], vec![("RISKGATE_STORE_CACHE_MIB", "lots")]),
+    ] {
+        let mut all = vec![
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ];
+        all.extend(args);
+        let output = run_core_to_exit(&all, &env).await?;
+        check_config_error(&output, "store_cache_mib");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_batch_reports_flag_limits_the_batch_size() -> anyhow::Result<()> {
     let dir = tempdir()?;
     let core = CoreProcess::start(dir.path(), &["--max-batch-reports", "3"]).await;

@@ -117,9 +117,9 @@ pub struct ComplianceMemo {
     /// Open noncompliance episodes per policy.
     pub episodes: BTreeMap<String, Episode>,
     /// Last access decision per resource.
-    pub access: BTreeMap<String, bool>,
+    pub access: Decisions<bool>,
     /// Last decision per app-protection policy.
-    pub apps: BTreeMap<String, AppDecision>,
+    pub apps: Decisions<AppDecision>,
 }
 
 impl ComplianceMemo {
@@ -128,8 +128,8 @@ impl ComplianceMemo {
         Self {
             status: ComplianceStatus::Unknown,
             episodes: BTreeMap::new(),
-            access: BTreeMap::new(),
-            apps: BTreeMap::new(),
+            access: Decisions::default(),
+            apps: Decisions::default(),
         }
     }
 }
@@ -146,8 +146,8 @@ impl DeviceView {
                 next_deadline: None,
                 evaluated_at: now,
             },
-            access: memo.access.into_iter().collect(),
-            apps: memo.apps.into_iter().collect(),
+            access: memo.access,
+            apps: memo.apps,
         }
     }
 
@@ -156,8 +156,8 @@ impl DeviceView {
         ComplianceMemo {
             status: self.compliance.status,
             episodes: self.compliance.episodes.clone(),
-            access: self.access.to_map(),
-            apps: self.apps.to_map(),
+            access: self.access.clone(),
+            apps: self.apps.clone(),
         }
     }
 }

@@ -145,8 +145,15 @@ impl std::fmt::Debug for WriteRequest {
 
 impl RiskStore {
     /// Opens the store on `engine`: creates its metadata on first use, rebuilds the in-memory view from the
-    /// stored configuration, devices and compliance memos, starts the writer thread, and re-evaluates every
-    /// device once (logging what changed while the core was down) before returning.
+    /// stored configuration, devices and compliance memos, starts the writer thread, and queues a
+    /// re-evaluation of every device (logging what changed while the core was down) as the writer's first
+    /// request.
+    ///
+    /// It returns once the view is loaded, without waiting for that pass: until it is done, checks are
+    /// answered with the decisions persisted at the last commit (`DeviceView::restored`), and every write
+    /// queues behind it. With a million devices the pass takes seconds, and a restarted core must serve
+    /// again within 5 s (issue #9); what it can change is only what time changed while the core was down,
+    /// which the scheduler's ticks would otherwise apply up to a period late anyway.
     pub async fn open(
         engine: Arc<dyn KvEngine>,
         clock: Arc<dyn Clock>,
@@ -190,13 +197,31 @@ impl RiskStore {
             view,
             requests,
         };
-        store.tick(true).await?;
         tracing::info!(
             devices = meta.device_count,
             load_ms = loaded.as_millis() as u64,
-            evaluate_ms = (loading.elapsed() - loaded).as_millis() as u64,
-            "view loaded from the store and every device re-evaluated"
+            "view loaded from the store"
         );
+        let (reply, evaluated) = oneshot::channel();
+        store
+            .requests
+            .send(WriteRequest::Tick { full: true, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let started = std::time::Instant::now();
+        tokio::spawn(async move {
+            match evaluated.await {
+                Ok(Ok(_)) => tracing::info!(
+                    devices = meta.device_count,
+                    evaluate_ms = started.elapsed().as_millis() as u64,
+                    "every device re-evaluated after start"
+                ),
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "re-evaluating every device after start failed")
+                }
+                Err(_) => tracing::warn!("the store closed before re-evaluating every device"),
+            }
+        });
         Ok(store)
     }
 
