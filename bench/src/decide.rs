@@ -312,8 +312,8 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
             None,
         )?;
         devices.push(Device {
+            compliance: ComplianceState::new(&config, &states, &summary, &compliance, now),
             summary,
-            compliance: ComplianceState::new(&compliance, now),
             cedar_request,
         });
     }

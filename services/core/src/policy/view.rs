@@ -66,16 +66,33 @@ pub struct ComplianceState {
     pub next_deadline: Option<Timestamp>,
     /// When it was evaluated.
     pub evaluated_at: Timestamp,
+    /// Why the device does not grant access, kept so that a deny answers without evaluating again; empty
+    /// (no allocation) for a device that grants access.
+    pub noncompliance: Box<[Reason]>,
 }
 
 impl ComplianceState {
-    /// What to keep of `compliance`, evaluated at `now`.
-    pub fn new(compliance: &Compliance, now: Timestamp) -> Self {
+    /// What to keep of `compliance`, evaluated at `now` with `config` and `states`.
+    pub fn new(
+        config: &PolicyConfig,
+        states: &ConnectorStates,
+        device: &DeviceSummary,
+        compliance: &Compliance,
+        now: Timestamp,
+    ) -> Self {
+        let noncompliance = if compliance.status.grants_access() {
+            Box::default()
+        } else {
+            compliance
+                .noncompliance_reasons(config, states, device)
+                .into_boxed_slice()
+        };
         Self {
             status: compliance.status,
             episodes: compliance.episodes.clone(),
             next_deadline: compliance.next_deadline,
             evaluated_at: now,
+            noncompliance,
         }
     }
 
@@ -104,8 +121,13 @@ impl ComplianceFacts for ComplianceState {
         states: &ConnectorStates,
         device: &DeviceSummary,
     ) -> Vec<Reason> {
-        self.verdict(config, states, device)
-            .noncompliance_reasons(config, states, device)
+        if self.noncompliance.is_empty() && !self.status.grants_access() {
+            // Restored from its memo and not evaluated since start: derive them.
+            return self
+                .verdict(config, states, device)
+                .noncompliance_reasons(config, states, device);
+        }
+        self.noncompliance.to_vec()
     }
 }
 
@@ -145,6 +167,8 @@ impl DeviceView {
                 episodes: memo.episodes,
                 next_deadline: None,
                 evaluated_at: now,
+                // Derived on demand until the evaluation pass that follows the start fills them in.
+                noncompliance: Box::default(),
             },
             access: memo.access,
             apps: memo.apps,
@@ -243,7 +267,7 @@ pub fn reevaluate(
 
     (
         DeviceView {
-            compliance: ComplianceState::new(&compliance, now),
+            compliance: ComplianceState::new(config, states, &summary, &compliance, now),
             summary,
             access: access.into_iter().collect(),
             apps: apps.into_iter().collect(),

@@ -6,6 +6,7 @@ use std::{
     fs::File,
     ops::Bound,
     path::{Path, PathBuf},
+    sync::mpsc::{sync_channel, SyncSender},
 };
 
 use super::engine::{Durability, Keyspace, KvEngine, KvIter, StoreError, StoreResult, WriteBatch};
@@ -16,6 +17,8 @@ pub struct SledEngine {
     db: sled::Db,
     path: PathBuf,
     durability: Durability,
+    /// Wakes the thread that frees replaced tree nodes ([`start_collector`]).
+    collector: SyncSender<()>,
 }
 
 impl SledEngine {
@@ -28,10 +31,14 @@ impl SledEngine {
             .cache_capacity(cache_bytes)
             .open()
             .map_err(engine_error)?;
+        let collector = start_collector().map_err(|err| {
+            StoreError::Engine(format!("cannot start the collector thread: {err}"))
+        })?;
         Ok(Self {
             db,
             path: path.to_owned(),
             durability,
+            collector,
         })
     }
 
@@ -55,17 +62,28 @@ impl SledEngine {
     }
 }
 
-/// How many times a commit drives the epoch collector; each pass frees at most a few bags of garbage.
+/// How many times the collector pins per signal; each pass frees at most a few bags of garbage.
 const COLLECT_PASSES: usize = 64;
 
-/// Frees the tree nodes sled replaced. sled 0.34 copies a node on every change and hands the old one to
-/// crossbeam-epoch's global collector, which frees a few bags per pin. With one writer thread doing all the
-/// pinning, garbage is made faster than it is freed: a bulk ingest of 200,000 devices held over 1 GiB of
-/// replaced nodes (BENCHMARKS.md, `scale`). Pinning and flushing after each commit frees it as it goes.
-fn collect_replaced_nodes() {
-    for _ in 0..COLLECT_PASSES {
-        crossbeam_epoch::pin().flush();
-    }
+/// Starts the thread that frees the tree nodes sled replaced, and returns what wakes it after a flush.
+///
+/// sled 0.34 copies a node on every change and hands the old one to crossbeam-epoch's global collector,
+/// which frees only a few bags per pin. With one writer thread doing all the pinning, garbage is made faster
+/// than it is freed: a bulk ingest of 200,000 devices held over 1 GiB of replaced nodes (BENCHMARKS.md,
+/// `scale`). This thread pins and flushes after each commit, off the writer's path; it ends when the engine
+/// (the sender) is dropped.
+fn start_collector() -> std::io::Result<SyncSender<()>> {
+    let (wake, woken) = sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("riskgate-sled-collector".into())
+        .spawn(move || {
+            while woken.recv().is_ok() {
+                for _ in 0..COLLECT_PASSES {
+                    crossbeam_epoch::pin().flush();
+                }
+            }
+        })?;
+    Ok(wake)
 }
 
 fn engine_error(err: sled::Error) -> StoreError {
@@ -128,7 +146,8 @@ impl KvEngine for SledEngine {
         if self.durability == Durability::Fsync {
             self.fsync_files()?;
         }
-        collect_replaced_nodes();
+        // A signal already pending covers this flush too.
+        let _ = self.collector.try_send(());
         Ok(())
     }
 

@@ -468,7 +468,7 @@ fn the_views_compliance_state_derives_the_verdict_and_decisions_it_was_made_from
         let now = Timestamp(NOW.0 + hours * HOUR);
         let d = device(&[("lookout", health)]);
         let evaluated = evaluate_compliance(&cfg, &states, &d, &episodes, now);
-        let state = ComplianceState::new(&evaluated, now);
+        let state = ComplianceState::new(&cfg, &states, &d, &evaluated, now);
         let derived = state.verdict(&cfg, &states, &d);
         // Actions fall due once: deriving again reports none, and everything else is the same.
         assert!(derived.due_actions.is_empty(), "at {hours}h");
