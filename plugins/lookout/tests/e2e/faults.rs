@@ -112,6 +112,14 @@ async fn rate_limits_wait_for_retry_after_and_server_errors_back_off() -> anyhow
         json!({"device": "d0", "vendor": "lookout", "severity": "HIGH"}),
     )
     .await?;
+    // Under load the device can reach HIGH through a periodic resync before the stream has served every
+    // fault, so wait for both; then each fault must have been served exactly as often as configured.
+    wait_until(WAIT, "every stream fault served", || async {
+        sim.counter("faults_served.429").await >= 2
+            && sim.counter("faults_served.503").await >= 2
+            && sim.counter("faults_served.500").await >= 1
+    })
+    .await?;
     wait_health(&core, "d0", api::HealthState::HighSeverity).await?;
     assert_eq!(sim.counter("faults_served.429").await, 2);
     assert_eq!(sim.counter("faults_served.503").await, 2);
