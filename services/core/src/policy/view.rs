@@ -53,9 +53,9 @@ pub struct DeviceView {
     pub apps: Decisions<AppDecision>,
 }
 
-/// What the view keeps of a device's compliance: the status and what it takes to derive the full verdict
-/// again. Per-policy verdicts and their reasons are derived on demand (a deny, `GetDeviceCompliance`)
-/// instead of being kept for every device.
+/// What the view keeps of a device's compliance: the status, what it takes to derive the full verdict
+/// again, and for a device that is denied the reasons a deny quotes. Per-policy verdicts are derived on
+/// demand (`GetDeviceCompliance`) instead of being kept for every device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplianceState {
     /// The worst status.
