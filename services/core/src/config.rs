@@ -26,8 +26,8 @@ pub const DEFAULT_MAX_BATCH_REPORTS: u64 = 1000;
 /// Hard ceiling for `max_batch_reports`, so one batch stays well under the gRPC message size limit.
 pub const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
 /// Default size of sled's page cache, in MiB. sled's own default is 1 GiB; with 1M devices the core used
-/// 1.34 GiB with 128 MiB and 1.07 GiB with 32 MiB, ingesting as fast, and the OS page cache still holds
-/// the files (issue #9, BENCHMARKS.md `scale`).
+/// 1.26–1.31 GiB with 128 MiB and 1.05–1.10 GiB with 32 MiB, ingesting as fast, and the OS page cache
+/// still holds the files (issue #9, BENCHMARKS.md `scale`).
 pub const DEFAULT_STORE_CACHE_MIB: u64 = 32;
 /// Default tolerated clock skew for timestamps from partners.
 pub const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";

@@ -69,7 +69,7 @@ const COLLECT_PASSES: usize = 64;
 ///
 /// sled 0.34 copies a node on every change and hands the old one to crossbeam-epoch's global collector,
 /// which frees only a few bags per pin. With one writer thread doing all the pinning, garbage is made faster
-/// than it is freed: a bulk ingest of 200,000 devices held over 1 GiB of replaced nodes (BENCHMARKS.md,
+/// than it is freed: a bulk ingest of 200,000 devices held nearly 1 GiB of replaced nodes (BENCHMARKS.md,
 /// `scale`). This thread pins and flushes after each commit, off the writer's path; it ends when the engine
 /// (the sender) is dropped.
 fn start_collector() -> std::io::Result<SyncSender<()>> {
