@@ -5,6 +5,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod codec;
+
 /// Package `riskgate.v1`.
 #[allow(
     missing_docs,

@@ -66,6 +66,7 @@ unsafe fn finish(result: Result<Option<Vec<u8>>, CallError>, out: *mut RgOwnedBy
         Err(err) => {
             let message = pb::PluginError {
                 message: err.message().to_owned(),
+                origin: err.origin().to_owned(),
             };
             // SAFETY: forwarded caller guarantee on `out`.
             unsafe { write_out(out, message.encode_to_vec()) };

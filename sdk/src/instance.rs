@@ -41,6 +41,10 @@ pub enum CallError {
     /// The caller broke the protocol ([`status::ERR_INVALID`]).
     #[error("invalid call: {0}")]
     Invalid(String),
+    /// [`Connector::run`] failed with this error. It surfaces through `next_batch`, the call that
+    /// found it, with the inner error's status, and `PluginError.origin` says `run`.
+    #[error("in run: {0}")]
+    InRun(Box<CallError>),
 }
 
 impl CallError {
@@ -52,6 +56,16 @@ impl CallError {
             CallError::Fatal(_) => status::ERR_FATAL,
             CallError::Panic(_) => status::ERR_PANIC,
             CallError::Invalid(_) => status::ERR_INVALID,
+            CallError::InRun(inner) => inner.status(),
+        }
+    }
+
+    /// Where the failure happened when it was not in the call that reports it: `run` for the
+    /// connector's run task; empty otherwise. Carried in `PluginError.origin`.
+    pub fn origin(&self) -> &'static str {
+        match self {
+            CallError::InRun(_) => "run",
+            _ => "",
         }
     }
 
@@ -63,6 +77,7 @@ impl CallError {
             | CallError::Fatal(m)
             | CallError::Panic(m)
             | CallError::Invalid(m) => m,
+            CallError::InRun(inner) => inner.message(),
         }
     }
 }
@@ -329,8 +344,8 @@ fn finish(running: &mut Running, wait: Duration) -> Result<Pulled, CallError> {
     let outcome = match joined {
         Err(_elapsed) => return Ok(Pulled::Timeout),
         Ok(Ok(Ok(()))) => Ok(Pulled::End),
-        Ok(Ok(Err(e))) => Err(e.into()),
-        Ok(Err(join_error)) => Err(join_failure(join_error)),
+        Ok(Ok(Err(e))) => Err(CallError::InRun(Box::new(e.into()))),
+        Ok(Err(join_error)) => Err(CallError::InRun(Box::new(join_failure(join_error)))),
     };
     running.outcome = Some(outcome.clone());
     outcome

@@ -24,6 +24,7 @@ pub mod connector_host;
 pub mod events;
 pub mod metrics;
 pub mod process;
+pub mod raw;
 pub mod rpc;
 pub mod vendor_sim;
 pub mod wait;

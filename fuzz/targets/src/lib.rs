@@ -13,6 +13,8 @@
 //! - [`ingest_validation`]: a protobuf `ReportBatch` through the core's Ingest parse.
 //! - [`stream_cursor`]: a subscription cursor through the core's signed cursor codec.
 //! - [`webhook_payload`]: a push (headers and body) through the webhook's signature check and mapping.
+//! - [`rpc_decode`]: raw bytes as the request of every RPC, through the codec the services decode
+//!   with; a refusal is always INVALID_ARGUMENT.
 //!
 //! libFuzzer drives these from the cargo-fuzz crate in `fuzz/` (outside the workspace, nightly only);
 //! `tests/corpus_replay.rs` replays the committed corpora on stable. See `docs/fuzzing.md`.
@@ -23,12 +25,14 @@ mod check;
 pub mod fixtures;
 mod ingest;
 mod lookout;
+mod rpc_decode;
 mod stream_cursor;
 mod webhook;
 mod zimperium;
 
 pub use ingest::ingest_validation;
 pub use lookout::{lookout_device, lookout_event};
+pub use rpc_decode::{rpc_decode, RPCS};
 pub use stream_cursor::stream_cursor;
 pub use webhook::webhook_payload;
 pub use zimperium::zimperium_threat;
@@ -64,4 +68,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ingest_validation", ingest_validation),
     ("stream_cursor", stream_cursor),
     ("webhook_payload", webhook_payload),
+    ("rpc_decode", rpc_decode),
 ];

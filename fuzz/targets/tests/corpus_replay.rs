@@ -82,6 +82,37 @@ fn webhook_payload_corpus_replays() {
 }
 
 #[test]
+fn rpc_decode_corpus_replays() {
+    replay("rpc_decode");
+}
+
+/// `rpc_decode` covers every RPC the API declares, so a new one cannot skip the decoding check.
+#[test]
+fn rpc_decode_lists_every_rpc_of_the_api() {
+    use prost::Message as _;
+    let set = prost_types::FileDescriptorSet::decode(riskgate_proto::FILE_DESCRIPTOR_SET)
+        .expect("the API's descriptor set");
+    let mut declared: Vec<String> = set
+        .file
+        .iter()
+        .flat_map(|file| {
+            file.service.iter().flat_map(move |service| {
+                service.method.iter().map(move |method| {
+                    format!("/{}.{}/{}", file.package(), service.name(), method.name())
+                })
+            })
+        })
+        .collect();
+    let mut listed: Vec<String> = riskgate_fuzz_targets::RPCS
+        .iter()
+        .map(|(path, _)| (*path).to_owned())
+        .collect();
+    declared.sort();
+    listed.sort();
+    assert_eq!(listed, declared);
+}
+
+#[test]
 fn every_target_has_a_fuzz_target_file() {
     for (target, _) in TARGETS {
         let path = fuzz_dir().join("fuzz_targets").join(format!("{target}.rs"));

@@ -17,10 +17,11 @@ pub struct Threat {
     /// Whether the threat is still present. Required.
     #[prost(enumeration = "ThreatStatus", tag = "5")]
     pub status: i32,
-    /// When the partner detected it. Required, and not in the future beyond the server's allowed clock skew.
+    /// When the partner detected it. Required: after 1970-01-01T00:00:00Z (and before 2262, the range of
+    /// 64-bit nanoseconds), and not in the future beyond the server's allowed clock skew.
     #[prost(message, optional, tag = "6")]
     pub detected_at: ::core::option::Option<::prost_types::Timestamp>,
-    /// When it was resolved. Optional; if set it must not be before detected_at.
+    /// When it was resolved. Optional; if set it must not be before detected_at (so it is after 1970 too).
     #[prost(message, optional, tag = "7")]
     pub resolved_at: ::core::option::Option<::prost_types::Timestamp>,
     /// Human-readable description. Optional, at most 4096 bytes.
@@ -55,7 +56,8 @@ pub struct DeviceReport {
     /// Every threat the partner currently knows for the device, open or not. At most 256 entries.
     #[prost(message, repeated, tag = "8")]
     pub threats: ::prost::alloc::vec::Vec<Threat>,
-    /// When the partner observed this state. Required, and not in the future beyond the allowed clock skew.
+    /// When the partner observed this state. Required: after 1970-01-01T00:00:00Z (and before 2262, the range
+    /// of 64-bit nanoseconds), and not in the future beyond the allowed clock skew.
     /// A report older than the one already held for the same device and connector is ignored as stale.
     #[prost(message, optional, tag = "9")]
     pub observed_at: ::core::option::Option<::prost_types::Timestamp>,
@@ -378,4 +380,9 @@ pub struct PluginError {
     /// Human-readable cause, naming the failing part (for example the configuration key).
     #[prost(string, tag = "1")]
     pub message: ::prost::alloc::string::String,
+    /// Where it failed when that is not the call that returned it: "run" for the connector's run task, whose
+    /// failures surface through next_batch. Empty: in the call itself. Added in SDK 0.1; older plugins leave
+    /// it empty.
+    #[prost(string, tag = "2")]
+    pub origin: ::prost::alloc::string::String,
 }

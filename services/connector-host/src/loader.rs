@@ -160,11 +160,16 @@ pub struct CallError {
     pub failure: Failure,
     /// The plugin's `PluginError` message, or the host's description.
     pub message: String,
+    /// `PluginError.origin`: where the failure happened when not in `entry` itself (`run`), or empty.
+    pub origin: String,
 }
 
 impl CallError {
     fn describe(&self) -> String {
-        let entry = self.entry.name();
+        let entry = match self.origin.as_str() {
+            "" => self.entry.name().to_owned(),
+            origin => format!("{origin} (found by {})", self.entry.name()),
+        };
         let message = &self.message;
         match &self.failure {
             Failure::Config => format!("invalid configuration (in {entry}): {message}"),
@@ -333,6 +338,7 @@ impl Plugin {
                 entry: Entry::Create,
                 failure: Failure::Garbage,
                 message: "create returned OK without an instance".to_owned(),
+                origin: String::new(),
             });
         }
         Ok(Instance {
@@ -363,17 +369,21 @@ impl Plugin {
             status::ERR_INVALID => Failure::Invalid,
             other => Failure::UnknownStatus(other),
         };
-        let message = match bytes {
-            None => "(no message)".to_owned(),
+        let (message, origin) = match bytes {
+            None => ("(no message)".to_owned(), String::new()),
             Some(bytes) => match pb::PluginError::decode(bytes.as_slice()) {
-                Ok(error) => error.message,
-                Err(_) => format!("(undecodable error message of {} bytes)", bytes.len()),
+                Ok(error) => (error.message, error.origin),
+                Err(_) => (
+                    format!("(undecodable error message of {} bytes)", bytes.len()),
+                    String::new(),
+                ),
             },
         };
         CallError {
             entry,
             failure,
             message,
+            origin,
         }
     }
 
@@ -404,6 +414,7 @@ impl Plugin {
             entry,
             failure: Failure::Garbage,
             message: format!("{} bytes that do not decode: {e}", bytes.len()),
+            origin: String::new(),
         })
     }
 }

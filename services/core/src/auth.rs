@@ -102,10 +102,9 @@ pub enum Permission {
     Read,
     /// subscriber or admin.
     Subscribe,
-    /// A connector token (checked per connector id by the handler) or admin.
-    ConnectorWrite,
-    /// A connector token (for itself), reader or admin.
-    ConnectorRead,
+    /// A connector token (checked per connector id by the handler) or admin. Covers the connector's
+    /// checkpoint too: it is the vendor's cursor into its own API, not fleet data a reader needs.
+    Connector,
     /// admin only.
     Admin,
 }
@@ -120,9 +119,8 @@ pub fn permission_for(path: &str) -> Permission {
         "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
             Permission::Authenticated
         }
-        "riskgate.v1.IngestService" if method == "Ingest" => Permission::ConnectorWrite,
-        "riskgate.v1.IngestService" => Permission::ConnectorRead,
-        "riskgate.v1.ConnectorService" if method == "Heartbeat" => Permission::ConnectorWrite,
+        "riskgate.v1.IngestService" => Permission::Connector,
+        "riskgate.v1.ConnectorService" if method == "Heartbeat" => Permission::Connector,
         "riskgate.v1.ConnectorService" | "riskgate.v1.PolicyService" if is_read => Permission::Read,
         "riskgate.v1.DeviceService" | "riskgate.v1.DecisionService" => Permission::Read,
         "riskgate.v1.RiskStream" => Permission::Subscribe,
@@ -191,10 +189,7 @@ impl Tokens {
                 Permission::Open | Permission::Authenticated => true,
                 Permission::Read => principal.has(&Role::Reader),
                 Permission::Subscribe => principal.has(&Role::Subscriber),
-                Permission::ConnectorWrite => principal.is_connector(),
-                Permission::ConnectorRead => {
-                    principal.is_connector() || principal.has(&Role::Reader)
-                }
+                Permission::Connector => principal.is_connector(),
                 Permission::Admin => false,
             };
         if !allowed {

@@ -3,6 +3,7 @@
 //! These types are what the store persists (hence `Serialize`) and what the service logic works on.
 //! The gRPC edge (`crate::grpc`) parses proto messages into them and renders them back.
 
+mod api_names;
 mod ids;
 pub mod policy;
 mod time;

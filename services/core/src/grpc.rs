@@ -8,6 +8,7 @@ mod decisions;
 mod devices;
 mod error;
 mod ingest;
+mod lease;
 mod limits;
 pub mod parse;
 mod parse_policy;

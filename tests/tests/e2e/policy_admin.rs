@@ -9,9 +9,9 @@ use riskgate_tests::{
         ActionKind, AdvanceClockRequest, AppAction, AppProtectionPolicy, BatchCheckAccessRequest,
         CheckAccessRequest, CompliancePolicy, Connector, CreateConnectorRequest, DeleteByIdRequest,
         DeleteConnectorRequest, GetByIdRequest, GetConnectorRequest, GetDeviceComplianceRequest,
-        GetTenantSettingsRequest, HeartbeatRequest, ListConnectorsRequest, ListRequest, Platform,
-        ScheduledAction, TenantSettings, ThreatLevel, UpdateCompliancePolicyRequest,
-        UpdateConnectorRequest,
+        GetTenantSettingsRequest, HealthState, HeartbeatRequest, ListConnectorsRequest,
+        ListRequest, Platform, ScheduledAction, TenantSettings, ThreatLevel,
+        UpdateCompliancePolicyRequest, UpdateConnectorRequest,
     },
     expect_status, register_connector_with,
 };
@@ -587,5 +587,66 @@ async fn bad_admin_requests_are_refused_with_their_code_naming_the_field() -> an
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_messages_use_request_rooted_paths_api_names_and_admin_durations(
+) -> anyhow::Result<()> {
+    let mut env = Env::start().await?;
+    let exact = |result: Result<String, Status>, expected: &str| -> anyhow::Result<()> {
+        let message = expect_status(result, Code::InvalidArgument, expected)?;
+        anyhow::ensure!(
+            message == expected,
+            "got {message:?}, expected {expected:?}"
+        );
+        Ok(())
+    };
+    // CreateCompliancePolicy's request is the policy itself: no `policy.` before its fields.
+    exact(
+        send(
+            &mut env,
+            Call::CreatePolicy(policy_with(|p| p.grace_period = Some(secs(366 * DAY)))),
+        )
+        .await,
+        "grace_period: must be between 0 seconds and 365 days",
+    )?;
+    // UpdateCompliancePolicyRequest carries it in `policy`.
+    let message = expect_status(
+        send(
+            &mut env,
+            Call::UpdatePolicy(policy_with(|p| p.grace_period = Some(secs(366 * DAY)))),
+        )
+        .await,
+        Code::InvalidArgument,
+        "policy.grace_period",
+    )?;
+    anyhow::ensure!(message.starts_with("policy.grace_period: "), "{message}");
+    // A Duration whose nanos carry a whole second is refused, not normalised into 2 s.
+    let message = expect_status(
+        send(
+            &mut env,
+            Call::CreatePolicy(policy_with(|p| {
+                p.grace_period = Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 2_000_000_000,
+                })
+            })),
+        )
+        .await,
+        Code::InvalidArgument,
+        "grace_period.nanos",
+    )?;
+    anyhow::ensure!(message.starts_with("grace_period.nanos: "), "{message}");
+    // A connector that never sent a heartbeat is named by the API's state name, not Rust's.
+    send(&mut env, Call::CreateConnector(Some(connector("silent")))).await?;
+    let report = env.next_report("phone-1", Platform::Android, HealthState::Secured);
+    let refused = riskgate_tests::ingest(
+        &mut env.ingest,
+        vec![riskgate_tests::batch("silent", 1, b"", vec![report])],
+    )
+    .await;
+    let message = expect_status(refused, Code::FailedPrecondition, "NOT_SET_UP")?;
+    anyhow::ensure!(!message.contains("NotSetUp"), "{message}");
     Ok(())
 }

@@ -164,7 +164,8 @@ async fn each_role_against_each_rpc_family() -> anyhow::Result<()> {
                         ))
                         .await,
                 ),
-                connector || read,
+                // A checkpoint is the vendor's cursor: the connector's own, not every reader's.
+                connector,
             ),
         ];
         for (method, got, want) in results {

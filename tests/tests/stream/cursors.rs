@@ -101,6 +101,32 @@ async fn a_cursor_from_another_store_is_out_of_range_with_the_oldest_position() 
     Ok(())
 }
 
+/// A cursor naming an epoch that is not this store's cannot have its signature checked (each store
+/// signs with its own key), so an altered epoch reads as another store's cursor: OUT_OF_RANGE, "start
+/// again from a snapshot", as stream.proto documents. It never resumes anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_with_an_altered_epoch_is_out_of_range_as_another_stores() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let core = start_core(dir.path(), &[]).await?;
+    let mut stream = subscribe(&core, SubscriptionFilter::default(), "", 0).await?;
+    let (_, cursor, _) = read_snapshot(&mut stream).await?;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut altered = engine.decode(&cursor)?;
+    // Byte 0 is the format version; bytes 1 to 16 the store epoch.
+    altered[1] ^= 1;
+    let status = subscribe(
+        &core,
+        SubscriptionFilter::default(),
+        &engine.encode(&altered),
+        0,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains("another store"), "{status:?}");
+    Ok(())
+}
+
 /// Retention of 50 events, compacted every 100 ms.
 const SHORT_RETENTION: [&str; 4] = [
     "--retention-max-events",

@@ -169,7 +169,8 @@ async fn panic_in_next_batch_is_contained_and_keeps_acknowledged_batches() -> an
         70,
         &[
             "plugin faulty",
-            "panicked in next_batch",
+            // The panic is in the connector's run task; next_batch is only where the host found it.
+            "panicked in run (found by next_batch)",
             "deliberate panic in next_batch",
         ],
         4,
@@ -197,7 +198,7 @@ async fn fatal_error_is_reported_with_the_plugins_message() -> anyhow::Result<()
         70,
         &[
             "plugin faulty",
-            "fatal failure in next_batch",
+            "fatal failure in run (found by next_batch)",
             "deliberate fatal error",
         ],
         4,

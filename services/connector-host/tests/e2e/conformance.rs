@@ -56,7 +56,7 @@ fn a_panicking_plugin_fails_lifecycle_with_the_panic_contained() -> anyhow::Resu
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let lifecycle = line(&stdout, "lifecycle");
     assert!(
-        lifecycle.starts_with("FAIL") && lifecycle.contains("panicked in next_batch"),
+        lifecycle.starts_with("FAIL") && lifecycle.contains("panicked in run"),
         "{lifecycle}"
     );
     assert!(

@@ -172,7 +172,12 @@ impl Connector {
             return ConnectorState::Unavailable;
         }
         let Some(last_heartbeat) = self.last_heartbeat else {
-            return ConnectorState::NotSetUp;
+            // A host that failed before its first healthy heartbeat is in error, not merely new.
+            return if self.error_message.is_empty() {
+                ConnectorState::NotSetUp
+            } else {
+                ConnectorState::Error
+            };
         };
         if now > last_heartbeat.saturating_add(settings.unresponsive_after) {
             ConnectorState::Unresponsive
@@ -183,6 +188,12 @@ impl Connector {
         } else {
             ConnectorState::Available
         }
+    }
+
+    /// Whether its reports are taken at `now`: it has sent a healthy heartbeat once, and its state
+    /// takes reports.
+    pub fn accepts_reports(&self, now: Timestamp) -> bool {
+        self.last_heartbeat.is_some() && self.state(now).accepts_reports()
     }
 
     /// When the connector turns unresponsive unless a heartbeat arrives first.

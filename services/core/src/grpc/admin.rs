@@ -159,7 +159,7 @@ impl PolicyService for AdminApi {
         &self,
         request: Request<pb::CompliancePolicy>,
     ) -> Result<Response<pb::CompliancePolicy>, Status> {
-        let policy = parse_policy::compliance_policy("policy", Some(request.into_inner()))?;
+        let policy = parse_policy::compliance_policy("", Some(request.into_inner()))?;
         match self.run(AdminCommand::CreatePolicy(policy)).await? {
             AdminOutcome::Policy(policy) => {
                 Ok(Response::new(render_policy::compliance_policy(&policy)))

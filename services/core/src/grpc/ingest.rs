@@ -9,11 +9,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
+    lease::{IngestLeases, Lease},
     limits::{check_connector, client_key, message_size_status, StreamLimiter},
     parse, render, Limits,
 };
 use crate::{
-    domain::Clock,
+    domain::{Clock, ReportBatch},
     error::{CoreError, CoreResult},
     metrics::Metrics,
     store::{BatchResult, RiskStore},
@@ -21,6 +22,16 @@ use crate::{
 
 /// Batches one stream may have queued for the writer before its acknowledgements are read.
 const PIPELINE_DEPTH: usize = 32;
+
+/// Whether a read error of the inbound stream is a message the client sent and the server refuses
+/// (over the size limit, or not a `ReportBatch` at all), which ends the stream with that status.
+/// Anything else is the client going away, and there is nobody left to answer.
+fn is_refused_message(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument
+    )
+}
 
 /// The ingest API.
 #[derive(Debug, Clone)]
@@ -31,6 +42,7 @@ pub struct IngestApi {
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     streams: Arc<StreamLimiter>,
+    leases: Arc<IngestLeases>,
 }
 
 impl IngestApi {
@@ -50,6 +62,33 @@ impl IngestApi {
             metrics,
             shutdown,
             streams,
+            leases: Arc::default(),
+        }
+    }
+}
+
+impl IngestApi {
+    /// Queues a parsed batch in the writer if this stream holds (or can take) its connector's lease.
+    async fn queue(&self, held: &mut Vec<Lease>, batch: ReportBatch) -> Pending {
+        let index = match held
+            .iter()
+            .position(|lease| lease.connector_id() == &batch.connector_id)
+        {
+            Some(index) => index,
+            None => {
+                held.push(self.leases.take(&batch.connector_id).await);
+                held.len() - 1
+            }
+        };
+        let batch_seq = batch.batch_seq;
+        match held[index].while_held(self.store.enqueue(batch)).await {
+            Ok(Ok(result)) => Pending::Ack { batch_seq, result },
+            Ok(Err(err)) | Err(err) => {
+                if matches!(err, CoreError::Aborted(_)) {
+                    tracing::warn!(error = %err, "fenced off an older ingest stream");
+                }
+                Pending::Fail(err.into())
+            }
         }
     }
 }
@@ -88,6 +127,8 @@ impl IngestService for IngestApi {
         tokio::spawn(async move {
             // Held while the stream reads: the per-client stream limit.
             let _slot = slot;
+            // The connectors this stream writes for, one lease each.
+            let mut leases: Vec<Lease> = Vec::new();
             loop {
                 let next = tokio::select! {
                     biased;
@@ -102,8 +143,9 @@ impl IngestService for IngestApi {
                     Ok(None) => return,
                     Err(status) => {
                         let status = message_size_status(status);
-                        if status.code() == tonic::Code::ResourceExhausted {
-                            tracing::warn!(%status, "ingest message over the size limit");
+                        if is_refused_message(&status) {
+                            tracing::warn!(%status, "refused ingest message");
+                            api.metrics.record_rejected(0);
                             let _ = pending_tx.send(Pending::Fail(status)).await;
                         } else {
                             tracing::debug!(%status, "ingest stream ended by the client");
@@ -118,13 +160,7 @@ impl IngestService for IngestApi {
                         Ok(batch)
                     });
                 let pending = match parsed {
-                    Ok(batch) => {
-                        let batch_seq = batch.batch_seq;
-                        match api.store.enqueue(batch).await {
-                            Ok(result) => Pending::Ack { batch_seq, result },
-                            Err(err) => Pending::Fail(err.into()),
-                        }
-                    }
+                    Ok(batch) => api.queue(&mut leases, batch).await,
                     Err(err) => {
                         tracing::warn!(error = %err, "rejected ingest batch");
                         api.metrics.record_rejected(report_count);
@@ -169,12 +205,7 @@ impl IngestService for IngestApi {
             .get::<crate::auth::Principal>()
             .cloned();
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
-        if principal
-            .as_ref()
-            .is_some_and(|p| !p.roles.contains(&crate::auth::Role::Reader))
-        {
-            check_connector(principal.as_ref(), &connector_id)?;
-        }
+        check_connector(principal.as_ref(), &connector_id)?;
         let checkpoint = self
             .store
             .checkpoint(&connector_id)

@@ -83,18 +83,41 @@ fn duration(
     if raw.seconds < 0 || raw.nanos < 0 {
         return Err(CoreError::invalid(field, "must not be negative"));
     }
-    let value = Duration::new(raw.seconds as u64, raw.nanos as u32);
+    // google/protobuf/duration.proto: "nanos ... Must be from -999,999,999 to +999,999,999
+    // inclusive"; a carry into seconds is not normalised away but refused, as for timestamps.
+    if raw.nanos >= NANOS_PER_SECOND {
+        return Err(CoreError::invalid(
+            format!("{field}.nanos"),
+            format!("must be below {NANOS_PER_SECOND}; carry whole seconds in seconds"),
+        ));
+    }
+    let value = Duration::new(raw.seconds.unsigned_abs(), raw.nanos.unsigned_abs());
     if value < min || value > max {
         return Err(CoreError::invalid(
             field,
-            format!(
-                "must be between {} and {}",
-                humantime::format_duration(min),
-                humantime::format_duration(max)
-            ),
+            format!("must be between {} and {}", readable(min), readable(max)),
         ));
     }
     Ok(value)
+}
+
+const NANOS_PER_SECOND: i32 = 1_000_000_000;
+
+/// A duration as an admin writes it: "365 days", "1 hour", "0 seconds"; one that is not a whole
+/// number of seconds falls back to humantime's "1s 500ms".
+fn readable(value: Duration) -> String {
+    const UNITS: [(u64, &str); 4] = [(DAY, "day"), (3600, "hour"), (60, "minute"), (1, "second")];
+    if value.subsec_nanos() != 0 {
+        return humantime::format_duration(value).to_string();
+    }
+    let seconds = value.as_secs();
+    let (size, unit) = UNITS
+        .into_iter()
+        .find(|&(size, _)| seconds >= size && seconds % size == 0)
+        .unwrap_or((1, "second"));
+    let count = seconds / size;
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural}")
 }
 
 fn toggles(raw: Option<pb::PlatformToggles>) -> PerPlatform<bool> {
@@ -172,13 +195,22 @@ pub(crate) fn connector(
     Ok((id, settings))
 }
 
-/// A compliance policy.
+/// `name` inside the message at `prefix`; the empty prefix is the request message itself.
+fn field_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A compliance policy at `field` of its request (`""` when the request is the policy).
 pub(crate) fn compliance_policy(
     field: &str,
     msg: Option<pb::CompliancePolicy>,
 ) -> CoreResult<CompliancePolicy> {
     let msg = msg.ok_or_else(|| CoreError::invalid(field, "required"))?;
-    let f = |name: &str| format!("{field}.{name}");
+    let f = |name: &str| field_path(field, name);
     let assignment = msg.assignment.unwrap_or_default();
     let grace_period = duration(
         &f("grace_period"),
@@ -192,7 +224,7 @@ pub(crate) fn compliance_policy(
         .iter()
         .enumerate()
         .map(|(index, action)| {
-            let path = format!("{field}.actions[{index}]");
+            let path = f(&format!("actions[{index}]"));
             let kind = match pb::ActionKind::try_from(action.kind) {
                 Ok(pb::ActionKind::Notify) => ActionKind::Notify,
                 Ok(pb::ActionKind::RemoteLock) => ActionKind::RemoteLock,
@@ -372,4 +404,46 @@ pub(crate) fn advance_by(raw: Option<prost_types::Duration>) -> CoreResult<Durat
         return Err(CoreError::invalid("by", "required"));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(seconds: i64, nanos: i32) -> Option<prost_types::Duration> {
+        Some(prost_types::Duration { seconds, nanos })
+    }
+
+    fn any(field: &str, value: Option<prost_types::Duration>) -> CoreResult<Duration> {
+        duration(
+            field,
+            value,
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::from_secs(365 * DAY),
+        )
+    }
+
+    #[test]
+    fn nanos_of_a_second_or_more_are_refused_naming_the_nanos_field() {
+        let err = any("grace_period", raw(0, 2_000_000_000)).unwrap_err();
+        assert!(
+            matches!(&err, CoreError::InvalidArgument { field, .. } if field == "grace_period.nanos"),
+            "{err}"
+        );
+        assert!(any("grace_period", raw(0, 999_999_999)).is_ok());
+    }
+
+    #[test]
+    fn limits_read_as_an_admin_writes_them() {
+        let err = any("grace_period", raw(366 * DAY as i64, 0)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "grace_period: must be between 0 seconds and 365 days"
+        );
+        assert_eq!(readable(Duration::from_secs(DAY)), "1 day");
+        assert_eq!(readable(Duration::from_secs(7200)), "2 hours");
+        assert_eq!(readable(Duration::from_secs(90)), "90 seconds");
+        assert_eq!(readable(Duration::from_millis(1500)), "1s 500ms");
+    }
 }

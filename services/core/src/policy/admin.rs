@@ -137,10 +137,15 @@ pub fn apply(
             connector_id,
             error_message,
         } => {
+            // A heartbeat is news from the host, not a configuration change: the version, which
+            // version-checked updates compare, stays. Only a healthy heartbeat is a sign of life; a
+            // failure report (a crashed or quarantined host) leaves the last one where it was, so a
+            // connector whose host does not come back still turns unresponsive.
             let connector = existing_connector(config, &connector_id)?;
-            connector.last_heartbeat = Some(now);
+            if error_message.is_empty() {
+                connector.last_heartbeat = Some(now);
+            }
             connector.error_message = error_message;
-            connector.version += 1;
             Ok(connector_changed(connector.clone()))
         }
         AdminCommand::CreatePolicy(mut policy) => {
@@ -321,3 +326,6 @@ fn check_app_protection_partners(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -446,7 +446,7 @@ fn evaluate_rule(
             // intune-mtd.md §7.5: with block-on-missing, data must arrive before the device is compliant.
             None if needs_data => {
                 let state = report.map_or("no report".to_owned(), |report| {
-                    format!("health state {:?}", report.health_state)
+                    format!("health state {}", report.health_state.api_name())
                 });
                 failures.push(
                     Reason::new(
@@ -649,7 +649,10 @@ pub fn decide_access<C: ComplianceFacts>(
         passed.push(
             Reason::new(
                 ReasonCode::NoRuleForPlatform,
-                format!("no rule of {name} applies to {:?}", device.platform),
+                format!(
+                    "no rule of {name} applies to {}",
+                    device.platform.api_name()
+                ),
             )
             .policy(name),
         );

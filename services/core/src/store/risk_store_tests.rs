@@ -406,7 +406,7 @@ async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_store
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, CoreError::FailedPrecondition(message) if message.contains("NotSetUp")),
+        matches!(&err, CoreError::FailedPrecondition(message) if message.contains("NOT_SET_UP")),
         "{err}"
     );
     assert_eq!(store.device(&device_id("d")).unwrap(), None);

@@ -434,10 +434,11 @@ impl Writer {
                 )))
             }
             Some(connector) => {
-                let state = connector.state(now);
-                if !state.accepts_reports() {
+                if !connector.accepts_reports(now) {
+                    let state = connector.state(now);
                     return Err(CoreError::FailedPrecondition(format!(
-                        "connector {connector_id} is {state:?}; its reports are refused until it is provisioned and has sent a heartbeat"
+                        "connector {connector_id} is {}; its reports are refused until it is provisioned and has sent a heartbeat",
+                        state.api_name()
                     )));
                 }
             }

@@ -277,6 +277,12 @@ fn connector_states_follow_the_documented_transitions() {
         .saturating_add(Duration::from_secs(1));
     assert_eq!(c.state(past_threshold), ConnectorState::Unresponsive);
     c.last_heartbeat = None;
+    assert_eq!(
+        c.state(NOW),
+        ConnectorState::Error,
+        "a host that failed before its first heartbeat"
+    );
+    c.error_message.clear();
     assert_eq!(c.state(NOW), ConnectorState::NotSetUp);
     c.settings.provisioned = false;
     assert_eq!(c.state(NOW), ConnectorState::Unavailable);

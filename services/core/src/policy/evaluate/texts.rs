@@ -36,18 +36,35 @@ fn status_table(text: fn(ComplianceStatus) -> String) -> StatusTable {
 }
 
 static LEVEL_WITHIN: LazyLock<LevelTable> = LazyLock::new(|| {
-    level_table(|level, max| format!("device threat level {level:?} is at or under {max:?}"))
+    level_table(|level, max| {
+        format!(
+            "device threat level {} is at or under {}",
+            level.api_name(),
+            max.api_name()
+        )
+    })
 });
 
 static LEVEL_ABOVE: LazyLock<LevelTable> = LazyLock::new(|| {
-    level_table(|level, max| format!("device threat level {level:?} is above the allowed {max:?}"))
+    level_table(|level, max| {
+        format!(
+            "device threat level {} is above the allowed {}",
+            level.api_name(),
+            max.api_name()
+        )
+    })
 });
 
 static COMPLIANCE_IS: LazyLock<StatusTable> =
-    LazyLock::new(|| status_table(|status| format!("device compliance is {status:?}")));
+    LazyLock::new(|| status_table(|status| format!("device compliance is {}", status.api_name())));
 
 static COMPLIANT_REQUIRED: LazyLock<StatusTable> = LazyLock::new(|| {
-    status_table(|status| format!("a compliant device is required; it is {status:?}"))
+    status_table(|status| {
+        format!(
+            "a compliant device is required; it is {}",
+            status.api_name()
+        )
+    })
 });
 
 // The enums are fieldless and listed in declaration order above, so `as usize` indexes the tables.
@@ -84,6 +101,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn texts_name_values_as_the_api_does() {
+        assert_eq!(
+            level_above(ThreatLevel::High, ThreatLevel::Low),
+            "device threat level HIGH is above the allowed LOW"
+        );
+        assert_eq!(
+            compliant_required(ComplianceStatus::InGracePeriod),
+            "a compliant device is required; it is IN_GRACE_PERIOD"
+        );
+    }
+
+    #[test]
     fn every_text_names_its_own_values() {
         for (index, level) in LEVELS.into_iter().enumerate() {
             assert_eq!(
@@ -93,11 +122,19 @@ mod tests {
             for max in LEVELS {
                 assert_eq!(
                     level_within(level, max),
-                    format!("device threat level {level:?} is at or under {max:?}")
+                    format!(
+                        "device threat level {} is at or under {}",
+                        level.api_name(),
+                        max.api_name()
+                    )
                 );
                 assert_eq!(
                     level_above(level, max),
-                    format!("device threat level {level:?} is above the allowed {max:?}")
+                    format!(
+                        "device threat level {} is above the allowed {}",
+                        level.api_name(),
+                        max.api_name()
+                    )
                 );
             }
         }
@@ -108,11 +145,14 @@ mod tests {
             );
             assert_eq!(
                 compliance_is(status),
-                format!("device compliance is {status:?}")
+                format!("device compliance is {}", status.api_name())
             );
             assert_eq!(
                 compliant_required(status),
-                format!("a compliant device is required; it is {status:?}")
+                format!(
+                    "a compliant device is required; it is {}",
+                    status.api_name()
+                )
             );
         }
     }
