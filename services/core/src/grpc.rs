@@ -12,6 +12,7 @@ mod lease;
 mod limits;
 pub mod parse;
 mod parse_policy;
+mod reflection;
 mod render;
 mod render_policy;
 mod subscribe;
@@ -23,6 +24,9 @@ pub use devices::DeviceApi;
 pub use ingest::IngestApi;
 pub use limits::{MessageSizeStatusLayer, StreamLimiter};
 pub use parse::Limits;
+pub use reflection::{
+    served_services, ReflectionApi, ReflectionError, ReflectionV1, ReflectionV1Alpha,
+};
 pub use subscribe::{StreamApi, OLDEST_POSITION_TRAILER};
 
 /// The generated server types, re-exported for the server wiring.

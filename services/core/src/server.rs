@@ -48,7 +48,7 @@ pub enum ServeError {
     },
     /// Server reflection could not be built from the descriptors.
     #[error("reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
+    Reflection(#[from] crate::grpc::ReflectionError),
     /// The gRPC transport failed.
     #[error("grpc transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -133,10 +133,8 @@ pub async fn serve(
     health_reporter
         .set_serving::<DeviceServiceServer<DeviceApi>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(riskgate_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let reflection =
+        crate::grpc::ReflectionApi::new(crate::grpc::served_services(config.manual_clock))?;
 
     let limits = Limits {
         max_batch_reports: config.max_batch_reports,
@@ -239,7 +237,8 @@ pub async fn serve(
         ))
         .layer(MessageSizeStatusLayer)
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection.v1())
+        .add_service(reflection.v1alpha())
         .add_service(IngestServiceServer::new(ingest).max_decoding_message_size(size))
         .add_service(DeviceServiceServer::new(devices).max_decoding_message_size(size))
         .add_service(ConnectorServiceServer::new(admin.clone()).max_decoding_message_size(size))

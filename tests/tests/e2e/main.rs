@@ -17,6 +17,7 @@ mod policy_apps;
 mod policy_support;
 mod policy_time;
 mod query;
+mod reflection;
 mod replay;
 mod support;
 mod wire;
