@@ -531,6 +531,10 @@ async fn connector_state_follows_heartbeats_toggles_errors_provisioning_and_time
         "no toggle on: {alive:?}"
     );
     assert!(alive.last_heartbeat.is_some(), "{alive:?}");
+    assert_eq!(
+        alive.version, created.version,
+        "a heartbeat is not a configuration change: {alive:?}"
+    );
 
     let update = |connector: Connector| riskgate_tests::api::UpdateConnectorRequest {
         connector: Some(connector),
@@ -566,6 +570,10 @@ async fn connector_state_follows_heartbeats_toggles_errors_provisioning_and_time
         (failing.state, failing.error_message.as_str()),
         (ConnectorState::Error as i32, "token expired"),
         "{failing:?}"
+    );
+    assert_eq!(
+        failing.last_heartbeat, enabled.last_heartbeat,
+        "a failure report is not a sign of life: {failing:?}"
     );
     assert_eq!(
         env.heartbeat("lookout").await?,
