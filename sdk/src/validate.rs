@@ -316,17 +316,20 @@ mod tests {
             Err(invalid("vendor_event_id", "required"))
         );
         let mut bad_threat = report();
-        bad_threat.threats = vec![threat(), pb::Threat { severity: 0, ..threat() }];
+        bad_threat.threats = vec![
+            threat(),
+            pb::Threat {
+                severity: 0,
+                ..threat()
+            },
+        ];
         assert_eq!(
             super::report(&bad_threat).unwrap_err().to_string(),
             "threats[1].severity: required"
         );
         let mut control = report();
         control.groups = vec!["ok".to_owned(), "bad\n".to_owned()];
-        assert_eq!(
-            super::report(&control).unwrap_err().field,
-            "groups[1]"
-        );
+        assert_eq!(super::report(&control).unwrap_err().field, "groups[1]");
     }
 
     #[test]

@@ -21,7 +21,10 @@ async fn sigterm_exits_with_status_0_even_with_an_open_event_stream() -> anyhow:
         .await?
         .json()
         .await?;
-    let token = token["access_token"].as_str().unwrap_or_default().to_owned();
+    let token = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let stream = http
         .get(format!("{}/mra/stream/v2/events", sim.url))
         .bearer_auth(&token)
@@ -36,6 +39,9 @@ async fn sigterm_exits_with_status_0_even_with_an_open_event_stream() -> anyhow:
     let (status, took) = sim.process.terminate(WAIT).await?;
 
     assert_eq!(status.code(), Some(0), "{}", sim.output_text());
-    assert!(took < Duration::from_secs(5), "the simulator took {took:?} to stop");
+    assert!(
+        took < Duration::from_secs(5),
+        "the simulator took {took:?} to stop"
+    );
     Ok(())
 }
