@@ -12,7 +12,8 @@ use anyhow::{ensure, Context as _};
 use crate::support::{artifacts, config_file, workspace_root};
 
 /// A connector as small as a vendor's first one: one report per device every 20 ms until stopped,
-/// its checkpoint the number of rounds sent. Its configuration is the device count as text.
+/// its checkpoint the number of rounds sent. Its configuration is the device count as text. It uses
+/// a tokio feature the SDK's re-export lacks, enabled by depending on tokio itself.
 const CONNECTOR_LIB: &str = r#"
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,6 +55,11 @@ impl Connector for Tiny {
     }
 
     async fn run(mut self, sink: BatchSink, shutdown: Shutdown) -> Result<(), ConnectorError> {
+        // `fs` is not among the features of the SDK's tokio: it comes from this crate's own tokio
+        // dependency, which cargo unifies with the re-exported one (sdk/README.md).
+        riskgate_sdk::tokio::fs::metadata(".")
+            .await
+            .map_err(|e| ConnectorError::Fatal(format!("the working directory: {e}")))?;
         while !shutdown.is_shutdown() {
             self.round += 1;
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -115,7 +121,13 @@ fn package_sdk(target_dir: &Path, into: &Path) -> anyhow::Result<PathBuf> {
         .arg("package")
         .arg("--manifest-path")
         .arg(workspace_root().join("Cargo.toml"))
-        .args(["-p", "riskgate-sdk", "--no-verify", "--allow-dirty", "--offline"])
+        .args([
+            "-p",
+            "riskgate-sdk",
+            "--no-verify",
+            "--allow-dirty",
+            "--offline",
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     run(package, "cargo package -p riskgate-sdk")?;
@@ -127,9 +139,7 @@ fn package_sdk(target_dir: &Path, into: &Path) -> anyhow::Result<PathBuf> {
     let mut unpack = Command::new("tar");
     unpack.arg("-xzf").arg(&packaged).arg("-C").arg(into);
     run(unpack, "tar -xzf")?;
-    let stem = packaged
-        .file_stem()
-        .context("the .crate file has a name")?;
+    let stem = packaged.file_stem().context("the .crate file has a name")?;
     Ok(into.join(stem))
 }
 
@@ -149,7 +159,8 @@ fn the_packaged_sdk_builds_a_connector_outside_the_workspace_that_passes_conform
         format!(
             "[package]\nname = \"tiny-connector\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
              [lib]\ncrate-type = [\"cdylib\"]\n\n\
-             [dependencies]\nriskgate-sdk = {{ path = {:?} }}\n\n[workspace]\n",
+             [dependencies]\nriskgate-sdk = {{ path = {:?} }}\n\
+             tokio = {{ version = \"1\", features = [\"fs\"] }}\n\n[workspace]\n",
             sdk.display().to_string()
         ),
     )?;
