@@ -44,7 +44,7 @@ pub enum HarnessError {
         /// The offending batch.
         batch_id: u64,
         /// The broken rule.
-        error: validate::InvalidBatch,
+        error: validate::ValidationError,
     },
     /// A batch id is not above the previous one.
     #[error("batch id {batch_id} is not above the previous id {previous}")]

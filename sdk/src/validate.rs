@@ -1,6 +1,10 @@
 //! The rules a batch must satisfy, the same the core's `IngestService.Ingest` enforces, so a connector
 //! (in its unit tests), the host and the conformance suite catch a bad batch before the core does.
 //! Errors name the field path the way the core does, such as `reports[2].threats[0].severity`.
+//!
+//! The core refuses a whole batch for one bad report. A connector that maps vendor records one by
+//! one checks each report with [`report`] (the same rules [`batch`] applies to each of its reports)
+//! and skips, with a log line, the record that would be refused instead of losing the batch.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,14 +27,27 @@ pub const MAX_OS_VERSION_BYTES: usize = 64;
 /// Longest threat description, in bytes.
 pub const MAX_DESCRIPTION_BYTES: usize = 4096;
 
-/// A rule a batch breaks: the field path and why.
+/// A rule a report or batch breaks: the field path and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
-pub struct InvalidBatch {
-    /// The field path, such as `reports[3].device_id`.
+pub struct ValidationError {
+    /// The field path: `reports[3].device_id` from [`batch`], `device_id` from [`report`].
     pub field: String,
     /// What is wrong with it.
     pub reason: String,
+}
+
+/// The error of [`batch`] (the name it had before [`report`] existed).
+pub type InvalidBatch = ValidationError;
+
+impl ValidationError {
+    /// The same error with its field path below `parent`, as in `reports[3].device_id`.
+    fn under(self, parent: &str) -> Self {
+        ValidationError {
+            field: format!("{parent}.{}", self.field),
+            ..self
+        }
+    }
 }
 
 /// The limits a batch is checked against.
@@ -51,19 +68,19 @@ impl Default for Limits {
     }
 }
 
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> InvalidBatch {
-    InvalidBatch {
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ValidationError {
+    ValidationError {
         field: field.into(),
         reason: reason.into(),
     }
 }
 
-/// Checks a batch as the core would at `now`.
+/// Checks a batch as the core would at `now`: its own fields, then each report with [`report_at`].
 pub fn batch(
     batch: &pb::PluginBatch,
     limits: &Limits,
     now: SystemTime,
-) -> Result<(), InvalidBatch> {
+) -> Result<(), ValidationError> {
     if batch.batch_id == 0 {
         return Err(invalid("batch_id", "must be at least 1"));
     }
@@ -86,53 +103,53 @@ pub fn batch(
             ),
         ));
     }
-    let latest = now + limits.max_clock_skew;
-    for (index, report) in batch.reports.iter().enumerate() {
-        device_report(&format!("reports[{index}]"), report, latest)?;
+    for (index, one) in batch.reports.iter().enumerate() {
+        report_at(one, limits, now).map_err(|e| e.under(&format!("reports[{index}]")))?;
     }
     Ok(())
 }
 
-fn device_report(
-    path: &str,
+/// Checks one report as the core would now, with the core's default clock skew; the error names
+/// the field within the report, such as `threats[0].severity`.
+pub fn report(report: &pb::DeviceReport) -> Result<(), ValidationError> {
+    report_at(report, &Limits::default(), SystemTime::now())
+}
+
+/// Checks one report as the core would at `now` with `limits` (only the clock skew applies to a
+/// single report).
+pub fn report_at(
     report: &pb::DeviceReport,
-    latest: SystemTime,
-) -> Result<(), InvalidBatch> {
-    let field = |name: &str| format!("{path}.{name}");
-    required_text(&field("device_id"), &report.device_id)?;
-    enum_value::<pb::Platform>(&field("platform"), report.platform)?;
-    text(
-        &field("os_version"),
-        &report.os_version,
-        MAX_OS_VERSION_BYTES,
-    )?;
-    text(&field("model"), &report.model, MAX_ID_BYTES)?;
-    text(&field("owner_user_id"), &report.owner_user_id, MAX_ID_BYTES)?;
+    limits: &Limits,
+    now: SystemTime,
+) -> Result<(), ValidationError> {
+    let latest = now + limits.max_clock_skew;
+    required_text("device_id", &report.device_id)?;
+    enum_value::<pb::Platform>("platform", report.platform)?;
+    text("os_version", &report.os_version, MAX_OS_VERSION_BYTES)?;
+    text("model", &report.model, MAX_ID_BYTES)?;
+    text("owner_user_id", &report.owner_user_id, MAX_ID_BYTES)?;
     if report.groups.len() > MAX_GROUPS {
-        return Err(invalid(
-            field("groups"),
-            format!("more than {MAX_GROUPS} entries"),
-        ));
+        return Err(invalid("groups", format!("more than {MAX_GROUPS} entries")));
     }
     for (index, group) in report.groups.iter().enumerate() {
-        required_text(&format!("{path}.groups[{index}]"), group)?;
+        required_text(&format!("groups[{index}]"), group)?;
     }
-    enum_value::<pb::HealthState>(&field("health_state"), report.health_state)?;
+    enum_value::<pb::HealthState>("health_state", report.health_state)?;
     if report.threats.len() > MAX_THREATS {
         return Err(invalid(
-            field("threats"),
+            "threats",
             format!("more than {MAX_THREATS} entries"),
         ));
     }
     for (index, threat_msg) in report.threats.iter().enumerate() {
-        threat(&format!("{path}.threats[{index}]"), threat_msg, latest)?;
+        threat(&format!("threats[{index}]"), threat_msg, latest)?;
     }
-    past_timestamp(&field("observed_at"), report.observed_at.as_ref(), latest)?;
-    required_text(&field("vendor_event_id"), &report.vendor_event_id)?;
+    past_timestamp("observed_at", report.observed_at.as_ref(), latest)?;
+    required_text("vendor_event_id", &report.vendor_event_id)?;
     Ok(())
 }
 
-fn threat(path: &str, threat: &pb::Threat, latest: SystemTime) -> Result<(), InvalidBatch> {
+fn threat(path: &str, threat: &pb::Threat, latest: SystemTime) -> Result<(), ValidationError> {
     let field = |name: &str| format!("{path}.{name}");
     required_text(&field("vendor_threat_id"), &threat.vendor_threat_id)?;
     enum_value::<pb::ThreatCategory>(&field("category"), threat.category)?;
@@ -158,7 +175,7 @@ fn threat(path: &str, threat: &pb::Threat, latest: SystemTime) -> Result<(), Inv
     Ok(())
 }
 
-fn text(field: &str, raw: &str, max_bytes: usize) -> Result<(), InvalidBatch> {
+fn text(field: &str, raw: &str, max_bytes: usize) -> Result<(), ValidationError> {
     if raw.len() > max_bytes {
         return Err(invalid(field, format!("longer than {max_bytes} bytes")));
     }
@@ -168,7 +185,7 @@ fn text(field: &str, raw: &str, max_bytes: usize) -> Result<(), InvalidBatch> {
     Ok(())
 }
 
-fn required_text(field: &str, raw: &str) -> Result<(), InvalidBatch> {
+fn required_text(field: &str, raw: &str) -> Result<(), ValidationError> {
     if raw.is_empty() {
         return Err(invalid(field, "required"));
     }
@@ -179,7 +196,7 @@ fn past_timestamp(
     field: &str,
     raw: Option<&prost_types::Timestamp>,
     latest: SystemTime,
-) -> Result<SystemTime, InvalidBatch> {
+) -> Result<SystemTime, ValidationError> {
     let raw = raw.ok_or_else(|| invalid(field, "required"))?;
     if raw.seconds <= 0 || !(0..1_000_000_000).contains(&raw.nanos) {
         return Err(invalid(field, "must be after 1970-01-01"));
@@ -198,7 +215,7 @@ fn past_timestamp(
     Ok(ts)
 }
 
-fn enum_value<E>(field: &str, raw: i32) -> Result<(), InvalidBatch>
+fn enum_value<E>(field: &str, raw: i32) -> Result<(), ValidationError>
 where
     E: TryFrom<i32>,
 {
@@ -227,7 +244,7 @@ mod tests {
         }
     }
 
-    fn check(reports: Vec<pb::DeviceReport>) -> Result<(), InvalidBatch> {
+    fn check(reports: Vec<pb::DeviceReport>) -> Result<(), ValidationError> {
         let msg = pb::PluginBatch {
             batch_id: 1,
             checkpoint: b"c".to_vec(),
@@ -272,6 +289,82 @@ mod tests {
                 .unwrap_err()
                 .field,
             "batch_id"
+        );
+    }
+
+    fn threat() -> pb::Threat {
+        pb::Threat {
+            vendor_threat_id: "t-1".to_owned(),
+            category: pb::ThreatCategory::Application as i32,
+            severity: pb::ThreatLevel::Medium as i32,
+            status: pb::ThreatStatus::Open as i32,
+            detected_at: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_single_report_is_checked_and_its_error_names_the_field_within_it() {
+        assert_eq!(super::report(&report()), Ok(()));
+        let mut no_event = report();
+        no_event.vendor_event_id.clear();
+        assert_eq!(
+            super::report(&no_event),
+            Err(invalid("vendor_event_id", "required"))
+        );
+        let mut bad_threat = report();
+        bad_threat.threats = vec![
+            threat(),
+            pb::Threat {
+                severity: 0,
+                ..threat()
+            },
+        ];
+        assert_eq!(
+            super::report(&bad_threat).unwrap_err().to_string(),
+            "threats[1].severity: required"
+        );
+        let mut control = report();
+        control.groups = vec!["ok".to_owned(), "bad\n".to_owned()];
+        assert_eq!(super::report(&control).unwrap_err().field, "groups[1]");
+    }
+
+    #[test]
+    fn the_batch_check_is_the_report_check_under_the_report_index() {
+        let mut early = report();
+        early.threats = vec![pb::Threat {
+            resolved_at: Some(prost_types::Timestamp {
+                seconds: 1_600_000_000,
+                nanos: 0,
+            }),
+            ..threat()
+        }];
+        let alone = super::report(&early).unwrap_err();
+        assert_eq!(alone.field, "threats[0].resolved_at");
+        let in_batch = check(vec![report(), report(), early]).unwrap_err();
+        assert_eq!(in_batch.field, format!("reports[2].{}", alone.field));
+        assert_eq!(in_batch.reason, alone.reason);
+    }
+
+    #[test]
+    fn report_at_applies_the_given_clock_skew() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut ahead = report();
+        ahead.observed_at = Some(prost_types::Timestamp {
+            seconds: 1_700_000_060,
+            nanos: 0,
+        });
+        let strict = Limits {
+            max_clock_skew: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        assert_eq!(report_at(&ahead, &Limits::default(), now), Ok(()));
+        assert_eq!(
+            report_at(&ahead, &strict, now).unwrap_err().field,
+            "observed_at"
         );
     }
 }

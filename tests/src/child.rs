@@ -151,3 +151,17 @@ impl ChildProcess {
         Ok((status, started.elapsed()))
     }
 }
+
+/// Whether process `pid` has ended: it is gone, or it is a zombie nobody has reaped yet (an orphan
+/// waits for its new parent to reap it; see proc(5) for the state field of `/proc/PID/stat`).
+pub fn process_ended(pid: i32) -> bool {
+    if kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH) {
+        return true;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        // The state follows the command name, which is in parentheses and may contain spaces.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X")
+    })
+}

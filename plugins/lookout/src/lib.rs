@@ -259,14 +259,7 @@ impl LookoutConnector {
             let content = format!("{:?}{:?}", report.health_state, report.threats);
             report.vendor_event_id = format!("sync-{}-{:016x}", device.guid, fnv1a(&content));
         }
-        let check = pb::PluginBatch {
-            batch_id: 1,
-            checkpoint: Vec::new(),
-            reports: vec![report.clone()],
-        };
-        if let Err(invalid) =
-            validate::batch(&check, &validate::Limits::default(), SystemTime::now())
-        {
+        if let Err(invalid) = validate::report(&report) {
             self.malformed(&format!(
                 "device {}: report would be invalid ({invalid}); skipped",
                 device.guid

@@ -339,20 +339,15 @@ impl Poller {
         let limits = validate::Limits::default();
         let mut valid = Vec::new();
         for report in self.fleet.take_reports() {
-            let single = pb::PluginBatch {
-                batch_id: 1,
-                checkpoint: Vec::new(),
-                reports: vec![report],
-            };
-            match validate::batch(&single, &limits, now) {
-                Ok(()) => valid.extend(single.reports),
+            match validate::report_at(&report, &limits, now) {
+                Ok(()) => valid.push(report),
                 Err(why) => {
                     self.skips.invalid_reports += 1;
                     log(
                         "WARN",
                         format_args!(
                             "skipped an invalid report for device {:?} ({why}); {} skipped so far",
-                            single.reports[0].device_id, self.skips.invalid_reports
+                            report.device_id, self.skips.invalid_reports
                         ),
                     );
                 }

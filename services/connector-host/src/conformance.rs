@@ -4,6 +4,7 @@
 
 use std::{
     fmt,
+    io::Read,
     path::{Path, PathBuf},
     process::Command,
     time::{Duration, Instant},
@@ -36,6 +37,8 @@ pub struct ScenarioResult {
     pub passed: bool,
     /// Details or the failure's cause.
     pub detail: String,
+    /// What the scenario's host process wrote on stderr: its log and the plugin's own output.
+    pub host_stderr: String,
 }
 
 /// The suite's results.
@@ -98,19 +101,27 @@ pub fn run_suite(options: &SuiteOptions) -> Result<Report, SuiteError> {
     let results = SCENARIOS
         .iter()
         .map(|(name, checks)| {
-            let (passed, detail) = run_scenario(options, &sha256, name);
+            let run = run_scenario(options, &sha256, name);
             ScenarioResult {
                 name,
                 checks,
-                passed,
-                detail,
+                passed: run.passed,
+                detail: run.detail,
+                host_stderr: run.stderr,
             }
         })
         .collect();
     Ok(Report { sha256, results })
 }
 
-fn run_scenario(options: &SuiteOptions, sha256: &str, scenario: &str) -> (bool, String) {
+/// How one scenario process went.
+struct ScenarioRun {
+    passed: bool,
+    detail: String,
+    stderr: String,
+}
+
+fn run_scenario(options: &SuiteOptions, sha256: &str, scenario: &str) -> ScenarioRun {
     let mut command = Command::new(&options.host_bin);
     command
         .arg("probe")
@@ -126,11 +137,18 @@ fn run_scenario(options: &SuiteOptions, sha256: &str, scenario: &str) -> (bool, 
     }
     let output = match run_with_timeout(command, SCENARIO_TIMEOUT) {
         Ok(output) => output,
-        Err(message) => return (false, message),
+        Err((detail, stderr)) => {
+            return ScenarioRun {
+                passed: false,
+                detail,
+                stderr,
+            }
+        }
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let result = stdout.lines().find_map(|line| line.strip_prefix("RESULT "));
-    match result {
+    let (passed, detail) = match result {
         Some(line) => {
             let (verdict, detail) = line.split_once(' ').unwrap_or((line, ""));
             (
@@ -139,7 +157,6 @@ fn run_scenario(options: &SuiteOptions, sha256: &str, scenario: &str) -> (bool, 
             )
         }
         None => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr
                 .lines()
                 .rev()
@@ -153,6 +170,11 @@ fn run_scenario(options: &SuiteOptions, sha256: &str, scenario: &str) -> (bool, 
                 ),
             )
         }
+    };
+    ScenarioRun {
+        passed,
+        detail,
+        stderr,
     }
 }
 
@@ -180,31 +202,57 @@ pub fn signal_name(signal: i32) -> String {
     }
 }
 
+/// Runs `command` to its end, at most `timeout`; its output is read while it runs, so a chatty
+/// process never blocks on a full pipe. On timeout the process is killed, and the error comes with
+/// the stderr it wrote so far.
 fn run_with_timeout(
     mut command: Command,
     timeout: Duration,
-) -> Result<std::process::Output, String> {
+) -> Result<std::process::Output, (String, String)> {
     let mut child = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start the host: {e}"))?;
+        .map_err(|e| (format!("cannot start the host: {e}"), String::new()))?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let started = Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Ok(Some(status)) => break Ok(status),
             Ok(None) if started.elapsed() > timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
+                break Err(format!(
                     "the scenario did not finish within {timeout:?} (the plugin hangs)"
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => break Err(e.to_string()),
         }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    match status {
+        Ok(status) => Ok(std::process::Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        Err(message) => Err((message, String::from_utf8_lossy(&stderr).into_owned())),
     }
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 /// The host binary next to the running executable (both are built together).

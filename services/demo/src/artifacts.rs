@@ -101,7 +101,8 @@ pub(crate) async fn build(profile: &str, out: &Out) -> anyhow::Result<Binaries> 
     out.line(&format!(
         "building the workspace (profile {profile}); the first build takes a few minutes"
     ));
-    let mut child = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .current_dir(workspace_root())
         .args(["build", "--workspace", "--bins", "--lib", "--examples"])
         .args(["--profile", profile])
@@ -109,8 +110,10 @@ pub(crate) async fn build(profile: &str, out: &Out) -> anyhow::Result<Binaries> 
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
+        .kill_on_drop(true);
+    // Like every child of the demo, cargo ends if the demo dies.
+    let mut child = riskgate_process_guard::spawn(command)
+        .await
         .with_context(|| format!("cannot run {}", cargo.to_string_lossy()))?;
 
     // Cargo's own stderr (status lines and rendered diagnostics) is kept and shown only on failure,

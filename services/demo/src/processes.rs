@@ -3,7 +3,9 @@
 //!
 //! Each child gets its own process group so that a Ctrl-C at the terminal reaches only the demo,
 //! which then stops the children in order (hosts, simulator, core), each with SIGTERM and a
-//! deadline before SIGKILL. `kill_on_drop` kills them if the demo unwinds without stopping them.
+//! deadline before SIGKILL. `kill_on_drop` kills them if the demo unwinds without stopping them,
+//! and each gets SIGTERM from the kernel if the demo itself dies, `kill -9` included
+//! (`riskgate_process_guard`).
 
 use std::{
     path::{Path, PathBuf},
@@ -152,8 +154,8 @@ impl Processes {
             .stderr(Stdio::from(log_file))
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = command
-            .spawn()
+        let mut child = riskgate_process_guard::spawn(command)
+            .await
             .with_context(|| format!("cannot start {name}"))?;
         let pid = child.id().context("the child has no pid")?;
         let stdout = child.stdout.take().context("the child's stdout")?;

@@ -1,6 +1,7 @@
 //! The demo as CI runs it: `riskgate-demo --headless` plays the seed scenario against the real
-//! core, simulator and connector hosts and exits 0 naming every expected access flip; and the demo,
-//! interrupted while it plays, stops every process it started.
+//! core, simulator and connector hosts and exits 0 naming every expected access flip; the demo,
+//! interrupted while it plays, stops every process it started; and killed (`kill -9`), it leaves
+//! none of them running.
 
 use std::{
     path::{Path, PathBuf},
@@ -12,7 +13,11 @@ use nix::{
     sys::signal::{kill, Signal},
     unistd::Pid,
 };
-use riskgate_tests::{binary::artifacts, child::ChildProcess, wait_until};
+use riskgate_tests::{
+    binary::artifacts,
+    child::{process_ended, ChildProcess},
+    wait_until,
+};
 use tokio::process::Command;
 
 /// Generous bound for the whole headless run (startup and every step) on a loaded CI machine.
@@ -121,6 +126,35 @@ async fn an_interrupted_demo_stops_every_process_it_started() -> anyhow::Result<
             output.contains(&format!("stopped {name} pid={pid}")),
             "no clean stop of {name} pid={pid}:\n{output}"
         );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_demo_leaves_none_of_its_processes_running() -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let mut demo = ChildProcess::spawn(
+        demo_command(data_dir.path(), &["--step-delay", "1h"]),
+        "demo",
+    )?;
+    demo.ready_value("PLAYING").await?;
+    let output = demo.output.text();
+    let children = child_pids(&output);
+    assert_eq!(
+        children.len(),
+        4,
+        "expected the core, the simulator and two hosts among the started lines:\n{output}"
+    );
+
+    demo.kill().await?;
+
+    for (name, pid) in &children {
+        wait_until(
+            STOP_WITHIN,
+            &format!("{name} pid {pid} ends with the demo"),
+            || async { process_ended(*pid) },
+        )
+        .await?;
     }
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! The `riskgate-supervisor` binary: `riskgate-supervisor --config supervisor.toml`. Runs one
-//! supervision loop per configured connector until SIGTERM/SIGINT, then stops every host.
+//! supervision loop per configured connector until SIGTERM/SIGINT, then stops every host. SIGHUP is
+//! logged and ignored: a supervisor that dies on a hangup would leave nobody to restart its hosts.
 
 use std::{io::IsTerminal as _, path::PathBuf};
 
 use clap::Parser as _;
 use riskgate_supervisor::{config::Config, supervise::Supervision};
-use tokio::sync::watch;
+use tokio::{
+    signal::unix::{signal, Signal, SignalKind},
+    sync::watch,
+};
 
 /// Starts and supervises one riskgate-connector-host per configured connector.
 #[derive(Debug, clap::Parser)]
@@ -54,6 +58,14 @@ fn main() {
         }
     };
     runtime.block_on(async move {
+        // The handlers are in place before any host starts, so no signal finds the default action.
+        let mut signals = match Signals::listen() {
+            Ok(signals) => signals,
+            Err(err) => {
+                eprintln!("riskgate-supervisor: cannot listen for signals: {err}");
+                std::process::exit(1);
+            }
+        };
         let status_dir = match tempfile::Builder::new()
             .prefix("riskgate-supervisor-")
             .tempdir()
@@ -79,8 +91,8 @@ fn main() {
             tasks.spawn(async move { (id, supervision.run(stop_rx).await) });
         }
         tracing::info!("supervising {} connector(s)", tasks.len());
-        shutdown_signal().await;
-        tracing::info!("stopping on signal");
+        let signal = signals.stop().await;
+        tracing::info!("stopping on {signal}");
         let _ = stop_tx.send(true);
         while let Some(done) = tasks.join_next().await {
             if let Ok((id, outcome)) = done {
@@ -90,15 +102,33 @@ fn main() {
     });
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// The signals the supervisor handles.
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Resolves on SIGTERM or SIGINT, naming it; logs and ignores every SIGHUP until then. (A
+    /// handler, unlike `SIG_IGN`, is not inherited across exec, so the hosts keep the default.)
+    async fn stop(&mut self) -> &'static str {
+        loop {
+            tokio::select! {
+                _ = self.terminate.recv() => return "SIGTERM",
+                _ = self.interrupt.recv() => return "SIGINT",
+                _ = self.hangup.recv() => {
+                    tracing::info!("SIGHUP ignored: the supervisor has no configuration reload; restart it to apply changes");
+                }
+            }
+        }
     }
 }

@@ -61,7 +61,7 @@ impl Supervision {
             let status_file = self.status_dir.join(format!("{id}.status"));
             let _ = std::fs::remove_file(&status_file);
             let started = Instant::now();
-            let mut child = match self.spawn(&status_file) {
+            let mut child = match self.spawn(&status_file).await {
                 Ok(child) => child,
                 Err(e) => {
                     let cause = format!(
@@ -119,7 +119,10 @@ impl Supervision {
         }
     }
 
-    fn spawn(&self, status_file: &Path) -> std::io::Result<tokio::process::Child> {
+    /// Starts the host in its own process group (a terminal's Ctrl-C or hangup reaches only the
+    /// supervisor, which stops its hosts in order) and bound to the supervisor's life: it gets SIGTERM
+    /// when the supervisor ends, `kill -9` included (`riskgate_process_guard`).
+    async fn spawn(&self, status_file: &Path) -> std::io::Result<tokio::process::Child> {
         let mut command = Command::new(&self.host_bin);
         command
             .arg("run")
@@ -135,6 +138,7 @@ impl Supervision {
             .arg(status_file)
             .args(&self.entry.host_args)
             .stdin(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             // The plugin process gets its own config and token file, nothing else: no inherited secrets.
             .env_clear();
@@ -149,7 +153,7 @@ impl Supervision {
         if let Some(token_file) = &self.entry.token_file {
             command.arg("--token-file").arg(token_file);
         }
-        command.spawn()
+        riskgate_process_guard::spawn(command).await
     }
 
     /// The host's own account of its failure, or the exit status naming the plugin.

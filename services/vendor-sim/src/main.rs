@@ -1,11 +1,16 @@
 //! The `riskgate-vendor-sim` binary: serves the simulated Lookout and Zimperium APIs and the admin
 //! API on one HTTP address and prints `READY http=ADDR` on stdout once it accepts connections.
+//! SIGTERM or SIGINT stops it with exit status 0, like every riskgate binary.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
 use riskgate_vendor_sim::{actions::FleetSpec, scenario::Scenario, Sim};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// How long open requests (event streams never end on their own) may run after a stop signal.
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// Vendor-cloud simulator: Lookout Mobile Risk API v2 and Zimperium on localhost.
 #[derive(Debug, Parser)]
@@ -74,6 +79,9 @@ async fn main() -> anyhow::Result<()> {
         }))?;
     }
 
+    // Listen for the stop signals before READY, so a signal sent right after it is not fatal.
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -83,9 +91,21 @@ async fn main() -> anyhow::Result<()> {
     {
         println!("READY http={addr}");
     }
-    sim.serve(listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(sim.serve(listener, async {
+        let _ = stop_rx.await;
+    }));
+    tokio::select! {
+        served = &mut server => return Ok(served??),
+        _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+    }
+    let _ = stop_tx.send(());
+    // A Lookout event stream lasts as long as its token, so a graceful stop could wait for hours:
+    // open requests get STOP_GRACE, then the process exits anyway.
+    match tokio::time::timeout(STOP_GRACE, server).await {
+        Ok(served) => served??,
+        Err(_) => tracing::info!("open requests did not end within {STOP_GRACE:?}; closing them"),
+    }
     Ok(())
 }

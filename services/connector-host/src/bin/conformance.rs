@@ -1,5 +1,6 @@
-//! `riskgate-conformance PLUGIN.so [--config FILE]`: runs the plugin conformance suite against a built
-//! connector plugin, through the real `riskgate-connector-host`, and prints one line per scenario.
+//! `riskgate-conformance PLUGIN.so [--config FILE] [--verbose]`: runs the plugin conformance suite
+//! against a built connector plugin, through the real `riskgate-connector-host`, and prints one line
+//! per scenario; with `--verbose`, the host's stderr of each failed scenario follows on stderr.
 //! Exits 0 if every scenario passed, 1 otherwise, 64 on a usage error.
 
 use std::path::PathBuf;
@@ -19,6 +20,10 @@ struct Args {
     /// The `riskgate-connector-host` binary; by default the one next to this program.
     #[arg(long)]
     host: Option<PathBuf>,
+    /// After the report, show on stderr what the host (and the plugin) wrote on stderr in each
+    /// failed scenario.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn main() {
@@ -49,6 +54,14 @@ fn main() {
             #[allow(clippy::print_stdout)]
             {
                 println!("{report}");
+            }
+            if args.verbose {
+                for failed in report.results.iter().filter(|r| !r.passed) {
+                    eprintln!(
+                        "--- stderr of the host in scenario {} ---\n{}--- end of {} ---",
+                        failed.name, failed.host_stderr, failed.name
+                    );
+                }
             }
             std::process::exit(if report.passed() { 0 } else { 1 });
         }

@@ -6,10 +6,15 @@ use std::{path::Path, process::Output};
 use crate::support::{artifacts, config_file};
 
 fn conformance(plugin: &Path, config: &Path) -> anyhow::Result<Output> {
+    conformance_with(plugin, config, &[])
+}
+
+fn conformance_with(plugin: &Path, config: &Path, flags: &[&str]) -> anyhow::Result<Output> {
     Ok(std::process::Command::new(&artifacts().conformance)
         .arg(plugin)
         .arg("--config")
         .arg(config)
+        .args(flags)
         .output()?)
 }
 
@@ -100,5 +105,57 @@ fn a_plugin_of_another_abi_fails_the_abi_scenario() -> anyhow::Result<()> {
         line(&stdout, "abi").contains("incompatible ABI"),
         "{stdout}"
     );
+    Ok(())
+}
+
+#[test]
+fn verbose_shows_the_host_stderr_of_each_failed_scenario() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = config_file(
+        dir.path(),
+        "faulty.json",
+        r#"{"fault": "panic_in_next_batch", "good_batches": 1}"#,
+    );
+    let plugin = artifacts().plugin("faulty_connector");
+    let panic_text = "deliberate panic in next_batch";
+
+    let quiet = conformance(plugin, &config)?;
+    let quiet_stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!quiet_stderr.contains(panic_text), "{quiet_stderr}");
+
+    let verbose = conformance_with(plugin, &config, &["--verbose"])?;
+    let stdout = String::from_utf8_lossy(&verbose.stdout);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert_eq!(verbose.status.code(), Some(1), "{stdout}");
+    let block = stderr
+        .split("--- stderr of the host in scenario lifecycle ---")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no lifecycle block on stderr:\n{stderr}"));
+    let block = block.split("--- end of lifecycle ---").next().unwrap_or("");
+    assert!(block.contains(panic_text), "{stderr}");
+    // Passed scenarios get no block.
+    assert!(
+        line(&stdout, "abi").starts_with("PASS")
+            && !stderr.contains("--- stderr of the host in scenario abi ---"),
+        "{stdout}\n{stderr}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_caught_up_feed_passes_lifecycle_with_no_batch_after_the_restart() -> anyhow::Result<()> {
+    // Two events in one batch, then the feed has nothing more: after the restart from the
+    // acknowledged checkpoint there is no new batch to give, which is right.
+    let dir = tempfile::tempdir()?;
+    let config = config_file(
+        dir.path(),
+        "caught_up.json",
+        r#"{"total_events": 2, "batch_size": 2, "interval_ms": 0}"#,
+    );
+    let output = conformance(artifacts().plugin("demo_connector"), &config)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lifecycle = line(&stdout, "lifecycle");
+    assert!(lifecycle.starts_with("PASS"), "{stdout}");
+    assert!(lifecycle.contains("no new batch"), "{lifecycle}");
     Ok(())
 }

@@ -5,6 +5,8 @@
 mod auth;
 mod bad_plugins;
 mod conformance;
+mod orphans;
+mod sdk_outside;
 mod streaming;
 mod supervisor;
 mod support;
