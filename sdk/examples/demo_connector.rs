@@ -22,8 +22,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use riskgate_sdk::{
-    pb, prost_types, Batch, BatchId, BatchSink, Connector, ConnectorError, Manifest, Shutdown,
-    StartContext,
+    pb, prost_types, tracing, Batch, BatchId, BatchSink, Connector, ConnectorError, Manifest,
+    Shutdown, StartContext,
 };
 
 /// The demo connector's settings, parsed from its JSON configuration.
@@ -121,6 +121,9 @@ impl Connector for DemoConnector {
                 .and_then(|text| text.parse().ok())
                 .ok_or_else(|| ConnectorError::Fatal(format!("unreadable checkpoint {raw:?}")))?,
         };
+        // Logging is the ordinary `tracing` macros: the host writes the record into its own log
+        // with this level and target (sdk/LOGGING.md).
+        tracing::info!(target: "demo::feed", cursor, "demo connector created");
         Ok(DemoConnector { config, cursor })
     }
 
@@ -135,6 +138,7 @@ impl Connector for DemoConnector {
                 .map(|total| total.saturating_sub(self.cursor));
             if remaining == Some(0) {
                 // A finite feed: returning Ok ends it once the host has pulled every batch.
+                tracing::info!(target: "demo::feed", events = self.cursor, "feed complete");
                 return Ok(());
             }
             let count = remaining.unwrap_or(u64::MAX).min(self.config.batch_size);

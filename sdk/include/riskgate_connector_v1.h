@@ -5,6 +5,14 @@
  * borrowed for the call only; plugin output (rg_owned_bytes) is freed only by the plugin's free_bytes.
  * Calls on one instance are serialised. No function may unwind. Minor versions only append fields;
  * a host reads a field only if struct_size covers it.
+ *
+ * Minor 1 appends set_host (may be NULL). A host calls it once, right after loading and before any
+ * other function, if struct_size covers it. The rg_host_v1 it passes, and its ctx, stay valid for
+ * the rest of the process; the plugin reads a field of it only if its own struct_size covers it.
+ * log() may be called from any thread, concurrently, at any time after that; it never unwinds or
+ * calls back into the plugin; target and message are borrowed for the call (UTF-8); records with a
+ * level above max_level are dropped by the host. A minor-0 host never calls set_host: logging is
+ * then a no-op.
  */
 #ifndef RISKGATE_CONNECTOR_V1_H
 #define RISKGATE_CONNECTOR_V1_H
@@ -13,7 +21,7 @@
 #include <stdint.h>
 
 #define RG_ABI_MAJOR 1
-#define RG_ABI_MINOR 0
+#define RG_ABI_MINOR 1
 
 enum {
   RG_OK = 0,             /* success */
@@ -29,6 +37,17 @@ enum {
 typedef struct { const uint8_t *ptr; size_t len; } rg_bytes;          /* host-owned, borrowed */
 typedef struct { uint8_t *ptr; size_t len; size_t cap; } rg_owned_bytes; /* plugin-owned */
 
+enum { /* log levels, most severe first; RG_LOG_OFF only as max_level */
+  RG_LOG_OFF = 0, RG_LOG_ERROR = 1, RG_LOG_WARN = 2, RG_LOG_INFO = 3, RG_LOG_DEBUG = 4, RG_LOG_TRACE = 5
+};
+
+typedef struct rg_host_v1 { /* minor 1: what the host offers the plugin */
+  uint32_t struct_size; /* sizeof(rg_host_v1) as the host was compiled */
+  uint32_t max_level;   /* most verbose level the host records */
+  void *ctx;            /* passed back to log unchanged */
+  void (*log)(void *ctx, uint32_t level, rg_bytes target, rg_bytes message);
+} rg_host_v1;
+
 typedef struct riskgate_connector_v1 {
   uint32_t struct_size, abi_major, abi_minor;
   uint32_t (*manifest)(rg_owned_bytes *out);                                  /* PluginManifest */
@@ -39,6 +58,7 @@ typedef struct riskgate_connector_v1 {
   uint32_t (*stop)(void *instance, uint32_t deadline_ms, rg_owned_bytes *out);
   void (*destroy)(void *instance);
   void (*free_bytes)(rg_owned_bytes bytes);
+  void (*set_host)(const rg_host_v1 *host); /* minor 1; may be NULL */
 } riskgate_connector_v1;
 
 /* On an error status, out holds a PluginError. */

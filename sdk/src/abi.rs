@@ -21,8 +21,31 @@
 //! - **No unwinding** crosses the boundary: every function returns a [`status`] code; a panic is
 //!   reported as [`status::ERR_PANIC`] and poisons the instance.
 //! - **Pull model.** The host pulls batches with [`RiskgateConnectorV1::next_batch`] and a timeout,
-//!   and tells the plugin which batch was acknowledged with [`RiskgateConnectorV1::ack`]. The plugin
-//!   never calls the host.
+//!   and tells the plugin which batch was acknowledged with [`RiskgateConnectorV1::ack`]. The only
+//!   call from the plugin into the host is logging, through the [`RgHostV1`] table (minor 1).
+//!
+//! # Minor 1: the host table and logging
+//!
+//! Minor 1 appends one field, [`RiskgateConnectorV1::set_host`]. A host that knows minor 1 reads it
+//! only if the plugin's `struct_size` covers it (a minor-0 plugin's table ends before it) and only
+//! if it is not null, and then calls it **once, right after loading, before any other function of
+//! the table** (`manifest` included), with a pointer to an [`RgHostV1`]:
+//!
+//! - The [`RgHostV1`] and its `ctx` stay valid for the rest of the process (the host never unloads a
+//!   plugin); the plugin may keep the pointer or copy the table. The table starts with its own
+//!   `struct_size`; a plugin reads a field of it only if that size covers it (the host appends fields
+//!   the same way the plugin table does).
+//! - [`RgHostV1::log`] may be called from **any thread, concurrently**, at any time after
+//!   `set_host` returned (also from inside `set_host`), for the life of the process. It never
+//!   unwinds, never calls back into the plugin and does not block beyond writing the log line.
+//!   `target` and `message` are borrowed for the call only and should be UTF-8 (the host replaces
+//!   invalid sequences); `level` is one of [`level`]. Records above [`RgHostV1::max_level`] are
+//!   dropped by the host, so the plugin should not even format them.
+//! - `set_host` itself must not unwind and must return promptly. A second call is ignored.
+//!
+//! Compatibility both ways: a minor-0 plugin in a minor-1 host loads and runs, it just cannot log
+//! (its `struct_size` ends before `set_host`); a minor-1 plugin in a minor-0 host loads and runs too,
+//! `set_host` is never called and the plugin's logging is a no-op.
 
 #![allow(unsafe_code)]
 
@@ -32,7 +55,7 @@ use std::ffi::c_void;
 pub const ABI_MAJOR: u32 = 1;
 
 /// The ABI minor this SDK implements: the number of additive revisions of the v1 table.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 /// The version of the protobuf payloads (`riskgate/v1/plugin.proto`).
 pub const PROTO_VERSION: u32 = 1;
@@ -97,7 +120,46 @@ impl RgOwnedBytes {
     }
 }
 
-/// The function table of ABI major 1. Every function pointer is required (never null).
+/// Log levels of [`RgHostV1::log`] and [`RgHostV1::max_level`], most severe first (those of `log`
+/// and `tracing`).
+pub mod level {
+    /// `max_level` only: the host records nothing.
+    pub const OFF: u32 = 0;
+    /// Errors.
+    pub const ERROR: u32 = 1;
+    /// Warnings.
+    pub const WARN: u32 = 2;
+    /// Information.
+    pub const INFO: u32 = 3;
+    /// Debugging detail.
+    pub const DEBUG: u32 = 4;
+    /// Tracing detail, the most verbose.
+    pub const TRACE: u32 = 5;
+}
+
+/// The host's logging callback: one record with its level, target (such as `lookout::sync`) and
+/// fully formatted message. See the module docs for the rules (any thread, no unwinding, borrowed bytes).
+pub type LogFn =
+    unsafe extern "C" fn(ctx: *mut c_void, level: u32, target: RgBytes, message: RgBytes);
+
+/// What the host offers the plugin (ABI minor 1), passed to [`RiskgateConnectorV1::set_host`].
+/// Valid, with `ctx`, for the rest of the process. Grows like the plugin table: fields are only
+/// appended, and a plugin reads one only if `struct_size` covers it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RgHostV1 {
+    /// `size_of::<RgHostV1>()` as the host was compiled.
+    pub struct_size: u32,
+    /// The most verbose [`level`] the host records ([`level::OFF`]: none). Records above it are
+    /// dropped by the host; the plugin should not format them.
+    pub max_level: u32,
+    /// The host's context, passed back to `log` unchanged.
+    pub ctx: *mut c_void,
+    /// Logs one record. Callable from any thread, concurrently; never null.
+    pub log: LogFn,
+}
+
+/// The function table of ABI major 1. Every function pointer of minor 0 is required (never null).
 ///
 /// `out` parameters receive, on [`status::OK`], the call's result message (if it has one) and, on an
 /// error status, a `PluginError`. A null `out.ptr` after the call means nothing was returned.
@@ -139,10 +201,82 @@ pub struct RiskgateConnectorV1 {
     pub destroy: unsafe extern "C" fn(instance: *mut c_void),
     /// Frees bytes the plugin returned. The only way plugin memory is freed.
     pub free_bytes: unsafe extern "C" fn(bytes: RgOwnedBytes),
+    /// **Minor 1.** Gives the plugin the host's [`RgHostV1`] (logging). May be null. A host calls it
+    /// once, before any other function, and only if `struct_size` is at least [`V1_1_STRUCT_SIZE`].
+    pub set_host: Option<unsafe extern "C" fn(host: *const RgHostV1)>,
 }
 
 /// The size of the v1.0 table: the smallest `struct_size` a host accepts for ABI major 1.
-pub const V1_0_STRUCT_SIZE: u32 = std::mem::size_of::<RiskgateConnectorV1>() as u32;
+pub const V1_0_STRUCT_SIZE: u32 = std::mem::offset_of!(RiskgateConnectorV1, set_host) as u32;
+
+/// The size of the v1.1 table, which ends with [`RiskgateConnectorV1::set_host`].
+pub const V1_1_STRUCT_SIZE: u32 = std::mem::size_of::<RiskgateConnectorV1>() as u32;
+
+/// The smallest [`RgHostV1::struct_size`] a plugin accepts (the table of minor 1).
+pub const HOST_V1_1_STRUCT_SIZE: u32 = std::mem::size_of::<RgHostV1>() as u32;
+
+/// The host's logging callback as a plugin keeps it: a copy of the [`RgHostV1`] fields it knows.
+#[derive(Debug, Clone, Copy)]
+pub struct HostLogger {
+    max_level: u32,
+    ctx: *mut c_void,
+    log: LogFn,
+}
+
+// SAFETY: the ABI requires `log` to be callable with `ctx` from any thread, concurrently, for the
+// life of the process; the plugin never dereferences `ctx` itself.
+unsafe impl Send for HostLogger {}
+// SAFETY: as for `Send`: shared use means concurrent calls of `log`, which the ABI allows.
+unsafe impl Sync for HostLogger {}
+
+impl HostLogger {
+    /// Copies the host table the host passed to `set_host`. `None` if it is null or too small.
+    ///
+    /// # Safety
+    ///
+    /// `host` must be null or point at an [`RgHostV1`] prefix of at least its own `struct_size`
+    /// bytes, valid (with its `ctx`) for the rest of the process, as the ABI requires of hosts.
+    pub unsafe fn from_raw(host: *const RgHostV1) -> Option<HostLogger> {
+        if host.is_null() {
+            return None;
+        }
+        // SAFETY: every host table starts with its `struct_size` (caller guarantee: valid pointer).
+        let size = unsafe { host.cast::<u32>().read() };
+        if size < HOST_V1_1_STRUCT_SIZE {
+            return None;
+        }
+        // SAFETY: `struct_size` covers the whole minor-1 table; later fields are not read.
+        let host = unsafe { host.read() };
+        Some(HostLogger {
+            max_level: host.max_level.min(level::TRACE),
+            ctx: host.ctx,
+            log: host.log,
+        })
+    }
+
+    /// The most verbose [`level`] the host records.
+    pub fn max_level(&self) -> u32 {
+        self.max_level
+    }
+
+    /// Sends one record to the host, if its level is one the host records.
+    pub fn log(&self, level: u32, target: &str, message: &str) {
+        if level == level::OFF || level > self.max_level {
+            return;
+        }
+        let target = RgBytes {
+            ptr: target.as_ptr(),
+            len: target.len(),
+        };
+        let message = RgBytes {
+            ptr: message.as_ptr(),
+            len: message.len(),
+        };
+        // SAFETY: `log` and `ctx` come from the host's table, valid for the process and callable
+        // from any thread (ABI rules); the bytes are borrowed for the call and outlive it.
+        unsafe { (self.log)(self.ctx, level, target, message) };
+    }
+}
 
 /// Turns a vector into plugin-owned bytes for an `out` parameter. Pair with [`free_owned`].
 pub fn into_owned(bytes: Vec<u8>) -> RgOwnedBytes {

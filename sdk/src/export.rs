@@ -12,7 +12,7 @@ use std::{ffi::c_void, time::Duration};
 use prost::Message;
 
 use crate::{
-    abi::{self, status, RgBytes, RgOwnedBytes, RiskgateConnectorV1},
+    abi::{self, status, HostLogger, RgBytes, RgHostV1, RgOwnedBytes, RiskgateConnectorV1},
     connector::{Connector, StartContext},
     instance::{guarded, CallError, Instance, Pulled},
     pb,
@@ -21,7 +21,7 @@ use crate::{
 /// The function table for connector type `C`. Used by [`crate::export_connector!`].
 pub const fn vtable<C: Connector>() -> RiskgateConnectorV1 {
     RiskgateConnectorV1 {
-        struct_size: abi::V1_0_STRUCT_SIZE,
+        struct_size: abi::V1_1_STRUCT_SIZE,
         abi_major: abi::ABI_MAJOR,
         abi_minor: abi::ABI_MINOR,
         manifest: manifest::<C>,
@@ -32,6 +32,7 @@ pub const fn vtable<C: Connector>() -> RiskgateConnectorV1 {
         stop: stop::<C>,
         destroy: destroy::<C>,
         free_bytes,
+        set_host: Some(set_host),
     }
 }
 
@@ -201,6 +202,15 @@ unsafe extern "C" fn destroy<C: Connector>(instance: *mut c_void) {
 unsafe extern "C" fn free_bytes(bytes: RgOwnedBytes) {
     // SAFETY: the host returns, unchanged and once, bytes this library produced with `into_owned`.
     let _ = std::panic::catch_unwind(move || unsafe { abi::free_owned(bytes) });
+}
+
+unsafe extern "C" fn set_host(host: *const RgHostV1) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: the host passes null or its table, valid for the life of the process (ABI rules).
+        if let Some(host) = unsafe { HostLogger::from_raw(host) } {
+            crate::logging::install(host);
+        }
+    });
 }
 
 /// Exports a [`Connector`] type as a riskgate connector plugin.

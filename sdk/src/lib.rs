@@ -14,6 +14,9 @@
 //! calls with timeouts through the C function table of [`abi`], exchanging protobuf bytes ([`pb`]).
 //! Every exported function catches panics; a panic fails the instance, never the host.
 //!
+//! Log with the [`tracing`] macros (or the `log` crate's): in a host of ABI minor 1 or later, the
+//! records go to the host's log with their level and target (see `LOGGING.md`).
+//!
 //! See the crate's README for the plugin author's guide and `examples/demo_connector.rs` for a
 //! complete connector.
 
@@ -22,6 +25,7 @@ mod connector;
 #[doc(hidden)]
 pub mod export;
 mod instance;
+mod logging;
 pub mod runtime;
 mod sink;
 pub mod testing;
@@ -47,6 +51,9 @@ pub use sink::{Acked, BatchSink, Shutdown, SinkClosed};
 
 /// Re-exported so connectors use the same `prost_types::Timestamp` as [`pb::DeviceReport`].
 pub use prost_types;
+
+/// Re-exported so connectors log with the same `tracing` the SDK forwards to the host (see LOGGING.md).
+pub use tracing;
 
 /// Re-exported so connectors use the SDK's tokio for [`Connector::run`] without a version clash.
 pub use tokio;

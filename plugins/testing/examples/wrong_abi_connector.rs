@@ -7,6 +7,7 @@ use riskgate_sdk::abi::RiskgateConnectorV1;
 
 static TABLE: RiskgateConnectorV1 = RiskgateConnectorV1 {
     abi_major: 2,
+    abi_minor: 0,
     ..riskgate_test_plugins::raw::SDK_TABLE
 };
 

@@ -21,7 +21,12 @@
 //!
 //! The examples of this crate are the plugins: `faulty_connector` (the above),
 //! `panic_manifest_connector` (panics in `manifest`, before any configuration exists),
-//! `wrong_abi_connector` (a table claiming ABI 2) and `missing_symbol_connector` (no entry symbol).
+//! `wrong_abi_connector` (a table claiming ABI 2), `missing_symbol_connector` (no entry symbol) and
+//! `abi_1_0_connector` (the faulty connector behind a table of ABI minor 0, as an older SDK built it).
+//!
+//! The faulty connector logs (ABI minor 1, `sdk/LOGGING.md`): `tracing` INFO records with target
+//! `lookout::sync` when it is created and for each good batch sent, and a `log` WARN record with
+//! target `lookout::legacy` when it is created.
 
 use std::{
     sync::{
@@ -130,6 +135,13 @@ impl Connector for FaultyConnector {
         if fault == Fault::PanicInCreate {
             panic!("faulty connector: deliberate panic in create");
         }
+        riskgate_sdk::tracing::info!(
+            target: "lookout::sync",
+            fault = name,
+            good_batches,
+            "faulty connector created"
+        );
+        log::warn!(target: "lookout::legacy", "faulty connector: a record through the log crate");
         FAULT.store(fault as u8, Ordering::SeqCst);
         *CONFIG_ERROR.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let cursor = start
@@ -156,7 +168,10 @@ impl Connector for FaultyConnector {
         for _ in 0..self.good_batches {
             let batch = self.batch(3);
             match sink.send(batch).await {
-                Ok(id) => last = Some(id),
+                Ok(id) => {
+                    riskgate_sdk::tracing::info!(target: "lookout::sync", cursor = self.cursor, "sent a good batch");
+                    last = Some(id);
+                }
                 Err(_) => return self.stopped(),
             }
         }

@@ -16,9 +16,28 @@ pub const DEFAULT_HANG_AFTER: &str = "30s";
 #[derive(Debug, clap::Parser)]
 #[command(name = "riskgate-connector-host", version, about)]
 pub struct Cli {
+    /// Log format on stderr: `text` or `json` (one object per line). The plugin's own records
+    /// (ABI minor 1) are written in the same format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "RISKGATE_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How the host writes its log to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The host's modes.

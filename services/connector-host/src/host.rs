@@ -318,6 +318,7 @@ impl Host {
                 ),
             ));
         }
+        crate::plugin_log::set_plugin_name(&manifest.name);
         tracing::info!(
             plugin = %manifest.name,
             version = %manifest.version,

@@ -3,6 +3,7 @@
 //!
 //! - [`loader`] verifies the plugin file against its pinned SHA-256, loads it (never unloads it) and
 //!   calls it through the ABI v1 function table. It is the only module with `unsafe` code.
+//! - [`plugin_log`] writes the plugin's log records (ABI minor 1) into the host's log.
 //! - [`driver`] is the plugin thread, the only thread that calls the plugin instance.
 //! - [`host`] is the `run` mode: heartbeats, checkpoint, the ingest stream, acknowledgements, stop.
 //! - [`conformance`] is the plugin conformance suite (`riskgate-conformance`), which drives a built
@@ -17,4 +18,5 @@ pub mod driver;
 pub mod exit;
 pub mod host;
 pub mod loader;
+pub mod plugin_log;
 pub mod probe;

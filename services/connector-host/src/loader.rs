@@ -10,6 +10,9 @@
 //!    libraries with live threads or TLS destructors crashes); it lives until the process exits.
 //! 4. The one entry symbol is looked up, its table's ABI major and size checked, and the table
 //!    copied; only fields covered by the table's `struct_size` are ever read.
+//! 5. If the table has `set_host` (ABI minor 1 and later), it is called right away with the host's
+//!    table, whose `log` callback ([`host_log`]) re-emits the plugin's records in the host's log
+//!    ([`crate::plugin_log`]).
 //!
 //! Calls on the instance are serialised by `&mut self`, as the ABI requires.
 
@@ -20,12 +23,13 @@ use std::{
     io::Write as _,
     os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
+    sync::OnceLock,
     time::Duration,
 };
 
 use prost::Message;
 use riskgate_sdk::{
-    abi::{self, status, RgBytes, RgOwnedBytes, RiskgateConnectorV1},
+    abi::{self, status, RgBytes, RgHostV1, RgOwnedBytes, RiskgateConnectorV1},
     pb,
 };
 use sha2::{Digest, Sha256};
@@ -292,9 +296,28 @@ impl Plugin {
                 abi::V1_0_STRUCT_SIZE
             )));
         }
-        // SAFETY: struct_size covers the whole v1.0 table, and the ABI guarantees the table is a
-        // `RiskgateConnectorV1` (fields of later minors, beyond it, are not read).
-        let table = unsafe { table_ptr.read() };
+        // Copy exactly the fields the plugin's table has: a minor-0 table ends before `set_host`,
+        // which then stays zero, i.e. `None`.
+        let known = (struct_size as usize).min(std::mem::size_of::<RiskgateConnectorV1>());
+        let mut table = std::mem::MaybeUninit::<RiskgateConnectorV1>::zeroed();
+        // SAFETY: the plugin's table is valid for reads of its `struct_size` bytes (ABI rule) and
+        // `known` is no more than that nor than the destination; the regions cannot overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                table_ptr.cast::<u8>(),
+                table.as_mut_ptr().cast::<u8>(),
+                known,
+            );
+        }
+        // SAFETY: `known` covers the whole v1.0 table (checked above), whose function pointers the
+        // ABI requires to be non-null; the optional fields of later minors it does not cover are
+        // zero, which is `None` for an `Option` of a function pointer.
+        let table = unsafe { table.assume_init() };
+        if let Some(set_host) = table.set_host {
+            // SAFETY: `set_host` is the plugin's, covered by its `struct_size`; `host_table` is
+            // static, valid for the rest of the process, as the ABI requires.
+            unsafe { set_host(host_table()) };
+        }
         Ok(Plugin {
             table,
             path: path.to_owned(),
@@ -417,6 +440,42 @@ impl Plugin {
             origin: String::new(),
         })
     }
+}
+
+/// The host's table for `set_host` (ABI minor 1), built once. Its `max_level` is the level the
+/// host's subscriber records when the first plugin is loaded (after logging is set up).
+fn host_table() -> &'static RgHostV1 {
+    struct Table(RgHostV1);
+    // SAFETY: the table is immutable; its `ctx` is null and never dereferenced.
+    unsafe impl Sync for Table {}
+    // SAFETY: as for `Sync`: nothing in it is tied to a thread.
+    unsafe impl Send for Table {}
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    &TABLE
+        .get_or_init(|| {
+            Table(RgHostV1 {
+                struct_size: abi::HOST_V1_1_STRUCT_SIZE,
+                max_level: crate::plugin_log::max_level(),
+                ctx: std::ptr::null_mut(),
+                log: host_log,
+            })
+        })
+        .0
+}
+
+/// The host's `log` callback (ABI minor 1): copies nothing, re-emits the record through
+/// [`crate::plugin_log::emit`] and never unwinds into the plugin.
+unsafe extern "C" fn host_log(_ctx: *mut c_void, level: u32, target: RgBytes, message: RgBytes) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: the plugin lends `target` and `message` for this call (ABI rule).
+        let (target, message) =
+            unsafe { (abi::borrow_bytes(&target), abi::borrow_bytes(&message)) };
+        crate::plugin_log::emit(
+            level,
+            &String::from_utf8_lossy(target),
+            &String::from_utf8_lossy(message),
+        );
+    });
 }
 
 /// Lends host bytes for one call.

@@ -5,7 +5,7 @@ use std::{io::IsTerminal as _, time::Duration};
 
 use clap::Parser as _;
 use riskgate_connector_host::{
-    config::{Cli, Command},
+    config::{Cli, Command, LogFormat},
     exit::HostExit,
     host, probe,
 };
@@ -23,7 +23,7 @@ fn main() {
             });
         }
     };
-    init_tracing();
+    init_tracing(cli.log_format);
     let code = match cli.command {
         Command::Run(args) => run(*args),
         Command::Probe(args) => probe::run(&args),
@@ -61,14 +61,20 @@ fn run(args: riskgate_connector_host::config::RunArgs) -> i32 {
     exit.code()
 }
 
-fn init_tracing() {
+/// Logs to stderr as `--log-format` says, filtered by `RUST_LOG` (default `info`). Set up before the
+/// plugin is loaded: the plugin's records (ABI minor 1) come out of this same subscriber, in the
+/// same format, and the level it records is the `max_level` the plugin is given (`plugin_log`).
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
