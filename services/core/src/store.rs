@@ -9,6 +9,8 @@
 
 mod codec;
 mod engine;
+#[cfg(test)]
+mod golden;
 mod keys;
 mod memory_engine;
 mod risk_store;

@@ -1,0 +1,562 @@
+//! Golden-bytes tests: one fixed sample of every value type the store persists, and the exact bytes each
+//! format version wrote for it (`golden/v<N>/<name>.hex`).
+//!
+//! - The current version's files pin the encoding: a change to a stored type that changes its bytes fails
+//!   here, so it cannot ship without a format-version bump and a migration in `codec.rs`.
+//! - Older versions' files are the bytes earlier releases wrote. They must still decode, through the
+//!   migration, to the same sample, so a store written by an earlier release stays readable.
+//!
+//! After a deliberate format change, write the new version's files with `RISKGATE_BLESS_GOLDEN=1 cargo test
+//! -p riskgate-core golden` and commit them next to the old ones; never rewrite an older version's files.
+
+use std::{
+    collections::BTreeMap, fmt::Debug, ops::Bound, path::PathBuf, sync::Arc, time::Duration,
+};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::{
+    codec::{self, Stored, FORMAT_VERSION},
+    engine::{Keyspace, KvEngine, WriteBatch},
+    MemoryEngine, RiskStore, WriterConfig,
+};
+use crate::{
+    domain::{
+        policy::{
+            AccessRule, ActionKind, AppAction, AppDecision, AppProtectionPolicy, Assignment,
+            CompliancePolicy, ComplianceStatus, Connector, ConnectorSettings, ConnectorState,
+            NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Reason, ReasonCode,
+            Resource, ScheduledAction, TenantSettings, UnresponsiveMode,
+        },
+        Checkpoint, ConfigObject, ConnectorId, DeviceId, DeviceInfo, DeviceRecord, DeviceReport,
+        DeviceReported, Event, EventKind, HealthState, ManualClock, PartnerReport, Platform,
+        ReportBatch, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
+    },
+    metrics::Metrics,
+    policy::{
+        admin::AdminCommand,
+        evaluate::{ConnectorStates, Episode},
+        view::ComplianceMemo,
+    },
+};
+
+const BLESS: &str = "RISKGATE_BLESS_GOLDEN";
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp(seconds * 1_000_000_000 + 123)
+}
+
+fn lookout() -> ConnectorId {
+    ConnectorId::parse("lookout").unwrap()
+}
+
+fn device_id() -> DeviceId {
+    DeviceId::parse("device-1").unwrap()
+}
+
+fn threat() -> Threat {
+    Threat {
+        vendor_threat_id: "t-1".into(),
+        category: ThreatCategory::Application,
+        classification: "TROJAN".into(),
+        severity: ThreatLevel::High,
+        status: ThreatStatus::Open,
+        detected_at: at(1_700_000_000),
+        resolved_at: Some(at(1_700_000_500)),
+        description: "a trojan".into(),
+    }
+}
+
+fn reason() -> Reason {
+    Reason::new(
+        ReasonCode::ThreatLevelExceeded,
+        "threat level HIGH is above LOW",
+    )
+    .policy("strict")
+    .connector(&lookout())
+    .threats(vec!["t-1".into()])
+}
+
+fn device_record() -> DeviceRecord {
+    DeviceRecord {
+        device_id: device_id(),
+        info: DeviceInfo {
+            platform: Platform::Ios,
+            os_version: "17.4".into(),
+            model: "iPhone15,2".into(),
+            owner_user_id: "alice".into(),
+            groups: vec!["sales".into()],
+        },
+        first_seen: at(1_700_000_000),
+        last_seen: at(1_700_000_100),
+        reports: BTreeMap::from([(
+            lookout(),
+            PartnerReport {
+                health_state: HealthState::HighSeverity,
+                threats: vec![threat()],
+                observed_at: at(1_700_000_090),
+                received_at: at(1_700_000_100),
+                vendor_event_id: "e-1".into(),
+                position: 7,
+            },
+        )]),
+        position: 7,
+    }
+}
+
+fn connector() -> Connector {
+    Connector {
+        connector_id: lookout(),
+        settings: ConnectorSettings {
+            vendor: "lookout".into(),
+            display_name: "Lookout".into(),
+            kind: PartnerKind::ThirdParty,
+            compliance_enabled: PerPlatform {
+                android: true,
+                ios: true,
+                windows: false,
+                macos: false,
+            },
+            app_protection_enabled: PerPlatform {
+                android: false,
+                ios: true,
+                windows: false,
+                macos: false,
+            },
+            block_on_missing_partner_data: PerPlatform::default(),
+            block_unsupported_os_versions: true,
+            minimum_os_versions: PerPlatform {
+                android: "12".into(),
+                ios: "16.4".into(),
+                windows: String::new(),
+                macos: String::new(),
+            },
+            unresponsive_after: Duration::from_secs(7 * 24 * 3600),
+            provisioned: true,
+        },
+        last_heartbeat: Some(at(1_700_000_050)),
+        error_message: "quarantined: crashed 3 times".into(),
+        version: 4,
+    }
+}
+
+fn compliance_policy() -> CompliancePolicy {
+    CompliancePolicy {
+        policy_id: "strict".into(),
+        display_name: "Strict".into(),
+        platforms: vec![Platform::Ios, Platform::Android],
+        assignment: Assignment {
+            all_devices: false,
+            groups: vec!["sales".into()],
+            excluded_groups: vec!["vip".into()],
+        },
+        max_threat_level: Some(ThreatLevel::Low),
+        grace_period: Duration::from_secs(3600),
+        actions: vec![ScheduledAction {
+            kind: ActionKind::RemoteLock,
+            after: Duration::from_secs(86_400),
+        }],
+        version: 2,
+        updated_at: at(1_700_000_010),
+    }
+}
+
+fn resource() -> Resource {
+    Resource {
+        name: "exchange".into(),
+        rules: vec![AccessRule {
+            platforms: vec![Platform::Windows],
+            require_compliant_device: true,
+            max_threat_level: Some(ThreatLevel::Medium),
+        }],
+        version: 3,
+    }
+}
+
+fn app_policy() -> AppProtectionPolicy {
+    AppProtectionPolicy {
+        policy_id: "outlook".into(),
+        display_name: "Outlook".into(),
+        app_ids: vec!["com.microsoft.outlook".into()],
+        platforms: vec![Platform::Android],
+        max_threat_level: Some(ThreatLevel::Secured),
+        action: AppAction::Wipe,
+        partner_priority: PartnerPriority::ThirdPartyOverDefender,
+        version: 1,
+    }
+}
+
+fn tenant() -> TenantSettings {
+    TenantSettings {
+        no_policy_status: NoPolicyStatus::Noncompliant,
+        compliance_validity_period: Duration::from_secs(30 * 86_400),
+        unresponsive_mode: UnresponsiveMode::FailClosed,
+    }
+}
+
+fn event(position: u64, kind: EventKind) -> Event {
+    Event {
+        position,
+        time: at(1_700_000_200),
+        device_id: Some(device_id()),
+        kind,
+    }
+}
+
+/// One event of every kind.
+fn events() -> Vec<(&'static str, Event)> {
+    vec![
+        (
+            "event_device_reported",
+            event(
+                1,
+                EventKind::DeviceReported(DeviceReported {
+                    connector_id: lookout(),
+                    health_state: HealthState::Compromised,
+                    previous_level: Some(ThreatLevel::Low),
+                    current_level: Some(ThreatLevel::High),
+                    vendor_event_id: "e-2".into(),
+                    observed_at: at(1_700_000_190),
+                    threats: vec![threat()],
+                }),
+            ),
+        ),
+        (
+            "event_compliance_changed",
+            event(
+                2,
+                EventKind::ComplianceChanged {
+                    previous: ComplianceStatus::Compliant,
+                    current: ComplianceStatus::Noncompliant,
+                    reasons: vec![reason()],
+                },
+            ),
+        ),
+        (
+            "event_compliance_action_due",
+            event(
+                3,
+                EventKind::ComplianceActionDue {
+                    policy_id: "strict".into(),
+                    action: ActionKind::Retire,
+                },
+            ),
+        ),
+        (
+            "event_access_changed",
+            event(
+                4,
+                EventKind::AccessChanged {
+                    resource: "exchange".into(),
+                    allowed: false,
+                    reasons: vec![reason()],
+                },
+            ),
+        ),
+        (
+            "event_app_protection_changed",
+            event(
+                5,
+                EventKind::AppProtectionChanged {
+                    policy_id: "outlook".into(),
+                    previous: AppDecision::Allow,
+                    current: AppDecision::Wipe,
+                    reasons: vec![reason()],
+                },
+            ),
+        ),
+        (
+            "event_connector_state_changed",
+            Event {
+                device_id: None,
+                ..event(
+                    6,
+                    EventKind::ConnectorStateChanged {
+                        connector_id: lookout(),
+                        previous: Some(ConnectorState::Enabled),
+                        current: Some(ConnectorState::Error),
+                    },
+                )
+            },
+        ),
+        (
+            "event_config_changed",
+            Event {
+                device_id: None,
+                ..event(
+                    7,
+                    EventKind::ConfigChanged {
+                        object: ConfigObject::Connector,
+                        id: "lookout".into(),
+                        version: 4,
+                    },
+                )
+            },
+        ),
+    ]
+}
+
+fn connector_states() -> ConnectorStates {
+    let mut config = crate::domain::policy::PolicyConfig::default();
+    config.connectors.insert(lookout(), connector());
+    ConnectorStates::at(&config, at(1_700_000_060))
+}
+
+fn compliance_memo() -> ComplianceMemo {
+    ComplianceMemo {
+        status: ComplianceStatus::InGracePeriod,
+        episodes: BTreeMap::from([(
+            "strict".to_owned(),
+            Episode {
+                since: at(1_700_000_100),
+                fired: vec![(ActionKind::Notify, 0)],
+            },
+        )]),
+        access: [("exchange".to_owned(), false)].into_iter().collect(),
+        apps: [("outlook".to_owned(), AppDecision::Block)]
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn checkpoint() -> Checkpoint {
+    Checkpoint {
+        cursor: b"oid=42".to_vec(),
+        batch_seq: 9,
+        position: 7,
+        updated_at: at(1_700_000_100),
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).expect("hex digits"))
+        .collect()
+}
+
+fn dir(version: u8) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/store/golden")
+        .join(format!("v{version}"))
+}
+
+/// Checks one sample against every version's file: the current version's bytes exactly, older versions'
+/// bytes through the migration.
+fn check<T: Stored + Serialize + DeserializeOwned + PartialEq + Debug>(name: &str, sample: T) {
+    let current = dir(FORMAT_VERSION).join(format!("{name}.hex"));
+    let encoded = to_hex(&codec::encode(&sample));
+    if std::env::var_os(BLESS).is_some() {
+        std::fs::create_dir_all(current.parent().unwrap()).unwrap();
+        std::fs::write(&current, format!("{encoded}\n")).unwrap();
+    }
+    let pinned = std::fs::read_to_string(&current).unwrap_or_else(|err| {
+        panic!(
+            "{}: {err}; run with {BLESS}=1 to write it",
+            current.display()
+        )
+    });
+    assert_eq!(
+        pinned.trim(),
+        encoded,
+        "{name}: the encoding changed; bump the format version and migrate (store/codec.rs)"
+    );
+    for version in 1..=FORMAT_VERSION {
+        let file = dir(version).join(format!("{name}.hex"));
+        let Ok(old) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let bytes = from_hex(old.trim());
+        assert_eq!(bytes[0], version, "{}", file.display());
+        let decoded: T = codec::decode(Keyspace::Meta, &bytes)
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        assert_eq!(
+            decoded, sample,
+            "{name}: version {version} does not migrate to the sample"
+        );
+    }
+}
+
+#[test]
+fn every_persisted_value_type_has_pinned_bytes() {
+    check("device_record", device_record());
+    check("checkpoint", checkpoint());
+    check("connector", connector());
+    check("compliance_policy", compliance_policy());
+    check("resource", resource());
+    check("app_protection_policy", app_policy());
+    check("tenant_settings", tenant());
+    check("connector_states", connector_states());
+    check("compliance_memo", compliance_memo());
+    for (name, event) in events() {
+        check(name, event);
+    }
+    check("meta_u64", 1_234_567u64);
+    check("meta_epoch", 0x0123_4567_89ab_cdef_0011_2233_4455_6677u128);
+    check("meta_cursor_key", [7u8; 32]);
+}
+
+const KEYSPACES: [Keyspace; 8] = [
+    Keyspace::Meta,
+    Keyspace::Events,
+    Keyspace::Devices,
+    Keyspace::DeviceEvents,
+    Keyspace::Dedup,
+    Keyspace::Checkpoints,
+    Keyspace::Config,
+    Keyspace::Compliance,
+];
+
+/// The instant the fixture store was written at; reading it back at the same instant keeps every
+/// time-driven rule (unresponsiveness, validity period) where it was.
+fn fixture_time() -> Timestamp {
+    at(1_700_000_000)
+}
+
+async fn open_at(engine: Arc<dyn KvEngine>) -> RiskStore {
+    RiskStore::open(
+        engine,
+        Arc::new(ManualClock::new(fixture_time())),
+        Arc::new(Metrics::new()),
+        WriterConfig::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A small fleet through the public store API: a connector, a policy, a resource, an app-protection
+/// policy, one HIGH and one SECURED device.
+async fn write_fixture_fleet(store: &RiskStore) {
+    let mut lookout_connector = connector();
+    lookout_connector.error_message.clear();
+    for command in [
+        AdminCommand::CreateConnector(lookout(), lookout_connector.settings),
+        AdminCommand::Heartbeat {
+            connector_id: lookout(),
+            error_message: String::new(),
+        },
+        AdminCommand::CreatePolicy(CompliancePolicy {
+            grace_period: Duration::ZERO,
+            actions: Vec::new(),
+            assignment: Assignment {
+                all_devices: true,
+                ..Assignment::default()
+            },
+            ..compliance_policy()
+        }),
+        AdminCommand::PutResource(Resource {
+            rules: vec![AccessRule {
+                platforms: Vec::new(),
+                require_compliant_device: true,
+                max_threat_level: None,
+            }],
+            ..resource()
+        }),
+        AdminCommand::PutAppPolicy(app_policy()),
+    ] {
+        store.admin(command).await.unwrap();
+    }
+    let record = device_record();
+    let report = |device: &str, health_state, event: &str| DeviceReport {
+        device_id: DeviceId::parse(device).unwrap(),
+        info: record.info.clone(),
+        health_state,
+        threats: vec![threat()],
+        observed_at: at(1_699_999_990),
+        vendor_event_id: event.into(),
+    };
+    store
+        .submit(ReportBatch {
+            connector_id: lookout(),
+            batch_seq: 1,
+            checkpoint: b"oid=2".to_vec(),
+            reports: vec![
+                report("high", HealthState::HighSeverity, "e-1"),
+                report("secured", HealthState::Secured, "e-2"),
+            ],
+        })
+        .await
+        .unwrap();
+}
+
+/// Every key and value of every keyspace, one `tag key value` line each, in hex.
+fn dump(engine: &dyn KvEngine) -> String {
+    let mut lines = String::new();
+    for keyspace in KEYSPACES {
+        for entry in engine.range(keyspace, Bound::Unbounded, Bound::Unbounded) {
+            let (key, value) = entry.unwrap();
+            lines += &format!("{} {} {}\n", keyspace.tag(), to_hex(&key), to_hex(&value));
+        }
+    }
+    lines
+}
+
+fn load(dump: &str) -> Arc<dyn KvEngine> {
+    let engine = MemoryEngine::new();
+    let mut batch = WriteBatch::default();
+    for line in dump.lines() {
+        let mut fields = line.split(' ');
+        let tag: u8 = fields.next().unwrap().parse().unwrap();
+        let keyspace = KEYSPACES
+            .into_iter()
+            .find(|keyspace| keyspace.tag() == tag)
+            .unwrap();
+        let key = from_hex(fields.next().unwrap());
+        let value = from_hex(fields.next().unwrap_or(""));
+        batch.put(keyspace, key, value);
+    }
+    engine.apply(batch).unwrap();
+    Arc::new(engine)
+}
+
+/// The fixture store each format version wrote (`golden/v<N>/store.dump`) opens under this build, and
+/// its devices, configuration and decisions read back.
+#[tokio::test]
+async fn stores_written_by_every_format_version_open_and_read() {
+    if std::env::var_os(BLESS).is_some() {
+        let engine: Arc<dyn KvEngine> = Arc::new(MemoryEngine::new());
+        let store = open_at(engine.clone()).await;
+        write_fixture_fleet(&store).await;
+        store.shutdown().await.unwrap();
+        std::fs::write(dir(FORMAT_VERSION).join("store.dump"), dump(&*engine)).unwrap();
+    }
+    let mut versions_read = 0;
+    for version in 1..=FORMAT_VERSION {
+        let Ok(fixture) = std::fs::read_to_string(dir(version).join("store.dump")) else {
+            continue;
+        };
+        let store = open_at(load(&fixture)).await;
+        store.tick(true).await.unwrap();
+        let high = DeviceId::parse("high").unwrap();
+        let record = store.device(&high).unwrap().expect("the HIGH device");
+        assert_eq!(record.level(), Some(ThreatLevel::High), "version {version}");
+        assert_eq!(record.reports[&lookout()].threats, vec![threat()]);
+        let checkpoint = store.checkpoint(&lookout()).unwrap().unwrap();
+        assert_eq!(checkpoint.cursor, b"oid=2");
+        {
+            let view = store.view();
+            assert!(view.config.resources["exchange"].rules[0].require_compliant_device);
+            assert!(view.config.connectors.contains_key(&lookout()));
+            assert_eq!(
+                view.devices[&high].access.get("exchange"),
+                Some(false),
+                "version {version}"
+            );
+            let secured = DeviceId::parse("secured").unwrap();
+            assert_eq!(
+                view.devices[&secured].access.get("exchange"),
+                Some(true),
+                "version {version}"
+            );
+        }
+        let history = store.device_history(&high, 0, 100).unwrap();
+        assert!(history.len() >= 2, "version {version}: {history:?}");
+        store.shutdown().await.unwrap();
+        versions_read += 1;
+    }
+    assert!(versions_read >= 1, "no fixture store; run with {BLESS}=1");
+}
