@@ -22,8 +22,9 @@ use cedar_policy::{
 use riskgate_core::{
     domain::{
         policy::{
-            AccessRule, Assignment, CompliancePolicy, Connector, ConnectorSettings, PartnerKind,
-            PerPlatform, PolicyConfig, Resource, TenantSettings, DEFAULT_UNRESPONSIVE_AFTER,
+            AccessRule, Assignment, CompliancePolicy, Connector, ConnectorSettings,
+            MissingDataMode, PartnerKind, PerPlatform, PolicyConfig, Resource, TenantSettings,
+            UnknownDeviceAccess, DEFAULT_UNRESPONSIVE_AFTER,
         },
         ConnectorId, HealthState, Platform, ThreatLevel, Timestamp,
     },
@@ -216,6 +217,7 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
             minimum_os_versions: PerPlatform::default(),
             unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
             provisioned: true,
+            missing_data: MissingDataMode::default(),
         },
         last_heartbeat: Some(now),
         error_message: String::new(),
@@ -244,6 +246,7 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
             max_threat_level: Some(ThreatLevel::Low),
         }],
         version: 1,
+        unknown_device: UnknownDeviceAccess::Deny,
     };
     let config = PolicyConfig {
         connectors: BTreeMap::from([(connector_id.clone(), connector)]),
@@ -277,12 +280,14 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
             os_version: "14".into(),
             owner_user_id: String::new(),
             groups: Vec::new(),
+            first_seen: now,
             last_seen: now,
             reports: vec![(
                 connector_id.clone(),
                 PartnerSummary {
                     health_state: health,
                     open_threat_ids: Vec::new(),
+                    known_risk: None,
                 },
             )],
         };

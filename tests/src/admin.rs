@@ -98,7 +98,7 @@ pub fn compliant_only_resource(name: &str) -> Resource {
             require_compliant_device: true,
             ..Default::default()
         }],
-        version: 0,
+        ..Default::default()
     }
 }
 

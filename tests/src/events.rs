@@ -17,6 +17,7 @@ pub fn kind_name(event: &Event) -> &'static str {
         Some(Kind::AppProtectionChange(_)) => "app_protection_change",
         Some(Kind::ConnectorStateChange(_)) => "connector_state_change",
         Some(Kind::ConfigChange(_)) => "config_change",
+        Some(Kind::KnownRiskCleared(_)) => "known_risk_cleared",
         None => "none",
     }
 }

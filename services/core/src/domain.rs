@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use ids::{ConnectorId, DeviceId};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
-use policy::{ActionKind, AppDecision, ComplianceStatus, ConnectorState, Reason};
+use policy::{ActionKind, AppDecision, ComplianceStatus, ConnectorState, MissingDataMode, Reason};
 
 /// The operating-system family of a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -200,12 +200,67 @@ pub struct PartnerReport {
     pub vendor_event_id: String,
     /// The event-log position at which it was applied.
     pub position: u64,
+    /// The risk this partner last reported, kept while its reports carry no level (see [`KnownRisk`]).
+    pub known_risk: Option<KnownRisk>,
 }
 
 impl PartnerReport {
     /// The level this report carries, `None` for missing data.
     pub fn level(&self) -> Option<ThreatLevel> {
         self.health_state.level()
+    }
+
+    /// The partner's last word on the device's risk: the level this report carries, or else the level of
+    /// the risk it last reported ([`KnownRisk`]).
+    pub fn known_level(&self) -> Option<ThreatLevel> {
+        self.level()
+            .or_else(|| self.known_risk.as_ref().map(KnownRisk::level))
+    }
+
+    /// What the report after this one keeps of the risk known so far, when that one carries `next`: a
+    /// report with a level replaces whatever was known; one without keeps the earlier risk, or this
+    /// report's own when it was a risk (LOW or worse). A SECURED report leaves nothing to keep.
+    pub fn risk_kept_for(&self, next: HealthState) -> Option<KnownRisk> {
+        if next.level().is_some() {
+            return None;
+        }
+        match self.level() {
+            Some(level) if level > ThreatLevel::Secured => Some(KnownRisk {
+                health_state: self.health_state,
+                observed_at: self.observed_at,
+                threat_ids: self
+                    .threats
+                    .iter()
+                    .filter(|threat| threat.status == ThreatStatus::Open)
+                    .map(|threat| threat.vendor_threat_id.clone())
+                    .collect(),
+            }),
+            Some(_) => None,
+            None => self.known_risk.clone(),
+        }
+    }
+}
+
+/// A risk a partner reported (LOW, MEDIUM, HIGH or COMPROMISED) before its reports about the device turned
+/// to missing data: the MTD app was uninstalled, deactivated or disconnected, so the partner can no longer
+/// see the device. Under the connector's default `MissingDataMode::LastKnown` it keeps counting until the
+/// partner reports a level again (secured or not) or an admin clears it, so removing the app never clears
+/// a risk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownRisk {
+    /// The health state the partner last reported with a level.
+    pub health_state: HealthState,
+    /// When the partner observed it.
+    pub observed_at: Timestamp,
+    /// The threats open in that report.
+    pub threat_ids: Vec<String>,
+}
+
+impl KnownRisk {
+    /// Its level.
+    pub fn level(&self) -> ThreatLevel {
+        // Only states with a level are kept (`PartnerReport::risk_kept_for`).
+        self.health_state.level().unwrap_or(ThreatLevel::High)
     }
 }
 
@@ -227,9 +282,25 @@ pub struct DeviceRecord {
 }
 
 impl DeviceRecord {
-    /// The device's aggregated level: the worst level among its current reports, `None` if no report carries one.
+    /// The device's aggregated level: the worst of its reports' known levels (`PartnerReport::known_level`),
+    /// `None` if none carries one.
     pub fn level(&self) -> Option<ThreatLevel> {
-        self.reports.values().filter_map(PartnerReport::level).max()
+        self.level_among(|_| Some(MissingDataMode::LastKnown))
+    }
+
+    /// The aggregated level as policies see it: over the reports of the connectors `counted` names (a
+    /// deleted connector's reports no longer count), each under its connector's missing-data mode.
+    pub fn level_among(
+        &self,
+        counted: impl Fn(&ConnectorId) -> Option<MissingDataMode>,
+    ) -> Option<ThreatLevel> {
+        self.reports
+            .iter()
+            .filter_map(|(connector_id, report)| match counted(connector_id)? {
+                MissingDataMode::Intune => report.level(),
+                MissingDataMode::LastKnown | MissingDataMode::Noncompliant => report.known_level(),
+            })
+            .max()
     }
 }
 
@@ -306,6 +377,14 @@ pub enum EventKind {
         id: String,
         /// Its new version (0 when deleted).
         version: u64,
+    },
+    /// An admin cleared the risk a partner last reported for a device (`KnownRisk`), after checking the
+    /// device by other means.
+    KnownRiskCleared {
+        /// The partner whose known risk was cleared.
+        connector_id: ConnectorId,
+        /// The risk that no longer counts.
+        risk: KnownRisk,
     },
 }
 

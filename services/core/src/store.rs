@@ -13,6 +13,7 @@ mod engine;
 mod golden;
 mod keys;
 mod memory_engine;
+mod migrate_v1;
 mod risk_store;
 mod sled_engine;
 #[cfg(test)]

@@ -104,7 +104,7 @@ pub(crate) async fn configure(channel: &CoreChannel) -> anyhow::Result<()> {
                     require_compliant_device: true,
                     ..Default::default()
                 }],
-                version: 0,
+                ..Default::default()
             })
             .await
             .with_context(|| format!("creating resource {resource}"))?;

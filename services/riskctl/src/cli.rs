@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     error::EXIT_CODES_HELP,
-    names::{EventKind, Level, PartnerKind, Platform, TogglePlatform},
+    names::{EventKind, Level, MissingDataMode, PartnerKind, Platform, TogglePlatform},
 };
 
 /// The default server address (the core's default `listen`).
@@ -97,6 +97,19 @@ pub(crate) enum DevicesCommand {
         /// The device id.
         device: String,
     },
+    /// Clear the risk a partner last reported for a device after checking it by other means.
+    ///
+    /// Under a connector's default missing-data mode (last_known), a LOW or worse report keeps counting
+    /// after the partner loses sight of the device (MTD app removed, disconnected or deactivated), until
+    /// the partner reports a level again or an admin clears it with this command. The clearing is logged
+    /// as a known_risk_cleared event. Admin only.
+    ClearRisk {
+        /// The device id.
+        device: String,
+        /// Only this connector's known risk (default: every connector's).
+        #[arg(long, value_name = "ID")]
+        connector: Option<String>,
+    },
     /// One device's events, oldest first.
     History {
         /// The device id.
@@ -175,6 +188,9 @@ pub(crate) struct ConnectorFields {
     /// false deprovisions the connector (its reports are refused).
     #[arg(long, value_name = "BOOL")]
     pub(crate) provisioned: Option<bool>,
+    /// What the connector's missing data counts for: last_known (default), intune or noncompliant.
+    #[arg(long, value_name = "MODE")]
+    pub(crate) missing_data: Option<MissingDataMode>,
 }
 
 /// `connectors create`.

@@ -77,6 +77,7 @@ pub(crate) fn partner_report(r: &pb::PartnerReport) -> Value {
         "received_at": opt(timestamp_text(r.received_at.as_ref())),
         "vendor_event_id": r.vendor_event_id,
         "position": r.position,
+        "known_risk": r.known_risk.as_ref().map(known_risk),
     })
 }
 
@@ -110,6 +111,16 @@ pub(crate) fn reason(r: &pb::Reason) -> Value {
 
 fn reasons(list: &[pb::Reason]) -> Vec<Value> {
     list.iter().map(reason).collect()
+}
+
+/// A risk a partner reported before it lost sight of a device.
+pub(crate) fn known_risk(k: &pb::KnownRisk) -> Value {
+    json!({
+        "health_state": opt(names::health(k.health_state)),
+        "level": opt(names::level(k.level)),
+        "observed_at": opt(timestamp_text(k.observed_at.as_ref())),
+        "threat_ids": k.threat_ids,
+    })
 }
 
 /// An event, with `kind` naming the oneof member and its fields alongside.
@@ -179,6 +190,13 @@ pub(crate) fn event(e: &pb::Event) -> Value {
                 "version": c.version,
             }),
         ),
+        Some(Kind::KnownRiskCleared(c)) => (
+            "known_risk_cleared",
+            json!({
+                "connector_id": c.connector_id,
+                "risk": c.risk.as_ref().map(known_risk),
+            }),
+        ),
         None => ("unknown", json!({})),
     };
     value["kind"] = json!(kind);
@@ -211,6 +229,7 @@ pub(crate) fn connector(c: &pb::Connector) -> Value {
         "provisioned": c.provisioned.unwrap_or(true),
         "error_message": c.error_message,
         "version": c.version,
+        "missing_data": names::missing_data(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
     })
 }
 
@@ -252,6 +271,7 @@ pub(crate) fn resource(r: &pb::Resource) -> Value {
             "max_threat_level": opt(names::level(rule.max_threat_level)),
         })).collect::<Vec<_>>(),
         "version": r.version,
+        "unknown_device": names::unknown_device(r.unknown_device).unwrap_or_else(|| "deny".to_owned()),
     })
 }
 

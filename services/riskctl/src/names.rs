@@ -114,6 +114,30 @@ input_enum! {
         ConnectorStateChange = "connector_state_change",
         /// An admin changed the configuration.
         ConfigChange = "config_change",
+        /// An admin cleared a device's known risk.
+        KnownRiskCleared = "known_risk_cleared",
+    }
+}
+
+input_enum! {
+    /// What a connector's missing data counts for.
+    MissingDataMode => MissingDataMode {
+        /// The risk it last reported keeps counting (the default).
+        LastKnown = "last_known",
+        /// Intune's behaviour: missing data clears it.
+        Intune = "intune",
+        /// Losing sight of a device after a known risk is noncompliant.
+        Noncompliant = "noncompliant",
+    }
+}
+
+input_enum! {
+    /// What a resource answers for a device no partner has reported.
+    UnknownDeviceAccess => UnknownDeviceAccess {
+        /// Deny (the default).
+        Deny = "deny",
+        /// Allow.
+        Allow = "allow",
     }
 }
 
@@ -218,6 +242,12 @@ output_enum!(app_action, AppAction, "APP_ACTION_");
 output_enum!(partner_priority, PartnerPriority, "PARTNER_PRIORITY_");
 output_enum!(action_kind, ActionKind, "ACTION_KIND_");
 output_enum!(config_object, ConfigObject, "CONFIG_OBJECT_");
+output_enum!(missing_data, MissingDataMode, "MISSING_DATA_MODE_");
+output_enum!(
+    unknown_device,
+    UnknownDeviceAccess,
+    "UNKNOWN_DEVICE_ACCESS_"
+);
 
 /// `word` or `-` when the value is unset, for tables.
 pub(crate) fn or_dash(word: Option<String>) -> String {

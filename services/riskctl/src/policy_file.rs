@@ -14,7 +14,8 @@ use riskgate_proto::v1 as pb;
 use serde::{Deserialize, Deserializer};
 
 use crate::names::{
-    toggles, ActionKind, AppAction, Level, PartnerKind, PartnerPriority, Platform, TogglePlatform,
+    toggles, ActionKind, AppAction, Level, MissingDataMode, PartnerKind, PartnerPriority, Platform,
+    TogglePlatform, UnknownDeviceAccess,
 };
 
 /// A policy file.
@@ -82,6 +83,8 @@ pub(crate) struct Resource {
     /// Its rules; every rule whose platforms include the device's must pass.
     #[serde(default)]
     rules: Vec<AccessRule>,
+    /// What a device no partner has reported gets: deny (default) or allow.
+    unknown_device: Option<UnknownDeviceAccess>,
 }
 
 /// One rule of a resource.
@@ -153,6 +156,8 @@ pub(crate) struct ConnectorFile {
     unresponsive_after: Option<Duration>,
     /// false deprovisions the connector.
     provisioned: Option<bool>,
+    /// What its missing data counts for: last_known (default), intune or noncompliant.
+    missing_data: Option<MissingDataMode>,
 }
 
 /// Minimum OS versions per platform.
@@ -257,6 +262,7 @@ impl Resource {
                 })
                 .collect(),
             version: 0,
+            unknown_device: self.unknown_device.map_or(0, UnknownDeviceAccess::to_proto),
         }
     }
 }
@@ -297,6 +303,7 @@ impl ConnectorFile {
             }),
             unresponsive_after: self.unresponsive_after.map(proto_duration),
             provisioned: self.provisioned,
+            missing_data: self.missing_data.map_or(0, MissingDataMode::to_proto),
             ..Default::default()
         }
     }

@@ -100,6 +100,11 @@ pub(crate) fn event_line(e: &pb::Event) -> String {
             if c.id.is_empty() { "-" } else { &c.id },
             c.version
         ),
+        Some(Kind::KnownRiskCleared(c)) => format!(
+            "known_risk_cleared {} level={}",
+            c.connector_id,
+            or_dash(c.risk.as_ref().and_then(|risk| names::level(risk.level)))
+        ),
         None => "unknown event kind".to_owned(),
     };
     format!("#{} {time} {device} {detail}", e.position)

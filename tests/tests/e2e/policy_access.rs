@@ -593,7 +593,7 @@ async fn policy_changes_re_evaluate_at_once_without_a_new_report() -> anyhow::Re
                 require_compliant_device: true,
                 max_threat_level: 0,
             }],
-            version: 0,
+            ..Default::default()
         })
         .await?;
     assert_eq!(replaced.version, resource.version + 1, "{replaced:?}");

@@ -401,7 +401,7 @@ async fn bad_admin_requests_are_refused_with_their_code_naming_the_field() -> an
                     require_compliant_device: true,
                     max_threat_level: 0,
                 }],
-                version: 0,
+                ..Default::default()
             }),
             Code::InvalidArgument,
             "rules[0].platforms[0]",

@@ -120,7 +120,7 @@ async fn each_role_against_each_rpc_family() -> anyhow::Result<()> {
                             Resource {
                                 name: format!("r{index}"),
                                 rules: vec![],
-                                version: 0,
+                                ..Default::default()
                             },
                             token,
                         ))

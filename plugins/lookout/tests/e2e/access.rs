@@ -46,7 +46,7 @@ async fn check_access_for_exchange_flips_to_deny_on_infection_and_back_to_allow_
                 require_compliant_device: true,
                 ..Default::default()
             }],
-            version: 0,
+            ..Default::default()
         })
         .await?;
     let _host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;

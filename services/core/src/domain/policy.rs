@@ -147,6 +147,28 @@ pub struct ConnectorSettings {
     pub unresponsive_after: Duration,
     /// False deprovisions the connector.
     pub provisioned: bool,
+    /// What a report without a level counts for after a known risk, and what the connector's reports
+    /// count for while it is in ERROR or UNRESPONSIVE.
+    pub missing_data: MissingDataMode,
+}
+
+/// How a connector's missing data counts: what becomes of the risk it last reported about a device once its
+/// reports turn to a state without a level (unknown, activated, deactivated, unresponsive, misconfigured),
+/// and whether its reports keep counting while the connector is in ERROR or UNRESPONSIVE.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MissingDataMode {
+    /// riskgate's default: the last known risk keeps counting until the partner reports a level again or
+    /// an admin clears it, and the connector's reports keep counting while it is in ERROR or
+    /// UNRESPONSIVE (a device without known risk then follows the tenant's unresponsive mode).
+    #[default]
+    LastKnown,
+    /// Intune's documented behaviour: a state without a level is missing data (it blocks only with
+    /// block-on-missing), a connector in ERROR is ignored unless a device needs its data, and an
+    /// unresponsive one's data is dropped (intune-mtd.md §7.4, §7.5).
+    Intune,
+    /// Stricter than `LastKnown`: a device whose partner lost sight of it after a known risk is
+    /// noncompliant, whatever the risk's level, until the partner reports a level again.
+    Noncompliant,
 }
 
 /// A registered connector: settings plus what heartbeats told us.
@@ -289,6 +311,18 @@ pub struct Resource {
     pub rules: Vec<AccessRule>,
     /// Up by one on every change.
     pub version: u64,
+    /// What a device riskgate has never heard of gets.
+    pub unknown_device: UnknownDeviceAccess,
+}
+
+/// What a resource answers for a device no partner has reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnknownDeviceAccess {
+    /// Denied (the default): riskgate cannot vouch for a device it knows nothing about.
+    #[default]
+    Deny,
+    /// Allowed, for resources that must stay open to devices not yet enrolled with a partner.
+    Allow,
 }
 
 /// Block or wipe (Intune refuses warn; intune-mtd.md §6).
@@ -357,6 +391,9 @@ pub struct TenantSettings {
     pub compliance_validity_period: Duration,
     /// Fail open or closed on unresponsive partners.
     pub unresponsive_mode: UnresponsiveMode,
+    /// A device first seen less than this long ago whose MTD app is activated but has not reported a
+    /// level yet is in its grace period rather than noncompliant; zero (the default) turns this off.
+    pub enrollment_grace: Duration,
 }
 
 /// Intune's default compliance validity period: 30 days.
@@ -370,6 +407,7 @@ impl Default for TenantSettings {
             no_policy_status: NoPolicyStatus::Compliant,
             compliance_validity_period: DEFAULT_VALIDITY_PERIOD,
             unresponsive_mode: UnresponsiveMode::FailOpen,
+            enrollment_grace: Duration::ZERO,
         }
     }
 }
@@ -449,6 +487,10 @@ pub enum ReasonCode {
     NoAppPolicy,
     /// An app-protection policy decided.
     AppPolicy,
+    /// The device is unknown and the resource allows unknown devices.
+    UnknownDeviceAllowed,
+    /// The device is new and its MTD app activated: in the tenant's enrollment window.
+    EnrollmentGrace,
 }
 
 impl ReasonCode {
@@ -471,6 +513,8 @@ impl ReasonCode {
             Self::UserMismatch => "user_mismatch",
             Self::NoAppPolicy => "no_app_policy",
             Self::AppPolicy => "app_policy",
+            Self::UnknownDeviceAllowed => "unknown_device_allowed",
+            Self::EnrollmentGrace => "enrollment_grace",
         }
     }
 }

@@ -37,6 +37,7 @@ fn device_level_is_the_worst_report_level_ignoring_missing_data() {
         received_at: Timestamp(1),
         vendor_event_id: "e".into(),
         position: 1,
+        known_risk: None,
     };
     let mut device = DeviceRecord {
         device_id: DeviceId::parse("d").unwrap(),
@@ -87,4 +88,41 @@ fn timestamps_round_trip_through_protobuf_parts() {
     }
     assert_eq!(Timestamp::from_parts(i64::MAX, 0), None);
     assert_eq!(Timestamp::from_parts(0, -1), None);
+}
+
+#[test]
+fn a_report_without_a_level_keeps_the_risk_known_before_it_until_a_level_arrives() {
+    let report = |health_state, known_risk| PartnerReport {
+        health_state,
+        threats: vec![],
+        observed_at: Timestamp(5),
+        received_at: Timestamp(5),
+        vendor_event_id: "e".into(),
+        position: 1,
+        known_risk,
+    };
+    let high = report(HealthState::HighSeverity, None);
+    let kept = high
+        .risk_kept_for(HealthState::Deactivated)
+        .expect("HIGH is kept");
+    assert_eq!(kept.level(), ThreatLevel::High);
+    assert_eq!(kept.observed_at, Timestamp(5));
+    let deactivated = report(HealthState::Deactivated, Some(kept.clone()));
+    assert_eq!(deactivated.known_level(), Some(ThreatLevel::High));
+    assert_eq!(
+        deactivated.risk_kept_for(HealthState::Unknown),
+        Some(kept),
+        "a second report without a level keeps the first risk"
+    );
+    assert_eq!(deactivated.risk_kept_for(HealthState::Secured), None);
+    assert_eq!(deactivated.risk_kept_for(HealthState::LowSeverity), None);
+    let secured = report(HealthState::Secured, None);
+    assert_eq!(secured.risk_kept_for(HealthState::Misconfigured), None);
+    let compromised = report(HealthState::Compromised, None);
+    assert_eq!(
+        compromised
+            .risk_kept_for(HealthState::Unresponsive)
+            .map(|risk| risk.health_state),
+        Some(HealthState::Compromised)
+    );
 }

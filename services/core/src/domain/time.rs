@@ -31,6 +31,17 @@ impl Timestamp {
         (seconds, nanos)
     }
 
+    /// RFC 3339 in UTC to the second, for texts people read ("2026-12-03T17:00:00Z").
+    pub fn rfc3339(self) -> String {
+        let (seconds, _) = self.to_parts();
+        let time = if seconds >= 0 {
+            std::time::UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs())
+        } else {
+            std::time::UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+        };
+        humantime::format_rfc3339_seconds(time).to_string()
+    }
+
     /// This time plus `duration`, saturating.
     pub fn saturating_add(self, duration: Duration) -> Self {
         let nanos = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);

@@ -52,7 +52,8 @@ impl DeviceService for DeviceApi {
         request: Request<pb::GetDeviceRequest>,
     ) -> Result<Response<pb::Device>, Status> {
         let device = self.known_device(&request.into_inner().device_id)?;
-        Ok(Response::new(render::device(&device)))
+        let config = self.store.view().config.clone();
+        Ok(Response::new(render::device(&device, &config)))
     }
 
     async fn list_devices(
@@ -89,12 +90,14 @@ impl DeviceService for DeviceApi {
             "" => None,
             raw => Some(parse::connector_id("connector_id", raw)?),
         };
+        let config = self.store.view().config.clone();
         let mut devices = self
             .store
             .list_devices(after.as_ref(), page_size + 1, |device| {
                 (platforms.is_empty() || platforms.contains(&device.info.platform))
                     && (levels.is_empty()
-                        || device.level().is_some_and(|level| levels.contains(&level)))
+                        || render::device_level(device, &config)
+                            .is_some_and(|level| levels.contains(&level)))
                     && connector
                         .as_ref()
                         .is_none_or(|connector| device.reports.contains_key(connector))
@@ -107,7 +110,10 @@ impl DeviceService for DeviceApi {
             String::new()
         };
         Ok(Response::new(pb::ListDevicesResponse {
-            devices: devices.iter().map(render::device).collect(),
+            devices: devices
+                .iter()
+                .map(|device| render::device(device, &config))
+                .collect(),
             next_page_token,
         }))
     }
@@ -142,6 +148,21 @@ impl DeviceService for DeviceApi {
             events: events.iter().map(render::event).collect(),
             next_page_token,
         }))
+    }
+
+    async fn clear_known_risk(
+        &self,
+        request: Request<pb::ClearKnownRiskRequest>,
+    ) -> Result<Response<pb::Device>, Status> {
+        let request = request.into_inner();
+        let device_id = parse::device_id("device_id", &request.device_id)?;
+        let connector_id = match request.connector_id.as_str() {
+            "" => None,
+            raw => Some(parse::connector_id("connector_id", raw)?),
+        };
+        let device = self.store.clear_known_risk(device_id, connector_id).await?;
+        let config = self.store.view().config.clone();
+        Ok(Response::new(render::device(&device, &config)))
     }
 
     async fn get_store_info(

@@ -8,9 +8,9 @@ use super::parse::{connector_id, platform, threat_level};
 use crate::{
     domain::policy::{
         AccessRule, ActionKind, AppAction, AppProtectionPolicy, Assignment, CompliancePolicy,
-        ConnectorSettings, NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Resource,
-        ScheduledAction, TenantSettings, UnresponsiveMode, DEFAULT_UNRESPONSIVE_AFTER,
-        DEFAULT_VALIDITY_PERIOD,
+        ConnectorSettings, MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority,
+        PerPlatform, Resource, ScheduledAction, TenantSettings, UnknownDeviceAccess,
+        UnresponsiveMode, DEFAULT_UNRESPONSIVE_AFTER, DEFAULT_VALIDITY_PERIOD,
     },
     domain::{ConnectorId, Platform, ThreatLevel, Timestamp},
     error::{CoreError, CoreResult},
@@ -191,6 +191,19 @@ pub(crate) fn connector(
             Duration::from_secs(365 * DAY),
         )?,
         provisioned: msg.provisioned.unwrap_or(true),
+        missing_data: match pb::MissingDataMode::try_from(msg.missing_data) {
+            Ok(pb::MissingDataMode::Unspecified | pb::MissingDataMode::LastKnown) => {
+                MissingDataMode::LastKnown
+            }
+            Ok(pb::MissingDataMode::Intune) => MissingDataMode::Intune,
+            Ok(pb::MissingDataMode::Noncompliant) => MissingDataMode::Noncompliant,
+            Err(_) => {
+                return Err(CoreError::invalid(
+                    "connector.missing_data",
+                    format!("unknown value {}", msg.missing_data),
+                ))
+            }
+        },
     };
     Ok((id, settings))
 }
@@ -297,6 +310,18 @@ pub(crate) fn resource(msg: pb::Resource) -> CoreResult<Resource> {
         name: object_id("name", &msg.name)?,
         rules,
         version: 0,
+        unknown_device: match pb::UnknownDeviceAccess::try_from(msg.unknown_device) {
+            Ok(pb::UnknownDeviceAccess::Unspecified | pb::UnknownDeviceAccess::Deny) => {
+                UnknownDeviceAccess::Deny
+            }
+            Ok(pb::UnknownDeviceAccess::Allow) => UnknownDeviceAccess::Allow,
+            Err(_) => {
+                return Err(CoreError::invalid(
+                    "unknown_device",
+                    format!("unknown value {}", msg.unknown_device),
+                ))
+            }
+        },
     })
 }
 
@@ -388,6 +413,13 @@ pub(crate) fn tenant(msg: pb::TenantSettings) -> CoreResult<TenantSettings> {
                 ))
             }
         },
+        enrollment_grace: duration(
+            "enrollment_grace",
+            msg.enrollment_grace,
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::from_secs(30 * DAY),
+        )?,
     })
 }
 

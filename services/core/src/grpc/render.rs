@@ -4,8 +4,8 @@ use riskgate_proto::v1 as pb;
 
 use crate::{
     domain::{
-        Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState, PartnerReport,
-        Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
+        policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState,
+        KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
     },
     store::{BatchOutcome, BatchResult},
 };
@@ -78,10 +78,21 @@ fn partner_report(connector_id: &ConnectorId, report: &PartnerReport) -> pb::Par
         received_at: Some(timestamp(report.received_at)),
         vendor_event_id: report.vendor_event_id.clone(),
         position: report.position,
+        known_risk: report.known_risk.as_ref().map(known_risk),
     }
 }
 
-pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
+fn known_risk(risk: &KnownRisk) -> pb::KnownRisk {
+    pb::KnownRisk {
+        health_state: health_state(risk.health_state),
+        level: level(Some(risk.level())),
+        observed_at: Some(timestamp(risk.observed_at)),
+        threat_ids: risk.threat_ids.clone(),
+    }
+}
+
+/// A device, with the level policies see under `config` (`DeviceRecord::level_among`).
+pub(crate) fn device(device: &DeviceRecord, config: &PolicyConfig) -> pb::Device {
     pb::Device {
         device_id: device.device_id.to_string(),
         platform: super::render_policy::platform(device.info.platform),
@@ -91,7 +102,7 @@ pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
         groups: device.info.groups.clone(),
         first_seen: Some(timestamp(device.first_seen)),
         last_seen: Some(timestamp(device.last_seen)),
-        level: level(device.level()),
+        level: level(device_level(device, config)),
         reports: device
             .reports
             .iter()
@@ -99,6 +110,16 @@ pub(crate) fn device(device: &DeviceRecord) -> pb::Device {
             .collect(),
         position: device.position,
     }
+}
+
+/// The level policies see: reports of registered connectors only, each under its missing-data mode.
+pub(crate) fn device_level(device: &DeviceRecord, config: &PolicyConfig) -> Option<ThreatLevel> {
+    device.level_among(|connector_id| {
+        config
+            .connectors
+            .get(connector_id)
+            .map(|connector| connector.settings.missing_data)
+    })
 }
 
 pub(crate) fn event(event: &Event) -> pb::Event {
@@ -174,6 +195,12 @@ pub(crate) fn event(event: &Event) -> pb::Event {
             id: id.clone(),
             version: *version,
         }),
+        EventKind::KnownRiskCleared { connector_id, risk } => {
+            Kind::KnownRiskCleared(pb::KnownRiskCleared {
+                connector_id: connector_id.to_string(),
+                risk: Some(known_risk(risk)),
+            })
+        }
     };
     pb::Event {
         position: event.position,

@@ -9,8 +9,9 @@ use crate::{
     domain::{
         policy::{
             ActionKind, AppAction, AppDecision, AppProtectionPolicy, CompliancePolicy,
-            ComplianceStatus, Connector, ConnectorState, NoPolicyStatus, PartnerKind,
-            PartnerPriority, PerPlatform, Reason, Resource, TenantSettings, UnresponsiveMode,
+            ComplianceStatus, Connector, ConnectorState, MissingDataMode, NoPolicyStatus,
+            PartnerKind, PartnerPriority, PerPlatform, Reason, Resource, TenantSettings,
+            UnknownDeviceAccess, UnresponsiveMode,
         },
         ConfigObject, Platform, Timestamp,
     },
@@ -85,6 +86,11 @@ pub(crate) fn connector(connector: &Connector, now: Timestamp) -> pb::Connector 
         provisioned: Some(settings.provisioned),
         error_message: connector.error_message.clone(),
         version: connector.version,
+        missing_data: (match settings.missing_data {
+            MissingDataMode::LastKnown => pb::MissingDataMode::LastKnown,
+            MissingDataMode::Intune => pb::MissingDataMode::Intune,
+            MissingDataMode::Noncompliant => pb::MissingDataMode::Noncompliant,
+        }) as i32,
     }
 }
 
@@ -134,6 +140,10 @@ pub(crate) fn resource(resource: &Resource) -> pb::Resource {
             })
             .collect(),
         version: resource.version,
+        unknown_device: (match resource.unknown_device {
+            UnknownDeviceAccess::Deny => pb::UnknownDeviceAccess::Deny,
+            UnknownDeviceAccess::Allow => pb::UnknownDeviceAccess::Allow,
+        }) as i32,
     }
 }
 
@@ -167,6 +177,7 @@ pub(crate) fn tenant(tenant: &TenantSettings) -> pb::TenantSettings {
             UnresponsiveMode::FailOpen => pb::UnresponsivePartnerMode::FailOpen,
             UnresponsiveMode::FailClosed => pb::UnresponsivePartnerMode::FailClosed,
         }) as i32,
+        enrollment_grace: Some(duration(tenant.enrollment_grace)),
     }
 }
 

@@ -112,6 +112,7 @@ fn parse_filter(msg: Option<pb::SubscriptionFilter>) -> CoreResult<Filter> {
                 Ok(pb::EventKind::ComplianceActionDue) => Ok(EventClass::ComplianceActionDue),
                 Ok(pb::EventKind::ConnectorStateChange) => Ok(EventClass::ConnectorStateChange),
                 Ok(pb::EventKind::ConfigChange) => Ok(EventClass::ConfigChange),
+                Ok(pb::EventKind::KnownRiskCleared) => Ok(EventClass::KnownRiskCleared),
                 Ok(pb::EventKind::Unspecified) => Err(CoreError::invalid(field, "required")),
                 Err(_) => Err(CoreError::invalid(field, format!("unknown value {raw}"))),
             }
@@ -344,7 +345,7 @@ impl Subscription {
                         self.filter
                             .matches_device(&record.device_id, device.map(|d| &d.summary), level)
                             .then(|| pb::DeviceSnapshot {
-                                device: Some(render::device(record)),
+                                device: Some(render::device(record, &view.config)),
                                 compliance: device.map_or(0, |d| {
                                     render_policy::compliance_status(d.compliance.status)
                                 }),

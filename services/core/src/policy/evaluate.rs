@@ -7,12 +7,20 @@
 //!   as missing partner data; compromised counts as high (`HealthState::level`).
 //! - Partner rules (missing data, unsupported OS, unresponsive partner) are part of a policy's MTD rule, so
 //!   they apply only to policies whose threat-level rule is configured.
-//! - A partner in ERROR state is ignored, unless the device needs its data (block-on-missing), which makes
-//!   the policy's status ERROR.
+//! - Under Intune's behaviour, a partner in ERROR state is ignored, unless the device needs its data
+//!   (block-on-missing), which makes the policy's status ERROR.
 //! - In conditional access, a device in its grace period keeps access, and a level rule with no partner
 //!   level for the device denies (fail closed).
 //! - App protection with a configured level and no partner data blocks: Intune requires the MTD app to be
 //!   activated before it can judge the device.
+//!
+//! Where riskgate is safer than Intune by default (`Evidence`, the one place these rules live), each with
+//! the connector's `MissingDataMode::Intune` restoring Intune's behaviour:
+//! - A report without a level after a LOW or worse one keeps the earlier risk counting (`KnownRisk`), so
+//!   removing or disconnecting the MTD app never clears a risk.
+//! - A connector in ERROR keeps its reports counting as they are.
+//! - An unresponsive connector's known risks keep counting; a device it knew no risk of follows the
+//!   tenant's fail mode.
 
 use std::collections::BTreeMap;
 
@@ -21,10 +29,11 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     policy::{
         ActionKind, AppDecision, AppProtectionPolicy, CompliancePolicy, ComplianceStatus,
-        ConnectorState, NoPolicyStatus, PartnerKind, PartnerPriority, PolicyConfig, Reason,
-        ReasonCode, Resource, UnresponsiveMode,
+        Connector, ConnectorState, MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority,
+        PolicyConfig, Reason, ReasonCode, Resource, UnknownDeviceAccess, UnresponsiveMode,
     },
-    ConnectorId, DeviceRecord, HealthState, Platform, ThreatLevel, ThreatStatus, Timestamp,
+    ConnectorId, DeviceRecord, HealthState, KnownRisk, Platform, ThreatLevel, ThreatStatus,
+    Timestamp,
 };
 
 /// What evaluation needs of a device; small, so every device fits in memory.
@@ -38,6 +47,8 @@ pub struct DeviceSummary {
     pub owner_user_id: String,
     /// Groups.
     pub groups: Vec<String>,
+    /// When the first report was applied.
+    pub first_seen: Timestamp,
     /// When the latest report was applied.
     pub last_seen: Timestamp,
     /// Each connector's latest report, sorted by connector id.
@@ -51,6 +62,9 @@ pub struct PartnerSummary {
     pub health_state: HealthState,
     /// Ids of the open threats, for reasons.
     pub open_threat_ids: Vec<String>,
+    /// The risk the partner reported before it lost sight of the device (boxed: rare, and a million
+    /// summaries must stay small).
+    pub known_risk: Option<Box<KnownRisk>>,
 }
 
 impl DeviceSummary {
@@ -61,6 +75,7 @@ impl DeviceSummary {
             os_version: device.info.os_version.clone(),
             owner_user_id: device.info.owner_user_id.clone(),
             groups: device.info.groups.clone(),
+            first_seen: device.first_seen,
             last_seen: device.last_seen,
             reports: device
                 .reports
@@ -77,6 +92,7 @@ impl DeviceSummary {
                         PartnerSummary {
                             health_state: report.health_state,
                             open_threat_ids,
+                            known_risk: report.known_risk.clone().map(Box::new),
                         },
                     )
                 })
@@ -201,39 +217,115 @@ impl ComplianceFacts for Compliance {
     }
 }
 
-/// The device's threat level as policies see it: the worst level among the reports of connectors whose data
-/// counts for compliance on its platform, leaving out unresponsive ones.
+/// What one connector's report about a device counts for, once the connector's state and missing-data mode
+/// are applied. The one place those rules live: compliance, conditional access and app protection all ask it.
+#[derive(Debug, Clone, Copy)]
+enum Evidence<'a> {
+    /// The connector's data does not count: Intune ignores an unresponsive partner, or a device without
+    /// known risk fails open.
+    Ignored,
+    /// The connector is unresponsive and the tenant fails closed for a device without known risk.
+    UnresponsiveFailClosed,
+    /// The connector is in ERROR and, under Intune's behaviour, its data does not count.
+    PartnerError,
+    /// A level: the report's own, or (`held`) the risk the partner last reported before losing sight.
+    Level {
+        level: ThreatLevel,
+        threat_ids: &'a [String],
+        held: Option<&'a KnownRisk>,
+        report: &'a PartnerSummary,
+    },
+    /// Under `MissingDataMode::Noncompliant`: the partner lost sight of a device with a known risk.
+    LostSight {
+        risk: &'a KnownRisk,
+        report: &'a PartnerSummary,
+    },
+    /// No level: no report, or a report without a level and nothing known before it.
+    Missing(Option<&'a PartnerSummary>),
+}
+
+impl Evidence<'_> {
+    /// The level it carries, if any.
+    fn level(&self) -> Option<ThreatLevel> {
+        match self {
+            Self::Level { level, .. } => Some(*level),
+            Self::LostSight { risk, .. } => Some(risk.level()),
+            _ => None,
+        }
+    }
+}
+
+/// The evidence of `connector`, in `state`, about a device whose report from it is `report`.
+fn evidence<'a>(
+    config: &PolicyConfig,
+    connector: &Connector,
+    state: ConnectorState,
+    report: Option<&'a PartnerSummary>,
+) -> Evidence<'a> {
+    let mode = connector.settings.missing_data;
+    let reported = match report {
+        None => Evidence::Missing(None),
+        Some(report) => match (report.health_state.level(), report.known_risk.as_deref()) {
+            (Some(level), _) => Evidence::Level {
+                level,
+                threat_ids: &report.open_threat_ids,
+                held: None,
+                report,
+            },
+            (None, Some(risk)) if mode == MissingDataMode::LastKnown => Evidence::Level {
+                level: risk.level(),
+                threat_ids: &risk.threat_ids,
+                held: Some(risk),
+                report,
+            },
+            (None, Some(risk)) if mode == MissingDataMode::Noncompliant => {
+                Evidence::LostSight { risk, report }
+            }
+            (None, _) => Evidence::Missing(Some(report)),
+        },
+    };
+    let fail_mode = || match config.tenant.unresponsive_mode {
+        UnresponsiveMode::FailOpen => Evidence::Ignored,
+        UnresponsiveMode::FailClosed => Evidence::UnresponsiveFailClosed,
+    };
+    match (state, mode) {
+        // intune-mtd.md §7.4: "Intune will ignore the data from this MTD partner"; fail-closed is our option.
+        (ConnectorState::Unresponsive, MissingDataMode::Intune) => fail_mode(),
+        // riskgate's default: a silent partner's known risk still counts; only a device it knew no risk
+        // of follows the tenant's fail mode.
+        (ConnectorState::Unresponsive, _)
+            if reported
+                .level()
+                .is_none_or(|level| level == ThreatLevel::Secured) =>
+        {
+            fail_mode()
+        }
+        (ConnectorState::Error, MissingDataMode::Intune) => Evidence::PartnerError,
+        _ => reported,
+    }
+}
+
+/// The connectors whose data counts for compliance on `platform`, with their states.
+fn compliance_connectors<'a>(
+    config: &'a PolicyConfig,
+    states: &'a ConnectorStates,
+    platform: Platform,
+) -> impl Iterator<Item = (&'a Connector, ConnectorState)> + 'a {
+    config.connectors.values().filter_map(move |connector| {
+        let state = states.get(&connector.connector_id)?;
+        (*connector.settings.compliance_enabled.get(platform) && state.accepts_reports())
+            .then_some((connector, state))
+    })
+}
+
+/// The device's threat level as policies see it: the worst level among the evidence of connectors whose
+/// data counts for compliance on its platform.
 pub fn effective_level(
     config: &PolicyConfig,
     states: &ConnectorStates,
     device: &DeviceSummary,
 ) -> Option<ThreatLevel> {
-    device
-        .reports
-        .iter()
-        .filter(|(connector_id, _)| {
-            counts_for_compliance(config, states, connector_id, device.platform)
-        })
-        .filter(|(connector_id, _)| states.get(connector_id) != Some(ConnectorState::Unresponsive))
-        .filter_map(|(_, report)| report.health_state.level())
-        .max()
-}
-
-fn counts_for_compliance(
-    config: &PolicyConfig,
-    states: &ConnectorStates,
-    connector_id: &ConnectorId,
-    platform: Platform,
-) -> bool {
-    config
-        .connectors
-        .get(connector_id)
-        .is_some_and(|connector| {
-            *connector.settings.compliance_enabled.get(platform)
-                && states
-                    .get(connector_id)
-                    .is_some_and(ConnectorState::accepts_reports)
-        })
+    worst_evidence(config, states, device).map(|worst| worst.level)
 }
 
 /// Whether a policy targets a device.
@@ -274,6 +366,20 @@ pub fn evaluate_compliance(
             grace_ends: None,
         };
         if raw_status == ComplianceStatus::Noncompliant {
+            if let Some(window_ends) = enrollment_window_end(config, states, device, now) {
+                verdict.status = ComplianceStatus::InGracePeriod;
+                verdict.grace_ends = Some(window_ends);
+                verdict.reasons.push(
+                    Reason::new(
+                        ReasonCode::EnrollmentGrace,
+                        "new device with an activated MTD app and no scan yet, within the enrollment window",
+                    )
+                    .policy(&policy.policy_id),
+                );
+                deadline.add(window_ends);
+                compliance.policies.push(verdict);
+                continue;
+            }
             let mut episode = previous.get(&policy.policy_id).cloned().unwrap_or(Episode {
                 since: now,
                 fired: Vec::new(),
@@ -351,6 +457,29 @@ pub fn evaluate_compliance(
     compliance
 }
 
+/// When the tenant's enrollment window ends for a device in it: first seen less than the window ago, its MTD
+/// app activated with a partner whose data counts, and no level from any partner yet. `None` when the window
+/// is off or the device is not in it.
+fn enrollment_window_end(
+    config: &PolicyConfig,
+    states: &ConnectorStates,
+    device: &DeviceSummary,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let window = config.tenant.enrollment_grace;
+    let ends = device.first_seen.saturating_add(window);
+    let activated = compliance_connectors(config, states, device.platform).any(|(connector, _)| {
+        device
+            .report(&connector.connector_id)
+            .is_some_and(|report| report.health_state == HealthState::Activated)
+    });
+    let scanned = device
+        .reports
+        .iter()
+        .any(|(_, report)| report.health_state.level().is_some() || report.known_risk.is_some());
+    (!window.is_zero() && now < ends && activated && !scanned).then_some(ends)
+}
+
 #[derive(Default)]
 struct Deadline(Option<Timestamp>);
 
@@ -380,38 +509,34 @@ fn evaluate_rule(
     };
     let mut failures = Vec::new();
     let mut errors = Vec::new();
-    let mut worst: Option<(ThreatLevel, &ConnectorId, &PartnerSummary)> = None;
+    let mut worst: Option<Worst<'_>> = None;
     let mut activated = false;
 
-    for connector in config.connectors.values() {
+    for (connector, state) in compliance_connectors(config, states, device.platform) {
         let connector_id = &connector.connector_id;
         let settings = &connector.settings;
-        if !*settings.compliance_enabled.get(device.platform) {
-            continue;
-        }
-        let Some(state) = states.get(connector_id) else {
-            continue;
-        };
-        if !state.accepts_reports() {
-            continue;
-        }
         let needs_data = *settings.block_on_missing_partner_data.get(device.platform);
-        match state {
-            // intune-mtd.md §7.4: "Intune will ignore the data from this MTD partner"; fail-closed is our option.
-            ConnectorState::Unresponsive => {
-                if config.tenant.unresponsive_mode == UnresponsiveMode::FailClosed {
-                    failures.push(
-                        Reason::new(
-                            ReasonCode::PartnerUnresponsive,
-                            format!("partner {connector_id} is unresponsive (fail closed)"),
-                        )
-                        .policy(policy_id)
-                        .connector(connector_id),
-                    );
-                }
+        let report = device.report(connector_id);
+        activated |= report.is_some_and(|report| {
+            !matches!(
+                report.health_state,
+                HealthState::Unknown | HealthState::Deactivated
+            )
+        });
+        match evidence(config, connector, state, report) {
+            Evidence::Ignored => continue,
+            Evidence::UnresponsiveFailClosed => {
+                failures.push(
+                    Reason::new(
+                        ReasonCode::PartnerUnresponsive,
+                        format!("partner {connector_id} is unresponsive (fail closed)"),
+                    )
+                    .policy(policy_id)
+                    .connector(connector_id),
+                );
                 continue;
             }
-            ConnectorState::Error => {
+            Evidence::PartnerError => {
                 if needs_data {
                     errors.push(
                         Reason::new(
@@ -427,24 +552,26 @@ fn evaluate_rule(
                 }
                 continue;
             }
-            _ => {}
-        }
-        let report = device.report(connector_id);
-        activated |= report.is_some_and(|report| {
-            !matches!(
-                report.health_state,
-                HealthState::Unknown | HealthState::Deactivated
-            )
-        });
-        match report.and_then(|report| report.health_state.level().map(|level| (level, report))) {
-            Some((level, report))
-                if worst.is_none_or(|(worst_level, _, _)| level > worst_level) =>
-            {
-                worst = Some((level, connector_id, report));
+            evidence @ Evidence::Level { level, .. } => {
+                if worst.as_ref().is_none_or(|worst| level > worst.level) {
+                    worst = Worst::of(connector_id, evidence);
+                }
             }
-            Some(_) => {}
+            Evidence::LostSight { risk, report } => failures.push(
+                Reason::new(
+                    ReasonCode::MissingPartnerData,
+                    format!(
+                        "partner {connector_id} lost sight of the device after {}; it now reports {} (missing data is noncompliant)",
+                        texts::known_risk(connector_id, risk),
+                        report.health_state.api_name()
+                    ),
+                )
+                .policy(policy_id)
+                .connector(connector_id)
+                .threats(risk.threat_ids.clone()),
+            ),
             // intune-mtd.md §7.5: with block-on-missing, data must arrive before the device is compliant.
-            None if needs_data => {
+            Evidence::Missing(report) if needs_data => {
                 let state = report.map_or("no report".to_owned(), |report| {
                     format!("health state {}", report.health_state.api_name())
                 });
@@ -459,7 +586,7 @@ fn evaluate_rule(
                     .connector(connector_id),
                 );
             }
-            None => {}
+            Evidence::Missing(_) => {}
         }
         // intune-mtd.md §7.6: devices below the partner's minimum OS are noncompliant.
         let minimum = settings.minimum_os_versions.get(device.platform);
@@ -481,16 +608,13 @@ fn evaluate_rule(
         }
     }
 
-    if let Some((level, connector_id, report)) = worst {
-        if level > max_level {
+    if let Some(worst) = &worst {
+        if worst.level > max_level {
             failures.push(
-                Reason::new(
-                    ReasonCode::ThreatLevelExceeded,
-                    texts::level_above(level, max_level),
-                )
-                .policy(policy_id)
-                .connector(connector_id)
-                .threats(report.open_threat_ids.clone()),
+                Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
+                    .policy(policy_id)
+                    .connector(worst.connector_id)
+                    .threats(worst.threat_ids.to_vec()),
             );
         }
     }
@@ -512,13 +636,72 @@ fn evaluate_rule(
         (ComplianceStatus::Noncompliant, failures)
     } else {
         let message = match worst {
-            Some((level, _, _)) => texts::level_within(level, max_level),
+            Some(worst) => texts::level_within(worst.level, max_level),
             None => "no partner level is required and none was reported".into(),
         };
         (
             ComplianceStatus::Compliant,
             vec![Reason::new(ReasonCode::Compliant, message).policy(policy_id)],
         )
+    }
+}
+
+/// The worst level among a device's evidence, and where it came from.
+struct Worst<'a> {
+    level: ThreatLevel,
+    connector_id: &'a ConnectorId,
+    threat_ids: &'a [String],
+    /// When the level is a known risk: the risk, and the health state the partner reports now.
+    held: Option<(&'a KnownRisk, HealthState)>,
+    /// Under `MissingDataMode::Noncompliant`, a partner that lost sight is noncompliant at any level.
+    lost_sight: bool,
+}
+
+impl<'a> Worst<'a> {
+    /// The level `evidence` of `connector_id` carries, if any.
+    fn of(connector_id: &'a ConnectorId, evidence: Evidence<'a>) -> Option<Self> {
+        match evidence {
+            Evidence::Level {
+                level,
+                threat_ids,
+                held,
+                report,
+            } => Some(Self {
+                level,
+                connector_id,
+                threat_ids,
+                held: held.map(|risk| (risk, report.health_state)),
+                lost_sight: false,
+            }),
+            Evidence::LostSight { risk, report } => Some(Self {
+                level: risk.level(),
+                connector_id,
+                threat_ids: &risk.threat_ids,
+                held: Some((risk, report.health_state)),
+                lost_sight: true,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The text of a level above `max_level` (or of a lost sight); for a known risk it says so, and what the
+    /// partner reports now.
+    fn above(&self, max_level: ThreatLevel) -> std::borrow::Cow<'static, str> {
+        match self.held {
+            None => texts::level_above(self.level, max_level),
+            Some((risk, now)) => format!(
+                "{}; {} now reports {} ({})",
+                texts::known_risk(self.connector_id, risk),
+                self.connector_id,
+                now.api_name(),
+                if self.lost_sight {
+                    "missing data after a known risk is noncompliant".to_owned()
+                } else {
+                    format!("above {}", max_level.api_name())
+                }
+            )
+            .into(),
+        }
     }
 }
 
@@ -566,11 +749,21 @@ pub fn decide_access<C: ComplianceFacts>(
         reasons,
     };
     let Some((device, compliance)) = device else {
-        return deny(vec![Reason::new(
-            ReasonCode::DeviceUnknown,
-            "no partner has reported this device",
-        )
-        .policy(name)]);
+        return match resource.unknown_device {
+            UnknownDeviceAccess::Deny => deny(vec![Reason::new(
+                ReasonCode::DeviceUnknown,
+                "no partner has reported this device (the resource denies unknown devices)",
+            )
+            .policy(name)]),
+            UnknownDeviceAccess::Allow => AccessVerdict {
+                allow: true,
+                reasons: vec![Reason::new(
+                    ReasonCode::UnknownDeviceAllowed,
+                    "no partner has reported this device; the resource allows unknown devices",
+                )
+                .policy(name)],
+            },
+        };
     };
     let status = compliance.status();
     let mut failures = Vec::new();
@@ -616,22 +809,20 @@ pub fn decide_access<C: ComplianceFacts>(
             }
         }
         if let Some(max_level) = rule.max_threat_level {
-            match effective_level(config, states, device) {
-                Some(level) if level <= max_level => passed.push(
-                    Reason::new(ReasonCode::Compliant, texts::level_within(level, max_level))
-                        .policy(name),
-                ),
-                Some(level) => {
-                    let (connector_id, threat_ids) = worst_report(config, states, device, level);
-                    let mut reason = Reason::new(
-                        ReasonCode::ThreatLevelExceeded,
-                        texts::level_above(level, max_level),
+            match worst_evidence(config, states, device) {
+                Some(worst) if worst.level <= max_level => passed.push(
+                    Reason::new(
+                        ReasonCode::Compliant,
+                        texts::level_within(worst.level, max_level),
                     )
-                    .policy(name)
-                    .threats(threat_ids);
-                    reason.connector_id = connector_id;
-                    failures.push(reason);
-                }
+                    .policy(name),
+                ),
+                Some(worst) => failures.push(
+                    Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
+                        .policy(name)
+                        .connector(worst.connector_id)
+                        .threats(worst.threat_ids.to_vec()),
+                ),
                 None => failures.push(
                     Reason::new(
                         ReasonCode::MissingPartnerData,
@@ -663,22 +854,27 @@ pub fn decide_access<C: ComplianceFacts>(
     }
 }
 
-/// The connector and open threats behind the device's level.
-fn worst_report(
-    config: &PolicyConfig,
-    states: &ConnectorStates,
-    device: &DeviceSummary,
-    level: ThreatLevel,
-) -> (Option<ConnectorId>, Vec<String>) {
-    device
-        .reports
-        .iter()
-        .find(|(connector_id, report)| {
-            report.health_state.level() == Some(level)
-                && counts_for_compliance(config, states, connector_id, device.platform)
+/// The worst level among the evidence of connectors whose data counts for compliance on the device's
+/// platform, and where it came from.
+fn worst_evidence<'a>(
+    config: &'a PolicyConfig,
+    states: &'a ConnectorStates,
+    device: &'a DeviceSummary,
+) -> Option<Worst<'a>> {
+    compliance_connectors(config, states, device.platform)
+        .filter_map(|(connector, state)| {
+            let connector_id = &connector.connector_id;
+            Worst::of(
+                connector_id,
+                evidence(config, connector, state, device.report(connector_id)),
+            )
         })
-        .map_or((None, Vec::new()), |(connector_id, report)| {
-            (Some(connector_id.clone()), report.open_threat_ids.clone())
+        .reduce(|worst, next| {
+            if next.level > worst.level {
+                next
+            } else {
+                worst
+            }
         })
 }
 
@@ -779,44 +975,73 @@ pub fn decide_app_policy(
             None,
         );
     };
-    let report = device.report(partner);
-    match report.and_then(|report| report.health_state.level()) {
-        None => verdict(
+    let (partner, state) = partner;
+    let partner_id = &partner.connector_id;
+    // A partner in ERROR still reports (app protection has no ERROR verdict): its data counts as it is.
+    let state = match state {
+        ConnectorState::Error => ConnectorState::Enabled,
+        state => state,
+    };
+    match evidence(config, partner, state, device.report(partner_id)) {
+        Evidence::Ignored => verdict(
+            AppDecision::Allow,
+            Reason::new(
+                ReasonCode::PartnerUnresponsive,
+                format!("partner {partner_id} is unresponsive and knew no risk of the device (fail open)"),
+            )
+            .connector(partner_id),
+            Some(partner_id),
+        ),
+        Evidence::UnresponsiveFailClosed => verdict(
+            AppDecision::Block,
+            Reason::new(
+                ReasonCode::PartnerUnresponsive,
+                format!("partner {partner_id} is unresponsive (fail closed)"),
+            )
+            .connector(partner_id),
+            Some(partner_id),
+        ),
+        Evidence::PartnerError | Evidence::Missing(_) => verdict(
             AppDecision::Block,
             Reason::new(
                 ReasonCode::MissingPartnerData,
-                format!("partner {partner} has no threat level for the device; the MTD app must be activated"),
+                format!("partner {partner_id} has no threat level for the device; the MTD app must be activated"),
             )
-            .connector(partner),
-            Some(partner),
+            .connector(partner_id),
+            Some(partner_id),
         ),
-        Some(level) if level > max_level => verdict(
-            AppDecision::from(policy.action),
-            Reason::new(
-                ReasonCode::ThreatLevelExceeded,
-                texts::level_above(level, max_level),
-            )
-            .connector(partner)
-            .threats(report.map(|report| report.open_threat_ids.clone()).unwrap_or_default()),
-            Some(partner),
-        ),
-        Some(level) => verdict(
-            AppDecision::Allow,
-            Reason::new(ReasonCode::AppPolicy, texts::level_within(level, max_level))
-                .connector(partner),
-            Some(partner),
-        ),
+        evidence => match Worst::of(partner_id, evidence) {
+            Some(worst) if worst.level > max_level || worst.lost_sight => verdict(
+                AppDecision::from(policy.action),
+                Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
+                    .connector(partner_id)
+                    .threats(worst.threat_ids.to_vec()),
+                Some(partner_id),
+            ),
+            Some(worst) => verdict(
+                AppDecision::Allow,
+                Reason::new(
+                    ReasonCode::AppPolicy,
+                    texts::level_within(worst.level, max_level),
+                )
+                .connector(partner_id),
+                Some(partner_id),
+            ),
+            None => unreachable!("Worst::of answers for every evidence with a level"),
+        },
     }
 }
 
-/// The one partner app protection uses on a platform: among connectors with the app-protection toggle on and
-/// live data, Defender or the third party first according to `priority` (intune-mtd.md §6 and §7.9).
+/// The one partner app protection uses on a platform, with its state: among connectors with the
+/// app-protection toggle on and live data, Defender or the third party first according to `priority`
+/// (intune-mtd.md §6 and §7.9). An unresponsive partner is left out only under Intune's behaviour; under
+/// the other modes its known risks still count.
 fn app_protection_partner<'a>(
     config: &'a PolicyConfig,
     states: &ConnectorStates,
     platform: Platform,
     priority: PartnerPriority,
-) -> Option<&'a ConnectorId> {
+) -> Option<(&'a Connector, ConnectorState)> {
     let preferred = match priority {
         PartnerPriority::DefenderOverThirdParty => PartnerKind::MicrosoftDefender,
         PartnerPriority::ThirdPartyOverDefender => PartnerKind::ThirdParty,
@@ -825,14 +1050,15 @@ fn app_protection_partner<'a>(
         .connectors
         .values()
         .filter(|connector| *connector.settings.app_protection_enabled.get(platform))
-        .filter(|connector| {
-            states.get(&connector.connector_id).is_some_and(|state| {
-                state.accepts_reports() && state != ConnectorState::Unresponsive
-            })
+        .filter_map(|connector| {
+            let state = states.get(&connector.connector_id)?;
+            let ignored = state == ConnectorState::Unresponsive
+                && connector.settings.missing_data == MissingDataMode::Intune;
+            (state.accepts_reports() && !ignored).then_some((connector, state))
         })
         .collect();
-    candidates.sort_by_key(|connector| connector.settings.kind != preferred);
-    candidates.first().map(|connector| &connector.connector_id)
+    candidates.sort_by_key(|(connector, _)| connector.settings.kind != preferred);
+    candidates.first().copied()
 }
 
 mod texts;

@@ -7,7 +7,10 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::engine::{Keyspace, StoreError, StoreResult};
+use super::{
+    engine::{Keyspace, StoreError, StoreResult},
+    migrate_v1,
+};
 use crate::{
     domain::{
         policy::{AppProtectionPolicy, CompliancePolicy, Connector, Resource, TenantSettings},
@@ -17,7 +20,7 @@ use crate::{
 };
 
 /// The format version written by this build.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 2;
 
 /// A type the store persists, and how it reads the bodies older format versions wrote.
 pub(crate) trait Stored: DeserializeOwned {
@@ -33,13 +36,28 @@ impl Stored for u64 {}
 impl Stored for u128 {}
 impl Stored for [u8; 32] {}
 impl Stored for Event {}
-impl Stored for DeviceRecord {}
 impl Stored for Checkpoint {}
-impl Stored for Connector {}
 impl Stored for CompliancePolicy {}
-impl Stored for Resource {}
 impl Stored for AppProtectionPolicy {}
-impl Stored for TenantSettings {}
+
+/// Implements [`Stored`] for a type whose version-1 shape is `$v1` (see `migrate_v1.rs`).
+macro_rules! migrated_from_v1 {
+    ($($type:ty => $v1:ty),* $(,)?) => {$(
+        impl Stored for $type {
+            fn decode_older(version: u8, body: &[u8]) -> postcard::Result<Self> {
+                debug_assert_eq!(version, 1, "the only older format");
+                postcard::from_bytes::<$v1>(body).map(Self::from)
+            }
+        }
+    )*};
+}
+
+migrated_from_v1! {
+    DeviceRecord => migrate_v1::DeviceRecordV1,
+    Connector => migrate_v1::ConnectorV1,
+    Resource => migrate_v1::ResourceV1,
+    TenantSettings => migrate_v1::TenantSettingsV1,
+}
 impl Stored for ConnectorStates {}
 impl Stored for ComplianceMemo {}
 

@@ -25,12 +25,13 @@ use crate::{
         policy::{
             AccessRule, ActionKind, AppAction, AppDecision, AppProtectionPolicy, Assignment,
             CompliancePolicy, ComplianceStatus, Connector, ConnectorSettings, ConnectorState,
-            NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Reason, ReasonCode,
-            Resource, ScheduledAction, TenantSettings, UnresponsiveMode,
+            MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Reason,
+            ReasonCode, Resource, ScheduledAction, TenantSettings, UnknownDeviceAccess,
+            UnresponsiveMode,
         },
         Checkpoint, ConfigObject, ConnectorId, DeviceId, DeviceInfo, DeviceRecord, DeviceReport,
-        DeviceReported, Event, EventKind, HealthState, ManualClock, PartnerReport, Platform,
-        ReportBatch, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
+        DeviceReported, Event, EventKind, HealthState, KnownRisk, ManualClock, PartnerReport,
+        Platform, ReportBatch, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
     },
     metrics::Metrics,
     policy::{
@@ -67,6 +68,14 @@ fn threat() -> Threat {
     }
 }
 
+fn known_risk() -> KnownRisk {
+    KnownRisk {
+        health_state: HealthState::HighSeverity,
+        observed_at: at(1_700_000_090),
+        threat_ids: vec!["t-1".into()],
+    }
+}
+
 fn reason() -> Reason {
     Reason::new(
         ReasonCode::ThreatLevelExceeded,
@@ -98,6 +107,7 @@ fn device_record() -> DeviceRecord {
                 received_at: at(1_700_000_100),
                 vendor_event_id: "e-1".into(),
                 position: 7,
+                known_risk: None,
             },
         )]),
         position: 7,
@@ -133,6 +143,7 @@ fn connector() -> Connector {
             },
             unresponsive_after: Duration::from_secs(7 * 24 * 3600),
             provisioned: true,
+            missing_data: MissingDataMode::LastKnown,
         },
         last_heartbeat: Some(at(1_700_000_050)),
         error_message: "quarantined: crashed 3 times".into(),
@@ -170,6 +181,7 @@ fn resource() -> Resource {
             max_threat_level: Some(ThreatLevel::Medium),
         }],
         version: 3,
+        unknown_device: UnknownDeviceAccess::Deny,
     }
 }
 
@@ -191,6 +203,7 @@ fn tenant() -> TenantSettings {
         no_policy_status: NoPolicyStatus::Noncompliant,
         compliance_validity_period: Duration::from_secs(30 * 86_400),
         unresponsive_mode: UnresponsiveMode::FailClosed,
+        enrollment_grace: Duration::ZERO,
     }
 }
 
@@ -395,6 +408,39 @@ fn every_persisted_value_type_has_pinned_bytes() {
     for (name, event) in events() {
         check(name, event);
     }
+    // Values only this format can hold: each new field away from its migration default.
+    let mut record = device_record();
+    let report = record.reports.get_mut(&lookout()).unwrap();
+    report.health_state = HealthState::Misconfigured;
+    report.known_risk = Some(known_risk());
+    check("v2_device_record_with_known_risk", record);
+    let mut intune = connector();
+    intune.settings.missing_data = MissingDataMode::Intune;
+    check("v2_connector_intune_missing_data", intune);
+    check(
+        "v2_resource_allowing_unknown_devices",
+        Resource {
+            unknown_device: UnknownDeviceAccess::Allow,
+            ..resource()
+        },
+    );
+    check(
+        "v2_tenant_settings_with_enrollment_grace",
+        TenantSettings {
+            enrollment_grace: Duration::from_secs(86_400),
+            ..tenant()
+        },
+    );
+    check(
+        "v2_event_known_risk_cleared",
+        event(
+            8,
+            EventKind::KnownRiskCleared {
+                connector_id: lookout(),
+                risk: known_risk(),
+            },
+        ),
+    );
     check("meta_u64", 1_234_567u64);
     check("meta_epoch", 0x0123_4567_89ab_cdef_0011_2233_4455_6677u128);
     check("meta_cursor_key", [7u8; 32]);

@@ -136,6 +136,11 @@ impl std::fmt::Debug for WriteRequest {
                 write!(f, "Batch({}#{})", batch.connector_id, batch.batch_seq)
             }
             WriteRequest::Admin { command, .. } => write!(f, "Admin({command:?})"),
+            WriteRequest::ClearKnownRisk {
+                device_id,
+                connector_id,
+                ..
+            } => write!(f, "ClearKnownRisk({device_id}, {connector_id:?})"),
             WriteRequest::Tick { full, .. } => write!(f, "Tick(full: {full})"),
             WriteRequest::Compact { retention, .. } => write!(f, "Compact({retention:?})"),
             WriteRequest::Shutdown { .. } => f.write_str("Shutdown"),
@@ -264,6 +269,21 @@ impl RiskStore {
     pub async fn admin(&self, command: AdminCommand) -> CoreResult<AdminOutcome> {
         self.request(|reply| WriteRequest::Admin { command, reply })
             .await
+    }
+
+    /// Clears a device's known risks (one connector's, or all) and waits until that is durable and the
+    /// device re-evaluated; answers with the device as it is now.
+    pub async fn clear_known_risk(
+        &self,
+        device_id: DeviceId,
+        connector_id: Option<ConnectorId>,
+    ) -> CoreResult<DeviceRecord> {
+        self.request(|reply| WriteRequest::ClearKnownRisk {
+            device_id,
+            connector_id,
+            reply,
+        })
+        .await
     }
 
     /// Re-evaluates what time has changed (every device if `full`); returns the head position after it.
@@ -608,7 +628,20 @@ impl Meta {
             return Ok(meta);
         };
         match format.as_slice() {
-            [version] if *version <= codec::FORMAT_VERSION => {}
+            [version] if *version == codec::FORMAT_VERSION => {}
+            // An older store: its values are migrated as they are read and rewritten in the current format
+            // as they change. Raise the store's marker first, so that an older build, which could not
+            // read those values, refuses the whole store instead of failing on its first such value.
+            [version] if *version < codec::FORMAT_VERSION => {
+                let mut batch = WriteBatch::default();
+                batch.put(
+                    Keyspace::Meta,
+                    keys::META_FORMAT.to_vec(),
+                    vec![codec::FORMAT_VERSION],
+                );
+                engine.apply(batch)?;
+                engine.flush()?;
+            }
             [version] => {
                 return Err(StoreError::UnsupportedFormat {
                     found: *version,

@@ -8,7 +8,10 @@ use crate::policy::admin::AdminCommand;
 use super::*;
 use crate::{
     domain::{
-        policy::{ConnectorSettings, PartnerKind, PerPlatform, DEFAULT_UNRESPONSIVE_AFTER},
+        policy::{
+            ConnectorSettings, MissingDataMode, PartnerKind, PerPlatform,
+            DEFAULT_UNRESPONSIVE_AFTER,
+        },
         DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel,
         Timestamp,
     },
@@ -41,6 +44,7 @@ async fn register(store: &RiskStore, connector: &str) {
         minimum_os_versions: PerPlatform::default(),
         unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
         provisioned: true,
+        missing_data: MissingDataMode::LastKnown,
     };
     store
         .admin(AdminCommand::CreateConnector(id.clone(), settings))
@@ -392,6 +396,7 @@ async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_store
         minimum_os_versions: PerPlatform::default(),
         unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
         provisioned: true,
+        missing_data: MissingDataMode::LastKnown,
     };
     store
         .admin(AdminCommand::CreateConnector(id, settings))

@@ -68,6 +68,12 @@ pub(crate) enum WriteRequest {
         command: AdminCommand,
         reply: oneshot::Sender<CoreResult<AdminOutcome>>,
     },
+    /// Clear a device's known risks (one connector's, or every connector's).
+    ClearKnownRisk {
+        device_id: DeviceId,
+        connector_id: Option<ConnectorId>,
+        reply: oneshot::Sender<CoreResult<DeviceRecord>>,
+    },
     /// Re-evaluate what time has changed: connector states and devices whose deadline passed (or every device
     /// when `full`). Answers with the head position after the commit.
     Tick {
@@ -94,6 +100,10 @@ enum Reply {
     Admin(
         oneshot::Sender<CoreResult<AdminOutcome>>,
         CoreResult<AdminOutcome>,
+    ),
+    Device(
+        oneshot::Sender<CoreResult<DeviceRecord>>,
+        CoreResult<DeviceRecord>,
     ),
     Tick(oneshot::Sender<CoreResult<u64>>),
     Compact(
@@ -217,6 +227,21 @@ impl Writer {
                     note_storage_failure(&result, &mut storage_failure);
                     replies.push(Reply::Admin(reply, result));
                 }
+                WriteRequest::ClearKnownRisk {
+                    device_id,
+                    connector_id,
+                    reply,
+                } => {
+                    let result = self.plan_clear_known_risk(
+                        &view,
+                        &mut overlay,
+                        &device_id,
+                        connector_id.as_ref(),
+                        now,
+                    );
+                    note_storage_failure(&result, &mut storage_failure);
+                    replies.push(Reply::Device(reply, result));
+                }
                 WriteRequest::Tick { full, reply } => {
                     let result = self.plan_tick(&view, &mut overlay, full, now);
                     note_storage_failure(&result, &mut storage_failure);
@@ -249,6 +274,9 @@ impl Writer {
                     let _ = sender.send(result);
                 }
                 Reply::Admin(sender, result) => {
+                    let _ = sender.send(after_commit(&committed, result));
+                }
+                Reply::Device(sender, result) => {
                     let _ = sender.send(after_commit(&committed, result));
                 }
                 Reply::Tick(sender) => {
@@ -554,6 +582,61 @@ impl Writer {
         Ok(outcome)
     }
 
+    /// Plans an admin's clearing of a device's known risks: each cleared risk is logged as its own event,
+    /// and the device is re-evaluated in the same commit.
+    fn plan_clear_known_risk(
+        &self,
+        view: &View,
+        overlay: &mut Overlay,
+        device_id: &DeviceId,
+        connector_id: Option<&ConnectorId>,
+        now: Timestamp,
+    ) -> CoreResult<DeviceRecord> {
+        let mut device = match overlay.records.get(device_id) {
+            Some(device) => device.clone(),
+            None => read_device(self.engine.as_ref(), device_id)?.ok_or_else(|| {
+                CoreError::NotFound {
+                    what: "device",
+                    id: device_id.to_string(),
+                }
+            })?,
+        };
+        let mut cleared = Vec::new();
+        for (reporter, report) in &mut device.reports {
+            if connector_id.is_none_or(|wanted| wanted == reporter) {
+                if let Some(risk) = report.known_risk.take() {
+                    cleared.push((reporter.clone(), risk));
+                }
+            }
+        }
+        if cleared.is_empty() {
+            let whose =
+                connector_id.map_or("any connector".to_owned(), |id| format!("connector {id}"));
+            return Err(CoreError::FailedPrecondition(format!(
+                "device {device_id} has no known risk from {whose} to clear"
+            )));
+        }
+        for (connector_id, risk) in cleared {
+            tracing::info!(
+                device = %device_id,
+                connector = %connector_id,
+                level = risk.level().api_name(),
+                "known risk cleared by an admin"
+            );
+            overlay.push_event(
+                Some(device_id),
+                EventKind::KnownRiskCleared { connector_id, risk },
+                now,
+            );
+        }
+        overlay
+            .writes
+            .put(Keyspace::Devices, keys::device(device_id), encode(&device));
+        overlay.records.insert(device_id.clone(), device.clone());
+        self.reevaluate_devices(view, overlay, vec![device_id.clone()], now);
+        Ok(device)
+    }
+
     /// Plans a clock tick: connector states that time changed, and devices whose deadline passed.
     fn plan_tick(
         &self,
@@ -717,6 +800,10 @@ fn apply_report(
         position,
     });
     let previous_level = device.level();
+    let known_risk = device
+        .reports
+        .get(connector)
+        .and_then(|previous| previous.risk_kept_for(report.health_state));
     device.info = report.info.clone();
     device.last_seen = now;
     device.position = position;
@@ -729,6 +816,7 @@ fn apply_report(
             received_at: now,
             vendor_event_id: report.vendor_event_id.clone(),
             position,
+            known_risk,
         },
     );
     let reported = DeviceReported {

@@ -22,6 +22,8 @@ pub enum EventClass {
     ConnectorStateChange,
     /// A configuration change.
     ConfigChange,
+    /// An admin cleared a known risk.
+    KnownRiskCleared,
 }
 
 impl EventClass {
@@ -35,6 +37,7 @@ impl EventClass {
             EventKind::ComplianceActionDue { .. } => Self::ComplianceActionDue,
             EventKind::ConnectorStateChanged { .. } => Self::ConnectorStateChange,
             EventKind::ConfigChanged { .. } => Self::ConfigChange,
+            EventKind::KnownRiskCleared { .. } => Self::KnownRiskCleared,
         }
     }
 }
@@ -140,6 +143,7 @@ mod tests {
 
     fn summary(platform: Platform, owner: &str, groups: &[&str]) -> DeviceSummary {
         DeviceSummary {
+            first_seen: Timestamp(0),
             platform,
             os_version: String::new(),
             owner_user_id: owner.into(),

@@ -306,6 +306,7 @@ impl ConnectorFields {
             && self.min_os.is_empty()
             && self.unresponsive_after.is_none()
             && self.provisioned.is_none()
+            && self.missing_data.is_none()
     }
 }
 
@@ -357,5 +358,8 @@ fn apply_fields(connector: &mut Connector, fields: &ConnectorFields) {
     }
     if let Some(provisioned) = fields.provisioned {
         connector.provisioned = Some(provisioned);
+    }
+    if let Some(mode) = fields.missing_data {
+        connector.missing_data = mode.to_proto();
     }
 }

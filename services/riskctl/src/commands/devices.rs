@@ -1,7 +1,8 @@
 //! `riskctl devices list|show|history`.
 
 use riskgate_proto::v1::{
-    DeviceHistoryRequest, Event, GetDeviceComplianceRequest, GetDeviceRequest, ListDevicesRequest,
+    ClearKnownRiskRequest, DeviceHistoryRequest, Event, GetDeviceComplianceRequest,
+    GetDeviceRequest, ListDevicesRequest,
 };
 use serde_json::json;
 
@@ -39,7 +40,35 @@ pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) 
         }
         DevicesCommand::Show { device } => show(conn, &device, json).await,
         DevicesCommand::History { device, limit } => history(conn, &device, limit, json).await,
+        DevicesCommand::ClearRisk { device, connector } => {
+            clear_risk(conn, &device, connector, json).await
+        }
     }
+}
+
+async fn clear_risk(
+    conn: &Connection,
+    device: &str,
+    connector: Option<String>,
+    json: bool,
+) -> CliResult<()> {
+    let device = conn
+        .devices()
+        .clear_known_risk(ClearKnownRiskRequest {
+            device_id: device.to_owned(),
+            connector_id: connector.unwrap_or_default(),
+        })
+        .await
+        .map_err(|s| conn.status(&s))?
+        .into_inner();
+    if json {
+        return output::json(&json::device(&device));
+    }
+    output::write(&format!(
+        "cleared; {} is now at level {}\n",
+        device.device_id,
+        or_dash(names::level(device.level))
+    ))
 }
 
 async fn list(conn: &Connection, request: ListDevicesRequest, json: bool) -> CliResult<()> {
@@ -131,7 +160,14 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
         ("position", device.position.to_string()),
     ]);
     text.push_str("\nReports:\n");
-    let mut reports = Table::new(&["CONNECTOR", "HEALTH", "LEVEL", "OBSERVED", "THREATS"]);
+    let mut reports = Table::new(&[
+        "CONNECTOR",
+        "HEALTH",
+        "LEVEL",
+        "OBSERVED",
+        "KNOWN RISK",
+        "THREATS",
+    ]);
     for r in &device.reports {
         let open: Vec<String> = r
             .threats
@@ -151,6 +187,13 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
             or_dash(names::health(r.health_state)),
             or_dash(names::level(r.level)),
             or_dash(timestamp_text(r.observed_at.as_ref())),
+            or_dash(r.known_risk.as_ref().map(|risk| {
+                format!(
+                    "{} at {}",
+                    or_dash(names::level(risk.level)),
+                    or_dash(timestamp_text(risk.observed_at.as_ref()))
+                )
+            })),
             dash_if_empty(&open.join("; ")),
         ]);
     }

@@ -3,7 +3,9 @@
 use std::{sync::Arc, time::Duration};
 
 use super::*;
-use crate::domain::policy::{ConnectorState, PartnerKind, PerPlatform, PolicyConfig};
+use crate::domain::policy::{
+    ConnectorState, MissingDataMode, PartnerKind, PerPlatform, PolicyConfig,
+};
 
 const SECOND: i64 = 1_000_000_000;
 
@@ -19,6 +21,7 @@ fn settings() -> ConnectorSettings {
         minimum_os_versions: PerPlatform::default(),
         unresponsive_after: Duration::from_secs(60),
         provisioned: true,
+        missing_data: MissingDataMode::LastKnown,
     }
 }
 

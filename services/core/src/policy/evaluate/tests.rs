@@ -5,8 +5,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 use super::*;
 use crate::domain::policy::{
-    AccessRule, AppAction, Assignment, Connector, ConnectorSettings, PerPlatform, ScheduledAction,
-    TenantSettings, DEFAULT_UNRESPONSIVE_AFTER,
+    AccessRule, AppAction, Assignment, Connector, ConnectorSettings, MissingDataMode, PerPlatform,
+    ScheduledAction, TenantSettings, UnknownDeviceAccess, DEFAULT_UNRESPONSIVE_AFTER,
 };
 
 const HOUR: i64 = 3_600_000_000_000;
@@ -31,6 +31,7 @@ fn connector(id: &str) -> Connector {
             minimum_os_versions: PerPlatform::default(),
             unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
             provisioned: true,
+            missing_data: MissingDataMode::LastKnown,
         },
         last_heartbeat: Some(NOW),
         error_message: String::new(),
@@ -81,6 +82,7 @@ fn device(reports: &[(&str, HealthState)]) -> DeviceSummary {
                 PartnerSummary {
                     health_state: *state,
                     open_threat_ids: vec![format!("{id}-threat")],
+                    known_risk: None,
                 },
             )
         })
@@ -91,6 +93,7 @@ fn device(reports: &[(&str, HealthState)]) -> DeviceSummary {
         os_version: "14".into(),
         owner_user_id: "alice".into(),
         groups: vec!["sales".into()],
+        first_seen: NOW,
         last_seen: NOW,
         reports,
     }
@@ -193,7 +196,7 @@ fn every_connector_state_decides_whether_its_data_counts() {
         ComplianceStatus,
         Option<ReasonCode>,
     );
-    let cases: [Case; 7] = [
+    let cases: [Case; 9] = [
         (
             "enabled",
             |_| {},
@@ -223,25 +226,48 @@ fn every_connector_state_decides_whether_its_data_counts() {
             None,
         ),
         (
-            "unresponsive, fail open",
-            |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)),
+            "unresponsive, fail open, Intune's behaviour: its data is ignored",
+            |c| {
+                c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR));
+                c.settings.missing_data = MissingDataMode::Intune;
+            },
             UnresponsiveMode::FailOpen,
             ComplianceStatus::Compliant,
             None,
         ),
         (
-            "unresponsive, fail closed",
-            |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)),
+            "unresponsive, fail closed, Intune's behaviour",
+            |c| {
+                c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR));
+                c.settings.missing_data = MissingDataMode::Intune;
+            },
             UnresponsiveMode::FailClosed,
             ComplianceStatus::Noncompliant,
             Some(ReasonCode::PartnerUnresponsive),
         ),
         (
-            "error",
-            |c| c.error_message = "token expired".into(),
+            "error, Intune's behaviour",
+            |c| {
+                c.error_message = "token expired".into();
+                c.settings.missing_data = MissingDataMode::Intune;
+            },
             UnresponsiveMode::FailOpen,
             ComplianceStatus::Error,
             Some(ReasonCode::PartnerError),
+        ),
+        (
+            "unresponsive, fail open, by default: its HIGH still counts",
+            |c| c.last_heartbeat = Some(Timestamp(NOW.0 - 8 * 24 * HOUR)),
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Noncompliant,
+            Some(ReasonCode::ThreatLevelExceeded),
+        ),
+        (
+            "error, by default: its HIGH still counts",
+            |c| c.error_message = "quarantined: crashed 3 times".into(),
+            UnresponsiveMode::FailOpen,
+            ComplianceStatus::Noncompliant,
+            Some(ReasonCode::ThreatLevelExceeded),
         ),
     ];
     for (name, setup, mode, want, code) in cases {
@@ -512,6 +538,7 @@ fn resource(rules: Vec<AccessRule>) -> Resource {
         name: "exchange".into(),
         rules,
         version: 1,
+        unknown_device: UnknownDeviceAccess::Deny,
     }
 }
 
@@ -764,3 +791,5 @@ fn os_versions_compare_numerically() {
     assert!(!os_at_least("13", "13.0.1"));
     assert!(!os_at_least("beta", "1"));
 }
+
+mod fail_safe;

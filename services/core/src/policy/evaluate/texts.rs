@@ -3,7 +3,7 @@
 
 use std::{borrow::Cow, sync::LazyLock};
 
-use crate::domain::{policy::ComplianceStatus, ThreatLevel};
+use crate::domain::{policy::ComplianceStatus, ConnectorId, KnownRisk, ThreatLevel};
 
 const LEVELS: [ThreatLevel; 4] = [
     ThreatLevel::Secured,
@@ -94,6 +94,16 @@ pub(super) fn compliance_is(status: ComplianceStatus) -> Cow<'static, str> {
 /// "a compliant device is required; it is {status}".
 pub(super) fn compliant_required(status: ComplianceStatus) -> Cow<'static, str> {
     by_status(&COMPLIANT_REQUIRED, status)
+}
+
+/// "last known HIGH from lookout at 2026-12-03T17:00:00Z": a risk a partner reported before it lost sight
+/// of the device. Formatted per call: known risks are rare.
+pub(super) fn known_risk(connector_id: &ConnectorId, risk: &KnownRisk) -> String {
+    format!(
+        "last known {} from {connector_id} at {}",
+        risk.level().api_name(),
+        risk.observed_at.rfc3339()
+    )
 }
 
 #[cfg(test)]
