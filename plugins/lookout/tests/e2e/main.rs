@@ -3,6 +3,7 @@
 
 mod access;
 mod faults;
+mod known_risk;
 mod mapping;
 mod resume;
 mod support;

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use riskgate_proto::v1 as api;
 use riskgate_tests::{
-    admin::compliance_connector,
+    admin::{check_access, compliance_connector, compliance_policy, compliant_only_resource},
     binary::artifacts,
     child::ChildProcess,
     connector_host::{sha256_file, start_host, HostSpec},
     events::reports_of,
-    rpc::{full_history, get_device},
+    rpc::{full_history, get_device, DeviceClient},
     vendor_sim::SimProcess,
     CoreProcess,
 };
@@ -50,16 +50,22 @@ impl Core {
         Ok(Core { process, url })
     }
 
-    /// A channel to the core.
-    pub(crate) async fn channel(&self) -> anyhow::Result<tonic::transport::Channel> {
-        self.process.channel().await
-    }
-
     /// Registers a connector (vendor Lookout) whose data counts for compliance on every platform.
     /// Its heartbeats come from the host.
     pub(crate) async fn create_compliance_connector(&self, id: &str) -> anyhow::Result<()> {
+        self.create_compliance_connector_with(id, api::MissingDataMode::Unspecified)
+            .await
+    }
+
+    /// [`Self::create_compliance_connector`] with a missing-data mode.
+    pub(crate) async fn create_compliance_connector_with(
+        &self,
+        id: &str,
+        missing_data: api::MissingDataMode,
+    ) -> anyhow::Result<()> {
         let connector = api::Connector {
             vendor: "Lookout".to_owned(),
+            missing_data: missing_data as i32,
             ..compliance_connector(id)
         };
         let mut client = self.process.connector_client().await?;
@@ -75,6 +81,37 @@ impl Core {
     pub(crate) async fn device(&self, id: &str) -> Option<api::Device> {
         let mut client = self.process.device_client().await.ok()?;
         get_device(&mut client, id).await.ok().flatten()
+    }
+
+    /// A compliance policy allowing at most LOW on every device, and resource `exchange` requiring a
+    /// compliant device.
+    pub(crate) async fn require_low_for_exchange(&self) -> anyhow::Result<()> {
+        let mut policies = self.process.policy_client().await?;
+        policies
+            .create_compliance_policy(compliance_policy("max-low", api::ThreatLevel::Low))
+            .await?;
+        policies
+            .put_resource(compliant_only_resource("exchange"))
+            .await?;
+        Ok(())
+    }
+
+    /// CheckAccess for `exchange`, `None` if the core does not answer.
+    pub(crate) async fn exchange(&self, device: &str) -> Option<api::AccessDecision> {
+        let mut client = self.process.decision_client().await.ok()?;
+        check_access(&mut client, device, "exchange").await.ok()
+    }
+
+    /// Whether `exchange` answers `decision` for `device`.
+    pub(crate) async fn exchange_is(&self, device: &str, decision: api::Decision) -> bool {
+        self.exchange(device)
+            .await
+            .is_some_and(|answer| answer.decision == decision as i32)
+    }
+
+    /// A `DeviceService` client.
+    pub(crate) async fn devices(&self) -> anyhow::Result<DeviceClient> {
+        self.process.device_client().await
     }
 
     /// The health state the device's latest report carries.
