@@ -2,7 +2,8 @@
 //!
 //! [`FaultyConnector`] first behaves: it emits `good_batches` valid batches and waits until the core
 //! acknowledged them (so a test can check nothing acknowledged is lost), then commits the `fault`
-//! named in its JSON configuration, `{"fault": "...", "good_batches": N}`:
+//! named in its JSON configuration, `{"fault": "...", "good_batches": N}`. Its reports carry the health
+//! state `health_state` names (`"HIGH_SEVERITY"`; default `"SECURED"`).
 //!
 //! | fault | what happens | where the host sees it |
 //! |---|---|---|
@@ -111,6 +112,8 @@ pub struct FaultyConnector {
     fault: Fault,
     good_batches: u64,
     cursor: u64,
+    /// The health state every report carries.
+    health_state: pb::HealthState,
 }
 
 impl Connector for FaultyConnector {
@@ -132,6 +135,11 @@ impl Connector for FaultyConnector {
             .map(|(_, f)| *f)
             .ok_or_else(|| ConnectorError::Config(format!("fault: unknown fault {name:?}")))?;
         let good_batches = value["good_batches"].as_u64().unwrap_or(2);
+        let health_name = value["health_state"].as_str().unwrap_or("SECURED");
+        let health_state = pb::HealthState::from_str_name(&format!("HEALTH_STATE_{health_name}"))
+            .ok_or_else(|| {
+            ConnectorError::Config(format!("health_state: unknown state {health_name:?}"))
+        })?;
         if fault == Fault::PanicInCreate {
             panic!("faulty connector: deliberate panic in create");
         }
@@ -153,6 +161,7 @@ impl Connector for FaultyConnector {
             fault,
             good_batches,
             cursor,
+            health_state,
         })
     }
 
@@ -247,7 +256,7 @@ impl FaultyConnector {
             .map(|event| pb::DeviceReport {
                 device_id: format!("faulty-device-{}", event % 7),
                 platform: pb::Platform::Android as i32,
-                health_state: pb::HealthState::Secured as i32,
+                health_state: self.health_state as i32,
                 observed_at: Some(prost_types::Timestamp {
                     seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
                     nanos: 0,

@@ -5,6 +5,7 @@
 mod auth;
 mod bad_plugins;
 mod conformance;
+mod fail_safe;
 mod logging;
 mod orphans;
 mod sdk_outside;

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use crate::support::{
+    artifacts, config_file, sha256_file, start_supervisor, supervisor_config, wait_until, Core,
+    Supervised, WAIT,
+};
 use riskgate_proto::v1 as api;
-use tokio::process::Command;
-
-use crate::support::{artifacts, config_file, sha256_file, wait_until, Core, Proc, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_loops_are_quarantined_with_their_cause_while_healthy_connectors_keep_streaming(
@@ -34,65 +35,37 @@ async fn crash_loops_are_quarantined_with_their_cause_while_healthy_connectors_k
         "healthy.json",
         r#"{"devices": 3, "batch_size": 2, "interval_ms": 20}"#,
     );
-    let host_args =
-        r#"["--pull-timeout", "200ms", "--heartbeat-interval", "1s", "--stop-deadline", "3s"]"#;
-    let toml = format!(
-        r#"
-core = "{core}"
-host_bin = "{host}"
-
-[restart]
-initial_backoff = "100ms"
-max_backoff = "1s"
-jitter = 0.2
-crash_loop_crashes = 3
-crash_loop_window = "1m"
-healthy_after = "1m"
-stop_timeout = "5s"
-
-[[connectors]]
-id = "abort-loop"
-plugin = "{faulty}"
-sha256 = "{faulty_sha}"
-config = "{abort}"
-host_args = {host_args}
-
-[[connectors]]
-id = "segv-loop"
-plugin = "{faulty}"
-sha256 = "{faulty_sha}"
-config = "{segv}"
-host_args = {host_args}
-
-[[connectors]]
-id = "healthy"
-plugin = "{demo}"
-sha256 = "{demo_sha}"
-config = "{healthy}"
-host_args = {host_args}
-
-[[connectors]]
-id = "tampered"
-plugin = "{demo}"
-sha256 = "{wrong_sha}"
-config = "{healthy}"
-host_args = {host_args}
-"#,
-        core = core.url,
-        host = artifacts().host.display(),
-        faulty = faulty.display(),
-        faulty_sha = sha256_file(faulty),
-        demo = demo.display(),
-        demo_sha = sha256_file(demo),
-        wrong_sha = "0".repeat(64),
-        abort = abort.display(),
-        segv = segv.display(),
-        healthy = healthy.display(),
+    let config = supervisor_config(
+        dir.path(),
+        &core,
+        &[
+            Supervised {
+                id: "abort-loop",
+                plugin: faulty,
+                sha256: sha256_file(faulty),
+                config: &abort,
+            },
+            Supervised {
+                id: "segv-loop",
+                plugin: faulty,
+                sha256: sha256_file(faulty),
+                config: &segv,
+            },
+            Supervised {
+                id: "healthy",
+                plugin: demo,
+                sha256: sha256_file(demo),
+                config: &healthy,
+            },
+            Supervised {
+                id: "tampered",
+                plugin: demo,
+                sha256: "0".repeat(64),
+                config: &healthy,
+            },
+        ],
     );
-    let config = config_file(dir.path(), "supervisor.toml", &toml);
-    let mut command = Command::new(&artifacts().supervisor);
-    command.arg("--config").arg(&config);
-    let mut supervisor = Proc::spawn(command, "supervisor")?;
+    let mut supervisor = start_supervisor(&config)?;
 
     for (id, signal) in [("abort-loop", "SIGABRT"), ("segv-loop", "SIGSEGV")] {
         let last = std::sync::Mutex::new(api::Connector::default());

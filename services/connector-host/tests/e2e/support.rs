@@ -215,3 +215,64 @@ pub(crate) fn start_host(
     };
     riskgate_tests::connector_host::start_host(spec, extra)
 }
+
+/// One connector a test supervisor runs.
+pub(crate) struct Supervised<'a> {
+    /// The connector id.
+    pub(crate) id: &'a str,
+    /// The plugin `.so`.
+    pub(crate) plugin: &'a Path,
+    /// The SHA-256 the supervisor pins (pass a wrong one to test tampering).
+    pub(crate) sha256: String,
+    /// The plugin's config file.
+    pub(crate) config: &'a Path,
+}
+
+/// A supervisor config in `dir` for `connectors` against `core`: fast restarts (100 ms to 1 s backoff),
+/// quarantine after 3 crashes within a minute, hosts with a 200 ms pull timeout, 1 s heartbeats and a 3 s
+/// stop deadline.
+pub(crate) fn supervisor_config(dir: &Path, core: &Core, connectors: &[Supervised<'_>]) -> PathBuf {
+    let host_args =
+        r#"["--pull-timeout", "200ms", "--heartbeat-interval", "1s", "--stop-deadline", "3s"]"#;
+    let mut toml = format!(
+        r#"
+core = "{core}"
+host_bin = "{host}"
+
+[restart]
+initial_backoff = "100ms"
+max_backoff = "1s"
+jitter = 0.2
+crash_loop_crashes = 3
+crash_loop_window = "1m"
+healthy_after = "1m"
+stop_timeout = "5s"
+"#,
+        core = core.url,
+        host = artifacts().host.display(),
+    );
+    for connector in connectors {
+        toml += &format!(
+            r#"
+[[connectors]]
+id = "{id}"
+plugin = "{plugin}"
+sha256 = "{sha256}"
+config = "{config}"
+host_args = {host_args}
+"#,
+            id = connector.id,
+            plugin = connector.plugin.display(),
+            sha256 = connector.sha256,
+            config = connector.config.display(),
+        );
+    }
+    config_file(dir, "supervisor.toml", &toml)
+}
+
+/// Starts `riskgate-supervisor` on `config`.
+pub(crate) fn start_supervisor(config: &Path) -> anyhow::Result<Proc> {
+    let mut command = tokio::process::Command::new(&artifacts().supervisor);
+    command.arg("--config").arg(config);
+    Proc::spawn(command, "supervisor")
+}
