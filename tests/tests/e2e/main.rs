@@ -7,6 +7,7 @@
 mod bad_input;
 mod config;
 mod crash;
+mod fail_safe;
 mod health;
 mod lease;
 mod lifecycle;
