@@ -222,6 +222,7 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
         last_heartbeat: Some(now),
         error_message: String::new(),
         version: 1,
+        feed: Default::default(),
     };
     let policy = CompliancePolicy {
         policy_id: "bench-policy".into(),

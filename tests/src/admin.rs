@@ -164,7 +164,7 @@ pub async fn heartbeat(
     Ok(client
         .heartbeat(HeartbeatRequest {
             connector_id: connector_id.to_owned(),
-            error_message: String::new(),
+            ..Default::default()
         })
         .await
         .with_context(|| format!("Heartbeat {connector_id:?}"))?

@@ -231,6 +231,7 @@ impl Host {
         let request = api::HeartbeatRequest {
             connector_id: self.args.connector_id.clone(),
             error_message: error_message.to_owned(),
+            feed: None,
         };
         match tokio::time::timeout(RPC_TIMEOUT, self.connectors.heartbeat(request)).await {
             Ok(result) => result.map(tonic::Response::into_inner),

@@ -4,7 +4,7 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{atomic::AtomicU64, Arc, OnceLock},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -17,7 +17,7 @@ use prometheus_client::{
         gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
-    registry::Registry,
+    registry::{Registry, Unit},
 };
 
 use crate::store::{BatchOutcome, BatchResult};
@@ -35,6 +35,83 @@ struct ResultLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabel {
     method: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabel {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorLabel {
+    connector: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorStateLabel {
+    connector: String,
+    state: &'static str,
+}
+
+/// A gauge of seconds.
+type Seconds = Gauge<f64, AtomicU64>;
+
+/// The gRPC status code names (grpc/doc/statuscodes.md), indexed by code.
+const CODE_NAMES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// What a scrape shows of one connector, read from the view when `/metrics` is fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorGauges {
+    /// The connector id.
+    pub connector_id: String,
+    /// Its state's API name (`ENABLED`, `UNRESPONSIVE`, ...).
+    pub state: &'static str,
+    /// Its vendor feed's state (`CONNECTED`, `DEGRADED`, `DISCONNECTED`, `UNSPECIFIED`).
+    pub feed_state: &'static str,
+    /// Seconds since its last healthy heartbeat, if it ever sent one.
+    pub heartbeat_age: Option<f64>,
+    /// Seconds since the core last acknowledged a batch of its reports, if ever.
+    pub report_age: Option<f64>,
+    /// Seconds since its plugin's last successful sync with the vendor, if it reported one.
+    pub vendor_sync_age: Option<f64>,
+}
+
+/// Reads what a scrape shows that is not counted as it happens: connectors and the store.
+pub type ScrapeSource = Box<dyn Fn() -> Scrape + Send + Sync>;
+
+/// One scrape's reading of the view and the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scrape {
+    /// Every registered connector.
+    pub connectors: Vec<ConnectorGauges>,
+    /// Devices known.
+    pub devices: u64,
+    /// Bytes the store takes on disk.
+    pub store_bytes: u64,
 }
 
 fn latency_histogram() -> Histogram {
@@ -55,6 +132,25 @@ pub struct Metrics {
     stream_deliveries: Counter,
     stream_catchups: Counter,
     stream_expired: Counter,
+    decisions: Family<DecisionLabel, Counter>,
+    refusals: Family<CodeLabel, Counter>,
+    connector_state: Family<ConnectorStateLabel, Gauge>,
+    connector_feed_state: Family<ConnectorStateLabel, Gauge>,
+    connector_heartbeat_age: Family<ConnectorLabel, Seconds>,
+    connector_report_age: Family<ConnectorLabel, Seconds>,
+    connector_vendor_sync_age: Family<ConnectorLabel, Seconds>,
+    devices: Gauge,
+    store_bytes: Gauge,
+    scrape_source: OnceLock<ScrapeHook>,
+}
+
+/// The scrape source, which has no useful `Debug`.
+struct ScrapeHook(ScrapeSource);
+
+impl std::fmt::Debug for ScrapeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScrapeHook")
+    }
 }
 
 impl Default for Metrics {
@@ -121,8 +217,72 @@ impl Metrics {
             "Subscriptions ended with OUT_OF_RANGE because they fell behind retention",
             stream_expired.clone(),
         );
+        let decisions = Family::<DecisionLabel, Counter>::default();
+        registry.register(
+            "decisions",
+            "Decisions answered, by kind (access, app_launch) and outcome (allow, deny, block, wipe)",
+            decisions.clone(),
+        );
+        let refusals = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "grpc_refusals",
+            "Requests answered with a gRPC error status before any message, by code",
+            refusals.clone(),
+        );
+        let connector_state = Family::<ConnectorStateLabel, Gauge>::default();
+        registry.register(
+            "connector_state",
+            "1 for each connector's current state",
+            connector_state.clone(),
+        );
+        let connector_feed_state = Family::<ConnectorStateLabel, Gauge>::default();
+        registry.register(
+            "connector_feed_state",
+            "1 for each connector's vendor-feed state, as its plugin reports it",
+            connector_feed_state.clone(),
+        );
+        let connector_heartbeat_age = Family::<ConnectorLabel, Seconds>::default();
+        registry.register_with_unit(
+            "connector_heartbeat_age",
+            "Time since the connector's last healthy heartbeat",
+            Unit::Seconds,
+            connector_heartbeat_age.clone(),
+        );
+        let connector_report_age = Family::<ConnectorLabel, Seconds>::default();
+        registry.register_with_unit(
+            "connector_report_age",
+            "Time since the core last acknowledged a batch of the connector's reports",
+            Unit::Seconds,
+            connector_report_age.clone(),
+        );
+        let connector_vendor_sync_age = Family::<ConnectorLabel, Seconds>::default();
+        registry.register_with_unit(
+            "connector_vendor_sync_age",
+            "Time since the connector's plugin last synced with its vendor, as it reports it",
+            Unit::Seconds,
+            connector_vendor_sync_age.clone(),
+        );
+        let devices = Gauge::default();
+        registry.register("devices", "Devices known", devices.clone());
+        let store_bytes = Gauge::default();
+        registry.register_with_unit(
+            "store_size",
+            "Bytes the store takes on disk",
+            Unit::Bytes,
+            store_bytes.clone(),
+        );
         Self {
             registry,
+            decisions,
+            refusals,
+            connector_state,
+            connector_feed_state,
+            connector_heartbeat_age,
+            connector_report_age,
+            connector_vendor_sync_age,
+            devices,
+            store_bytes,
+            scrape_source: OnceLock::new(),
             subscriptions,
             stream_deliveries,
             stream_catchups,
@@ -214,8 +374,75 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Counts one decision of `kind` (`access`, `app_launch`) with `outcome` (`allow`, `deny`, ...).
+    pub fn record_decision(&self, kind: &'static str, outcome: &'static str) {
+        self.decisions
+            .get_or_create(&DecisionLabel { kind, outcome })
+            .inc();
+    }
+
+    /// Counts a request refused with gRPC status `code`.
+    pub fn record_refusal(&self, code: i32) {
+        let code = usize::try_from(code)
+            .ok()
+            .and_then(|code| CODE_NAMES.get(code))
+            .copied()
+            .unwrap_or("UNKNOWN");
+        self.refusals.get_or_create(&CodeLabel { code }).inc();
+    }
+
+    /// Sets where each scrape reads connectors and the store from (once; later calls are ignored).
+    pub fn set_scrape_source(&self, source: ScrapeSource) {
+        let _ = self.scrape_source.set(ScrapeHook(source));
+    }
+
+    /// Sets the gauges a scrape reads.
+    fn apply_scrape(&self, scrape: &Scrape) {
+        for family in [&self.connector_state, &self.connector_feed_state] {
+            family.clear();
+        }
+        for family in [
+            &self.connector_heartbeat_age,
+            &self.connector_report_age,
+            &self.connector_vendor_sync_age,
+        ] {
+            family.clear();
+        }
+        for connector in &scrape.connectors {
+            let label = |state| ConnectorStateLabel {
+                connector: connector.connector_id.clone(),
+                state,
+            };
+            self.connector_state
+                .get_or_create(&label(connector.state))
+                .set(1);
+            self.connector_feed_state
+                .get_or_create(&label(connector.feed_state))
+                .set(1);
+            let by_id = ConnectorLabel {
+                connector: connector.connector_id.clone(),
+            };
+            for (family, age) in [
+                (&self.connector_heartbeat_age, connector.heartbeat_age),
+                (&self.connector_report_age, connector.report_age),
+                (&self.connector_vendor_sync_age, connector.vendor_sync_age),
+            ] {
+                if let Some(age) = age {
+                    family.get_or_create(&by_id).set(age);
+                }
+            }
+        }
+        self.devices
+            .set(i64::try_from(scrape.devices).unwrap_or(i64::MAX));
+        self.store_bytes
+            .set(i64::try_from(scrape.store_bytes).unwrap_or(i64::MAX));
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn render(&self) -> String {
+        if let Some(ScrapeHook(source)) = self.scrape_source.get() {
+            self.apply_scrape(&source());
+        }
         let mut text = String::new();
         // Writing into a String cannot fail.
         encode(&mut text, &self.registry).expect("encoding metrics into a String");
@@ -280,9 +507,9 @@ pub struct RpcMetrics<S> {
     metrics: Arc<Metrics>,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for RpcMetrics<S>
+impl<S, B, RB> tower::Service<http::Request<B>> for RpcMetrics<S>
 where
-    S: tower::Service<http::Request<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -301,6 +528,17 @@ where
         Box::pin(async move {
             let response = response.await;
             metrics.observe_rpc(&method, started.elapsed());
+            // A refusal is answered "trailers-only": the status is in the response headers. A status
+            // that ends a stream after messages travels in the trailers and is not counted here.
+            if let Ok(response) = &response {
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|value| value.to_str().ok()?.parse::<i32>().ok());
+                if let Some(code) = code.filter(|code| *code != 0) {
+                    metrics.record_refusal(code);
+                }
+            }
             response
         })
     }

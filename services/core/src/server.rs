@@ -10,14 +10,14 @@ use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, Serve
 use crate::{
     auth::AuthLayer,
     config::Config,
-    domain::{Clock, ManualClock, SystemClock},
+    domain::{Clock, ManualClock, SystemClock, Timestamp},
     grpc::{
         AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
         DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
         Limits, MessageSizeStatusLayer, PolicyServiceServer, RiskStreamServer, StreamApi,
         StreamLimiter,
     },
-    metrics::{self, Metrics, RpcMetricsLayer},
+    metrics::{self, ConnectorGauges, Metrics, RpcMetricsLayer, Scrape},
     store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig},
 };
 
@@ -98,6 +98,7 @@ pub async fn serve(
     .await?;
     let info = store.info();
     metrics.set_head(info.head_position);
+    metrics.set_scrape_source(scrape_source(store.clone(), clock.clone()));
     tracing::info!(
         data_dir = %config.data_dir.display(),
         epoch = %info.epoch,
@@ -149,9 +150,9 @@ pub async fn serve(
         cancel.clone(),
         per_client.clone(),
     );
-    let devices = DeviceApi::new(store.clone());
+    let devices = DeviceApi::new(store.clone(), clock.clone());
     let admin = AdminApi::new(store.clone(), clock.clone());
-    let decisions = DecisionApi::new(store.clone());
+    let decisions = DecisionApi::new(store.clone(), metrics.clone());
     let clock_service =
         manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
     let streams = StreamApi::new(
@@ -274,6 +275,37 @@ fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, Se
     listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// What each `/metrics` scrape reads: every connector's state, feed state and ages from the view (the
+/// age of its last report from its checkpoint), and the store's size.
+fn scrape_source(store: RiskStore, clock: Arc<dyn Clock>) -> metrics::ScrapeSource {
+    Box::new(move || {
+        let now = clock.now();
+        let age = |at: Timestamp| (now.0.saturating_sub(at.0)) as f64 / 1e9;
+        let config = store.view().config.clone();
+        let connectors = config
+            .connectors
+            .values()
+            .map(|connector| ConnectorGauges {
+                connector_id: connector.connector_id.to_string(),
+                state: connector.state(now).api_name(),
+                feed_state: connector.feed.state.api_name(),
+                heartbeat_age: connector.last_heartbeat.map(age),
+                report_age: store
+                    .checkpoint(&connector.connector_id)
+                    .ok()
+                    .flatten()
+                    .map(|checkpoint| age(checkpoint.updated_at)),
+                vendor_sync_age: connector.feed.last_vendor_sync.map(age),
+            })
+            .collect();
+        Scrape {
+            connectors,
+            devices: store.info().device_count,
+            store_bytes: store.size_on_disk(),
+        }
+    })
 }
 
 /// Re-evaluates what time changes (grace periods, heartbeat thresholds, validity periods) every `interval`,

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     error::EXIT_CODES_HELP,
-    names::{EventKind, Level, MissingDataMode, PartnerKind, Platform, TogglePlatform},
+    names::{Compliance, EventKind, Level, MissingDataMode, PartnerKind, Platform, TogglePlatform},
 };
 
 /// The default server address (the core's default `listen`).
@@ -91,6 +91,12 @@ pub(crate) enum DevicesCommand {
         /// Only devices with a report from this connector.
         #[arg(long, value_name = "ID")]
         connector: Option<String>,
+        /// Only devices with this compliance status (repeatable).
+        #[arg(long = "compliance", value_name = "STATUS")]
+        compliance: Vec<Compliance>,
+        /// Only devices no partner (or --connector) reported for longer than this, such as 3d.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        not_reported_for: Option<std::time::Duration>,
     },
     /// One device: its partner reports, threats and compliance.
     Show {

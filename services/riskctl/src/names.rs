@@ -120,6 +120,24 @@ input_enum! {
 }
 
 input_enum! {
+    /// A device's compliance status.
+    Compliance => ComplianceStatus {
+        /// Not evaluated yet.
+        Unknown = "unknown",
+        /// Not applicable.
+        NotApplicable = "not_applicable",
+        /// Compliant.
+        Compliant = "compliant",
+        /// Noncompliant, within the grace period.
+        InGracePeriod = "in_grace_period",
+        /// Noncompliant.
+        Noncompliant = "noncompliant",
+        /// The policy could not be evaluated.
+        Error = "error",
+    }
+}
+
+input_enum! {
     /// What a connector's missing data counts for.
     MissingDataMode => MissingDataMode {
         /// The risk it last reported keeps counting (the default).

@@ -211,6 +211,7 @@ impl Supervision {
                 let mut request = tonic::Request::new(api::HeartbeatRequest {
                     connector_id: self.entry.id.clone(),
                     error_message: message.to_owned(),
+                    feed: None,
                 });
                 // The report is a heartbeat for this connector, so it carries this connector's own token.
                 if let Some(path) = &self.entry.token_file {

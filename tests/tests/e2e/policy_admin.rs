@@ -82,6 +82,7 @@ async fn send(env: &mut Env, call: Call) -> Result<String, Status> {
             c.heartbeat(HeartbeatRequest {
                 connector_id: connector_id.to_owned(),
                 error_message: String::new(),
+                feed: None,
             })
             .await?
         ),

@@ -563,6 +563,7 @@ async fn connector_state_follows_heartbeats_toggles_errors_provisioning_and_time
         .heartbeat(riskgate_tests::api::HeartbeatRequest {
             connector_id: "lookout".to_owned(),
             error_message: "token expired".to_owned(),
+            feed: None,
         })
         .await?
         .into_inner();

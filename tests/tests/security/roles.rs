@@ -145,6 +145,7 @@ async fn each_role_against_each_rpc_family() -> anyhow::Result<()> {
                             HeartbeatRequest {
                                 connector_id: "lookout".into(),
                                 error_message: String::new(),
+                                feed: None,
                             },
                             token,
                         ))
@@ -224,6 +225,7 @@ async fn a_connector_token_can_never_write_another_partners_data() -> anyhow::Re
             HeartbeatRequest {
                 connector_id: "zimperium".into(),
                 error_message: "fake".into(),
+                feed: None,
             },
             LOOKOUT,
         ))

@@ -83,6 +83,7 @@ pub(crate) async fn register_as_admin(core: &CoreProcess, id: &str) -> anyhow::R
             HeartbeatRequest {
                 connector_id: id.into(),
                 error_message: String::new(),
+                feed: None,
             },
             ADMIN,
         ))

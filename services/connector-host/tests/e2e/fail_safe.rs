@@ -71,7 +71,8 @@ async fn a_crashing_plugins_high_devices_stay_denied_through_restarts_quarantine
     let answers = Mutex::new(Vec::new());
     let last = Mutex::new(api::Connector::default());
     wait_until(WAIT, "the crash loop is quarantined", || async {
-        answers.lock().unwrap().push(exchange(&core).await.ok());
+        let answer = exchange(&core).await.ok();
+        answers.lock().unwrap().push(answer);
         let connector = core.connector("crashy").await.unwrap_or_default();
         let quarantined = connector.error_message.starts_with("quarantined:");
         *last.lock().unwrap() = connector;

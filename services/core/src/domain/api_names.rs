@@ -4,7 +4,7 @@
 //! apart. Every text a client reads (errors, reasons) names values this way, never by Rust's `Debug`.
 
 use super::{
-    policy::{ComplianceStatus, ConnectorState},
+    policy::{ComplianceStatus, ConnectorState, FeedState},
     HealthState, Platform, ThreatLevel,
 };
 
@@ -58,6 +58,12 @@ api_names! {
         Unresponsive => "UNRESPONSIVE",
         NotSetUp => "NOT_SET_UP",
         Error => "ERROR",
+    }
+    FeedState {
+        Unknown => "UNSPECIFIED",
+        Connected => "CONNECTED",
+        Degraded => "DEGRADED",
+        Disconnected => "DISCONNECTED",
     }
     Platform {
         Android => "ANDROID",

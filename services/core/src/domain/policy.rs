@@ -184,6 +184,50 @@ pub struct Connector {
     pub error_message: String,
     /// Up by one on every change.
     pub version: u64,
+    /// Its vendor feed's health, as its plugin last reported it.
+    pub feed: FeedHealth,
+}
+
+/// The state of a connector's vendor feed, as its plugin reports it (ABI minor 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeedState {
+    /// Not reported (an older plugin, or none yet).
+    #[default]
+    Unknown,
+    /// Syncing with the vendor.
+    Connected,
+    /// Reaching the vendor only partly.
+    Degraded,
+    /// Not reaching the vendor.
+    Disconnected,
+}
+
+/// A plugin's word on its vendor feed, forwarded with its host's heartbeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedHealth {
+    /// Connected, degraded or disconnected.
+    pub state: FeedState,
+    /// Why it is degraded or disconnected.
+    pub reason: String,
+    /// When the feed entered this state.
+    pub since: Option<Timestamp>,
+    /// When the plugin last synced with its vendor.
+    pub last_vendor_sync: Option<Timestamp>,
+}
+
+impl FeedHealth {
+    /// Since when the feed has brought nothing: the last successful sync, or the start of its failure if
+    /// that is earlier. `None` while nothing was reported.
+    pub fn quiet_since(&self) -> Option<Timestamp> {
+        let failing_since = match self.state {
+            FeedState::Degraded | FeedState::Disconnected => self.since,
+            FeedState::Connected | FeedState::Unknown => None,
+        };
+        [self.last_vendor_sync, failing_since]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
 
 impl Connector {
@@ -201,7 +245,10 @@ impl Connector {
                 ConnectorState::Error
             };
         };
-        if now > last_heartbeat.saturating_add(settings.unresponsive_after) {
+        let silent = |since: Timestamp| now > since.saturating_add(settings.unresponsive_after);
+        // Either the host stopped heartbeating, or it still does but its plugin's vendor feed has brought
+        // nothing for as long (issue 15: a vendor cloud that fails for days must not look alive).
+        if silent(last_heartbeat) || self.feed.quiet_since().is_some_and(silent) {
             ConnectorState::Unresponsive
         } else if !self.error_message.is_empty() {
             ConnectorState::Error
@@ -218,9 +265,12 @@ impl Connector {
         self.last_heartbeat.is_some() && self.state(now).accepts_reports()
     }
 
-    /// When the connector turns unresponsive unless a heartbeat arrives first.
+    /// When the connector turns unresponsive unless a heartbeat (or word of a vendor sync) arrives first.
     pub fn unresponsive_at(&self) -> Option<Timestamp> {
-        let last = self.last_heartbeat?;
+        let last = [self.last_heartbeat, self.feed.quiet_since()]
+            .into_iter()
+            .flatten()
+            .min()?;
         Some(Timestamp(
             last.saturating_add(self.settings.unresponsive_after)
                 .0

@@ -126,3 +126,82 @@ fn a_report_without_a_level_keeps_the_risk_known_before_it_until_a_level_arrives
         Some(HealthState::Compromised)
     );
 }
+
+#[test]
+fn a_connector_whose_vendor_feed_is_quiet_past_the_threshold_is_unresponsive_while_its_host_lives()
+{
+    use super::policy::{
+        Connector, ConnectorSettings, ConnectorState, FeedHealth, FeedState, MissingDataMode,
+        PartnerKind, PerPlatform,
+    };
+    const HOUR: i64 = 3_600_000_000_000;
+    let now = Timestamp(1_000 * HOUR);
+    let mut connector = Connector {
+        connector_id: super::ConnectorId::parse("lookout").unwrap(),
+        settings: ConnectorSettings {
+            vendor: "lookout".into(),
+            display_name: String::new(),
+            kind: PartnerKind::ThirdParty,
+            compliance_enabled: PerPlatform {
+                android: true,
+                ..PerPlatform::default()
+            },
+            app_protection_enabled: PerPlatform::default(),
+            block_on_missing_partner_data: PerPlatform::default(),
+            block_unsupported_os_versions: false,
+            minimum_os_versions: PerPlatform::default(),
+            unresponsive_after: std::time::Duration::from_secs(24 * 3600),
+            provisioned: true,
+            missing_data: MissingDataMode::LastKnown,
+        },
+        last_heartbeat: Some(now),
+        error_message: String::new(),
+        version: 1,
+        feed: FeedHealth::default(),
+    };
+    assert_eq!(
+        connector.state(now),
+        ConnectorState::Enabled,
+        "no feed word: the host decides"
+    );
+    for (state, since, last_sync, want) in [
+        (
+            FeedState::Connected,
+            None,
+            Some(now.0 - 2 * HOUR),
+            ConnectorState::Enabled,
+        ),
+        (
+            FeedState::Connected,
+            None,
+            Some(now.0 - 25 * HOUR),
+            ConnectorState::Unresponsive,
+        ),
+        (
+            FeedState::Disconnected,
+            Some(now.0 - 2 * HOUR),
+            Some(now.0 - 2 * HOUR),
+            ConnectorState::Enabled,
+        ),
+        (
+            FeedState::Disconnected,
+            Some(now.0 - 25 * HOUR),
+            None,
+            ConnectorState::Unresponsive,
+        ),
+        (
+            FeedState::Degraded,
+            Some(now.0 - 25 * HOUR),
+            Some(now.0 - HOUR),
+            ConnectorState::Unresponsive,
+        ),
+    ] {
+        connector.feed = FeedHealth {
+            state,
+            reason: String::new(),
+            since: since.map(Timestamp),
+            last_vendor_sync: last_sync.map(Timestamp),
+        };
+        assert_eq!(connector.state(now), want, "{:?}", connector.feed);
+    }
+}

@@ -145,9 +145,11 @@ impl ConnectorService for AdminApi {
         if request.error_message.len() > 1024 {
             return Err(CoreError::invalid("error_message", "longer than 1024 bytes").into());
         }
+        let feed = parse::feed_health(request.feed, self.clock.now())?;
         self.connector_outcome(AdminCommand::Heartbeat {
             connector_id,
             error_message: request.error_message,
+            feed,
         })
         .await
     }

@@ -1,13 +1,16 @@
 //! `DecisionService`: access, app-launch and compliance questions, answered from the in-memory view under
 //! one read lock, with the log position the answer reflects.
 
+use std::sync::Arc;
+
 use riskgate_proto::v1::{self as pb, decision_service_server::DecisionService};
 use tonic::{Request, Response, Status};
 
 use super::{parse, parse_policy, render, render_policy};
 use crate::{
-    domain::DeviceId,
+    domain::{policy::AppDecision, DeviceId},
     error::{CoreError, CoreResult},
+    metrics::Metrics,
     policy::{
         evaluate::{decide_access, decide_app_launch, effective_level},
         view::View,
@@ -23,12 +26,22 @@ const MAX_USER_ID_BYTES: usize = 256;
 #[derive(Debug, Clone)]
 pub struct DecisionApi {
     store: RiskStore,
+    metrics: Arc<Metrics>,
 }
 
 impl DecisionApi {
-    /// Answers from `store`'s view.
-    pub fn new(store: RiskStore) -> Self {
-        Self { store }
+    /// Answers from `store`'s view, counting decisions in `metrics`.
+    pub fn new(store: RiskStore, metrics: Arc<Metrics>) -> Self {
+        Self { store, metrics }
+    }
+
+    fn count_access(&self, decision: &pb::AccessDecision) {
+        let outcome = if decision.decision == pb::Decision::Allow as i32 {
+            "allow"
+        } else {
+            "deny"
+        };
+        self.metrics.record_decision("access", outcome);
     }
 }
 
@@ -93,6 +106,7 @@ impl DecisionService for DecisionApi {
     ) -> Result<Response<pb::AccessDecision>, Status> {
         let check = parse_check("", request.into_inner())?;
         let decision = check_access(&self.store.view(), &check)?;
+        self.count_access(&decision);
         Ok(Response::new(decision))
     }
 
@@ -119,6 +133,9 @@ impl DecisionService for DecisionApi {
             .iter()
             .map(|check| check_access(&view, check))
             .collect::<CoreResult<Vec<_>>>()?;
+        for decision in &decisions {
+            self.count_access(decision);
+        }
         Ok(Response::new(pb::BatchCheckAccessResponse { decisions }))
     }
 
@@ -134,6 +151,14 @@ impl DecisionService for DecisionApi {
         let view = self.store.view();
         let device = view.devices.get(&device_id).map(|device| &device.summary);
         let verdict = decide_app_launch(&view.config, &view.states, device, &request.app_id);
+        self.metrics.record_decision(
+            "app_launch",
+            match verdict.decision {
+                AppDecision::Allow => "allow",
+                AppDecision::Block => "block",
+                AppDecision::Wipe => "wipe",
+            },
+        );
         Ok(Response::new(pb::AppLaunchDecision {
             decision: render_policy::app_decision(verdict.decision),
             reasons: render_policy::reasons(&verdict.reasons),

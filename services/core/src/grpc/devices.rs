@@ -4,9 +4,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use riskgate_proto::v1::{self as pb, device_service_server::DeviceService};
 use tonic::{Request, Response, Status};
 
-use super::{parse, render};
+use std::sync::Arc;
+
+use super::{parse, parse_policy, render};
 use crate::{
-    domain::{DeviceId, DeviceRecord},
+    domain::{policy::ComplianceStatus, Clock, ConnectorId, DeviceId, DeviceRecord, Timestamp},
     error::{CoreError, CoreResult},
     store::RiskStore,
 };
@@ -15,12 +17,13 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct DeviceApi {
     store: RiskStore,
+    clock: Arc<dyn Clock>,
 }
 
 impl DeviceApi {
-    /// Serves queries from `store`.
-    pub fn new(store: RiskStore) -> Self {
-        Self { store }
+    /// Serves queries from `store`; `clock` tells how long ago a device was reported.
+    pub fn new(store: RiskStore, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
     fn known_device(&self, raw_id: &str) -> CoreResult<DeviceRecord> {
@@ -31,6 +34,46 @@ impl DeviceApi {
                 what: "device",
                 id: device_id.to_string(),
             })
+    }
+}
+
+impl DeviceApi {
+    /// The device's compliance status in the view. Taking the view lock inside a store scan follows the
+    /// writer's lock order (visibility, then view).
+    fn status_of(&self, device: &DeviceRecord) -> ComplianceStatus {
+        self.store
+            .view()
+            .devices
+            .get(&device.device_id)
+            .map_or(ComplianceStatus::Unknown, |view| view.compliance.status)
+    }
+}
+
+/// When `connector` (or any partner) last reported the device.
+fn last_reported(device: &DeviceRecord, connector: Option<&ConnectorId>) -> Option<Timestamp> {
+    match connector {
+        Some(connector) => device
+            .reports
+            .get(connector)
+            .map(|report| report.received_at),
+        None => device
+            .reports
+            .values()
+            .map(|report| report.received_at)
+            .max(),
+    }
+}
+
+fn compliance_status(field: &str, raw: i32) -> CoreResult<ComplianceStatus> {
+    match pb::ComplianceStatus::try_from(raw) {
+        Ok(pb::ComplianceStatus::Unspecified) => Err(CoreError::invalid(field, "required")),
+        Ok(pb::ComplianceStatus::Unknown) => Ok(ComplianceStatus::Unknown),
+        Ok(pb::ComplianceStatus::NotApplicable) => Ok(ComplianceStatus::NotApplicable),
+        Ok(pb::ComplianceStatus::Compliant) => Ok(ComplianceStatus::Compliant),
+        Ok(pb::ComplianceStatus::InGracePeriod) => Ok(ComplianceStatus::InGracePeriod),
+        Ok(pb::ComplianceStatus::Noncompliant) => Ok(ComplianceStatus::Noncompliant),
+        Ok(pb::ComplianceStatus::Error) => Ok(ComplianceStatus::Error),
+        Err(_) => Err(CoreError::invalid(field, format!("unknown value {raw}"))),
     }
 }
 
@@ -90,6 +133,16 @@ impl DeviceService for DeviceApi {
             "" => None,
             raw => Some(parse::connector_id("connector_id", raw)?),
         };
+        let statuses = request
+            .compliance
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| compliance_status(&format!("compliance[{index}]"), *raw))
+            .collect::<CoreResult<Vec<_>>>()?;
+        let reported_before =
+            parse_policy::optional_duration("not_reported_for", request.not_reported_for)?.map(
+                |silence| Timestamp(self.clock.now().0.saturating_sub(silence.as_nanos() as i64)),
+            );
         let config = self.store.view().config.clone();
         let mut devices = self
             .store
@@ -101,6 +154,10 @@ impl DeviceService for DeviceApi {
                     && connector
                         .as_ref()
                         .is_none_or(|connector| device.reports.contains_key(connector))
+                    && (statuses.is_empty() || statuses.contains(&self.status_of(device)))
+                    && reported_before.is_none_or(|before| {
+                        last_reported(device, connector.as_ref()).is_some_and(|at| at < before)
+                    })
             })
             .map_err(CoreError::from)?;
         let next_page_token = if devices.len() > page_size {

@@ -7,6 +7,7 @@ use riskgate_proto::v1 as pb;
 
 use crate::{
     domain::{
+        policy::{FeedHealth, FeedState},
         ConnectorId, DeviceId, DeviceInfo, DeviceReport, HealthState, Platform, ReportBatch,
         Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
     },
@@ -220,6 +221,44 @@ fn past_timestamp(
         ));
     }
     Ok(ts)
+}
+
+/// A plugin's feed health from a heartbeat; `None` when the host sent none. Times later than `now` (a
+/// plugin clock ahead of the core's) are taken as `now`, so a skewed clock can neither refuse heartbeats
+/// nor push the feed's silence into the future.
+pub(crate) fn feed_health(
+    raw: Option<pb::FeedHealth>,
+    now: Timestamp,
+) -> CoreResult<Option<FeedHealth>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let state = match pb::FeedState::try_from(raw.state) {
+        Ok(pb::FeedState::Unspecified) => FeedState::Unknown,
+        Ok(pb::FeedState::Connected) => FeedState::Connected,
+        Ok(pb::FeedState::Degraded) => FeedState::Degraded,
+        Ok(pb::FeedState::Disconnected) => FeedState::Disconnected,
+        Err(_) => {
+            return Err(CoreError::invalid(
+                "feed.state",
+                format!("unknown value {}", raw.state),
+            ))
+        }
+    };
+    let time =
+        |field: &str, raw: Option<prost_types::Timestamp>| -> CoreResult<Option<Timestamp>> {
+            raw.map(|raw| {
+                Timestamp::from_parts(raw.seconds, raw.nanos)
+                    .filter(|ts| ts.0 > 0)
+                    .map(|ts| ts.min(now))
+                    .ok_or_else(|| CoreError::invalid(field, "out of range"))
+            })
+            .transpose()
+        };
+    Ok(Some(FeedHealth {
+        state,
+        reason: text("feed.reason", &raw.reason, 1024)?,
+        since: time("feed.since", raw.since)?,
+        last_vendor_sync: time("feed.last_vendor_sync", raw.last_vendor_sync)?,
+    }))
 }
 
 /// Decodes a proto enum, refusing unknown values and UNSPECIFIED, then maps it to the domain enum.

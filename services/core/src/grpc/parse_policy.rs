@@ -423,6 +423,23 @@ pub(crate) fn tenant(msg: pb::TenantSettings) -> CoreResult<TenantSettings> {
     })
 }
 
+/// An optional non-negative duration of at most ten years; `None` when unset.
+pub(crate) fn optional_duration(
+    field: &str,
+    raw: Option<prost_types::Duration>,
+) -> CoreResult<Option<Duration>> {
+    raw.map(|raw| {
+        duration(
+            field,
+            Some(raw),
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::from_secs(3650 * DAY),
+        )
+    })
+    .transpose()
+}
+
 /// A positive duration for AdvanceClock.
 pub(crate) fn advance_by(raw: Option<prost_types::Duration>) -> CoreResult<Duration> {
     let value = duration(

@@ -9,9 +9,9 @@ use crate::{
     domain::{
         policy::{
             ActionKind, AppAction, AppDecision, AppProtectionPolicy, CompliancePolicy,
-            ComplianceStatus, Connector, ConnectorState, MissingDataMode, NoPolicyStatus,
-            PartnerKind, PartnerPriority, PerPlatform, Reason, Resource, TenantSettings,
-            UnknownDeviceAccess, UnresponsiveMode,
+            ComplianceStatus, Connector, ConnectorState, FeedHealth, FeedState, MissingDataMode,
+            NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Reason, Resource,
+            TenantSettings, UnknownDeviceAccess, UnresponsiveMode,
         },
         ConfigObject, Platform, Timestamp,
     },
@@ -86,11 +86,31 @@ pub(crate) fn connector(connector: &Connector, now: Timestamp) -> pb::Connector 
         provisioned: Some(settings.provisioned),
         error_message: connector.error_message.clone(),
         version: connector.version,
+        feed: Some(feed_health(&connector.feed)),
+        vendor_sync_lag: connector.feed.last_vendor_sync.map(|at| {
+            duration(Duration::from_nanos(
+                now.0.saturating_sub(at.0).max(0).unsigned_abs(),
+            ))
+        }),
         missing_data: (match settings.missing_data {
             MissingDataMode::LastKnown => pb::MissingDataMode::LastKnown,
             MissingDataMode::Intune => pb::MissingDataMode::Intune,
             MissingDataMode::Noncompliant => pb::MissingDataMode::Noncompliant,
         }) as i32,
+    }
+}
+
+fn feed_health(feed: &FeedHealth) -> pb::FeedHealth {
+    pb::FeedHealth {
+        state: (match feed.state {
+            FeedState::Unknown => pb::FeedState::Unspecified,
+            FeedState::Connected => pb::FeedState::Connected,
+            FeedState::Degraded => pb::FeedState::Degraded,
+            FeedState::Disconnected => pb::FeedState::Disconnected,
+        }) as i32,
+        reason: feed.reason.clone(),
+        since: feed.since.map(timestamp),
+        last_vendor_sync: feed.last_vendor_sync.map(timestamp),
     }
 }
 

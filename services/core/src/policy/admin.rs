@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::{
     domain::{
         policy::{
-            AppProtectionPolicy, CompliancePolicy, Connector, ConnectorSettings, PartnerKind,
-            PolicyConfig, Resource, TenantSettings,
+            AppProtectionPolicy, CompliancePolicy, Connector, ConnectorSettings, FeedHealth,
+            PartnerKind, PolicyConfig, Resource, TenantSettings,
         },
         ConfigObject, ConnectorId, Timestamp,
     },
@@ -36,6 +36,8 @@ pub enum AdminCommand {
         connector_id: ConnectorId,
         /// Empty when healthy.
         error_message: String,
+        /// The vendor feed's health, if the host reported it.
+        feed: Option<FeedHealth>,
     },
     /// Creates a compliance policy.
     CreatePolicy(CompliancePolicy),
@@ -110,6 +112,7 @@ pub fn apply(
                 last_heartbeat: None,
                 error_message: String::new(),
                 version: 1,
+                feed: FeedHealth::default(),
             };
             config.connectors.insert(connector_id, connector.clone());
             Ok(connector_changed(connector))
@@ -136,6 +139,7 @@ pub fn apply(
         AdminCommand::Heartbeat {
             connector_id,
             error_message,
+            feed,
         } => {
             // A heartbeat is news from the host, not a configuration change: the version, which
             // version-checked updates compare, stays. Only a healthy heartbeat is a sign of life; a
@@ -146,6 +150,9 @@ pub fn apply(
                 connector.last_heartbeat = Some(now);
             }
             connector.error_message = error_message;
+            if let Some(feed) = feed {
+                connector.feed = feed;
+            }
             Ok(connector_changed(connector.clone()))
         }
         AdminCommand::CreatePolicy(mut policy) => {

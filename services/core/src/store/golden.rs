@@ -25,9 +25,9 @@ use crate::{
         policy::{
             AccessRule, ActionKind, AppAction, AppDecision, AppProtectionPolicy, Assignment,
             CompliancePolicy, ComplianceStatus, Connector, ConnectorSettings, ConnectorState,
-            MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority, PerPlatform, Reason,
-            ReasonCode, Resource, ScheduledAction, TenantSettings, UnknownDeviceAccess,
-            UnresponsiveMode,
+            FeedHealth, FeedState, MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority,
+            PerPlatform, Reason, ReasonCode, Resource, ScheduledAction, TenantSettings,
+            UnknownDeviceAccess, UnresponsiveMode,
         },
         Checkpoint, ConfigObject, ConnectorId, DeviceId, DeviceInfo, DeviceRecord, DeviceReport,
         DeviceReported, Event, EventKind, HealthState, KnownRisk, ManualClock, PartnerReport,
@@ -148,6 +148,7 @@ fn connector() -> Connector {
         last_heartbeat: Some(at(1_700_000_050)),
         error_message: "quarantined: crashed 3 times".into(),
         version: 4,
+        feed: Default::default(),
     }
 }
 
@@ -417,6 +418,14 @@ fn every_persisted_value_type_has_pinned_bytes() {
     let mut intune = connector();
     intune.settings.missing_data = MissingDataMode::Intune;
     check("v2_connector_intune_missing_data", intune);
+    let mut disconnected = connector();
+    disconnected.feed = FeedHealth {
+        state: FeedState::Disconnected,
+        reason: "HTTP 503 from the vendor".into(),
+        since: Some(at(1_700_000_040)),
+        last_vendor_sync: Some(at(1_700_000_030)),
+    };
+    check("v2_connector_with_feed_health", disconnected);
     check(
         "v2_resource_allowing_unknown_devices",
         Resource {
@@ -484,6 +493,7 @@ async fn write_fixture_fleet(store: &RiskStore) {
         AdminCommand::Heartbeat {
             connector_id: lookout(),
             error_message: String::new(),
+            feed: None,
         },
         AdminCommand::CreatePolicy(CompliancePolicy {
             grace_period: Duration::ZERO,

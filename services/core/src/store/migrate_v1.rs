@@ -2,7 +2,8 @@
 //! - `PartnerReport::known_risk` (in `DeviceRecord`): a version-1 report keeps no earlier risk;
 //! - `ConnectorSettings::missing_data`: version-1 connectors get the default, `LastKnown`;
 //! - `Resource::unknown_device`: version-1 resources deny unknown devices, as they always did;
-//! - `TenantSettings::enrollment_grace`: off, as before.
+//! - `TenantSettings::enrollment_grace`: off, as before;
+//! - `Connector::feed`: nothing reported yet.
 //!
 //! Each `…V1` struct is the version-1 shape field for field (postcard is not self-describing, so the
 //! shape is the format), converted into today's type.
@@ -13,8 +14,8 @@ use serde::Deserialize;
 
 use crate::domain::{
     policy::{
-        AccessRule, Connector, ConnectorSettings, MissingDataMode, NoPolicyStatus, PartnerKind,
-        PerPlatform, Resource, TenantSettings, UnknownDeviceAccess, UnresponsiveMode,
+        AccessRule, Connector, ConnectorSettings, FeedHealth, MissingDataMode, NoPolicyStatus,
+        PartnerKind, PerPlatform, Resource, TenantSettings, UnknownDeviceAccess, UnresponsiveMode,
     },
     ConnectorId, DeviceId, DeviceInfo, DeviceRecord, HealthState, PartnerReport, Threat, Timestamp,
 };
@@ -111,6 +112,7 @@ impl From<ConnectorV1> for Connector {
             last_heartbeat: old.last_heartbeat,
             error_message: old.error_message,
             version: old.version,
+            feed: FeedHealth::default(),
         }
     }
 }

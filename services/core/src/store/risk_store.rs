@@ -386,6 +386,11 @@ impl RiskStore {
         }
     }
 
+    /// Bytes the store takes on disk (0 if the engine cannot tell).
+    pub fn size_on_disk(&self) -> u64 {
+        self.shared.engine.size_on_disk().unwrap_or(0)
+    }
+
     /// A device's latest state.
     pub fn device(&self, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
         let _durable_only = self.shared.visibility.read().expect("visibility lock");

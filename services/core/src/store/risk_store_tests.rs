@@ -54,6 +54,7 @@ async fn register(store: &RiskStore, connector: &str) {
         .admin(AdminCommand::Heartbeat {
             connector_id: id,
             error_message: String::new(),
+            feed: None,
         })
         .await
         .unwrap();
@@ -250,8 +251,8 @@ async fn duplicates_inside_one_batch_and_one_group_are_caught() {
             2,
             vec![
                 report("d", HealthState::Secured, 2, "e1"),
-                report("d", HealthState::Secured, 3, "e2"),
-                report("d", HealthState::Secured, 3, "e2"),
+                report("d", HealthState::LowSeverity, 3, "e2"),
+                report("d", HealthState::LowSeverity, 3, "e2"),
             ],
         ))
         .await
@@ -454,12 +455,13 @@ async fn committed_events_are_broadcast_in_log_order_after_they_are_durable() {
 async fn compaction_drops_old_events_and_their_dedup_entries_and_reading_past_it_is_refused() {
     let store = store().await;
     for seq in 1..=20u64 {
-        let reports = vec![report(
-            "d",
-            HealthState::Secured,
-            seq as i64,
-            &format!("e{seq}"),
-        )];
+        // Alternating states, so that each report is a change with its own event.
+        let state = if seq % 2 == 0 {
+            HealthState::Secured
+        } else {
+            HealthState::LowSeverity
+        };
+        let reports = vec![report("d", state, seq as i64, &format!("e{seq}"))];
         store.submit(batch("c", seq, reports)).await.unwrap();
     }
     let head = store.info().head_position;
@@ -496,4 +498,62 @@ async fn compaction_drops_old_events_and_their_dedup_entries_and_reading_past_it
         .await
         .unwrap();
     assert_eq!(again.applied, 1);
+}
+
+#[tokio::test]
+async fn an_unchanged_re_report_refreshes_freshness_without_an_event() {
+    let store = store().await;
+    store
+        .submit(batch(
+            "c",
+            1,
+            vec![report("d", HealthState::HighSeverity, 10, "e1")],
+        ))
+        .await
+        .unwrap();
+    let before = store.device(&device_id("d")).unwrap().unwrap();
+    let head = store.info().head_position;
+    let again = store
+        .submit(batch(
+            "c",
+            2,
+            vec![report("d", HealthState::HighSeverity, 20, "e2")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again.applied, 1);
+    assert_eq!(
+        store.info().head_position,
+        head,
+        "no event for an unchanged report"
+    );
+    let after = store.device(&device_id("d")).unwrap().unwrap();
+    let refreshed = &after.reports[&ConnectorId::parse("c").unwrap()];
+    assert_eq!(refreshed.observed_at, Timestamp(20));
+    assert_eq!(refreshed.vendor_event_id, "e2");
+    assert!(refreshed.received_at >= before.reports[&ConnectorId::parse("c").unwrap()].received_at);
+    assert_eq!(
+        refreshed.position, before.position,
+        "position names the change"
+    );
+    // The refreshed report's event id is deduplicated like any other.
+    let redelivered = store
+        .submit(batch(
+            "c",
+            3,
+            vec![report("d", HealthState::HighSeverity, 21, "e2")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(redelivered.duplicates, 1);
+    // A change is a full report again.
+    store
+        .submit(batch(
+            "c",
+            4,
+            vec![report("d", HealthState::Secured, 30, "e3")],
+        ))
+        .await
+        .unwrap();
+    assert!(store.info().head_position > head);
 }

@@ -507,6 +507,28 @@ impl Writer {
                 result.stale += 1;
                 continue;
             }
+            if let Some(device) = existing
+                .as_ref()
+                .and_then(|device| refreshed(device, connector_id, report, now))
+            {
+                // The partner's word again, unchanged: its freshness moves (received_at, last_seen and
+                // with them the validity period), but the log gets no event.
+                overlay
+                    .writes
+                    .put(Keyspace::Dedup, dedup_key.clone(), encode(&device.position));
+                overlay.writes.put(
+                    Keyspace::Devices,
+                    keys::device(&device.device_id),
+                    encode(&device),
+                );
+                overlay.dedup.insert(dedup_key);
+                if !touched.contains(&device.device_id) {
+                    touched.push(device.device_id.clone());
+                }
+                overlay.records.insert(device.device_id.clone(), device);
+                result.applied += 1;
+                continue;
+            }
             if existing.is_none() {
                 overlay.new_devices += 1;
             }
@@ -784,6 +806,31 @@ fn persist_config(writes: &mut WriteBatch, config: &PolicyConfig, changed: &Chan
 }
 
 /// The device's new state and the event payload recording one applied report.
+/// The device with `connector`'s report refreshed, when `report` says what the stored report says (same
+/// health state, threats and inventory): only its times and event id move. `None` when it changes
+/// anything, which makes it a full report with its own event.
+fn refreshed(
+    device: &DeviceRecord,
+    connector: &ConnectorId,
+    report: &DeviceReport,
+    now: Timestamp,
+) -> Option<DeviceRecord> {
+    let current = device.reports.get(connector)?;
+    let unchanged = current.health_state == report.health_state
+        && current.threats == report.threats
+        && device.info == report.info;
+    if !unchanged {
+        return None;
+    }
+    let mut device = device.clone();
+    device.last_seen = now;
+    let current = device.reports.get_mut(connector)?;
+    current.observed_at = report.observed_at;
+    current.received_at = now;
+    current.vendor_event_id.clone_from(&report.vendor_event_id);
+    Some(device)
+}
+
 fn apply_report(
     existing: Option<DeviceRecord>,
     connector: &ConnectorId,

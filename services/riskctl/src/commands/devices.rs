@@ -13,6 +13,7 @@ use crate::{
     json::{self, ago, timestamp_text},
     names::{self, or_dash},
     output::{self, fields, Table},
+    policy_file::proto_duration,
     text,
 };
 
@@ -28,6 +29,8 @@ pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) 
             platforms,
             levels,
             connector,
+            compliance,
+            not_reported_for,
         } => {
             let request = ListDevicesRequest {
                 page_size: PAGE_SIZE,
@@ -35,6 +38,8 @@ pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) 
                 platforms: platforms.iter().map(|p| p.to_proto()).collect(),
                 levels: levels.iter().map(|l| l.to_proto()).collect(),
                 connector_id: connector.unwrap_or_default(),
+                compliance: compliance.iter().map(|c| c.to_proto()).collect(),
+                not_reported_for: not_reported_for.map(proto_duration),
             };
             list(conn, request, json).await
         }

@@ -70,9 +70,9 @@ fn a_file_comes_first_then_every_transitive_import_once() {
         [
             "riskgate/v1/stream.proto",
             "riskgate/v1/devices.proto",
+            "google/protobuf/duration.proto",
             "google/protobuf/timestamp.proto",
             "riskgate/v1/policy.proto",
-            "google/protobuf/duration.proto",
             "riskgate/v1/types.proto",
         ]
     );

@@ -44,6 +44,7 @@ fn heartbeat(config: &mut Arc<PolicyConfig>, error: &str, at_seconds: i64) -> Co
     let command = AdminCommand::Heartbeat {
         connector_id: id(),
         error_message: error.into(),
+        feed: None,
     };
     match apply(config, command, Timestamp(at_seconds * SECOND))
         .unwrap()

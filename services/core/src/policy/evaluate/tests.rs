@@ -36,6 +36,7 @@ fn connector(id: &str) -> Connector {
         last_heartbeat: Some(NOW),
         error_message: String::new(),
         version: 1,
+        feed: Default::default(),
     }
 }
 
