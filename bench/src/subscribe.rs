@@ -143,7 +143,13 @@ async fn measure(
     let mut samples = Samples::default();
     let started = Instant::now();
     for seq in 1..=events as u64 {
-        let mut single = report(DEVICE, Platform::Android, HealthState::Secured, now());
+        // Alternating states: a report that changes nothing refreshes the device without an event.
+        let state = if seq % 2 == 0 {
+            HealthState::Secured
+        } else {
+            HealthState::LowSeverity
+        };
+        let mut single = report(DEVICE, Platform::Android, state, now());
         let vendor_event_id = single.vendor_event_id.clone();
         single.observed_at = Some(now());
         let sent = Instant::now();

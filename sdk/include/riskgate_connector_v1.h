@@ -13,6 +13,15 @@
  * calls back into the plugin; target and message are borrowed for the call (UTF-8); records with a
  * level above max_level are dropped by the host. A minor-0 host never calls set_host: logging is
  * then a no-op.
+ *
+ * Minor 2 appends feed_health and recheck (each may be NULL). feed_health writes the instance's
+ * FeedHealth (riskgate/v1/types.proto): what the connector last said about its vendor feed; RG_OK with
+ * nothing written means it has said nothing yet. The host calls it on a running instance about once a
+ * second and forwards the answer with its heartbeats. recheck takes a PluginRecheck (device ids; none
+ * means every device) and returns RG_OK once the request is queued for the connector, which then fetches
+ * those devices from its vendor and reports them as ordinary batches; RG_ERR_UNSUPPORTED if the connector
+ * takes no rechecks, RG_ERR_TRANSIENT if its queue is full. Both follow the ordinary rules: serialised
+ * with the other calls on the instance, no unwinding, errors as PluginError.
  */
 #ifndef RISKGATE_CONNECTOR_V1_H
 #define RISKGATE_CONNECTOR_V1_H
@@ -21,7 +30,7 @@
 #include <stdint.h>
 
 #define RG_ABI_MAJOR 1
-#define RG_ABI_MINOR 1
+#define RG_ABI_MINOR 2
 
 enum {
   RG_OK = 0,             /* success */
@@ -31,7 +40,8 @@ enum {
   RG_ERR_TRANSIENT = 11, /* temporary failure */
   RG_ERR_FATAL = 12,     /* permanent failure of the instance */
   RG_ERR_PANIC = 13,     /* the plugin panicked; the instance is poisoned */
-  RG_ERR_INVALID = 14    /* the host broke the protocol */
+  RG_ERR_INVALID = 14,   /* the host broke the protocol */
+  RG_ERR_UNSUPPORTED = 15 /* minor 2, recheck: the connector does not take this request */
 };
 
 typedef struct { const uint8_t *ptr; size_t len; } rg_bytes;          /* host-owned, borrowed */
@@ -59,6 +69,8 @@ typedef struct riskgate_connector_v1 {
   void (*destroy)(void *instance);
   void (*free_bytes)(rg_owned_bytes bytes);
   void (*set_host)(const rg_host_v1 *host); /* minor 1; may be NULL */
+  uint32_t (*feed_health)(void *instance, rg_owned_bytes *out);             /* minor 2; FeedHealth */
+  uint32_t (*recheck)(void *instance, rg_bytes recheck_pb, rg_owned_bytes *out); /* minor 2; PluginRecheck in */
 } riskgate_connector_v1;
 
 /* On an error status, out holds a PluginError. */

@@ -46,6 +46,24 @@
 //! Compatibility both ways: a minor-0 plugin in a minor-1 host loads and runs, it just cannot log
 //! (its `struct_size` ends before `set_host`); a minor-1 plugin in a minor-0 host loads and runs too,
 //! `set_host` is never called and the plugin's logging is a no-op.
+//!
+//! # Minor 2: feed health and re-check
+//!
+//! Minor 2 appends two optional functions on a running instance, serialised with every other call on it:
+//!
+//! - [`RiskgateConnectorV1::feed_health`] writes the instance's `FeedHealth` (`riskgate/v1/types.proto`):
+//!   whether the connector reaches its vendor (connected, degraded with a reason, disconnected since a
+//!   time) and when it last synced successfully. OK with nothing written: it has said nothing yet. The
+//!   host asks about once a second and forwards the answer with its heartbeats; the core turns the
+//!   connector UNRESPONSIVE when the feed has been failing or silent for longer than the connector's
+//!   threshold, even while the host heartbeats.
+//! - [`RiskgateConnectorV1::recheck`] takes a `PluginRecheck` (device ids; none: every device) and
+//!   returns OK once the request is queued for the connector, which then fetches those devices from
+//!   its vendor and reports them as ordinary batches. [`status::ERR_UNSUPPORTED`]: the connector takes
+//!   no re-checks; [`status::ERR_TRANSIENT`]: its queue is full, try later.
+//!
+//! A host reads either only if `struct_size` covers it and it is not null; older plugins keep loading
+//! and simply report no feed health and take no re-checks.
 
 #![allow(unsafe_code)]
 
@@ -55,7 +73,7 @@ use std::ffi::c_void;
 pub const ABI_MAJOR: u32 = 1;
 
 /// The ABI minor this SDK implements: the number of additive revisions of the v1 table.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// The version of the protobuf payloads (`riskgate/v1/plugin.proto`).
 pub const PROTO_VERSION: u32 = 1;
@@ -84,6 +102,8 @@ pub mod status {
     pub const ERR_PANIC: u32 = 13;
     /// The host broke the protocol: undecodable input, a call out of order, an unknown batch id.
     pub const ERR_INVALID: u32 = 14;
+    /// `recheck` only (minor 2): the connector does not take this request.
+    pub const ERR_UNSUPPORTED: u32 = 15;
 }
 
 /// Bytes the host lends to the plugin, valid only for the duration of one call.
@@ -204,13 +224,28 @@ pub struct RiskgateConnectorV1 {
     /// **Minor 1.** Gives the plugin the host's [`RgHostV1`] (logging). May be null. A host calls it
     /// once, before any other function, and only if `struct_size` is at least [`V1_1_STRUCT_SIZE`].
     pub set_host: Option<unsafe extern "C" fn(host: *const RgHostV1)>,
+    /// **Minor 2.** Writes the running instance's `FeedHealth` into `out` (nothing: not reported yet).
+    /// May be null. Read only if `struct_size` is at least [`V1_2_STRUCT_SIZE`].
+    pub feed_health: Option<unsafe extern "C" fn(instance: *mut c_void, out: *mut RgOwnedBytes) -> u32>,
+    /// **Minor 2.** Queues the `PluginRecheck` in `recheck_pb` for the running connector. May be null
+    /// (no re-checks). Read only if `struct_size` is at least [`V1_2_STRUCT_SIZE`].
+    pub recheck: Option<
+        unsafe extern "C" fn(
+            instance: *mut c_void,
+            recheck_pb: RgBytes,
+            out: *mut RgOwnedBytes,
+        ) -> u32,
+    >,
 }
 
 /// The size of the v1.0 table: the smallest `struct_size` a host accepts for ABI major 1.
 pub const V1_0_STRUCT_SIZE: u32 = std::mem::offset_of!(RiskgateConnectorV1, set_host) as u32;
 
 /// The size of the v1.1 table, which ends with [`RiskgateConnectorV1::set_host`].
-pub const V1_1_STRUCT_SIZE: u32 = std::mem::size_of::<RiskgateConnectorV1>() as u32;
+pub const V1_1_STRUCT_SIZE: u32 = std::mem::offset_of!(RiskgateConnectorV1, feed_health) as u32;
+
+/// The size of the v1.2 table, which ends with [`RiskgateConnectorV1::recheck`].
+pub const V1_2_STRUCT_SIZE: u32 = std::mem::size_of::<RiskgateConnectorV1>() as u32;
 
 /// The smallest [`RgHostV1::struct_size`] a plugin accepts (the table of minor 1).
 pub const HOST_V1_1_STRUCT_SIZE: u32 = std::mem::size_of::<RgHostV1>() as u32;

@@ -43,6 +43,12 @@ pub trait Connector: Sized + Send + 'static {
     fn sink_capacity() -> usize {
         4
     }
+
+    /// Whether the connector takes re-check requests ([`BatchSink::recheck_requested`], ABI minor 2).
+    /// When false (the default), the host's `recheck` is answered `ERR_UNSUPPORTED`.
+    fn takes_rechecks() -> bool {
+        false
+    }
 }
 
 /// The name, vendor and version of a connector, reported in the plugin's manifest.

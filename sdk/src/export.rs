@@ -21,7 +21,7 @@ use crate::{
 /// The function table for connector type `C`. Used by [`crate::export_connector!`].
 pub const fn vtable<C: Connector>() -> RiskgateConnectorV1 {
     RiskgateConnectorV1 {
-        struct_size: abi::V1_1_STRUCT_SIZE,
+        struct_size: abi::V1_2_STRUCT_SIZE,
         abi_major: abi::ABI_MAJOR,
         abi_minor: abi::ABI_MINOR,
         manifest: manifest::<C>,
@@ -33,6 +33,8 @@ pub const fn vtable<C: Connector>() -> RiskgateConnectorV1 {
         destroy: destroy::<C>,
         free_bytes,
         set_host: Some(set_host),
+        feed_health: Some(feed_health::<C>),
+        recheck: Some(recheck::<C>),
     }
 }
 
@@ -185,6 +187,41 @@ unsafe extern "C" fn stop<C: Connector>(
             .map(|()| None)
     });
     // SAFETY: the host passes a valid `out` (ABI contract).
+    unsafe { finish(result, out) }
+}
+
+/// `feed_health` (minor 2): the connector's last word on its vendor feed.
+unsafe extern "C" fn feed_health<C: Connector>(
+    instance: *mut c_void,
+    out: *mut RgOwnedBytes,
+) -> u32 {
+    let result = guarded(|| {
+        // SAFETY: the host passes an instance `create` made, and serialises calls on it (ABI rules).
+        let instance = unsafe { instance_mut::<C>(instance) }?;
+        Ok(instance
+            .feed_health()?
+            .map(|health| health.encode_to_vec()))
+    });
+    // SAFETY: `out` is the host's out-pointer for this call.
+    unsafe { finish(result, out) }
+}
+
+/// `recheck` (minor 2): queues a `PluginRecheck` for the connector.
+unsafe extern "C" fn recheck<C: Connector>(
+    instance: *mut c_void,
+    recheck_pb: RgBytes,
+    out: *mut RgOwnedBytes,
+) -> u32 {
+    let result = guarded(|| {
+        // SAFETY: as for `feed_health`.
+        let instance = unsafe { instance_mut::<C>(instance) }?;
+        // SAFETY: the host lends `recheck_pb` for this call (ABI rule).
+        let bytes = unsafe { abi::borrow_bytes(&recheck_pb) };
+        let request = pb::PluginRecheck::decode(bytes)
+            .map_err(|e| CallError::Invalid(format!("undecodable PluginRecheck: {e}")))?;
+        instance.recheck(request).map(|()| None)
+    });
+    // SAFETY: `out` is the host's out-pointer for this call.
     unsafe { finish(result, out) }
 }
 

@@ -19,6 +19,7 @@ use tokio::{
 use crate::{
     abi::status,
     connector::{Batch, BatchId, Connector, ConnectorError, StartContext},
+    feed::{Feed, Recheck},
     pb,
     sink::{Acked, BatchSink, Shutdown},
 };
@@ -41,6 +42,9 @@ pub enum CallError {
     /// The caller broke the protocol ([`status::ERR_INVALID`]).
     #[error("invalid call: {0}")]
     Invalid(String),
+    /// The connector does not take this request (`recheck` of a connector without re-checks).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
     /// [`Connector::run`] failed with this error. It surfaces through `next_batch`, the call that
     /// found it, with the inner error's status, and `PluginError.origin` says `run`.
     #[error("in run: {0}")]
@@ -56,6 +60,7 @@ impl CallError {
             CallError::Fatal(_) => status::ERR_FATAL,
             CallError::Panic(_) => status::ERR_PANIC,
             CallError::Invalid(_) => status::ERR_INVALID,
+            CallError::Unsupported(_) => status::ERR_UNSUPPORTED,
             CallError::InRun(inner) => inner.status(),
         }
     }
@@ -76,7 +81,8 @@ impl CallError {
             | CallError::Transient(m)
             | CallError::Fatal(m)
             | CallError::Panic(m)
-            | CallError::Invalid(m) => m,
+            | CallError::Invalid(m)
+            | CallError::Unsupported(m) => m,
             CallError::InRun(inner) => inner.message(),
         }
     }
@@ -139,7 +145,14 @@ struct Running {
     delivered: VecDeque<(BatchId, Vec<u8>)>,
     /// How the run task ended, once it has been joined (a join handle must not be polled again).
     outcome: Option<Result<Pulled, CallError>>,
+    /// What the connector says about its vendor feed.
+    feed: Feed,
+    /// Re-check requests for the connector.
+    rechecks: mpsc::Sender<Recheck>,
 }
+
+/// Re-check requests queued before the connector takes them; more are refused as transient.
+const RECHECK_QUEUE: usize = 16;
 
 /// One connector instance.
 pub(crate) struct Instance<C: Connector> {
@@ -208,7 +221,16 @@ impl<C: Connector> Instance<C> {
             let (shutdown_tx, shutdown_rx) = watch::channel(false);
             let (acks_tx, acks_rx) = watch::channel(None);
             let shutdown = Shutdown::new(shutdown_rx);
-            let sink = BatchSink::new(tx, acks_rx, shutdown.clone(), runtime.handle().clone());
+            let feed = Feed::default();
+            let (rechecks_tx, rechecks_rx) = mpsc::channel(RECHECK_QUEUE);
+            let sink = BatchSink::new(
+                tx,
+                acks_rx,
+                shutdown.clone(),
+                runtime.handle().clone(),
+                feed.clone(),
+                rechecks_rx,
+            );
             let task = runtime.spawn(connector.run(sink, shutdown));
             this.state = State::Running(Running {
                 runtime,
@@ -218,6 +240,8 @@ impl<C: Connector> Instance<C> {
                 acks: acks_tx,
                 delivered: VecDeque::new(),
                 outcome: None,
+                feed,
+                rechecks: rechecks_tx,
             });
             Ok(())
         })
@@ -292,6 +316,46 @@ impl<C: Connector> Instance<C> {
             }
             running.acks.send_replace(acked);
             Ok(())
+        })
+    }
+
+    /// `feed_health` (minor 2): what the connector last said about its vendor feed, if anything.
+    pub(crate) fn feed_health(&mut self) -> Result<Option<pb::FeedHealth>, CallError> {
+        self.call(|this| match &this.state {
+            State::Running(running) => Ok(running.feed.health()),
+            _ => Err(CallError::Invalid(
+                "feed_health called before start or after stop".to_owned(),
+            )),
+        })
+    }
+
+    /// `recheck` (minor 2): queues a re-check for the connector.
+    pub(crate) fn recheck(&mut self, recheck: pb::PluginRecheck) -> Result<(), CallError> {
+        self.call(|this| {
+            let State::Running(running) = &this.state else {
+                return Err(CallError::Invalid(
+                    "recheck called before start or after stop".to_owned(),
+                ));
+            };
+            if !C::takes_rechecks() {
+                return Err(CallError::Unsupported(format!(
+                    "connector {} takes no re-checks",
+                    C::manifest().name
+                )));
+            }
+            running
+                .rechecks
+                .try_send(Recheck {
+                    device_ids: recheck.device_ids,
+                })
+                .map_err(|err| match err {
+                    mpsc::error::TrySendError::Full(_) => CallError::Transient(format!(
+                        "{RECHECK_QUEUE} re-checks are already waiting; try again later"
+                    )),
+                    mpsc::error::TrySendError::Closed(_) => CallError::Transient(
+                        "the connector no longer takes re-checks (it is ending)".to_owned(),
+                    ),
+                })
         })
     }
 

@@ -24,6 +24,7 @@ pub mod abi;
 mod connector;
 #[doc(hidden)]
 pub mod export;
+mod feed;
 mod instance;
 mod logging;
 pub mod runtime;
@@ -47,6 +48,7 @@ pub mod pb {
 
 pub use connector::{Batch, BatchId, Connector, ConnectorError, Manifest, StartContext};
 pub use instance::{CallError, Pulled};
+pub use feed::{Feed, Recheck};
 pub use sink::{Acked, BatchSink, Shutdown, SinkClosed};
 
 /// Re-exported so connectors use the same `prost_types::Timestamp` as [`pb::DeviceReport`].

@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::connector::{Batch, BatchId};
+use crate::{
+    connector::{Batch, BatchId},
+    feed::{Feed, Recheck},
+};
 
 /// The latest batch the core acknowledged (acknowledgements are cumulative).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub struct BatchSink {
     acks: watch::Receiver<Option<Acked>>,
     shutdown: Shutdown,
     handle: tokio::runtime::Handle,
+    feed: Feed,
+    rechecks: Arc<tokio::sync::Mutex<mpsc::Receiver<Recheck>>>,
 }
 
 impl BatchSink {
@@ -37,6 +42,8 @@ impl BatchSink {
         acks: watch::Receiver<Option<Acked>>,
         shutdown: Shutdown,
         handle: tokio::runtime::Handle,
+        feed: Feed,
+        rechecks: mpsc::Receiver<Recheck>,
     ) -> Self {
         BatchSink {
             tx,
@@ -44,6 +51,24 @@ impl BatchSink {
             acks,
             shutdown,
             handle,
+            feed,
+            rechecks: Arc::new(tokio::sync::Mutex::new(rechecks)),
+        }
+    }
+
+    /// Where the connector says how its vendor feed is doing (ABI minor 2; see [`Feed`]).
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// Waits for the next re-check request. Only a connector whose [`crate::Connector::takes_rechecks`]
+    /// is true gets any; for others this never resolves. Meant for a `select!` beside the connector's
+    /// own work.
+    pub async fn recheck_requested(&self) -> Recheck {
+        let mut rechecks = self.rechecks.lock().await;
+        match rechecks.recv().await {
+            Some(recheck) => recheck,
+            None => std::future::pending().await,
         }
     }
 

@@ -141,6 +141,29 @@ impl<C: Connector> Harness<C> {
             .map_err(|error| HarnessError::Call { call: "ack", error })
     }
 
+    /// What the connector last said about its vendor feed (`feed_health`, ABI minor 2).
+    pub fn feed_health(&mut self) -> Result<Option<pb::FeedHealth>, HarnessError> {
+        self.instance
+            .feed_health()
+            .map_err(|error| HarnessError::Call {
+                call: "feed_health",
+                error,
+            })
+    }
+
+    /// Asks the connector to re-check `device_ids` (none: every device), as the host's `recheck` does.
+    pub fn recheck(&mut self, device_ids: &[&str]) -> Result<(), HarnessError> {
+        let request = pb::PluginRecheck {
+            device_ids: device_ids.iter().map(|id| (*id).to_owned()).collect(),
+        };
+        self.instance
+            .recheck(request)
+            .map_err(|error| HarnessError::Call {
+                call: "recheck",
+                error,
+            })
+    }
+
     /// Stops the instance, waiting at most `deadline`.
     pub fn stop(&mut self, deadline: Duration) -> Result<(), HarnessError> {
         self.instance

@@ -56,15 +56,21 @@ struct RgHostV1Static(RgHostV1);
 unsafe impl Sync for RgHostV1Static {}
 
 #[test]
-fn the_table_is_minor_1_and_records_reach_the_host_with_level_target_and_fields() {
+fn the_table_is_minor_2_and_records_reach_the_host_with_level_target_and_fields() {
     let table = riskgate_sdk::export::vtable::<Quiet>();
-    assert_eq!(table.abi_minor, 1);
-    assert_eq!(table.struct_size, abi::V1_1_STRUCT_SIZE);
+    assert_eq!(table.abi_minor, 2);
+    assert_eq!(table.struct_size, abi::V1_2_STRUCT_SIZE);
     assert_eq!(
         abi::V1_1_STRUCT_SIZE - abi::V1_0_STRUCT_SIZE,
         std::mem::size_of::<usize>() as u32,
         "minor 1 appends exactly one pointer"
     );
+    assert_eq!(
+        abi::V1_2_STRUCT_SIZE - abi::V1_1_STRUCT_SIZE,
+        2 * std::mem::size_of::<usize>() as u32,
+        "minor 2 appends exactly two pointers"
+    );
+    assert!(table.feed_health.is_some() && table.recheck.is_some());
 
     // Before set_host: nowhere to go, and nothing breaks.
     tracing::info!(target: "lookout::sync", "before the host");

@@ -45,6 +45,10 @@ pub const RPCS: &[(&str, DecodeRequest)] = &[
         request::<pb::GetStoreInfoRequest>,
     ),
     (
+        "/riskgate.v1.DeviceService/ClearKnownRisk",
+        request::<pb::ClearKnownRiskRequest>,
+    ),
+    (
         "/riskgate.v1.ConnectorService/CreateConnector",
         request::<pb::CreateConnectorRequest>,
     ),
@@ -67,6 +71,18 @@ pub const RPCS: &[(&str, DecodeRequest)] = &[
     (
         "/riskgate.v1.ConnectorService/Heartbeat",
         request::<pb::HeartbeatRequest>,
+    ),
+    (
+        "/riskgate.v1.ConnectorService/Recheck",
+        request::<pb::RecheckRequest>,
+    ),
+    (
+        "/riskgate.v1.ConnectorService/Control",
+        request::<pb::ControlRequest>,
+    ),
+    (
+        "/riskgate.v1.ConnectorService/CompleteControl",
+        request::<pb::ControlResult>,
     ),
     (
         "/riskgate.v1.PolicyService/CreateCompliancePolicy",

@@ -71,6 +71,8 @@ pub struct Client {
     backoff: Backoff,
     /// Counters shared with the connector.
     pub stats: Stats,
+    /// Where the feed's health is reported (ABI minor 2).
+    feed: Feed,
 }
 
 /// What a failed attempt means.
@@ -85,7 +87,7 @@ enum Attempt {
 
 impl Client {
     /// A client for `config`.
-    pub fn new(config: Config, stats: Stats) -> Result<Client, LookoutError> {
+    pub fn new(config: Config, stats: Stats, feed: Feed) -> Result<Client, LookoutError> {
         let build = |timeout: Option<Duration>| {
             let mut builder = reqwest::Client::builder()
                 .connect_timeout(config.connect_timeout)
@@ -105,6 +107,7 @@ impl Client {
             config,
             token: None,
             stats,
+            feed,
         })
     }
 
@@ -128,6 +131,8 @@ impl Client {
                 }
                 Err(TokenError::Wait(delay)) => pause(shutdown, delay).await?,
                 Err(TokenError::Other(why)) => {
+                    self.feed
+                        .disconnected(format!("token request failed: {why}"));
                     let delay = self.backoff.next_delay();
                     log::warn(&format!(
                         "token request failed ({why}); retrying in {delay:?}"
@@ -230,6 +235,7 @@ impl Client {
                 *reauths = 0;
                 let delay = self.backoff.next_delay();
                 self.stats.bump_errors();
+                self.feed.disconnected(format!("{what}: {why}"));
                 log::warn(&format!("{what}: {why}; retrying in {delay:?}"));
                 pause(shutdown, delay).await
             }
@@ -260,6 +266,7 @@ impl Client {
                     match response.json::<Value>().await {
                         Ok(body) => {
                             self.backoff.reset();
+                            self.feed.synced();
                             return Ok(body);
                         }
                         Err(e) => Attempt::Backoff(format!("unreadable body: {e}")),
@@ -303,6 +310,7 @@ impl Client {
             let attempt = match sent {
                 Ok(Ok(response)) if response.status().is_success() => {
                     self.backoff.reset();
+                    self.feed.synced();
                     return Ok(response);
                 }
                 Ok(Ok(response)) => self.classify(&response),

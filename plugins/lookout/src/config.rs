@@ -56,6 +56,8 @@ struct Raw {
     initial_lookback_secs: Option<u64>,
     #[serde(default)]
     max_batch_reports: Option<u64>,
+    #[serde(default)]
+    resync_interval_secs: Option<u64>,
 }
 
 /// The checked configuration.
@@ -91,6 +93,9 @@ pub struct Config {
     pub initial_lookback: Duration,
     /// Most reports per batch.
     pub max_batch_reports: usize,
+    /// Re-read and re-report every device this often, so that the core's freshness measures Lookout's
+    /// last word rather than the last change; zero turns it off.
+    pub resync_interval: Duration,
 }
 
 fn platform_named(name: &str) -> Option<Platform> {
@@ -236,6 +241,13 @@ impl Config {
                 1000,
             )?)
             .unwrap_or(500),
+            resync_interval: Duration::from_secs(range(
+                "resync_interval_secs",
+                raw.resync_interval_secs,
+                86_400,
+                0,
+                30 * 86_400,
+            )?),
         })
     }
 }

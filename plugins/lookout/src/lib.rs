@@ -124,6 +124,10 @@ impl Connector for LookoutConnector {
         })
     }
 
+    fn takes_rechecks() -> bool {
+        true
+    }
+
     async fn run(self, sink: BatchSink, shutdown: Shutdown) -> Result<(), ConnectorError> {
         match self.run_inner(&sink, &shutdown).await {
             Ok(()) | Err(LookoutError::Shutdown) => Ok(()),
@@ -143,7 +147,11 @@ impl LookoutConnector {
         sink: &BatchSink,
         shutdown: &Shutdown,
     ) -> Result<(), LookoutError> {
-        let mut client = Client::new(self.config.clone(), self.stats.clone())?;
+        let mut client = Client::new(
+            self.config.clone(),
+            self.stats.clone(),
+            sink.feed().clone(),
+        )?;
         let first_sync = !self.checkpoint.synced;
         if self.checkpoint.since_ms == 0 {
             let lookback = u64::try_from(self.config.initial_lookback.as_millis()).unwrap_or(0);
@@ -309,6 +317,7 @@ impl LookoutConnector {
         sink: &BatchSink,
         shutdown: &Shutdown,
     ) -> Result<(), LookoutError> {
+        let mut next_resync = self.next_resync();
         loop {
             let mut query = vec![("types", STREAM_TYPES.to_owned())];
             match &self.checkpoint.last_id {
@@ -328,10 +337,20 @@ impl LookoutConnector {
             loop {
                 let next = tokio::select! {
                     () = shutdown.wait() => return Err(LookoutError::Shutdown),
+                    () = resync_due(next_resync) => {
+                        self.resync(client, sink, shutdown, "resync").await?;
+                        next_resync = self.next_resync();
+                        continue;
+                    }
+                    recheck = sink.recheck_requested() => {
+                        self.recheck(client, sink, shutdown, &recheck.device_ids).await?;
+                        continue;
+                    }
                     next = tokio::time::timeout(self.config.stream_idle_timeout, events.next()) => next,
                 };
                 let event = match next {
                     Err(_) => {
+                        sink.feed().degraded("event stream idle past stream_idle_timeout; reconnecting");
                         log::warn("event stream idle past stream_idle_timeout; reconnecting");
                         break;
                     }
@@ -341,6 +360,7 @@ impl LookoutConnector {
                     }
                     Ok(Some(Err(e))) => {
                         self.stats.bump_errors();
+                        sink.feed().degraded(format!("event stream broken ({e}); reconnecting"));
                         log::warn(&format!(
                             "event stream broken ({e}); reconnecting from {:?}",
                             self.checkpoint.last_id
@@ -349,6 +369,8 @@ impl LookoutConnector {
                     }
                     Ok(Some(Ok(event))) => event,
                 };
+                // A heartbeat or a batch on the stream is Lookout's word that the feed is alive.
+                sink.feed().synced();
                 match event.event.as_str() {
                     "heartbeat" => {}
                     "events" | "event" | "message" => {
@@ -371,6 +393,96 @@ impl LookoutConnector {
             }
             client.stream_pause(shutdown, server_retry).await?;
         }
+    }
+
+    /// When the next periodic re-sync is due; `None` when it is off.
+    fn next_resync(&self) -> Option<tokio::time::Instant> {
+        (!self.config.resync_interval.is_zero())
+            .then(|| tokio::time::Instant::now() + self.config.resync_interval)
+    }
+
+    /// Re-reads every device and threat over REST and re-reports every device, each under an event id
+    /// of this round (`label`), so that the core's freshness moves even when nothing changed (an
+    /// unchanged report costs the core no event).
+    async fn resync(
+        &mut self,
+        client: &mut Client,
+        sink: &BatchSink,
+        shutdown: &Shutdown,
+        label: &str,
+    ) -> Result<(), LookoutError> {
+        self.sync(client, shutdown).await?;
+        let round = now_ms();
+        let reports: Vec<pb::DeviceReport> = self
+            .fleet
+            .devices
+            .values()
+            .filter_map(|device| self.map(device, round, Some(&format!("{label}-{round}-{}", device.guid))))
+            .collect();
+        log::info(&format!("{label}: re-reported {} devices", reports.len()));
+        let checkpoint = self.checkpoint.clone();
+        self.send(sink, reports, &checkpoint).await
+    }
+
+    /// An admin's re-check: fetches the named devices (by the ids reported to the core) and their
+    /// threats from the REST API and reports them; no ids re-syncs every device.
+    async fn recheck(
+        &mut self,
+        client: &mut Client,
+        sink: &BatchSink,
+        shutdown: &Shutdown,
+        device_ids: &[String],
+    ) -> Result<(), LookoutError> {
+        if device_ids.is_empty() {
+            return self.resync(client, sink, shutdown, "recheck").await;
+        }
+        let round = now_ms();
+        let mut reports = Vec::new();
+        for wanted in device_ids {
+            // The core knows devices by the configured id; Lookout by guid.
+            let guid = self
+                .fleet
+                .devices
+                .values()
+                .find(|device| mapping::device_id(device, &self.config).as_deref() == Some(wanted))
+                .map_or_else(|| wanted.clone(), |device| device.guid.clone());
+            let item = client
+                .get_json(shutdown, "/mra/api/v2/device", &[("guid", guid.clone())])
+                .await?;
+            if !item.is_object() {
+                log::warn(&format!("recheck: Lookout does not know device {wanted}"));
+                continue;
+            }
+            if let Err(why) = self.fleet.apply_rest_device(&item) {
+                self.malformed(&format!("recheck of {wanted}: {why}"));
+                continue;
+            }
+            let threats = client
+                .get_json(
+                    shutdown,
+                    "/mra/api/v2/threats",
+                    &[("device_guid", guid.clone()), ("limit", "1000".to_owned())],
+                )
+                .await?;
+            for threat in threats
+                .get("threats")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Err(why) = self.fleet.apply_rest_threat(threat) {
+                    self.malformed(&format!("recheck of {wanted}: a threat: {why}"));
+                }
+            }
+            if let Some(device) = self.fleet.devices.get(&guid) {
+                if let Some(report) = self.map(device, round, Some(&format!("recheck-{round}-{guid}"))) {
+                    reports.push(report);
+                }
+            }
+        }
+        log::info(&format!("recheck: re-reported {} of {} devices", reports.len(), device_ids.len()));
+        let checkpoint = self.checkpoint.clone();
+        self.send(sink, reports, &checkpoint).await
     }
 
     fn remember(&mut self, id: &str) -> bool {
@@ -471,6 +583,14 @@ impl LookoutConnector {
         }
         let checkpoint = self.checkpoint.clone();
         self.send(sink, reports, &checkpoint).await
+    }
+}
+
+/// Resolves when the periodic re-sync is due; never when it is off.
+async fn resync_due(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

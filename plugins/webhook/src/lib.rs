@@ -86,6 +86,9 @@ impl Connector for WebhookConnector {
                 self.config.path, self.sequence
             ),
         );
+        // A push-only feed: listening is all the connector can do to reach its vendor; each push the
+        // core acknowledges is the vendor's word (`synced`).
+        sink.feed().connected();
         if let Some(path) = &self.config.address_file {
             // Written whole under a temporary name, then renamed, so a reader never sees half of it.
             let partial = path.with_extension("partial");
@@ -190,6 +193,9 @@ impl Batching {
             let sink = sink.clone();
             tokio::spawn(async move {
                 let acked = sink.wait_acknowledged(id).await.is_ok();
+                if acked {
+                    sink.feed().synced();
+                }
                 for done in dones {
                     let _ = done.send(acked);
                 }

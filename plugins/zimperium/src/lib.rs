@@ -181,10 +181,14 @@ impl Poller {
             match self.cycle(sink, shutdown).await {
                 Ok(()) => {
                     failures = 0;
+                    // A poll that went through is Zimperium's word that the feed is alive.
+                    sink.feed().synced();
                     sleep(self.config.poll_interval, shutdown).await?;
                 }
                 Err(ClientError::Unexpected(why)) => {
                     failures = failures.saturating_add(1);
+                    sink.feed()
+                        .disconnected(format!("poll failed {failures} times in a row: {why}"));
                     let wait = client::backoff(failures + 2, self.config.max_backoff);
                     log(
                         "WARN",

@@ -1,7 +1,8 @@
 //! The plugin thread: the one thread that calls into the plugin instance, so calls are serialised as
 //! the ABI requires. It pulls batches with a timeout, forwards them to the async side over a
 //! one-slot channel (so the host pulls only as fast as the core acknowledges), delivers
-//! acknowledgements and the stop request, and records which call is in progress for the watchdog.
+//! acknowledgements, re-check requests and the stop request, asks for the vendor feed's health about once
+//! a second (ABI minor 2), and records which call is in progress for the watchdog.
 
 use std::{
     sync::{mpsc as std_mpsc, Arc, Mutex},
@@ -9,7 +10,7 @@ use std::{
 };
 
 use riskgate_sdk::pb;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::loader::{CallError, Entry, Failure, Instance, NextBatch, Plugin};
 
@@ -18,8 +19,28 @@ use crate::loader::{CallError, Entry, Failure, Instance, NextBatch, Plugin};
 pub enum Command {
     /// Deliver an acknowledgement.
     Ack(u64),
+    /// Pass a re-check request to the plugin and answer whether it took it.
+    Recheck(pb::PluginRecheck, oneshot::Sender<Result<(), CallError>>),
     /// Stop the instance within the deadline, then exit the thread.
     Stop(Duration),
+}
+
+/// How often the plugin thread asks for the vendor feed's health.
+const FEED_POLL: Duration = Duration::from_secs(1);
+
+/// The plugin's last word on its vendor feed, as the plugin thread last read it.
+#[derive(Debug, Clone, Default)]
+pub struct FeedSlot(Arc<Mutex<Option<pb::FeedHealth>>>);
+
+impl FeedSlot {
+    /// What the plugin last said; `None` if nothing (or it predates ABI minor 2).
+    pub fn get(&self) -> Option<pb::FeedHealth> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, health: Option<pb::FeedHealth>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = health;
+    }
 }
 
 /// What the plugin thread reports.
@@ -67,6 +88,8 @@ pub struct Driver {
     pub events: mpsc::Receiver<Event>,
     /// The call in progress.
     pub watchdog: Watchdog,
+    /// The vendor feed's health.
+    pub feed: FeedSlot,
 }
 
 /// Starts the plugin thread: create, start, then pull until stopped or failed.
@@ -79,6 +102,8 @@ pub fn spawn(
     let (events_tx, events_rx) = mpsc::channel(1);
     let watchdog = Watchdog::default();
     let thread_watchdog = watchdog.clone();
+    let feed = FeedSlot::default();
+    let thread_feed = feed.clone();
     std::thread::Builder::new()
         .name("plugin-driver".to_owned())
         .spawn(move || {
@@ -89,12 +114,14 @@ pub fn spawn(
                 &commands_rx,
                 &events_tx,
                 &thread_watchdog,
+                &thread_feed,
             )
         })?;
     Ok(Driver {
         commands: commands_tx,
         events: events_rx,
         watchdog,
+        feed,
     })
 }
 
@@ -105,6 +132,7 @@ fn drive(
     commands: &std_mpsc::Receiver<Command>,
     events: &mpsc::Sender<Event>,
     watchdog: &Watchdog,
+    feed: &FeedSlot,
 ) {
     let mut instance = match watchdog.call(Entry::Create, || plugin.create(start)) {
         Ok(instance) => instance,
@@ -121,7 +149,18 @@ fn drive(
         return;
     }
     let mut ended = false;
+    let mut feed_polled: Option<Instant> = None;
     loop {
+        if feed_polled.is_none_or(|at| at.elapsed() >= FEED_POLL) {
+            feed_polled = Some(Instant::now());
+            match watchdog.call(Entry::FeedHealth, || instance.feed_health()) {
+                Ok(health) => feed.set(health),
+                Err(err) => {
+                    fail(instance, err, events);
+                    return;
+                }
+            }
+        }
         // Acknowledgements and the stop request go first.
         loop {
             let command = if ended {
@@ -142,6 +181,17 @@ fn drive(
                         fail(instance, err, events);
                         return;
                     }
+                }
+                Command::Recheck(request, reply) => {
+                    let result = watchdog.call(Entry::Recheck, || instance.recheck(&request));
+                    if let Err(err) = &result {
+                        if err.failure == Failure::Panic {
+                            let _ = reply.send(result.clone());
+                            fail(instance, err.clone(), events);
+                            return;
+                        }
+                    }
+                    let _ = reply.send(result);
                 }
                 Command::Stop(deadline) => {
                     let result = watchdog.call(Entry::Stop, || instance.stop(deadline));

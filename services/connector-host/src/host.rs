@@ -26,7 +26,7 @@ use tonic::{transport::Channel, Code, Status, Streaming};
 
 use crate::{
     config::RunArgs,
-    driver::{self, Command, Event},
+    driver::{self, Command, Event, FeedSlot},
     exit::HostExit,
     loader::{CallError, Entry, Failure, LoadError, Plugin},
 };
@@ -34,6 +34,92 @@ use crate::{
 type AuthedChannel = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
 type IngestClient = api::ingest_service_client::IngestServiceClient<AuthedChannel>;
 type ConnectorClient = api::connector_service_client::ConnectorServiceClient<AuthedChannel>;
+
+/// How long the plugin thread may take to answer a control command.
+const CONTROL_ANSWER: Duration = Duration::from_secs(5);
+
+/// Holds the connector's control stream open, opening it again after it ends, and passes each command to
+/// the plugin thread, answering the core with the plugin's verdict. A core without control streams
+/// (UNIMPLEMENTED) ends this quietly.
+async fn serve_control(
+    mut client: ConnectorClient,
+    connector_id: String,
+    commands: std::sync::mpsc::Sender<Command>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let request = api::ControlRequest {
+            connector_id: connector_id.clone(),
+        };
+        match client.control(request).await {
+            Ok(response) => {
+                backoff = Duration::from_millis(200);
+                let mut stream = response.into_inner();
+                loop {
+                    match stream.message().await {
+                        Ok(Some(command)) => {
+                            let result = run_control(&commands, &connector_id, command).await;
+                            if let Err(status) = client.complete_control(result).await {
+                                tracing::warn!("cannot answer a control command: {}", status.message());
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(status) => {
+                            tracing::info!("control stream ended: {}", status.message());
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(status) if status.code() == Code::Unimplemented => {
+                tracing::info!("the core has no control streams; re-checks are off");
+                return;
+            }
+            Err(status) => tracing::warn!(
+                "cannot open the control stream (retrying in {backoff:?}): {}",
+                status.message()
+            ),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
+    }
+}
+
+/// Runs one control command on the plugin thread and says how it went.
+async fn run_control(
+    commands: &std::sync::mpsc::Sender<Command>,
+    connector_id: &str,
+    command: api::ControlCommand,
+) -> api::ControlResult {
+    let (accepted, message) = match command.command {
+        Some(api::control_command::Command::Recheck(recheck)) => {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let request = pb::PluginRecheck {
+                device_ids: recheck.device_ids,
+            };
+            if commands.send(Command::Recheck(request, reply)).is_err() {
+                (false, "the plugin thread has ended".to_owned())
+            } else {
+                match tokio::time::timeout(CONTROL_ANSWER, answer).await {
+                    Ok(Ok(Ok(()))) => (true, "the plugin queued the re-check".to_owned()),
+                    Ok(Ok(Err(err))) => (false, err.to_string()),
+                    Ok(Err(_)) => (false, "the plugin thread has ended".to_owned()),
+                    Err(_) => (
+                        false,
+                        format!("the plugin did not take the re-check within {CONTROL_ANSWER:?}"),
+                    ),
+                }
+            }
+        }
+        None => (false, "unknown command; this host is older than the core".to_owned()),
+    };
+    api::ControlResult {
+        connector_id: connector_id.to_owned(),
+        command_id: command.command_id,
+        accepted,
+        message,
+    }
+}
 
 /// Adds this connector's bearer token (if it has one) to every call.
 #[derive(Clone)]
@@ -186,6 +272,7 @@ pub async fn run(args: RunArgs, shutdown: impl Future<Output = ()>) -> HostExit 
         ingest: IngestClient::new(channel),
         label: label(None, &args.plugin.plugin),
         args,
+        feed: None,
     };
     match host.serve(config, shutdown).await {
         Ok(exit) => exit,
@@ -201,6 +288,8 @@ struct Host {
     connectors: ConnectorClient,
     ingest: IngestClient,
     label: String,
+    /// The plugin's vendor-feed health, once its thread runs (ABI minor 2).
+    feed: Option<FeedSlot>,
 }
 
 impl Host {
@@ -228,10 +317,16 @@ impl Host {
     }
 
     async fn heartbeat(&mut self, error_message: &str) -> Result<api::Connector, Status> {
+        // The SDK's and the API's messages are the same protobuf type, generated twice.
+        let feed = self
+            .feed
+            .as_ref()
+            .and_then(FeedSlot::get)
+            .and_then(|health| api::FeedHealth::decode(health.encode_to_vec().as_slice()).ok());
         let request = api::HeartbeatRequest {
             connector_id: self.args.connector_id.clone(),
             error_message: error_message.to_owned(),
-            feed: None,
+            feed,
         };
         match tokio::time::timeout(RPC_TIMEOUT, self.connectors.heartbeat(request)).await {
             Ok(result) => result.map(tonic::Response::into_inner),
@@ -349,6 +444,7 @@ impl Host {
                 format!("cannot start the plugin thread: {e}"),
             )
         })?;
+        self.feed = Some(driver.feed.clone());
 
         tokio::pin!(shutdown);
         let mut watchdog_tick = tokio::time::interval(Duration::from_millis(100));
@@ -413,6 +509,12 @@ impl Host {
                         None => return Err(self.fatal(HostExit::PluginFailed, "the plugin thread exited unexpectedly")),
                         Some(Event::Started) => {
                             started = true;
+                            // Re-checks reach the plugin over the control stream (ABI minor 2).
+                            tokio::spawn(serve_control(
+                                self.connectors.clone(),
+                                args.connector_id.clone(),
+                                driver.commands.clone(),
+                            ));
                             if let Err(status) = self.heartbeat("").await {
                                 if status.code() == Code::NotFound {
                                     return Err(self.fatal(HostExit::CoreRefused, format!("connector {} is not registered in the core", args.connector_id)));

@@ -119,6 +119,10 @@ pub enum Entry {
     Ack,
     /// `stop`.
     Stop,
+    /// `feed_health` (minor 2).
+    FeedHealth,
+    /// `recheck` (minor 2).
+    Recheck,
 }
 
 impl Entry {
@@ -131,6 +135,8 @@ impl Entry {
             Entry::NextBatch => "next_batch",
             Entry::Ack => "ack",
             Entry::Stop => "stop",
+            Entry::FeedHealth => "feed_health",
+            Entry::Recheck => "recheck",
         }
     }
 }
@@ -148,6 +154,8 @@ pub enum Failure {
     Panic,
     /// [`status::ERR_INVALID`].
     Invalid,
+    /// [`status::ERR_UNSUPPORTED`], or a function of a later minor the plugin's table lacks.
+    Unsupported,
     /// A status code the ABI does not define.
     UnknownStatus(u32),
     /// The call returned bytes that do not decode as the expected message.
@@ -181,6 +189,7 @@ impl CallError {
             Failure::Fatal => format!("fatal failure in {entry}: {message}"),
             Failure::Panic => format!("panicked in {entry}: {message}"),
             Failure::Invalid => format!("refused a call to {entry} as invalid: {message}"),
+            Failure::Unsupported => format!("does not support {entry}: {message}"),
             Failure::UnknownStatus(code) => {
                 format!("returned unknown status {code} from {entry}: {message}")
             }
@@ -390,6 +399,7 @@ impl Plugin {
             status::ERR_FATAL => Failure::Fatal,
             status::ERR_PANIC => Failure::Panic,
             status::ERR_INVALID => Failure::Invalid,
+            status::ERR_UNSUPPORTED => Failure::Unsupported,
             other => Failure::UnknownStatus(other),
         };
         let (message, origin) = match bytes {
@@ -543,6 +553,47 @@ impl Instance {
         let code = unsafe { (self.plugin.table.stop)(self.raw, deadline_ms, &mut out) };
         let bytes = self.plugin.take(out);
         self.plugin.status_only(Entry::Stop, code, bytes)
+    }
+
+    /// Calls `feed_health` (minor 2): the connector's last word on its vendor feed. `None` when it has
+    /// said nothing or its table has no `feed_health` (an older plugin).
+    pub fn feed_health(&mut self) -> Result<Option<pb::FeedHealth>, CallError> {
+        let Some(feed_health) = self.plugin.table.feed_health else {
+            return Ok(None);
+        };
+        let mut out = RgOwnedBytes::empty();
+        // SAFETY: `raw` is a live instance of this plugin; `feed_health` is covered by its table's
+        // `struct_size` (copied as zero, i.e. `None`, otherwise); `out` is a valid out-pointer.
+        let code = unsafe { feed_health(self.raw, &mut out) };
+        let bytes = self.plugin.take(out);
+        if code == status::OK && bytes.is_none() {
+            return Ok(None);
+        }
+        self.plugin
+            .decode_result::<pb::FeedHealth>(Entry::FeedHealth, code, bytes)
+            .map(Some)
+    }
+
+    /// Calls `recheck` (minor 2) with `request`. An older plugin without it fails as unsupported.
+    pub fn recheck(&mut self, request: &pb::PluginRecheck) -> Result<(), CallError> {
+        let Some(recheck) = self.plugin.table.recheck else {
+            return Err(CallError {
+                entry: Entry::Recheck,
+                failure: Failure::Unsupported,
+                message: format!(
+                    "the plugin implements ABI 1.{}, re-checks came with 1.2",
+                    self.plugin.abi_minor()
+                ),
+                origin: String::new(),
+            });
+        };
+        let input = request.encode_to_vec();
+        let mut out = RgOwnedBytes::empty();
+        // SAFETY: `raw` is a live instance; `recheck` is covered by the table's `struct_size`;
+        // `input` is borrowed for the call; `out` is valid.
+        let code = unsafe { recheck(self.raw, borrowed(&input), &mut out) };
+        let bytes = self.plugin.take(out);
+        self.plugin.status_only(Entry::Recheck, code, bytes)
     }
 
     /// Leaks the instance instead of destroying it (after a panic poisoned it, the plugin's state

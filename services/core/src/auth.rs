@@ -120,7 +120,11 @@ pub fn permission_for(path: &str) -> Permission {
             Permission::Authenticated
         }
         "riskgate.v1.IngestService" => Permission::Connector,
-        "riskgate.v1.ConnectorService" if method == "Heartbeat" => Permission::Connector,
+        "riskgate.v1.ConnectorService"
+            if matches!(method, "Heartbeat" | "Control" | "CompleteControl") =>
+        {
+            Permission::Connector
+        }
         "riskgate.v1.ConnectorService" | "riskgate.v1.PolicyService" if is_read => Permission::Read,
         "riskgate.v1.DeviceService" if method == "ClearKnownRisk" => Permission::Admin,
         "riskgate.v1.DeviceService" | "riskgate.v1.DecisionService" => Permission::Read,

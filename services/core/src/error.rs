@@ -41,6 +41,12 @@ pub enum CoreError {
     /// An optimistic-concurrency check failed: the object changed since the caller read it.
     #[error("{0}")]
     Aborted(String),
+    /// A part the request needs is not reachable now (a connector's host holds no control stream).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A part the request waited on did not answer in time.
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// The store failed or is shutting down.
     #[error(transparent)]
     Store(#[from] StoreError),

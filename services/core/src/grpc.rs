@@ -4,6 +4,7 @@
 
 mod admin;
 mod clock;
+mod control;
 mod decisions;
 mod devices;
 mod error;

@@ -116,6 +116,19 @@ pub(crate) enum DevicesCommand {
         #[arg(long, value_name = "ID")]
         connector: Option<String>,
     },
+    /// Ask the connectors that report these devices to fetch them from their vendors now.
+    ///
+    /// For each device, every connector with a report about it (or only --connector) gets a
+    /// re-check; the answer says whether each accepted it. The fresh reports then arrive as usual and
+    /// decisions follow: watch them with `riskctl devices show` or `riskctl watch`. Admin only.
+    Recheck {
+        /// The device ids.
+        #[arg(required = true)]
+        devices: Vec<String>,
+        /// Only this connector (needed for a device the core has never heard of).
+        #[arg(long, value_name = "ID")]
+        connector: Option<String>,
+    },
     /// One device's events, oldest first.
     History {
         /// The device id.

@@ -114,6 +114,10 @@ pub struct InfectSpec {
     /// Lookout classification (default by type) / Zimperium `threatTypeName`.
     #[serde(default)]
     pub classification: Option<String>,
+    /// Change the state without any Lookout stream event: only the REST API shows it (a change the
+    /// vendor's feed missed, which a re-check must find).
+    #[serde(default)]
+    pub silent: bool,
 }
 
 /// Resolve a device's open threats.

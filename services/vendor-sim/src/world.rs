@@ -529,10 +529,12 @@ impl World {
                 resolved_ms: None,
             });
             self.devices[index].checkin_ms = now;
-            let threat_event =
-                self.threat_event(self.lookout_threats.len() - 1, "CREATED", now, None);
-            let device_event = self.device_event(index, "UPDATED", now);
-            self.append_events(vec![threat_event, device_event], now);
+            if !spec.silent {
+                let threat_event =
+                    self.threat_event(self.lookout_threats.len() - 1, "CREATED", now, None);
+                let device_event = self.device_event(index, "UPDATED", now);
+                self.append_events(vec![threat_event, device_event], now);
+            }
             result.insert("lookout_threat".to_owned(), json!(guid));
         }
         if spec.vendor.includes(Vendor::Zimperium) {

@@ -54,3 +54,65 @@ async fn metrics_expose_ingest_reports_total_after_an_ingest() -> anyhow::Result
     assert!(last_body.contains(REPORTS_TOTAL));
     Ok(())
 }
+
+/// The metric families of issue 15, each with the sample a scenario must have produced: decisions by
+/// outcome, refusals by code, and per connector its state, feed state and the ages of its last
+/// heartbeat and last report.
+const FRESHNESS_SAMPLES: [&str; 9] = [
+    r#"riskgate_decisions_total{kind="access",outcome="allow"}"#,
+    r#"riskgate_decisions_total{kind="access",outcome="deny"}"#,
+    r#"riskgate_grpc_refusals_total{code="NOT_FOUND"}"#,
+    r#"riskgate_connector_state{connector="vendor-a",state="AVAILABLE"}"#,
+    r#"riskgate_connector_feed_state{connector="vendor-a",state="UNSPECIFIED"}"#,
+    r#"riskgate_connector_heartbeat_age_seconds{connector="vendor-a"}"#,
+    r#"riskgate_connector_report_age_seconds{connector="vendor-a"}"#,
+    "riskgate_devices ",
+    "riskgate_store_size_bytes ",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_freshness_and_decision_metric_is_exposed_after_a_scenario() -> anyhow::Result<()> {
+    use riskgate_tests::{admin::compliant_only_resource, api::CheckAccessRequest};
+    let dir = tempdir()?;
+    let core = CoreProcess::start(dir.path(), &[]).await;
+    register_connector(&core, "vendor-a").await?;
+    let mut ingest_client = core.ingest_client().await?;
+    let acks = ingest(
+        &mut ingest_client,
+        vec![batch("vendor-a", 1, b"", vec![valid_report("dev-1")])],
+    )
+    .await?;
+    check_applied(&acks[0], 1, 1)?;
+    core.policy_client()
+        .await?
+        .put_resource(compliant_only_resource("exchange"))
+        .await?;
+    let mut decisions = core.decision_client().await?;
+    for device in ["dev-1", "never-seen"] {
+        decisions
+            .check_access(CheckAccessRequest {
+                device_id: device.to_owned(),
+                user_id: String::new(),
+                resource: "exchange".to_owned(),
+            })
+            .await?;
+    }
+    let refused = decisions
+        .check_access(CheckAccessRequest {
+            device_id: "dev-1".to_owned(),
+            user_id: String::new(),
+            resource: "no-such-resource".to_owned(),
+        })
+        .await
+        .expect_err("an unknown resource");
+    assert_eq!(refused.code(), tonic::Code::NotFound);
+
+    let body = http_get(core.metrics_addr(), "/metrics").await?.body;
+    for sample in FRESHNESS_SAMPLES {
+        assert!(
+            body.lines().any(|line| line.starts_with(sample)),
+            "{sample} missing from /metrics:\n{body}"
+        );
+    }
+    Ok(())
+}

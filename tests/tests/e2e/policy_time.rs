@@ -6,7 +6,8 @@ use riskgate_tests::{
     admin::{compliance_connector, compliance_policy, compliant_only_resource, secs, DAY, HOUR},
     api::{
         ActionKind, AppAction, AppProtectionPolicy, ComplianceStatus, Connector, ConnectorState,
-        Decision, HealthState, ListConnectorsRequest, ListRequest, Platform, ScheduledAction,
+        Decision, HealthState, ListConnectorsRequest, ListRequest, MissingDataMode, Platform,
+        ScheduledAction,
         TenantSettings, ThreatLevel, UnresponsivePartnerMode,
     },
     events::{access_changes, actions_due, compliance_changes, reports_of},
@@ -20,11 +21,15 @@ const DENY: i32 = Decision::Deny as i32;
 const HOUR_U: u64 = 3600;
 
 /// Zimperium goes unresponsive after an hour without a heartbeat; lookout after the default 7 days.
+/// Zimperium follows Intune's behaviour (`MISSING_DATA_MODE_INTUNE`), under which an unresponsive
+/// partner's data is dropped and the tenant's fail mode decides; by default its known HIGH would keep
+/// counting (`connector-host` e2e `fail_safe`, policy table tests).
 async fn two_partners(env: &Env) -> anyhow::Result<()> {
     register_connector_with(
         &env.core,
         Connector {
             unresponsive_after: Some(secs(HOUR)),
+            missing_data: MissingDataMode::Intune as i32,
             ..compliance_connector("zimperium")
         },
     )

@@ -148,34 +148,22 @@ async fn get_device_returns_reported_fields_and_worst_level_across_connectors() 
         );
     }
 
-    // The level follows the current reports: each step replaces one connector's report.
+    // The level follows the reports: each step replaces one connector's report. A report without a level
+    // keeps the risk that connector knew before (LOW or worse) until it reports a level again.
     let steps = [
         ("vendor-b", 2, HealthState::Secured, ThreatLevel::Low), // a=LOW, b=SECURED
+        ("vendor-a", 2, HealthState::Unresponsive, ThreatLevel::Low), // a lost sight: LOW holds
+        ("vendor-a", 3, HealthState::Deactivated, ThreatLevel::Low), // still
+        ("vendor-b", 3, HealthState::Compromised, ThreatLevel::High), // b=HIGH
+        ("vendor-b", 4, HealthState::Secured, ThreatLevel::Low), // b secured; a's known LOW
+        ("vendor-a", 4, HealthState::Secured, ThreatLevel::Secured), // a secured: nothing held
         (
             "vendor-a",
-            2,
-            HealthState::Unresponsive,
-            ThreatLevel::Secured,
-        ), // a=missing, b=SECURED
-        (
-            "vendor-a",
-            3,
-            HealthState::Deactivated,
-            ThreatLevel::Secured,
-        ), // a=missing, b=SECURED
-        ("vendor-b", 3, HealthState::Compromised, ThreatLevel::High), // a=missing, b=HIGH
-        (
-            "vendor-b",
-            4,
+            5,
             HealthState::Misconfigured,
-            ThreatLevel::Unspecified,
-        ), // no level at all
-        (
-            "vendor-a",
-            4,
-            HealthState::MediumSeverity,
-            ThreatLevel::Medium,
-        ),
+            ThreatLevel::Secured,
+        ), // a missing, nothing held; b=SECURED
+        ("vendor-b", 5, HealthState::Unknown, ThreatLevel::Unspecified), // no level at all
     ];
     for (i, (connector, seq, state, expected)) in steps.into_iter().enumerate() {
         let observed = ts(t0 + 120 + i64::try_from(i)? * 60);
@@ -507,7 +495,16 @@ async fn device_history_is_in_log_order_with_contiguous_positions_and_pages() ->
             )
         };
         let previous = level_of_device(&current);
-        current.insert((device, connector), level_of(*state));
+        // A state without a level keeps the risk (LOW or worse) the connector knew before.
+        let level = match level_of(*state) {
+            ThreatLevel::Unspecified => current
+                .get(&(*device, *connector))
+                .copied()
+                .filter(|known| *known > ThreatLevel::Secured)
+                .unwrap_or(ThreatLevel::Unspecified),
+            level => level,
+        };
+        current.insert((device, connector), level);
         let now = level_of_device(&current);
         expected.entry(device).or_default().push((
             i,
@@ -828,10 +825,16 @@ async fn paging_ends_without_a_token_when_the_last_page_is_full() -> anyhow::Res
         .map(|i| {
             let reports = (0..4)
                 .map(|d| {
+                    // Alternating states: an unchanged report would write no event.
+                    let state = if i % 2 == 0 {
+                        HealthState::Secured
+                    } else {
+                        HealthState::LowSeverity
+                    };
                     report(
                         &format!("dev-{d}"),
                         Platform::Android,
-                        HealthState::Secured,
+                        state,
                         ts(t0 + i64::try_from(i).expect("small")),
                     )
                 })

@@ -204,9 +204,9 @@ async fn a_file_comes_first_then_each_transitive_import_once() -> anyhow::Result
             [
                 "riskgate/v1/stream.proto",
                 "riskgate/v1/devices.proto",
+                "google/protobuf/duration.proto",
                 "google/protobuf/timestamp.proto",
                 "riskgate/v1/policy.proto",
-                "google/protobuf/duration.proto",
                 "riskgate/v1/types.proto",
             ],
             "{version:?}"
@@ -228,7 +228,13 @@ async fn the_device_service_file_lists_its_methods() -> anyhow::Result<()> {
         .collect();
     assert_eq!(
         methods,
-        ["GetDevice", "ListDevices", "DeviceHistory", "GetStoreInfo"]
+        [
+            "GetDevice",
+            "ListDevices",
+            "DeviceHistory",
+            "GetStoreInfo",
+            "ClearKnownRisk"
+        ]
     );
     Ok(())
 }

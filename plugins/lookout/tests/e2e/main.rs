@@ -2,8 +2,10 @@
 //! `riskgate-connector-host` processes and the plugin `.so`, all built by the tests themselves.
 
 mod access;
+mod dead_feed;
 mod faults;
 mod known_risk;
 mod mapping;
+mod recheck;
 mod resume;
 mod support;

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use riskgate_proto::v1 as api;
 use riskgate_tests::{
-    admin::{check_access, compliance_connector, compliance_policy, compliant_only_resource},
+    admin::{
+        check_access, compliance_connector, compliance_policy, compliant_only_resource,
+        ClockClient, ConnectorClient, PolicyClient,
+    },
     binary::artifacts,
     child::ChildProcess,
     connector_host::{sha256_file, start_host, HostSpec},
@@ -45,7 +48,14 @@ pub(crate) struct Core {
 impl Core {
     /// Starts the core.
     pub(crate) async fn start() -> anyhow::Result<Core> {
-        let process = CoreProcess::start_temp(&["--durability", "flush"]).await?;
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the core with `extra` flags (such as `--manual-clock`).
+    pub(crate) async fn start_with(extra: &[&str]) -> anyhow::Result<Core> {
+        let mut args = vec!["--durability", "flush"];
+        args.extend_from_slice(extra);
+        let process = CoreProcess::start_temp(&args).await?;
         let url = process.url();
         Ok(Core { process, url })
     }
@@ -107,6 +117,33 @@ impl Core {
         self.exchange(device)
             .await
             .is_some_and(|answer| answer.decision == decision as i32)
+    }
+
+    /// A `ConnectorService` client.
+    pub(crate) async fn connectors(&self) -> anyhow::Result<ConnectorClient> {
+        self.process.connector_client().await
+    }
+
+    /// A `PolicyService` client.
+    pub(crate) async fn policies(&self) -> anyhow::Result<PolicyClient> {
+        self.process.policy_client().await
+    }
+
+    /// A `ClockService` client (the core must run with `--manual-clock`).
+    pub(crate) async fn clock(&self) -> anyhow::Result<ClockClient> {
+        self.process.clock_client().await
+    }
+
+    /// The connector as the core shows it.
+    pub(crate) async fn connector(&self, id: &str) -> anyhow::Result<api::Connector> {
+        Ok(self
+            .connectors()
+            .await?
+            .get_connector(api::GetConnectorRequest {
+                connector_id: id.to_owned(),
+            })
+            .await?
+            .into_inner())
     }
 
     /// A `DeviceService` client.

@@ -1,14 +1,18 @@
 //! `ConnectorService` and `PolicyService`: the admin API. Every change goes through the store's writer,
 //! which persists it and re-evaluates the affected devices before answering.
 
-use std::sync::Arc;
+use std::{pin::Pin, sync::Arc, time::Duration};
 
+use futures::Stream;
 use riskgate_proto::v1::{
     self as pb, connector_service_server::ConnectorService, policy_service_server::PolicyService,
 };
 use tonic::{Request, Response, Status};
 
-use super::{parse, parse_policy, render_policy};
+use super::{
+    control::{ControlHub, ControlItem},
+    parse, parse_policy, render_policy,
+};
 use crate::{
     domain::Clock,
     error::{CoreError, CoreResult},
@@ -21,12 +25,23 @@ use crate::{
 pub struct AdminApi {
     store: RiskStore,
     clock: Arc<dyn Clock>,
+    control: ControlHub,
 }
+
+/// Default and longest wait for a host's answer to a re-check.
+const RECHECK_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_RECHECK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most device ids in one re-check.
+const MAX_RECHECK_DEVICES: usize = 1000;
 
 impl AdminApi {
     /// Serves admin changes to `store`; `clock` gives connector states their "now".
     pub fn new(store: RiskStore, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            control: ControlHub::default(),
+        }
     }
 
     async fn run(&self, command: AdminCommand) -> CoreResult<AdminOutcome> {
@@ -152,6 +167,92 @@ impl ConnectorService for AdminApi {
             feed,
         })
         .await
+    }
+
+    type ControlStream = Pin<Box<dyn Stream<Item = ControlItem> + Send>>;
+
+    async fn recheck(
+        &self,
+        request: Request<pb::RecheckRequest>,
+    ) -> Result<Response<pb::RecheckResponse>, Status> {
+        let request = request.into_inner();
+        let connector_id = parse::connector_id("connector_id", &request.connector_id)?;
+        if request.device_ids.len() > MAX_RECHECK_DEVICES {
+            return Err(CoreError::invalid(
+                "device_ids",
+                format!("at most {MAX_RECHECK_DEVICES} devices"),
+            )
+            .into());
+        }
+        let device_ids = request
+            .device_ids
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                parse::device_id(&format!("device_ids[{index}]"), raw).map(|id| id.to_string())
+            })
+            .collect::<CoreResult<Vec<_>>>()?;
+        let timeout = parse_policy::optional_duration("timeout", request.timeout)?
+            .unwrap_or(RECHECK_TIMEOUT);
+        if timeout.is_zero() || timeout > MAX_RECHECK_TIMEOUT {
+            return Err(CoreError::invalid("timeout", "must be between 1 ns and 60 s").into());
+        }
+        if !self.store.view().config.connectors.contains_key(&connector_id) {
+            return Err(not_found("connector", connector_id.as_str()));
+        }
+        let result = self
+            .control
+            .recheck(&connector_id, device_ids, timeout)
+            .await?;
+        if !result.accepted {
+            return Err(CoreError::FailedPrecondition(format!(
+                "connector {connector_id} refused the re-check: {}",
+                result.message
+            ))
+            .into());
+        }
+        tracing::info!(connector = %connector_id, devices = request.device_ids.len(), "re-check accepted");
+        Ok(Response::new(pb::RecheckResponse {
+            accepted: true,
+            message: result.message,
+        }))
+    }
+
+    async fn control(
+        &self,
+        request: Request<pb::ControlRequest>,
+    ) -> Result<Response<Self::ControlStream>, Status> {
+        let principal = request
+            .extensions()
+            .get::<crate::auth::Principal>()
+            .cloned();
+        let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
+        super::limits::check_connector(principal.as_ref(), &connector_id)?;
+        if !self.store.view().config.connectors.contains_key(&connector_id) {
+            return Err(not_found("connector", connector_id.as_str()));
+        }
+        let receiver = self.control.open(connector_id);
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        )))
+    }
+
+    async fn complete_control(
+        &self,
+        request: Request<pb::ControlResult>,
+    ) -> Result<Response<pb::CompleteControlResponse>, Status> {
+        let principal = request
+            .extensions()
+            .get::<crate::auth::Principal>()
+            .cloned();
+        let result = request.into_inner();
+        let connector_id = parse::connector_id("connector_id", &result.connector_id)?;
+        super::limits::check_connector(principal.as_ref(), &connector_id)?;
+        if result.message.len() > 1024 {
+            return Err(CoreError::invalid("message", "longer than 1024 bytes").into());
+        }
+        self.control.complete(&connector_id, result)?;
+        Ok(Response::new(pb::CompleteControlResponse {}))
     }
 }
 

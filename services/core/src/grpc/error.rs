@@ -12,6 +12,8 @@ impl From<CoreError> for Status {
             CoreError::AlreadyExists { .. } => Code::AlreadyExists,
             CoreError::FailedPrecondition(_) => Code::FailedPrecondition,
             CoreError::Aborted(_) => Code::Aborted,
+            CoreError::Unavailable(_) => Code::Unavailable,
+            CoreError::DeadlineExceeded(_) => Code::DeadlineExceeded,
             CoreError::PermissionDenied(_) => Code::PermissionDenied,
             CoreError::ResourceExhausted(_) => Code::ResourceExhausted,
             CoreError::Store(StoreError::Closed) => Code::Unavailable,

@@ -1,7 +1,9 @@
 //! `riskctl devices list|show|history`.
 
+use std::collections::BTreeMap;
+
 use riskgate_proto::v1::{
-    ClearKnownRiskRequest, DeviceHistoryRequest, Event, GetDeviceComplianceRequest,
+    ClearKnownRiskRequest, DeviceHistoryRequest, RecheckRequest, Event, GetDeviceComplianceRequest,
     GetDeviceRequest, ListDevicesRequest,
 };
 use serde_json::json;
@@ -45,10 +47,82 @@ pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) 
         }
         DevicesCommand::Show { device } => show(conn, &device, json).await,
         DevicesCommand::History { device, limit } => history(conn, &device, limit, json).await,
+        DevicesCommand::Recheck { devices, connector } => {
+            recheck(conn, &devices, connector, json).await
+        }
         DevicesCommand::ClearRisk { device, connector } => {
             clear_risk(conn, &device, connector, json).await
         }
     }
+}
+
+/// The connectors to ask about each device: `only`, or every connector with a report about it.
+async fn recheck_plan(
+    conn: &Connection,
+    devices: &[String],
+    only: Option<String>,
+) -> CliResult<BTreeMap<String, Vec<String>>> {
+    let mut plan: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for device in devices {
+        let connectors = match &only {
+            Some(connector) => vec![connector.clone()],
+            None => conn
+                .devices()
+                .get_device(GetDeviceRequest {
+                    device_id: device.clone(),
+                })
+                .await
+                .map_err(|s| conn.status(&s))?
+                .into_inner()
+                .reports
+                .into_iter()
+                .map(|report| report.connector_id)
+                .collect(),
+        };
+        for connector in connectors {
+            plan.entry(connector).or_default().push(device.clone());
+        }
+    }
+    Ok(plan)
+}
+
+async fn recheck(
+    conn: &Connection,
+    devices: &[String],
+    connector: Option<String>,
+    json: bool,
+) -> CliResult<()> {
+    let plan = recheck_plan(conn, devices, connector).await?;
+    let mut answers = Vec::new();
+    for (connector, device_ids) in plan {
+        let answer = conn
+            .connectors()
+            .recheck(RecheckRequest {
+                connector_id: connector.clone(),
+                device_ids: device_ids.clone(),
+                timeout: None,
+            })
+            .await
+            .map_err(|s| conn.status(&s))?
+            .into_inner();
+        answers.push((connector, device_ids, answer.message));
+    }
+    if json {
+        return output::json(&json!(answers
+            .iter()
+            .map(|(connector, devices, message)| json!({
+                "connector_id": connector,
+                "device_ids": devices,
+                "accepted": true,
+                "message": message,
+            }))
+            .collect::<Vec<_>>()));
+    }
+    let mut table = Table::new(&["CONNECTOR", "DEVICES", "ANSWER"]);
+    for (connector, devices, message) in answers {
+        table.row(vec![connector, devices.join(", "), message]);
+    }
+    output::write(&table.render("no connector reports these devices"))
 }
 
 async fn clear_risk(

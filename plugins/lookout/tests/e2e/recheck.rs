@@ -1,0 +1,91 @@
+//! Re-check now (issue 15, point 5): a change the Lookout cloud made without any stream event is found
+//! only when an admin asks the connector to re-check the device: `ConnectorService.Recheck` reaches the
+//! host over its control stream, the host passes it to the plugin (ABI minor 2), the plugin fetches the
+//! device and its threats over REST, and the decision flips through the usual path.
+
+use riskgate_proto::v1 as api;
+use serde_json::json;
+use tonic::Code;
+
+use crate::support::{plugin_config, start_sim, wait_until, Core, Host, WAIT};
+
+const DEVICE: &str = "fleet-00001";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recheck_finds_a_threat_the_stream_never_announced_and_the_decision_flips(
+) -> anyhow::Result<()> {
+    let sim = start_sim(&["--fleet", "3", "--seed", "11"]).await?;
+    let core = Core::start().await?;
+    core.create_compliance_connector("lookout").await?;
+    core.require_low_for_exchange().await?;
+    let _host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;
+    wait_until(WAIT, "exchange allows the synced device", || async {
+        core.exchange_is(DEVICE, api::Decision::Allow).await
+    })
+    .await?;
+
+    sim.admin(
+        "infect",
+        json!({"device": DEVICE, "vendor": "lookout", "severity": "HIGH", "silent": true}),
+    )
+    .await?;
+    let before = core.reports(DEVICE).await?.len();
+    assert!(
+        core.exchange_is(DEVICE, api::Decision::Allow).await,
+        "the silent change reached the core without a re-check"
+    );
+
+    // The host opens its control stream right after its plugin starts; until then the core answers
+    // UNAVAILABLE, which is what an admin would see too.
+    let answer = std::sync::Mutex::new(None);
+    wait_until(WAIT, "the re-check is accepted", || async {
+        let Ok(mut connectors) = core.connectors().await else {
+            return false;
+        };
+        let sent = connectors
+            .recheck(api::RecheckRequest {
+                connector_id: "lookout".to_owned(),
+                device_ids: vec![DEVICE.to_owned()],
+                timeout: None,
+            })
+            .await;
+        match sent {
+            Ok(response) => {
+                *answer.lock().unwrap() = Some(response.into_inner());
+                true
+            }
+            Err(status) if status.code() == Code::Unavailable => false,
+            Err(status) => panic!("re-check refused: {status:?}"),
+        }
+    })
+    .await?;
+    let answer = answer.into_inner().unwrap().expect("an answer");
+    assert!(answer.accepted, "{answer:?}");
+
+    wait_until(WAIT, "exchange denies the device after the re-check", || async {
+        core.exchange_is(DEVICE, api::Decision::Deny).await
+    })
+    .await?;
+    let reports = core.reports(DEVICE).await?;
+    assert!(reports.len() > before, "a new report came with the re-check");
+    let last = reports.last().expect("a report");
+    assert!(
+        last.vendor_event_id.starts_with("recheck-"),
+        "{last:?}"
+    );
+
+    // A connector nobody runs has no control stream.
+    core.create_compliance_connector("idle").await?;
+    let idle = core
+        .connectors()
+        .await?
+        .recheck(api::RecheckRequest {
+            connector_id: "idle".to_owned(),
+            device_ids: Vec::new(),
+            timeout: None,
+        })
+        .await
+        .expect_err("no host runs it");
+    assert_eq!(idle.code(), Code::Unavailable, "{idle:?}");
+    Ok(())
+}
