@@ -226,7 +226,8 @@ pub struct RiskgateConnectorV1 {
     pub set_host: Option<unsafe extern "C" fn(host: *const RgHostV1)>,
     /// **Minor 2.** Writes the running instance's `FeedHealth` into `out` (nothing: not reported yet).
     /// May be null. Read only if `struct_size` is at least [`V1_2_STRUCT_SIZE`].
-    pub feed_health: Option<unsafe extern "C" fn(instance: *mut c_void, out: *mut RgOwnedBytes) -> u32>,
+    pub feed_health:
+        Option<unsafe extern "C" fn(instance: *mut c_void, out: *mut RgOwnedBytes) -> u32>,
     /// **Minor 2.** Queues the `PluginRecheck` in `recheck_pb` for the running connector. May be null
     /// (no re-checks). Read only if `struct_size` is at least [`V1_2_STRUCT_SIZE`].
     pub recheck: Option<

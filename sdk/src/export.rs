@@ -198,9 +198,7 @@ unsafe extern "C" fn feed_health<C: Connector>(
     let result = guarded(|| {
         // SAFETY: the host passes an instance `create` made, and serialises calls on it (ABI rules).
         let instance = unsafe { instance_mut::<C>(instance) }?;
-        Ok(instance
-            .feed_health()?
-            .map(|health| health.encode_to_vec()))
+        Ok(instance.feed_health()?.map(|health| health.encode_to_vec()))
     });
     // SAFETY: `out` is the host's out-pointer for this call.
     unsafe { finish(result, out) }

@@ -129,7 +129,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 enum State<C> {
     Created(C),
-    Running(Running),
+    // Boxed: the running state is large, and an instance moves between states only a few times.
+    Running(Box<Running>),
     Stopped,
     /// Transitional, while a method owns the state.
     Taken,
@@ -232,7 +233,7 @@ impl<C: Connector> Instance<C> {
                 rechecks_rx,
             );
             let task = runtime.spawn(connector.run(sink, shutdown));
-            this.state = State::Running(Running {
+            this.state = State::Running(Box::new(Running {
                 runtime,
                 rx,
                 task,
@@ -242,7 +243,7 @@ impl<C: Connector> Instance<C> {
                 outcome: None,
                 feed,
                 rechecks: rechecks_tx,
-            });
+            }));
             Ok(())
         })
     }
@@ -374,7 +375,7 @@ impl<C: Connector> Instance<C> {
                 task,
                 outcome,
                 ..
-            } = running;
+            } = *running;
             // Closing the queue wakes a connector blocked on a full sink.
             drop(rx);
             if outcome.is_some() {

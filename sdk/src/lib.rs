@@ -47,8 +47,8 @@ pub mod pb {
 }
 
 pub use connector::{Batch, BatchId, Connector, ConnectorError, Manifest, StartContext};
-pub use instance::{CallError, Pulled};
 pub use feed::{Feed, Recheck};
+pub use instance::{CallError, Pulled};
 pub use sink::{Acked, BatchSink, Shutdown, SinkClosed};
 
 /// Re-exported so connectors use the same `prost_types::Timestamp` as [`pb::DeviceReport`].

@@ -99,7 +99,10 @@ fn start() -> StartContext {
 fn eventually(mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + WAIT;
     while !check() {
-        assert!(std::time::Instant::now() < deadline, "condition not met within {WAIT:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met within {WAIT:?}"
+        );
         std::thread::yield_now();
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng as _;
 use reqwest::{header, StatusCode};
-use riskgate_sdk::{tokio, Shutdown};
+use riskgate_sdk::{tokio, Feed, Shutdown};
 use serde_json::Value;
 
 use crate::{config::Config, log, stats::Stats, LookoutError};

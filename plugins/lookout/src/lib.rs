@@ -147,11 +147,7 @@ impl LookoutConnector {
         sink: &BatchSink,
         shutdown: &Shutdown,
     ) -> Result<(), LookoutError> {
-        let mut client = Client::new(
-            self.config.clone(),
-            self.stats.clone(),
-            sink.feed().clone(),
-        )?;
+        let mut client = Client::new(self.config.clone(), self.stats.clone(), sink.feed().clone())?;
         let first_sync = !self.checkpoint.synced;
         if self.checkpoint.since_ms == 0 {
             let lookback = u64::try_from(self.config.initial_lookback.as_millis()).unwrap_or(0);
@@ -350,7 +346,8 @@ impl LookoutConnector {
                 };
                 let event = match next {
                     Err(_) => {
-                        sink.feed().degraded("event stream idle past stream_idle_timeout; reconnecting");
+                        sink.feed()
+                            .degraded("event stream idle past stream_idle_timeout; reconnecting");
                         log::warn("event stream idle past stream_idle_timeout; reconnecting");
                         break;
                     }
@@ -360,7 +357,8 @@ impl LookoutConnector {
                     }
                     Ok(Some(Err(e))) => {
                         self.stats.bump_errors();
-                        sink.feed().degraded(format!("event stream broken ({e}); reconnecting"));
+                        sink.feed()
+                            .degraded(format!("event stream broken ({e}); reconnecting"));
                         log::warn(&format!(
                             "event stream broken ({e}); reconnecting from {:?}",
                             self.checkpoint.last_id
@@ -417,7 +415,13 @@ impl LookoutConnector {
             .fleet
             .devices
             .values()
-            .filter_map(|device| self.map(device, round, Some(&format!("{label}-{round}-{}", device.guid))))
+            .filter_map(|device| {
+                self.map(
+                    device,
+                    round,
+                    Some(&format!("{label}-{round}-{}", device.guid)),
+                )
+            })
             .collect();
         log::info(&format!("{label}: re-reported {} devices", reports.len()));
         let checkpoint = self.checkpoint.clone();
@@ -475,12 +479,18 @@ impl LookoutConnector {
                 }
             }
             if let Some(device) = self.fleet.devices.get(&guid) {
-                if let Some(report) = self.map(device, round, Some(&format!("recheck-{round}-{guid}"))) {
+                if let Some(report) =
+                    self.map(device, round, Some(&format!("recheck-{round}-{guid}")))
+                {
                     reports.push(report);
                 }
             }
         }
-        log::info(&format!("recheck: re-reported {} of {} devices", reports.len(), device_ids.len()));
+        log::info(&format!(
+            "recheck: re-reported {} of {} devices",
+            reports.len(),
+            device_ids.len()
+        ));
         let checkpoint = self.checkpoint.clone();
         self.send(sink, reports, &checkpoint).await
     }

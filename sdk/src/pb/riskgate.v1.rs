@@ -66,6 +66,25 @@ pub struct DeviceReport {
     #[prost(string, tag = "10")]
     pub vendor_event_id: ::prost::alloc::string::String,
 }
+/// A plugin's word on its vendor feed (ABI minor 2), forwarded by its host with every heartbeat. A
+/// connector whose feed has been failing, or silent, for longer than its unresponsive_after is UNRESPONSIVE
+/// even while its host is alive.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FeedHealth {
+    /// Connected, degraded or disconnected.
+    #[prost(enumeration = "FeedState", tag = "1")]
+    pub state: i32,
+    /// Why it is degraded or disconnected, for admins (at most 1024 bytes).
+    #[prost(string, tag = "2")]
+    pub reason: ::prost::alloc::string::String,
+    /// When the feed entered this state.
+    #[prost(message, optional, tag = "3")]
+    pub since: ::core::option::Option<::prost_types::Timestamp>,
+    /// When the plugin last synced with its vendor successfully: a poll answered, a stream event or stream
+    /// heartbeat received. Unset if never.
+    #[prost(message, optional, tag = "4")]
+    pub last_vendor_sync: ::core::option::Option<::prost_types::Timestamp>,
+}
 /// The operating system family of a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -309,6 +328,44 @@ impl ThreatStatus {
         }
     }
 }
+/// The state of a connector's vendor feed: whether the plugin reaches its vendor's cloud.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum FeedState {
+    /// Not reported: the plugin predates ABI minor 2, or has not said yet.
+    Unspecified = 0,
+    /// The plugin syncs with its vendor (stream open, polls succeeding).
+    Connected = 1,
+    /// The plugin reaches its vendor only partly (retrying after failures, slow or partial answers); reason
+    /// says why.
+    Degraded = 2,
+    /// The plugin cannot reach its vendor (stream dropped, polls failing, credentials refused) since `since`.
+    Disconnected = 3,
+}
+impl FeedState {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "FEED_STATE_UNSPECIFIED",
+            Self::Connected => "FEED_STATE_CONNECTED",
+            Self::Degraded => "FEED_STATE_DEGRADED",
+            Self::Disconnected => "FEED_STATE_DISCONNECTED",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "FEED_STATE_UNSPECIFIED" => Some(Self::Unspecified),
+            "FEED_STATE_CONNECTED" => Some(Self::Connected),
+            "FEED_STATE_DEGRADED" => Some(Self::Degraded),
+            "FEED_STATE_DISCONNECTED" => Some(Self::Disconnected),
+            _ => None,
+        }
+    }
+}
 /// What a plugin says about itself. Returned by the ABI's `manifest` function, before anything else is called.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct PluginManifest {
@@ -385,4 +442,12 @@ pub struct PluginError {
     /// it empty.
     #[prost(string, tag = "2")]
     pub origin: ::prost::alloc::string::String,
+}
+/// Asks a running plugin to fetch fresh state from its vendor and report it (ABI minor 2, `recheck`): an
+/// admin's "re-check now" after a user fixed a device. The reports travel as ordinary batches.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PluginRecheck {
+    /// The devices to fetch, by the ids the plugin reports them under. Empty: every device.
+    #[prost(string, repeated, tag = "1")]
+    pub device_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }

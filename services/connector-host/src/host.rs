@@ -60,7 +60,10 @@ async fn serve_control(
                         Ok(Some(command)) => {
                             let result = run_control(&commands, &connector_id, command).await;
                             if let Err(status) = client.complete_control(result).await {
-                                tracing::warn!("cannot answer a control command: {}", status.message());
+                                tracing::warn!(
+                                    "cannot answer a control command: {}",
+                                    status.message()
+                                );
                             }
                         }
                         Ok(None) => break,
@@ -111,7 +114,10 @@ async fn run_control(
                 }
             }
         }
-        None => (false, "unknown command; this host is older than the core".to_owned()),
+        None => (
+            false,
+            "unknown command; this host is older than the core".to_owned(),
+        ),
     };
     api::ControlResult {
         connector_id: connector_id.to_owned(),

@@ -7,8 +7,7 @@ use riskgate_tests::{
     api::{
         ActionKind, AppAction, AppProtectionPolicy, ComplianceStatus, Connector, ConnectorState,
         Decision, HealthState, ListConnectorsRequest, ListRequest, MissingDataMode, Platform,
-        ScheduledAction,
-        TenantSettings, ThreatLevel, UnresponsivePartnerMode,
+        ScheduledAction, TenantSettings, ThreatLevel, UnresponsivePartnerMode,
     },
     events::{access_changes, actions_due, compliance_changes, reports_of},
     register_connector_with,

@@ -163,7 +163,12 @@ async fn get_device_returns_reported_fields_and_worst_level_across_connectors() 
             HealthState::Misconfigured,
             ThreatLevel::Secured,
         ), // a missing, nothing held; b=SECURED
-        ("vendor-b", 5, HealthState::Unknown, ThreatLevel::Unspecified), // no level at all
+        (
+            "vendor-b",
+            5,
+            HealthState::Unknown,
+            ThreatLevel::Unspecified,
+        ), // no level at all
     ];
     for (i, (connector, seq, state, expected)) in steps.into_iter().enumerate() {
         let observed = ts(t0 + 120 + i64::try_from(i)? * 60);

@@ -27,9 +27,11 @@ async fn a_vendor_cloud_failing_past_the_threshold_makes_the_connector_unrespons
         })
         .await?;
     let _host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;
-    wait_until(WAIT, "exchange allows the synced, secure device", || async {
-        core.exchange_is(DEVICE, api::Decision::Allow).await
-    })
+    wait_until(
+        WAIT,
+        "exchange allows the synced, secure device",
+        || async { core.exchange_is(DEVICE, api::Decision::Allow).await },
+    )
     .await?;
     wait_until(WAIT, "the connector shows its feed connected", || async {
         core.connector("lookout").await.is_ok_and(|c| {
@@ -40,25 +42,35 @@ async fn a_vendor_cloud_failing_past_the_threshold_makes_the_connector_unrespons
     .await?;
 
     // Every Lookout request fails from now on, and the open stream is cut.
-    sim.admin("faults", json!({"vendor": "lookout", "status": 503, "count": 1_000_000}))
-        .await?;
+    sim.admin(
+        "faults",
+        json!({"vendor": "lookout", "status": 503, "count": 1_000_000}),
+    )
+    .await?;
     sim.admin("inject", json!({"kind": "drop_stream"})).await?;
     let connector = std::sync::Mutex::new(api::Connector::default());
-    wait_until(WAIT, "the connector shows its feed disconnected", || async {
-        let Ok(now) = core.connector("lookout").await else {
-            return false;
-        };
-        let disconnected = now
-            .feed
-            .as_ref()
-            .is_some_and(|feed| feed.state == api::FeedState::Disconnected as i32);
-        *connector.lock().unwrap() = now;
-        disconnected
-    })
+    wait_until(
+        WAIT,
+        "the connector shows its feed disconnected",
+        || async {
+            let Ok(now) = core.connector("lookout").await else {
+                return false;
+            };
+            let disconnected = now
+                .feed
+                .as_ref()
+                .is_some_and(|feed| feed.state == api::FeedState::Disconnected as i32);
+            *connector.lock().unwrap() = now;
+            disconnected
+        },
+    )
     .await?;
     let connector = connector.into_inner().unwrap();
     assert!(
-        connector.feed.as_ref().is_some_and(|feed| feed.reason.contains("503")),
+        connector
+            .feed
+            .as_ref()
+            .is_some_and(|feed| feed.reason.contains("503")),
         "{connector:?}"
     );
     assert_eq!(
@@ -70,12 +82,23 @@ async fn a_vendor_cloud_failing_past_the_threshold_makes_the_connector_unrespons
     // Past the threshold (7 days), with the host still heartbeating.
     advance_clock(&mut core.clock().await?, Duration::from_secs(8 * 24 * 3600)).await?;
     let after = core.connector("lookout").await?;
-    assert_eq!(after.state, api::ConnectorState::Unresponsive as i32, "{after:?}");
+    assert_eq!(
+        after.state,
+        api::ConnectorState::Unresponsive as i32,
+        "{after:?}"
+    );
     assert!(after.vendor_sync_lag.is_some(), "{after:?}");
     let answer = core.exchange(DEVICE).await.expect("an answer");
-    assert_eq!(answer.decision, api::Decision::Deny as i32, "fail closed: {answer:?}");
+    assert_eq!(
+        answer.decision,
+        api::Decision::Deny as i32,
+        "fail closed: {answer:?}"
+    );
     assert!(
-        answer.reasons.iter().any(|r| r.code == "partner_unresponsive"),
+        answer
+            .reasons
+            .iter()
+            .any(|r| r.code == "partner_unresponsive"),
         "{answer:?}"
     );
     Ok(())

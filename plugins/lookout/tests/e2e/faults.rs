@@ -226,14 +226,18 @@ async fn malformed_unknown_field_and_duplicate_events_are_skipped_counted_and_lo
     .await?;
     // The unknown-field DEVICE event changes nothing about d1, so the core refreshes its report (the
     // event id moves) without writing an event.
-    wait_until(WAIT, "the unknown-field event reached d1's report", || async {
-        core.device("d1").await.is_some_and(|device| {
-            device
-                .reports
-                .first()
-                .is_some_and(|report| !report.vendor_event_id.starts_with("sync-"))
-        })
-    })
+    wait_until(
+        WAIT,
+        "the unknown-field event reached d1's report",
+        || async {
+            core.device("d1").await.is_some_and(|device| {
+                device
+                    .reports
+                    .first()
+                    .is_some_and(|report| !report.vendor_event_id.starts_with("sync-"))
+            })
+        },
+    )
     .await?;
     sim.admin(
         "infect",
@@ -258,10 +262,7 @@ async fn malformed_unknown_field_and_duplicate_events_are_skipped_counted_and_lo
         "the duplicate batch produced no report"
     );
     // The host never failed, and d1's infection came through after the unknown-field event.
-    assert!(
-        core.reports("d1").await?.len() >= 2,
-        "sync, infection"
-    );
+    assert!(core.reports("d1").await?.len() >= 2, "sync, infection");
     assert!(!log.contains("exit"), "the host kept running: {log}");
     Ok(())
 }

@@ -62,17 +62,19 @@ async fn a_recheck_finds_a_threat_the_stream_never_announced_and_the_decision_fl
     let answer = answer.into_inner().unwrap().expect("an answer");
     assert!(answer.accepted, "{answer:?}");
 
-    wait_until(WAIT, "exchange denies the device after the re-check", || async {
-        core.exchange_is(DEVICE, api::Decision::Deny).await
-    })
+    wait_until(
+        WAIT,
+        "exchange denies the device after the re-check",
+        || async { core.exchange_is(DEVICE, api::Decision::Deny).await },
+    )
     .await?;
     let reports = core.reports(DEVICE).await?;
-    assert!(reports.len() > before, "a new report came with the re-check");
-    let last = reports.last().expect("a report");
     assert!(
-        last.vendor_event_id.starts_with("recheck-"),
-        "{last:?}"
+        reports.len() > before,
+        "a new report came with the re-check"
     );
+    let last = reports.last().expect("a report");
+    assert!(last.vendor_event_id.starts_with("recheck-"), "{last:?}");
 
     // A connector nobody runs has no control stream.
     core.create_compliance_connector("idle").await?;

@@ -192,12 +192,18 @@ impl ConnectorService for AdminApi {
                 parse::device_id(&format!("device_ids[{index}]"), raw).map(|id| id.to_string())
             })
             .collect::<CoreResult<Vec<_>>>()?;
-        let timeout = parse_policy::optional_duration("timeout", request.timeout)?
-            .unwrap_or(RECHECK_TIMEOUT);
+        let timeout =
+            parse_policy::optional_duration("timeout", request.timeout)?.unwrap_or(RECHECK_TIMEOUT);
         if timeout.is_zero() || timeout > MAX_RECHECK_TIMEOUT {
             return Err(CoreError::invalid("timeout", "must be between 1 ns and 60 s").into());
         }
-        if !self.store.view().config.connectors.contains_key(&connector_id) {
+        if !self
+            .store
+            .view()
+            .config
+            .connectors
+            .contains_key(&connector_id)
+        {
             return Err(not_found("connector", connector_id.as_str()));
         }
         let result = self
@@ -228,7 +234,13 @@ impl ConnectorService for AdminApi {
             .cloned();
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
         super::limits::check_connector(principal.as_ref(), &connector_id)?;
-        if !self.store.view().config.connectors.contains_key(&connector_id) {
+        if !self
+            .store
+            .view()
+            .config
+            .connectors
+            .contains_key(&connector_id)
+        {
             return Err(not_found("connector", connector_id.as_str()));
         }
         let receiver = self.control.open(connector_id);

@@ -26,7 +26,7 @@ pub(crate) type ControlItem = Result<pb::ControlCommand, Status>;
 
 /// The open control streams and the commands waiting for an answer.
 #[derive(Debug, Clone, Default)]
-pub struct ControlHub {
+pub(crate) struct ControlHub {
     state: Arc<Mutex<HubState>>,
 }
 

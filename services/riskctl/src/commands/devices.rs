@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use riskgate_proto::v1::{
-    ClearKnownRiskRequest, DeviceHistoryRequest, RecheckRequest, Event, GetDeviceComplianceRequest,
-    GetDeviceRequest, ListDevicesRequest,
+    ClearKnownRiskRequest, DeviceHistoryRequest, Event, GetDeviceComplianceRequest,
+    GetDeviceRequest, ListDevicesRequest, RecheckRequest,
 };
 use serde_json::json;
 
