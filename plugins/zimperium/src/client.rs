@@ -20,6 +20,8 @@ pub const REFRESH_PATH: &str = "/api/auth/v1/api_keys/access";
 pub const THREATS_PATH: &str = "/api/threats/public/v1/threats";
 /// The devices path.
 pub const DEVICES_PATH: &str = "/api/devices/public/v2/devices/start-scroll";
+/// One device by id: `GET {DEVICES_BY_ID_PATH}/{id}`.
+pub const DEVICES_BY_ID_PATH: &str = "/api/devices/public/v2/devices";
 
 /// Token lifetime assumed when the JWT has no readable `exp` (SEKOIA's assumption).
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);

@@ -142,6 +142,20 @@ impl Fleet {
         self.dirty.insert(record.device_id);
     }
 
+    /// The current report of `device_id`, changed or not (a re-check reports it either way); `None` for an
+    /// unknown device or one whose platform is unknown.
+    pub fn current_report(&mut self, device_id: &str) -> Option<pb::DeviceReport> {
+        let device = self.devices.get_mut(device_id)?;
+        let picture = picture(device_id, device);
+        device.reported = Some(picture.digest);
+        picture.report
+    }
+
+    /// Every known device id.
+    pub fn device_ids(&self) -> Vec<String> {
+        self.devices.keys().cloned().collect()
+    }
+
     /// The reports owed: one per device whose picture changed since it was last reported.
     pub fn take_reports(&mut self) -> Vec<pb::DeviceReport> {
         let dirty = std::mem::take(&mut self.dirty);

@@ -34,7 +34,7 @@ use riskgate_sdk::{
 use serde_json::Value;
 
 use crate::{
-    client::{Client, ClientError, DEVICES_PATH, THREATS_PATH},
+    client::{Client, ClientError, DEVICES_BY_ID_PATH, DEVICES_PATH, THREATS_PATH},
     config::ZimperiumConfig,
     fleet::{Cursor, Fleet},
 };
@@ -93,6 +93,10 @@ impl Connector for ZimperiumConnector {
             ),
         };
         Ok(ZimperiumConnector { config, resume })
+    }
+
+    fn takes_rechecks() -> bool {
+        true
     }
 
     async fn run(self, sink: BatchSink, shutdown: Shutdown) -> Result<(), ConnectorError> {
@@ -178,13 +182,19 @@ impl Poller {
     async fn run(&mut self, sink: &BatchSink, shutdown: &Shutdown) -> Result<(), ClientError> {
         let mut failures = 0u32;
         while !shutdown.is_shutdown() {
-            match self.cycle(sink, shutdown).await {
+            let polled = match self.cycle(sink, shutdown).await {
                 Ok(()) => {
-                    failures = 0;
                     // A poll that went through is Zimperium's word that the feed is alive.
                     sink.feed().synced();
-                    sleep(self.config.poll_interval, shutdown).await?;
+                    match sleep_or_recheck(self.config.poll_interval, sink, shutdown).await? {
+                        Some(recheck) => self.recheck(&recheck.device_ids, sink, shutdown).await,
+                        None => Ok(()),
+                    }
                 }
+                Err(err) => Err(err),
+            };
+            match polled {
+                Ok(()) => failures = 0,
                 Err(ClientError::Unexpected(why)) => {
                     failures = failures.saturating_add(1);
                     sink.feed()
@@ -337,6 +347,57 @@ impl Poller {
         )))
     }
 
+    /// An admin's re-check: fetches the named devices (none: every device) from the devices API, polls
+    /// the threat window, and reports each named device whether it changed or not, under a fresh event id.
+    async fn recheck(
+        &mut self,
+        device_ids: &[String],
+        sink: &BatchSink,
+        shutdown: &Shutdown,
+    ) -> Result<(), ClientError> {
+        let wanted = if device_ids.is_empty() {
+            self.sync_devices(shutdown).await?;
+            self.fleet.device_ids()
+        } else {
+            for device_id in device_ids {
+                let path = format!("{DEVICES_BY_ID_PATH}/{device_id}");
+                let item = self.client.get_json(&path, &[], shutdown).await?;
+                match mapping::device(&item, self.config.device_id) {
+                    Ok(device) => self.fleet.apply_device(device),
+                    Err(why) => log(
+                        "WARN",
+                        format_args!("recheck: device {device_id} skipped ({why})"),
+                    ),
+                }
+            }
+            device_ids.to_vec()
+        };
+        // Threats changed since the last poll, and whatever else changed, go out as usual first.
+        self.cycle(sink, shutdown).await?;
+        let round = now_ms();
+        let reports: Vec<pb::DeviceReport> = wanted
+            .iter()
+            .filter_map(|device_id| self.fleet.current_report(device_id))
+            .map(|mut report| {
+                report.vendor_event_id = format!("recheck-{round}-{}", report.device_id);
+                report
+            })
+            .filter(|report| validate::report(report).is_ok())
+            .collect();
+        log(
+            "INFO",
+            format_args!(
+                "recheck: re-reported {} of {} devices",
+                reports.len(),
+                wanted.len()
+            ),
+        );
+        let cursor = self.sent_cursor.unwrap_or(Cursor {
+            after_ms: self.window_start_ms,
+        });
+        self.send(reports, cursor, sink).await
+    }
+
     /// The reports owed, each checked with the SDK's validation; an invalid one is skipped.
     fn valid_reports(&mut self) -> Vec<pb::DeviceReport> {
         let now = SystemTime::now();
@@ -409,6 +470,19 @@ impl Poller {
         self.sent_cursor = Some(cursor);
         self.last_checkpoint_sent = Instant::now();
         Ok(())
+    }
+}
+
+/// Waits `wait` unless a re-check arrives first, which it returns.
+async fn sleep_or_recheck(
+    wait: Duration,
+    sink: &BatchSink,
+    shutdown: &Shutdown,
+) -> Result<Option<riskgate_sdk::Recheck>, ClientError> {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => Ok(None),
+        recheck = sink.recheck_requested() => Ok(Some(recheck)),
+        () = shutdown.wait() => Err(ClientError::Stopped),
     }
 }
 

@@ -521,3 +521,71 @@ async fn expect_decision(
     }
     Ok(())
 }
+
+/// Re-check now (ABI minor 2): `ConnectorService.Recheck` reaches the plugin through the host's control
+/// stream; the plugin fetches the device from the devices API and reports it even though nothing changed,
+/// so the core's freshness moves (the stored report takes the re-check's event id, with no new event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recheck_fetches_the_device_and_refreshes_its_report() -> anyhow::Result<()> {
+    let world = World::start(10).await?;
+    world.add_device("phone", "IOS").await?;
+    let host = world.host()?;
+    world
+        .wait_state("phone", api::HealthState::Secured, &host)
+        .await?;
+    let events_before = world.history("phone").await?.len();
+
+    let mut connectors = world.core.connector_client().await?;
+    let answer = std::sync::Mutex::new(None);
+    wait_until(WAIT, "the re-check is accepted", || {
+        let mut connectors = connectors.clone();
+        let answer = &answer;
+        async move {
+            let sent = connectors
+                .recheck(api::RecheckRequest {
+                    connector_id: CONNECTOR.to_owned(),
+                    device_ids: vec!["phone".to_owned()],
+                    timeout: None,
+                })
+                .await;
+            match sent {
+                Ok(response) => {
+                    *answer.lock().unwrap() = Some(response.into_inner());
+                    true
+                }
+                // The host opens its control stream just after its plugin starts.
+                Err(status) if status.code() == tonic::Code::Unavailable => false,
+                Err(status) => panic!("re-check refused: {status:?}"),
+            }
+        }
+    })
+    .await?;
+    assert!(answer.into_inner().unwrap().is_some_and(|a| a.accepted));
+    wait_until(
+        WAIT,
+        "the report carries the re-check's event id",
+        || async {
+            world
+                .report("phone")
+                .await
+                .is_some_and(|r| r.vendor_event_id.starts_with("recheck-"))
+        },
+    )
+    .await?;
+    assert_eq!(
+        world.history("phone").await?.len(),
+        events_before,
+        "an unchanged picture refreshes the report without an event"
+    );
+    connectors = world.core.connector_client().await?;
+    let unknown = connectors
+        .recheck(api::RecheckRequest {
+            connector_id: "nobody".to_owned(),
+            device_ids: Vec::new(),
+            timeout: None,
+        })
+        .await
+        .expect_err("no such connector");
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
+    Ok(())
+}
