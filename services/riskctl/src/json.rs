@@ -230,6 +230,13 @@ pub(crate) fn connector(c: &pb::Connector) -> Value {
         "error_message": c.error_message,
         "version": c.version,
         "missing_data": names::missing_data(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
+        "feed": c.feed.as_ref().map(|feed| json!({
+            "state": opt(names::feed_state(feed.state)),
+            "reason": feed.reason,
+            "since": opt(timestamp_text(feed.since.as_ref())),
+            "last_vendor_sync": opt(timestamp_text(feed.last_vendor_sync.as_ref())),
+        })),
+        "vendor_sync_lag": opt(duration_text(c.vendor_sync_lag.as_ref())),
     })
 }
 

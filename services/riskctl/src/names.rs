@@ -261,6 +261,7 @@ output_enum!(partner_priority, PartnerPriority, "PARTNER_PRIORITY_");
 output_enum!(action_kind, ActionKind, "ACTION_KIND_");
 output_enum!(config_object, ConfigObject, "CONFIG_OBJECT_");
 output_enum!(missing_data, MissingDataMode, "MISSING_DATA_MODE_");
+output_enum!(feed_state, FeedState, "FEED_STATE_");
 output_enum!(
     unknown_device,
     UnknownDeviceAccess,

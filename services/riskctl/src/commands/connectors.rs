@@ -169,10 +169,34 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
             "last heartbeat",
             or_dash(timestamp_text(c.last_heartbeat.as_ref())),
         ),
+        (
+            "missing data",
+            names::missing_data(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
+        ),
         ("version", c.version.to_string()),
     ];
     if !c.error_message.is_empty() {
         pairs.push(("error", c.error_message.clone()));
+    }
+    if let Some(feed) = &c.feed {
+        let state = names::feed_state(feed.state).unwrap_or_else(|| "not reported".to_owned());
+        let since = timestamp_text(feed.since.as_ref())
+            .map(|since| format!(" since {since}"))
+            .unwrap_or_default();
+        let reason = if feed.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", feed.reason)
+        };
+        pairs.push(("vendor feed", format!("{state}{since}{reason}")));
+        pairs.push((
+            "last vendor sync",
+            or_dash(timestamp_text(feed.last_vendor_sync.as_ref())),
+        ));
+        pairs.push((
+            "vendor sync lag",
+            or_dash(duration_text(c.vendor_sync_lag.as_ref())),
+        ));
     }
     output::write(&fields(&pairs))
 }

@@ -123,3 +123,45 @@ async fn devices_history_prints_one_line_per_event_and_json() {
         .json();
     assert_eq!(limited.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_risk_shows_filters_and_is_cleared_by_clear_risk() {
+    use riskgate_tests::api::HealthState;
+    let mut fixture = Fixture::start().await;
+    // The MTD app of the risky device is removed: its HIGH is kept as a known risk.
+    fixture.report(RISKY, HealthState::Deactivated).await;
+    let riskctl = fixture.riskctl();
+
+    let shown = riskctl.run(&["devices", "show", RISKY]).await;
+    assert!(shown.ok().contains("KNOWN RISK"), "{shown:#?}");
+    assert!(shown.ok().contains("high at "), "{shown:#?}");
+    let json = riskctl
+        .run(&["--json", "devices", "show", RISKY])
+        .await
+        .json();
+    assert_eq!(json["device"]["level"], "high", "{json}");
+
+    let silent = riskctl
+        .run(&["--json", "devices", "list", "--not-reported-for", "1h"])
+        .await
+        .json();
+    assert_eq!(
+        silent.as_array().map(Vec::len),
+        Some(0),
+        "both reported just now: {silent}"
+    );
+
+    let cleared = riskctl.run(&["devices", "clear-risk", RISKY]).await;
+    assert!(
+        cleared
+            .ok()
+            .contains(&format!("cleared; {RISKY} is now at level -")),
+        "{cleared:#?}"
+    );
+    riskctl
+        .run(&["devices", "clear-risk", RISKY])
+        .await
+        .fails_with(1, "no known risk");
+    let history = riskctl.run(&["devices", "history", RISKY]).await;
+    assert!(history.ok().contains("known_risk_cleared"), "{history:#?}");
+}
