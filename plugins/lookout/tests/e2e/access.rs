@@ -4,24 +4,13 @@
 use riskgate_proto::v1 as api;
 use serde_json::json;
 
-use crate::support::{plugin_config, start_sim, wait_until, Core, Host, WAIT};
+use crate::support::{exchange_fleet, wait_until, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_access_for_exchange_flips_to_deny_on_infection_and_back_to_allow_on_remediation(
 ) -> anyhow::Result<()> {
-    let sim = start_sim(&["--fleet", "3", "--seed", "11"]).await?;
-    let core = Core::start().await?;
-    core.create_compliance_connector("lookout").await?;
-    core.require_low_for_exchange().await?;
-    let _host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;
-
     let device = "fleet-00001";
-    wait_until(
-        WAIT,
-        "exchange is allowed for the synced, secure device",
-        || async { core.exchange_is(device, api::Decision::Allow).await },
-    )
-    .await?;
+    let (sim, core, _host) = exchange_fleet(api::MissingDataMode::Unspecified, device).await?;
 
     sim.admin("infect", json!({"device": device, "vendor": "lookout", "severity": "HIGH", "classification": "TROJAN"})).await?;
     wait_until(WAIT, "exchange is denied after the infection", || async {

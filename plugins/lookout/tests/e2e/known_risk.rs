@@ -1,12 +1,12 @@
 //! Removing the MTD app does not clear a risk: a device Lookout reported HIGH whose Lookout app is then
-//! uninstalled (Lookout reports protection status `UNINSTALLED`, which maps to MISCONFIGURED, a state without a level) stays
-//! denied under the default missing-data mode until an admin clears the known risk; under Intune's
-//! behaviour it gets access back.
+//! uninstalled (protection status `UNINSTALLED`, which maps to MISCONFIGURED, a state without a level)
+//! stays denied under the default missing-data mode until an admin clears the known risk; under
+//! Intune's behaviour it gets access back.
 
 use riskgate_proto::v1 as api;
 use serde_json::json;
 
-use crate::support::{plugin_config, start_sim, wait_health, wait_until, Core, Host, WAIT};
+use crate::support::{exchange_fleet, wait_health, wait_until, Core, Host, Sim, WAIT};
 
 const DEVICE: &str = "fleet-00001";
 
@@ -14,17 +14,8 @@ const DEVICE: &str = "fleet-00001";
 /// Lookout app uninstalled and that report applied.
 async fn high_then_uninstalled(
     missing_data: api::MissingDataMode,
-) -> anyhow::Result<(Core, crate::support::Sim, Host)> {
-    let sim = start_sim(&["--fleet", "3", "--seed", "11"]).await?;
-    let core = Core::start().await?;
-    core.create_compliance_connector_with("lookout", missing_data)
-        .await?;
-    core.require_low_for_exchange().await?;
-    let host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;
-    wait_until(WAIT, "exchange allows the synced device", || async {
-        core.exchange_is(DEVICE, api::Decision::Allow).await
-    })
-    .await?;
+) -> anyhow::Result<(Core, Sim, Host)> {
+    let (sim, core, host) = exchange_fleet(missing_data, DEVICE).await?;
     sim.admin(
         "infect",
         json!({"device": DEVICE, "vendor": "lookout", "severity": "HIGH", "classification": "TROJAN"}),

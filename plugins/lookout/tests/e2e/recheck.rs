@@ -7,22 +7,14 @@ use riskgate_proto::v1 as api;
 use serde_json::json;
 use tonic::Code;
 
-use crate::support::{plugin_config, start_sim, wait_until, Core, Host, WAIT};
+use crate::support::{exchange_fleet, wait_until, WAIT};
 
 const DEVICE: &str = "fleet-00001";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recheck_finds_a_threat_the_stream_never_announced_and_the_decision_flips(
 ) -> anyhow::Result<()> {
-    let sim = start_sim(&["--fleet", "3", "--seed", "11"]).await?;
-    let core = Core::start().await?;
-    core.create_compliance_connector("lookout").await?;
-    core.require_low_for_exchange().await?;
-    let _host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;
-    wait_until(WAIT, "exchange allows the synced device", || async {
-        core.exchange_is(DEVICE, api::Decision::Allow).await
-    })
-    .await?;
+    let (sim, core, _host) = exchange_fleet(api::MissingDataMode::Unspecified, DEVICE).await?;
 
     sim.admin(
         "infect",

@@ -171,6 +171,28 @@ impl Core {
     }
 }
 
+/// The fleet every access test starts from: a simulator with three devices (seed 11), a core whose
+/// `exchange` needs a compliant device (at most LOW), the Lookout connector under `missing_data`, and
+/// its host, once `device` is allowed.
+pub(crate) async fn exchange_fleet(
+    missing_data: api::MissingDataMode,
+    device: &str,
+) -> anyhow::Result<(Sim, Core, Host)> {
+    let sim = start_sim(&["--fleet", "3", "--seed", "11"]).await?;
+    let core = Core::start().await?;
+    core.create_compliance_connector_with("lookout", missing_data)
+        .await?;
+    core.require_low_for_exchange().await?;
+    let host = Host::start(&core, "lookout", &plugin_config(&sim, json!({})))?;
+    wait_until(
+        WAIT,
+        "exchange allows the synced, secure device",
+        || async { core.exchange_is(device, api::Decision::Allow).await },
+    )
+    .await?;
+    Ok((sim, core, host))
+}
+
 /// Config JSON for the plugin pointing at `sim`, with fast timeouts for tests.
 pub(crate) fn plugin_config(sim: &Sim, extra: Value) -> Value {
     let mut config = json!({

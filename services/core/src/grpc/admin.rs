@@ -150,10 +150,7 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::Connector>, Status> {
-        let principal = request
-            .extensions()
-            .get::<crate::auth::Principal>()
-            .cloned();
+        let principal = super::limits::caller(&request);
         let request = request.into_inner();
         let connector_id = parse::connector_id("connector_id", &request.connector_id)?;
         super::limits::check_connector(principal.as_ref(), &connector_id)?;
@@ -228,10 +225,7 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::ControlRequest>,
     ) -> Result<Response<Self::ControlStream>, Status> {
-        let principal = request
-            .extensions()
-            .get::<crate::auth::Principal>()
-            .cloned();
+        let principal = super::limits::caller(&request);
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
         super::limits::check_connector(principal.as_ref(), &connector_id)?;
         if !self
@@ -253,10 +247,7 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::ControlResult>,
     ) -> Result<Response<pb::CompleteControlResponse>, Status> {
-        let principal = request
-            .extensions()
-            .get::<crate::auth::Principal>()
-            .cloned();
+        let principal = super::limits::caller(&request);
         let result = request.into_inner();
         let connector_id = parse::connector_id("connector_id", &result.connector_id)?;
         super::limits::check_connector(principal.as_ref(), &connector_id)?;

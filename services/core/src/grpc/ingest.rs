@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     lease::{IngestLeases, Lease},
-    limits::{check_connector, client_key, message_size_status, StreamLimiter},
+    limits::{caller, check_connector, client_key, message_size_status, StreamLimiter},
     parse, render, Limits,
 };
 use crate::{
@@ -113,10 +113,7 @@ impl IngestService for IngestApi {
         request: Request<Streaming<pb::ReportBatch>>,
     ) -> Result<Response<Self::IngestStream>, Status> {
         let slot = self.streams.acquire(client_key(&request))?;
-        let principal = request
-            .extensions()
-            .get::<crate::auth::Principal>()
-            .cloned();
+        let principal = caller(&request);
         let mut inbound = request.into_inner();
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(PIPELINE_DEPTH);
         let (ack_tx, ack_rx) = mpsc::channel(PIPELINE_DEPTH);
@@ -200,10 +197,7 @@ impl IngestService for IngestApi {
         &self,
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
-        let principal = request
-            .extensions()
-            .get::<crate::auth::Principal>()
-            .cloned();
+        let principal = caller(&request);
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
         check_connector(principal.as_ref(), &connector_id)?;
         let checkpoint = self

@@ -13,6 +13,11 @@ use tonic::{Code, Request, Status};
 
 use crate::{auth::Principal, domain::ConnectorId, error::CoreError};
 
+/// The authenticated caller of `request`, as the auth layer recorded it (`None` with auth disabled).
+pub(crate) fn caller<T>(request: &Request<T>) -> Option<Principal> {
+    request.extensions().get::<Principal>().cloned()
+}
+
 /// Refuses a request whose token may not act for `connector_id` (auth disabled: everything is allowed).
 pub(crate) fn check_connector(
     principal: Option<&Principal>,

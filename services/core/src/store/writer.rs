@@ -507,41 +507,34 @@ impl Writer {
                 result.stale += 1;
                 continue;
             }
-            if let Some(device) = existing
+            let (device, dedup_position) = match existing
                 .as_ref()
                 .and_then(|device| refreshed(device, connector_id, report, now))
             {
                 // The partner's word again, unchanged: its freshness moves (received_at, last_seen and
                 // with them the validity period), but the log gets no event.
-                overlay
-                    .writes
-                    .put(Keyspace::Dedup, dedup_key.clone(), encode(&device.position));
-                overlay.writes.put(
-                    Keyspace::Devices,
-                    keys::device(&device.device_id),
-                    encode(&device),
-                );
-                overlay.dedup.insert(dedup_key);
-                if !touched.contains(&device.device_id) {
-                    touched.push(device.device_id.clone());
+                Some(device) => {
+                    let position = device.position;
+                    (device, position)
                 }
-                overlay.records.insert(device.device_id.clone(), device);
-                result.applied += 1;
-                continue;
-            }
-            if existing.is_none() {
-                overlay.new_devices += 1;
-            }
-            let position = overlay.head + 1;
-            let (device, reported) = apply_report(existing, connector_id, report, position, now);
-            overlay.push_event(
-                Some(&device.device_id),
-                EventKind::DeviceReported(reported),
-                now,
-            );
+                None => {
+                    if existing.is_none() {
+                        overlay.new_devices += 1;
+                    }
+                    let position = overlay.head + 1;
+                    let (device, reported) =
+                        apply_report(existing, connector_id, report, position, now);
+                    overlay.push_event(
+                        Some(&device.device_id),
+                        EventKind::DeviceReported(reported),
+                        now,
+                    );
+                    (device, position)
+                }
+            };
             overlay
                 .writes
-                .put(Keyspace::Dedup, dedup_key.clone(), encode(&position));
+                .put(Keyspace::Dedup, dedup_key.clone(), encode(&dedup_position));
             overlay.writes.put(
                 Keyspace::Devices,
                 keys::device(&device.device_id),
