@@ -90,14 +90,15 @@ impl CliError {
                     detail: format!("{message}: {cause}"),
                 }
             }
-            (Code::Unavailable, None) => CliError::Unreachable {
+            (Code::Unavailable, None) if message.is_empty() => CliError::Unreachable {
                 url: url.to_owned(),
-                detail: if message.is_empty() {
-                    "the server is unavailable".to_owned()
-                } else {
-                    message
-                },
+                detail: "the server is unavailable".to_owned(),
             },
+            // riskgate itself answered: a part it needs for this request is not there (a connector's
+            // host for a re-check), which says nothing about reaching riskgate.
+            (Code::Unavailable, None) => {
+                CliError::Other(format!("riskgate cannot do this now: {message}"))
+            }
             (code, _) => Self::from_code(code, message),
         }
     }

@@ -83,3 +83,51 @@ async fn a_recheck_finds_a_threat_the_stream_never_announced_and_the_decision_fl
     assert_eq!(idle.code(), Code::Unavailable, "{idle:?}");
     Ok(())
 }
+
+/// The periodic re-sync (`resync_interval_secs`) re-reads every device and re-reports it under a fresh
+/// event id: an unchanged device's report is refreshed in the core (its event id and `received_at`
+/// move) without a new event, so freshness measures Lookout's last word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_resync_refreshes_every_device_without_new_events() -> anyhow::Result<()> {
+    let sim = crate::support::start_sim(&["--fleet", "2", "--seed", "11"]).await?;
+    let core = crate::support::Core::start().await?;
+    core.create_compliance_connector("lookout").await?;
+    let config =
+        crate::support::plugin_config(&sim, serde_json::json!({"resync_interval_secs": 1}));
+    let _host = crate::support::Host::start(&core, "lookout", &config)?;
+    wait_until(WAIT, "both devices are synced", || async {
+        core.device("fleet-00000").await.is_some() && core.device("fleet-00001").await.is_some()
+    })
+    .await?;
+    let events_before = core.reports("fleet-00001").await?.len();
+    let received_before =
+        core.device("fleet-00001").await.expect("a device").reports[0].received_at;
+    wait_until(WAIT, "a re-sync refreshed every device", || async {
+        let mut refreshed = 0;
+        for device in ["fleet-00000", "fleet-00001"] {
+            if core
+                .device(device)
+                .await
+                .is_some_and(|d| d.reports[0].vendor_event_id.starts_with("resync-"))
+            {
+                refreshed += 1;
+            }
+        }
+        refreshed == 2
+    })
+    .await?;
+    let after = core.device("fleet-00001").await.expect("a device");
+    let seconds = |at: &Option<riskgate_sdk::prost_types::Timestamp>| {
+        at.as_ref().map(|t| (t.seconds, t.nanos))
+    };
+    assert!(
+        seconds(&after.reports[0].received_at) > seconds(&received_before),
+        "received_at moved: {after:?}"
+    );
+    assert_eq!(
+        core.reports("fleet-00001").await?.len(),
+        events_before,
+        "an unchanged device costs no event"
+    );
+    Ok(())
+}

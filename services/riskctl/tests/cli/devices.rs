@@ -165,3 +165,22 @@ async fn a_known_risk_shows_filters_and_is_cleared_by_clear_risk() {
     let history = riskctl.run(&["devices", "history", RISKY]).await;
     assert!(history.ok().contains("known_risk_cleared"), "{history:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recheck_names_the_connector_without_a_host_and_refuses_an_unknown_device() {
+    let fixture = Fixture::start().await;
+    let riskctl = fixture.riskctl();
+    // The fixture's connector reports through the test, not through a host: nobody holds its control
+    // stream, and the answer says so.
+    riskctl
+        .run(&["devices", "recheck", RISKY])
+        .await
+        .fails_with(
+            1,
+            &format!("no host of connector {CONNECTOR} holds a control stream open"),
+        );
+    riskctl
+        .run(&["devices", "recheck", "never-seen"])
+        .await
+        .fails_with(5, "never-seen");
+}
