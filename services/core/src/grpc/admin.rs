@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     control::{ControlHub, ControlItem},
+    limits::acting_for,
     parse, parse_policy, render_policy,
 };
 use crate::{
@@ -150,10 +151,8 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::Connector>, Status> {
-        let principal = super::limits::caller(&request);
+        let connector_id = acting_for(&request, |m| &m.connector_id)?;
         let request = request.into_inner();
-        let connector_id = parse::connector_id("connector_id", &request.connector_id)?;
-        super::limits::check_connector(principal.as_ref(), &connector_id)?;
         if request.error_message.len() > 1024 {
             return Err(CoreError::invalid("error_message", "longer than 1024 bytes").into());
         }
@@ -225,9 +224,7 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::ControlRequest>,
     ) -> Result<Response<Self::ControlStream>, Status> {
-        let principal = super::limits::caller(&request);
-        let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
-        super::limits::check_connector(principal.as_ref(), &connector_id)?;
+        let connector_id = acting_for(&request, |m| &m.connector_id)?;
         if !self
             .store
             .view()
@@ -247,10 +244,8 @@ impl ConnectorService for AdminApi {
         &self,
         request: Request<pb::ControlResult>,
     ) -> Result<Response<pb::CompleteControlResponse>, Status> {
-        let principal = super::limits::caller(&request);
+        let connector_id = acting_for(&request, |m| &m.connector_id)?;
         let result = request.into_inner();
-        let connector_id = parse::connector_id("connector_id", &result.connector_id)?;
-        super::limits::check_connector(principal.as_ref(), &connector_id)?;
         if result.message.len() > 1024 {
             return Err(CoreError::invalid("message", "longer than 1024 bytes").into());
         }

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     lease::{IngestLeases, Lease},
-    limits::{caller, check_connector, client_key, message_size_status, StreamLimiter},
+    limits::{acting_for, caller, check_connector, client_key, message_size_status, StreamLimiter},
     parse, render, Limits,
 };
 use crate::{
@@ -197,9 +197,7 @@ impl IngestService for IngestApi {
         &self,
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
-        let principal = caller(&request);
-        let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
-        check_connector(principal.as_ref(), &connector_id)?;
+        let connector_id = acting_for(&request, |m| &m.connector_id)?;
         let checkpoint = self
             .store
             .checkpoint(&connector_id)

@@ -18,6 +18,17 @@ pub(crate) fn caller<T>(request: &Request<T>) -> Option<Principal> {
     request.extensions().get::<Principal>().cloned()
 }
 
+/// The connector a connector host's request names in its `connector_id` field (read by `field`),
+/// refused unless the caller's token may act for it.
+pub(crate) fn acting_for<T>(
+    request: &Request<T>,
+    field: impl FnOnce(&T) -> &str,
+) -> Result<ConnectorId, CoreError> {
+    let connector_id = super::parse::connector_id("connector_id", field(request.get_ref()))?;
+    check_connector(caller(request).as_ref(), &connector_id)?;
+    Ok(connector_id)
+}
+
 /// Refuses a request whose token may not act for `connector_id` (auth disabled: everything is allowed).
 pub(crate) fn check_connector(
     principal: Option<&Principal>,
