@@ -19,7 +19,7 @@ use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityUid, PolicySet, Request,
     RestrictedExpression,
 };
-use riskgate_core::{
+use riskgate_policy::{
     domain::{
         policy::{
             AccessRule, Assignment, CompliancePolicy, Connector, ConnectorSettings,
@@ -28,13 +28,11 @@ use riskgate_core::{
         },
         ConnectorId, HealthState, Platform, ThreatLevel, Timestamp,
     },
-    policy::{
-        evaluate::{
-            decide_access, effective_level, evaluate_compliance, ConnectorStates, DeviceSummary,
-            PartnerSummary,
-        },
-        view::ComplianceState,
+    evaluate::{
+        decide_access, effective_level, evaluate_compliance, ConnectorStates, DeviceSummary,
+        PartnerSummary,
     },
+    view::ComplianceState,
 };
 
 use crate::{

@@ -31,7 +31,7 @@ pub(crate) fn device_id(index: u64) -> String {
 
 /// Whether CheckAccess must allow the `index`-th device.
 pub(crate) fn expected_allow(index: u64) -> bool {
-    index % 10 != 0
+    !index.is_multiple_of(10)
 }
 
 /// The report of the `index`-th device: secured, or a medium threat for one device in ten.

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use prost::Message as _;
 use riskgate_core::{
-    domain::Timestamp,
     error::CoreError,
     grpc::{parse, Limits},
 };
+use riskgate_policy::domain::Timestamp;
 use riskgate_proto::v1 as pb;
 
 use crate::{fixtures, Verdict};

@@ -16,7 +16,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Clock, ConnectorId, Timestamp};
+use riskgate_policy::domain::{Clock, ConnectorId, Timestamp};
 
 /// A role a token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]

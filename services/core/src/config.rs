@@ -7,13 +7,13 @@ use std::{
     time::Duration,
 };
 
-use serde::Deserialize;
-
 use crate::{
     auth::{Role, TokenEntry, Tokens},
-    domain::Timestamp,
     store::Durability,
 };
+use serde::Deserialize;
+
+use riskgate_policy::domain::Timestamp;
 
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./riskgate-data";

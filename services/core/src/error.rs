@@ -1,5 +1,7 @@
 //! The service's typed errors. The gRPC edge maps them to status codes in one table (`grpc/error.rs`).
 
+use riskgate_policy::error::DomainError;
+
 use crate::store::StoreError;
 
 /// Everything a request can fail with.
@@ -50,6 +52,20 @@ pub enum CoreError {
     /// The store failed or is shutting down.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<DomainError> for CoreError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::InvalidArgument { field, reason } => {
+                Self::InvalidArgument { field, reason }
+            }
+            DomainError::NotFound { what, id } => Self::NotFound { what, id },
+            DomainError::AlreadyExists { what, id } => Self::AlreadyExists { what, id },
+            DomainError::FailedPrecondition(reason) => Self::FailedPrecondition(reason),
+            DomainError::Aborted(reason) => Self::Aborted(reason),
+        }
+    }
 }
 
 impl CoreError {

@@ -11,11 +11,11 @@
 
 pub mod auth;
 pub mod config;
-pub mod domain;
+
 pub mod error;
 pub mod grpc;
 pub mod metrics;
-pub mod policy;
+
 pub mod server;
 pub mod store;
 pub mod stream;

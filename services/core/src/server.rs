@@ -3,14 +3,9 @@
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
-
 use crate::{
     auth::AuthLayer,
     config::Config,
-    domain::{Clock, ManualClock, SystemClock, Timestamp},
     grpc::{
         AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
         DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
@@ -20,6 +15,11 @@ use crate::{
     metrics::{self, ConnectorGauges, Metrics, RpcMetricsLayer, Scrape},
     store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig},
 };
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
+
+use riskgate_policy::domain::{Clock, ManualClock, SystemClock, Timestamp};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -15,10 +15,12 @@ use super::{
     parse, parse_policy, render_policy,
 };
 use crate::{
-    domain::Clock,
     error::{CoreError, CoreResult},
-    policy::admin::{AdminCommand, AdminOutcome},
     store::RiskStore,
+};
+use riskgate_policy::{
+    admin::{AdminCommand, AdminOutcome},
+    domain::Clock,
 };
 
 /// The admin API.

@@ -6,7 +6,8 @@ use riskgate_proto::v1::{self as pb, clock_service_server::ClockService};
 use tonic::{Request, Response, Status};
 
 use super::{parse_policy, render};
-use crate::{domain::ManualClock, store::RiskStore};
+use crate::store::RiskStore;
+use riskgate_policy::domain::ManualClock;
 
 /// The test clock API.
 #[derive(Debug, Clone)]

@@ -9,14 +9,12 @@ use std::{
     time::Duration,
 };
 
+use crate::error::{CoreError, CoreResult};
 use riskgate_proto::v1 as pb;
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
-use crate::{
-    domain::ConnectorId,
-    error::{CoreError, CoreResult},
-};
+use riskgate_policy::domain::ConnectorId;
 
 /// Commands waiting in one control stream before `Recheck` refuses more.
 const STREAM_QUEUE: usize = 16;

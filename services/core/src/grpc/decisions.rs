@@ -8,14 +8,16 @@ use tonic::{Request, Response, Status};
 
 use super::{parse, parse_policy, render, render_policy};
 use crate::{
-    domain::{policy::AppDecision, DeviceId},
     error::{CoreError, CoreResult},
     metrics::Metrics,
-    policy::{
+    store::RiskStore,
+};
+use riskgate_policy::{
+    domain::{policy::AppDecision, DeviceId},
+    {
         evaluate::{decide_access, decide_app_launch, effective_level},
         view::View,
     },
-    store::RiskStore,
 };
 
 /// Most checks in one BatchCheckAccess.

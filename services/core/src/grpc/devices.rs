@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use super::{parse, parse_policy, render};
 use crate::{
-    domain::{policy::ComplianceStatus, Clock, ConnectorId, DeviceId, DeviceRecord, Timestamp},
     error::{CoreError, CoreResult},
     store::RiskStore,
+};
+use riskgate_policy::domain::{
+    policy::ComplianceStatus, Clock, ConnectorId, DeviceId, DeviceRecord, Timestamp,
 };
 
 /// The device query API.

@@ -14,11 +14,11 @@ use super::{
     parse, render, Limits,
 };
 use crate::{
-    domain::{Clock, ReportBatch},
     error::{CoreError, CoreResult},
     metrics::Metrics,
     store::{BatchResult, RiskStore},
 };
+use riskgate_policy::domain::{Clock, ReportBatch};
 
 /// Batches one stream may have queued for the writer before its acknowledgements are read.
 const PIPELINE_DEPTH: usize = 32;

@@ -11,6 +11,7 @@
 //! takeover takes that lock too, so every batch of the older stream is queued before any batch of
 //! the newer one: the writer sees one stream's batches, then the other's, never a mix.
 
+use crate::error::{CoreError, CoreResult};
 use std::{
     collections::HashMap,
     future::Future,
@@ -20,10 +21,7 @@ use std::{
     },
 };
 
-use crate::{
-    domain::ConnectorId,
-    error::{CoreError, CoreResult},
-};
+use riskgate_policy::domain::ConnectorId;
 
 /// The current lease holder of each connector that has a stream.
 #[derive(Debug, Default)]

@@ -9,9 +9,10 @@ use std::{
     task::{Context, Poll},
 };
 
+use crate::{auth::Principal, error::CoreError};
 use tonic::{Code, Request, Status};
 
-use crate::{auth::Principal, domain::ConnectorId, error::CoreError};
+use riskgate_policy::domain::ConnectorId;
 
 /// The authenticated caller of `request`, as the auth layer recorded it (`None` with auth disabled).
 pub(crate) fn caller<T>(request: &Request<T>) -> Option<Principal> {

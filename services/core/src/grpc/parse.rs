@@ -3,15 +3,13 @@
 
 use std::time::Duration;
 
+use crate::error::{CoreError, CoreResult};
 use riskgate_proto::v1 as pb;
 
-use crate::{
-    domain::{
-        policy::{FeedHealth, FeedState},
-        ConnectorId, DeviceId, DeviceInfo, DeviceReport, HealthState, Platform, ReportBatch,
-        Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
-    },
-    error::{CoreError, CoreResult},
+use riskgate_policy::domain::{
+    policy::{FeedHealth, FeedState},
+    ConnectorId, DeviceId, DeviceInfo, DeviceReport, HealthState, Platform, ReportBatch, Threat,
+    ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
 };
 
 /// Largest checkpoint a connector may store, in bytes.

@@ -5,7 +5,8 @@ use std::time::Duration;
 use riskgate_proto::v1 as pb;
 
 use super::parse::{connector_id, platform, threat_level};
-use crate::{
+use crate::error::{CoreError, CoreResult};
+use riskgate_policy::{
     domain::policy::{
         AccessRule, ActionKind, AppAction, AppProtectionPolicy, Assignment, CompliancePolicy,
         ConnectorSettings, MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority,
@@ -13,7 +14,6 @@ use crate::{
         UnresponsiveMode, DEFAULT_UNRESPONSIVE_AFTER, DEFAULT_VALIDITY_PERIOD,
     },
     domain::{ConnectorId, Platform, ThreatLevel, Timestamp},
-    error::{CoreError, CoreResult},
 };
 
 const DAY: u64 = 24 * 3600;
@@ -113,7 +113,7 @@ fn readable(value: Duration) -> String {
     let seconds = value.as_secs();
     let (size, unit) = UNITS
         .into_iter()
-        .find(|&(size, _)| seconds >= size && seconds % size == 0)
+        .find(|&(size, _)| seconds >= size && seconds.is_multiple_of(size))
         .unwrap_or((1, "second"));
     let count = seconds / size;
     let plural = if count == 1 { "" } else { "s" };

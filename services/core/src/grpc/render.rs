@@ -1,13 +1,11 @@
 //! Rendering of domain types as proto messages.
 
+use crate::store::{BatchOutcome, BatchResult};
 use riskgate_proto::v1 as pb;
 
-use crate::{
-    domain::{
-        policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState,
-        KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
-    },
-    store::{BatchOutcome, BatchResult},
+use riskgate_policy::domain::{
+    policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState,
+    KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
 };
 
 pub(crate) fn timestamp(ts: Timestamp) -> prost_types::Timestamp {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use riskgate_proto::v1 as pb;
 
 use super::render::{level, timestamp};
-use crate::{
+use riskgate_policy::{
     domain::{
         policy::{
             ActionKind, AppAction, AppDecision, AppProtectionPolicy, CompliancePolicy,
@@ -15,7 +15,7 @@ use crate::{
         },
         ConfigObject, Platform, Timestamp,
     },
-    policy::evaluate::PolicyVerdict,
+    evaluate::PolicyVerdict,
 };
 
 fn duration(value: Duration) -> prost_types::Duration {

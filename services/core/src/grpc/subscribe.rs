@@ -19,15 +19,17 @@ use super::{
     parse, parse_policy, render, render_policy,
 };
 use crate::{
-    domain::{DeviceId, Event},
     error::{CoreError, CoreResult},
     metrics::Metrics,
-    policy::evaluate::effective_level,
     store::RiskStore,
     stream::{
         cursor::CursorError,
         filter::{EventClass, Filter},
     },
+};
+use riskgate_policy::{
+    domain::{DeviceId, Event},
+    evaluate::effective_level,
 };
 
 const DEFAULT_PROGRESS: Duration = Duration::from_millis(5000);

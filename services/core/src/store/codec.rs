@@ -11,12 +11,12 @@ use super::{
     engine::{Keyspace, StoreError, StoreResult},
     migrate_v1,
 };
-use crate::{
+use riskgate_policy::{
     domain::{
         policy::{AppProtectionPolicy, CompliancePolicy, Connector, Resource, TenantSettings},
         Checkpoint, DeviceRecord, Event,
     },
-    policy::{evaluate::ConnectorStates, view::ComplianceMemo},
+    {evaluate::ConnectorStates, view::ComplianceMemo},
 };
 
 /// The format version written by this build.

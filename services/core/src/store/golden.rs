@@ -20,7 +20,8 @@ use super::{
     engine::{Keyspace, KvEngine, WriteBatch},
     MemoryEngine, RiskStore, WriterConfig,
 };
-use crate::{
+use crate::metrics::Metrics;
+use riskgate_policy::{
     domain::{
         policy::{
             AccessRule, ActionKind, AppAction, AppDecision, AppProtectionPolicy, Assignment,
@@ -33,8 +34,7 @@ use crate::{
         DeviceReported, Event, EventKind, HealthState, KnownRisk, ManualClock, PartnerReport,
         Platform, ReportBatch, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
     },
-    metrics::Metrics,
-    policy::{
+    {
         admin::AdminCommand,
         evaluate::{ConnectorStates, Episode},
         view::ComplianceMemo,
@@ -311,7 +311,7 @@ fn events() -> Vec<(&'static str, Event)> {
 }
 
 fn connector_states() -> ConnectorStates {
-    let mut config = crate::domain::policy::PolicyConfig::default();
+    let mut config = riskgate_policy::domain::policy::PolicyConfig::default();
     config.connectors.insert(lookout(), connector());
     ConnectorStates::at(&config, at(1_700_000_060))
 }

@@ -1,7 +1,7 @@
 //! The key layout of each keyspace. Keys sort the way scans need them: positions big-endian, and
 //! variable-length ids length-prefixed so that one id is never a prefix of another's key range.
 
-use crate::domain::{ConfigObject, ConnectorId, DeviceId};
+use riskgate_policy::domain::{ConfigObject, ConnectorId, DeviceId};
 
 /// Meta key: the store-wide format version.
 pub(crate) const META_FORMAT: &[u8] = b"format";

@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use serde::Deserialize;
 
-use crate::domain::{
+use riskgate_policy::domain::{
     policy::{
         AccessRule, Connector, ConnectorSettings, FeedHealth, MissingDataMode, NoPolicyStatus,
         PartnerKind, PerPlatform, Resource, TenantSettings, UnknownDeviceAccess, UnresponsiveMode,

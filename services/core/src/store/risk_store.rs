@@ -18,7 +18,8 @@ use super::{
     keys,
     writer::{Compaction, Retention, WriteRequest, Writer},
 };
-use crate::{
+use crate::{error::CoreResult, metrics::Metrics, stream::cursor::CursorCodec};
+use riskgate_policy::{
     domain::{
         policy::{
             AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource,
@@ -26,14 +27,11 @@ use crate::{
         },
         Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, Event, ReportBatch, Timestamp,
     },
-    error::CoreResult,
-    metrics::Metrics,
-    policy::{
+    {
         admin::{AdminCommand, AdminOutcome},
         evaluate::{ConnectorStates, DeviceSummary},
         view::{ComplianceMemo, DeviceView, View},
     },
-    stream::cursor::CursorCodec,
 };
 
 /// Tuning of the writer.

@@ -3,20 +3,19 @@
 
 use std::sync::Arc;
 
-use crate::policy::admin::AdminCommand;
+use riskgate_policy::admin::AdminCommand;
 
 use super::*;
 use crate::{
-    domain::{
-        policy::{
-            ConnectorSettings, MissingDataMode, PartnerKind, PerPlatform,
-            DEFAULT_UNRESPONSIVE_AFTER,
-        },
-        DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel,
-        Timestamp,
-    },
     error::CoreError,
     store::{MemoryEngine, Retention, StoreError},
+};
+use riskgate_policy::domain::{
+    policy::{
+        ConnectorSettings, MissingDataMode, PartnerKind, PerPlatform, DEFAULT_UNRESPONSIVE_AFTER,
+    },
+    DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel,
+    Timestamp,
 };
 
 async fn open_on(engine: Arc<dyn KvEngine>) -> RiskStore {

@@ -21,13 +21,15 @@ use super::{
     risk_store::{read_checkpoint, read_device, BatchOutcome, BatchResult, Shared},
 };
 use crate::{
+    error::{CoreError, CoreResult},
+    metrics::Metrics,
+};
+use riskgate_policy::{
     domain::{
         policy::PolicyConfig, Checkpoint, Clock, ConfigObject, ConnectorId, DeviceId, DeviceRecord,
         DeviceReport, DeviceReported, Event, EventKind, PartnerReport, ReportBatch, Timestamp,
     },
-    error::{CoreError, CoreResult},
-    metrics::Metrics,
-    policy::{
+    {
         admin::{self, AdminCommand, AdminOutcome, Changed},
         evaluate::{ConnectorStates, DeviceSummary},
         view::{reevaluate, DeviceView, View},

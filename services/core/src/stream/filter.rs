@@ -1,8 +1,7 @@
 //! Subscription filters: which devices and events a subscriber wants. Empty fields match everything.
-
-use crate::{
+use riskgate_policy::{
     domain::{DeviceId, Event, EventKind, Platform, ThreatLevel},
-    policy::evaluate::DeviceSummary,
+    evaluate::DeviceSummary,
 };
 
 /// The kinds of event a subscriber can select.
@@ -137,7 +136,7 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
+    use riskgate_policy::domain::{
         policy::ComplianceStatus, ConfigObject, ConnectorId, DeviceReported, HealthState, Timestamp,
     };
 

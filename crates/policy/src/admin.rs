@@ -11,7 +11,7 @@ use crate::{
         },
         ConfigObject, ConnectorId, Timestamp,
     },
-    error::{CoreError, CoreResult},
+    error::{DomainError, DomainResult},
 };
 
 /// A change an admin (or a connector's heartbeat) asks for.
@@ -95,12 +95,12 @@ pub fn apply(
     config: &mut Arc<PolicyConfig>,
     command: AdminCommand,
     now: Timestamp,
-) -> CoreResult<(AdminOutcome, Changed)> {
+) -> DomainResult<(AdminOutcome, Changed)> {
     let config = Arc::make_mut(config);
     match command {
         AdminCommand::CreateConnector(connector_id, settings) => {
             if config.connectors.contains_key(&connector_id) {
-                return Err(CoreError::AlreadyExists {
+                return Err(DomainError::AlreadyExists {
                     what: "connector",
                     id: connector_id.to_string(),
                 });
@@ -157,7 +157,7 @@ pub fn apply(
         }
         AdminCommand::CreatePolicy(mut policy) => {
             if config.policies.contains_key(&policy.policy_id) {
-                return Err(CoreError::AlreadyExists {
+                return Err(DomainError::AlreadyExists {
                     what: "compliance policy",
                     id: policy.policy_id,
                 });
@@ -251,23 +251,23 @@ pub fn apply(
 fn existing_connector<'a>(
     config: &'a mut PolicyConfig,
     connector_id: &ConnectorId,
-) -> CoreResult<&'a mut Connector> {
+) -> DomainResult<&'a mut Connector> {
     config
         .connectors
         .get_mut(connector_id)
         .ok_or_else(|| not_found("connector", connector_id.as_str()))
 }
 
-fn not_found(what: &'static str, id: &str) -> CoreError {
-    CoreError::NotFound {
+fn not_found(what: &'static str, id: &str) -> DomainError {
+    DomainError::NotFound {
         what,
         id: id.to_owned(),
     }
 }
 
-fn check_version(what: &str, current: u64, expected: u64) -> CoreResult<()> {
+fn check_version(what: &str, current: u64, expected: u64) -> DomainResult<()> {
     if expected != 0 && expected != current {
-        return Err(CoreError::Aborted(format!(
+        return Err(DomainError::Aborted(format!(
             "{what} is at version {current}, not the expected {expected}; read it again and retry"
         )));
     }
@@ -309,7 +309,7 @@ fn check_app_protection_partners(
     config: &PolicyConfig,
     connector_id: &ConnectorId,
     settings: &ConnectorSettings,
-) -> CoreResult<()> {
+) -> DomainResult<()> {
     for (platform, enabled) in settings.app_protection_enabled.iter() {
         if !enabled {
             continue;
@@ -324,7 +324,7 @@ fn check_app_protection_partners(
                 PartnerKind::ThirdParty => "third-party",
                 PartnerKind::MicrosoftDefender => "Microsoft Defender",
             };
-            return Err(CoreError::FailedPrecondition(format!(
+            return Err(DomainError::FailedPrecondition(format!(
                 "app_protection_enabled.{}: connector {} is already the {kind} partner for app protection on this platform; only one is allowed",
                 platform.name(),
                 other.connector_id

@@ -473,7 +473,7 @@ fn grace_period_then_noncompliant_and_actions_fire_once_when_due() {
 
 #[test]
 fn the_views_compliance_state_derives_the_verdict_and_decisions_it_was_made_from() {
-    use crate::policy::view::ComplianceState;
+    use crate::view::ComplianceState;
 
     let mut p = policy(Some(ThreatLevel::Low));
     p.grace_period = Duration::from_secs(24 * 3600);
