@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use prost::Message as _;
-use riskgate_core::stream::cursor::CursorCodec;
 use riskgate_fuzz_targets::fixtures;
 use riskgate_proto::v1 as pb;
+use riskgate_store::cursor::CursorCodec;
 
 /// The known Lookout device (see `fixtures::LOOKOUT_KNOWN_DEVICE`).
 const GUID: &str = "f1557f3b-0000-4000-8000-000000000001";

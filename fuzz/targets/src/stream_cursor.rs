@@ -1,7 +1,7 @@
 //! The cursor target: a subscription cursor (streaming.md §5.2) through the core's signed cursor
 //! codec (services/core/src/stream/cursor.rs).
 
-use riskgate_core::stream::cursor::{CursorCodec, CursorError};
+use riskgate_store::cursor::{CursorCodec, CursorError};
 
 use crate::{fixtures, Verdict};
 

@@ -1,16 +1,14 @@
 //! Configuration: defaults, then a TOML file, then environment variables, then flags (the later wins).
 //! Everything is validated before anything binds; errors name the key.
 
+use crate::auth::{Role, TokenEntry, Tokens};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     time::Duration,
 };
 
-use crate::{
-    auth::{Role, TokenEntry, Tokens},
-    store::Durability,
-};
+use riskgate_store::Durability;
 use serde::Deserialize;
 
 use riskgate_policy::domain::Timestamp;

@@ -2,7 +2,7 @@
 
 use riskgate_policy::error::DomainError;
 
-use crate::store::StoreError;
+use riskgate_store::{StoreError, WriteError};
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,15 @@ impl From<DomainError> for CoreError {
             DomainError::AlreadyExists { what, id } => Self::AlreadyExists { what, id },
             DomainError::FailedPrecondition(reason) => Self::FailedPrecondition(reason),
             DomainError::Aborted(reason) => Self::Aborted(reason),
+        }
+    }
+}
+
+impl From<WriteError> for CoreError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Refused(refusal) => refusal.into(),
+            WriteError::Store(failure) => Self::Store(failure),
         }
     }
 }

@@ -17,5 +17,5 @@ pub mod grpc;
 pub mod metrics;
 
 pub mod server;
-pub mod store;
+
 pub mod stream;

@@ -20,7 +20,7 @@ use prometheus_client::{
     registry::{Registry, Unit},
 };
 
-use crate::store::{BatchOutcome, BatchResult};
+use riskgate_store::{BatchOutcome, BatchResult};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
@@ -480,6 +480,21 @@ pub async fn serve(
 #[derive(Debug, Clone)]
 pub struct RpcMetricsLayer {
     metrics: Arc<Metrics>,
+}
+
+/// The store's writer reports each commit, flush and head move here.
+impl riskgate_store::WriterObserver for Metrics {
+    fn batch_committed(&self, result: &BatchResult) {
+        self.record_batch(result);
+    }
+
+    fn flushed(&self, elapsed: Duration) {
+        self.observe_flush(elapsed);
+    }
+
+    fn head_moved(&self, head: u64) {
+        self.set_head(head);
+    }
 }
 
 impl RpcMetricsLayer {

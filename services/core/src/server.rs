@@ -1,8 +1,6 @@
 //! Wiring: opens the store, binds the listeners, serves gRPC and metrics, and shuts down in order
 //! (stop accepting, end streams, drain, flush the store).
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
-
 use crate::{
     auth::AuthLayer,
     config::Config,
@@ -13,8 +11,10 @@ use crate::{
         StreamLimiter,
     },
     metrics::{self, ConnectorGauges, Metrics, RpcMetricsLayer, Scrape},
-    store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig},
 };
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use riskgate_store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
@@ -95,7 +95,8 @@ pub async fn serve(
         metrics.clone(),
         WriterConfig::default(),
     )
-    .await?;
+    .await
+    .map_err(crate::error::CoreError::from)?;
     let info = store.info();
     metrics.set_head(info.head_position);
     metrics.set_scrape_source(scrape_source(store.clone(), clock.clone()));

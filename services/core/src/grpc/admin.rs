@@ -14,14 +14,12 @@ use super::{
     limits::acting_for,
     parse, parse_policy, render_policy,
 };
-use crate::{
-    error::{CoreError, CoreResult},
-    store::RiskStore,
-};
+use crate::error::{CoreError, CoreResult};
 use riskgate_policy::{
     admin::{AdminCommand, AdminOutcome},
     domain::Clock,
 };
+use riskgate_store::RiskStore;
 
 /// The admin API.
 #[derive(Debug, Clone)]
@@ -48,7 +46,7 @@ impl AdminApi {
     }
 
     async fn run(&self, command: AdminCommand) -> CoreResult<AdminOutcome> {
-        self.store.admin(command).await
+        Ok(self.store.admin(command).await?)
     }
 
     async fn connector_outcome(

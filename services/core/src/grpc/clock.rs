@@ -6,8 +6,8 @@ use riskgate_proto::v1::{self as pb, clock_service_server::ClockService};
 use tonic::{Request, Response, Status};
 
 use super::{parse_policy, render};
-use crate::store::RiskStore;
 use riskgate_policy::domain::ManualClock;
+use riskgate_store::RiskStore;
 
 /// The test clock API.
 #[derive(Debug, Clone)]
@@ -32,7 +32,11 @@ impl ClockService for ClockApi {
         let by = parse_policy::advance_by(request.into_inner().by)?;
         let now = self.clock.advance(by);
         // The tick runs after the advance, so everything due by `now` is evaluated before we answer.
-        let position = self.store.tick(false).await?;
+        let position = self
+            .store
+            .tick(false)
+            .await
+            .map_err(crate::error::CoreError::from)?;
         Ok(Response::new(pb::AdvanceClockResponse {
             now: Some(render::timestamp(now)),
             position,

@@ -10,7 +10,6 @@ use super::{parse, parse_policy, render, render_policy};
 use crate::{
     error::{CoreError, CoreResult},
     metrics::Metrics,
-    store::RiskStore,
 };
 use riskgate_policy::{
     domain::{policy::AppDecision, DeviceId},
@@ -19,6 +18,7 @@ use riskgate_policy::{
         view::View,
     },
 };
+use riskgate_store::RiskStore;
 
 /// Most checks in one BatchCheckAccess.
 const MAX_BATCH_CHECKS: usize = 1000;

@@ -7,13 +7,11 @@ use tonic::{Request, Response, Status};
 use std::sync::Arc;
 
 use super::{parse, parse_policy, render};
-use crate::{
-    error::{CoreError, CoreResult},
-    store::RiskStore,
-};
+use crate::error::{CoreError, CoreResult};
 use riskgate_policy::domain::{
     policy::ComplianceStatus, Clock, ConnectorId, DeviceId, DeviceRecord, Timestamp,
 };
+use riskgate_store::RiskStore;
 
 /// The device query API.
 #[derive(Debug, Clone)]
@@ -219,7 +217,11 @@ impl DeviceService for DeviceApi {
             "" => None,
             raw => Some(parse::connector_id("connector_id", raw)?),
         };
-        let device = self.store.clear_known_risk(device_id, connector_id).await?;
+        let device = self
+            .store
+            .clear_known_risk(device_id, connector_id)
+            .await
+            .map_err(CoreError::from)?;
         let config = self.store.view().config.clone();
         Ok(Response::new(render::device(&device, &config)))
     }

@@ -1,8 +1,9 @@
 //! The one table from the service's typed errors to gRPC statuses.
 
+use riskgate_store::StoreError;
 use tonic::{Code, Status};
 
-use crate::{error::CoreError, store::StoreError};
+use crate::error::CoreError;
 
 impl From<CoreError> for Status {
     fn from(err: CoreError) -> Self {

@@ -13,12 +13,9 @@ use super::{
     limits::{acting_for, caller, check_connector, client_key, message_size_status, StreamLimiter},
     parse, render, Limits,
 };
-use crate::{
-    error::{CoreError, CoreResult},
-    metrics::Metrics,
-    store::{BatchResult, RiskStore},
-};
+use crate::{error::CoreError, metrics::Metrics};
 use riskgate_policy::domain::{Clock, ReportBatch};
+use riskgate_store::{BatchResult, RiskStore, WriteResult};
 
 /// Batches one stream may have queued for the writer before its acknowledgements are read.
 const PIPELINE_DEPTH: usize = 32;
@@ -81,9 +78,10 @@ impl IngestApi {
             }
         };
         let batch_seq = batch.batch_seq;
-        match held[index].while_held(self.store.enqueue(batch)).await {
-            Ok(Ok(result)) => Pending::Ack { batch_seq, result },
-            Ok(Err(err)) | Err(err) => {
+        let queued = held[index].while_held(self.store.enqueue(batch)).await;
+        match queued.and_then(|queued| queued.map_err(CoreError::from)) {
+            Ok(result) => Pending::Ack { batch_seq, result },
+            Err(err) => {
                 if matches!(err, CoreError::Aborted(_)) {
                     tracing::warn!(error = %err, "fenced off an older ingest stream");
                 }
@@ -98,7 +96,7 @@ enum Pending {
     /// A batch queued in the writer.
     Ack {
         batch_seq: u64,
-        result: oneshot::Receiver<CoreResult<BatchResult>>,
+        result: oneshot::Receiver<WriteResult<BatchResult>>,
     },
     /// The stream ends with this status after the earlier acknowledgements.
     Fail(Status),
@@ -177,7 +175,7 @@ impl IngestService for IngestApi {
                 let item = match pending {
                     Pending::Ack { batch_seq, result } => match result.await {
                         Ok(Ok(result)) => Ok(render::batch_ack(batch_seq, &result)),
-                        Ok(Err(err)) => Err(err.into()),
+                        Ok(Err(err)) => Err(CoreError::from(err).into()),
                         Err(_) => Err(Status::unavailable("server is shutting down")),
                     },
                     Pending::Fail(status) => Err(status),

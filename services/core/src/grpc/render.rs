@@ -1,7 +1,7 @@
 //! Rendering of domain types as proto messages.
 
-use crate::store::{BatchOutcome, BatchResult};
 use riskgate_proto::v1 as pb;
+use riskgate_store::{BatchOutcome, BatchResult};
 
 use riskgate_policy::domain::{
     policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState,

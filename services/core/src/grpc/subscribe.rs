@@ -21,16 +21,13 @@ use super::{
 use crate::{
     error::{CoreError, CoreResult},
     metrics::Metrics,
-    store::RiskStore,
-    stream::{
-        cursor::CursorError,
-        filter::{EventClass, Filter},
-    },
+    stream::filter::{EventClass, Filter},
 };
 use riskgate_policy::{
     domain::{DeviceId, Event},
     evaluate::effective_level,
 };
+use riskgate_store::{cursor::CursorError, RiskStore};
 
 const DEFAULT_PROGRESS: Duration = Duration::from_millis(5000);
 const MIN_PROGRESS_MS: u32 = 100;

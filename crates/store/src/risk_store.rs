@@ -12,13 +12,14 @@ use std::{
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::{
+use crate::{
     codec::{self, decode, encode},
     engine::{Keyspace, KvEngine, StoreError, StoreResult, WriteBatch},
     keys,
+    shared::{read_checkpoint, read_device, BatchResult, Shared},
     writer::{Compaction, Retention, WriteRequest, Writer},
 };
-use crate::{error::CoreResult, metrics::Metrics, stream::cursor::CursorCodec};
+use crate::{cursor::CursorCodec, error::WriteResult, observer::WriterObserver};
 use riskgate_policy::{
     domain::{
         policy::{
@@ -52,31 +53,6 @@ impl Default for WriterConfig {
     }
 }
 
-/// What happened to a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchOutcome {
-    /// Applied and durable.
-    Applied,
-    /// Its batch number was already acknowledged: nothing changed.
-    Duplicate,
-}
-
-/// The acknowledgement of a durable batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchResult {
-    /// Applied or duplicate.
-    pub outcome: BatchOutcome,
-    /// Reports that changed state.
-    pub applied: u32,
-    /// Reports older than the stored one for their device and connector.
-    pub stale: u32,
-    /// Reports whose vendor event id was already applied.
-    pub duplicates: u32,
-    /// Position of the last event written by the batch (reports and the evaluations they caused), or the
-    /// head if it wrote none.
-    pub position: u64,
-}
-
 /// The store's identity and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreInfo {
@@ -96,55 +72,8 @@ pub struct RiskStore {
     requests: mpsc::Sender<WriteRequest>,
 }
 
-/// State shared between the handles and the writer.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    engine: Arc<dyn KvEngine>,
-    epoch: String,
-    /// Position of the newest event covered by a completed flush. Readers never go past it.
-    durable_head: AtomicU64,
-    device_count: AtomicU64,
-    /// Position of the oldest event still in the log.
-    first_retained: AtomicU64,
-    /// Held for writing by the writer from `apply` until the flush is done and published, and for reading by
-    /// every store read: readers never see a write that is applied but not yet durable.
-    pub(crate) visibility: RwLock<()>,
-    writer: Mutex<Option<thread::JoinHandle<()>>>,
-    /// Every durable commit's events, in log order, for subscribers.
-    pub(crate) events: broadcast::Sender<Arc<[Event]>>,
-    cursors: CursorCodec,
-}
-
 /// Commit groups a subscriber may fall behind the live broadcast before it catches up from the log instead.
 const BROADCAST_CAPACITY: usize = 4096;
-
-impl Shared {
-    /// Publishes what a completed commit made durable.
-    pub(crate) fn publish(&self, head: u64, device_count: u64, first_retained: u64) {
-        self.device_count.store(device_count, Ordering::Release);
-        self.first_retained.store(first_retained, Ordering::Release);
-        self.durable_head.store(head, Ordering::Release);
-    }
-}
-
-impl std::fmt::Debug for WriteRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WriteRequest::Batch { batch, .. } => {
-                write!(f, "Batch({}#{})", batch.connector_id, batch.batch_seq)
-            }
-            WriteRequest::Admin { command, .. } => write!(f, "Admin({command:?})"),
-            WriteRequest::ClearKnownRisk {
-                device_id,
-                connector_id,
-                ..
-            } => write!(f, "ClearKnownRisk({device_id}, {connector_id:?})"),
-            WriteRequest::Tick { full, .. } => write!(f, "Tick(full: {full})"),
-            WriteRequest::Compact { retention, .. } => write!(f, "Compact({retention:?})"),
-            WriteRequest::Shutdown { .. } => f.write_str("Shutdown"),
-        }
-    }
-}
 
 impl RiskStore {
     /// Opens the store on `engine`: creates its metadata on first use, rebuilds the in-memory view from the
@@ -160,9 +89,9 @@ impl RiskStore {
     pub async fn open(
         engine: Arc<dyn KvEngine>,
         clock: Arc<dyn Clock>,
-        metrics: Arc<Metrics>,
+        observer: Arc<dyn WriterObserver>,
         config: WriterConfig,
-    ) -> CoreResult<Self> {
+    ) -> WriteResult<Self> {
         let meta = Meta::load_or_create(engine.as_ref())?;
         let loading = std::time::Instant::now();
         let view = Arc::new(RwLock::new(load_view(engine.as_ref(), &meta, clock.now())?));
@@ -182,7 +111,7 @@ impl RiskStore {
         let writer = Writer {
             engine,
             clock,
-            metrics,
+            observer,
             shared: shared.clone(),
             view: view.clone(),
             head: meta.head,
@@ -230,8 +159,8 @@ impl RiskStore {
 
     async fn request<T>(
         &self,
-        make: impl FnOnce(oneshot::Sender<CoreResult<T>>) -> WriteRequest,
-    ) -> CoreResult<T> {
+        make: impl FnOnce(oneshot::Sender<WriteResult<T>>) -> WriteRequest,
+    ) -> WriteResult<T> {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(make(reply))
@@ -246,7 +175,7 @@ impl RiskStore {
     pub async fn enqueue(
         &self,
         batch: ReportBatch,
-    ) -> CoreResult<oneshot::Receiver<CoreResult<BatchResult>>> {
+    ) -> WriteResult<oneshot::Receiver<WriteResult<BatchResult>>> {
         let (reply, ack) = oneshot::channel();
         self.requests
             .send(WriteRequest::Batch { batch, reply })
@@ -256,7 +185,7 @@ impl RiskStore {
     }
 
     /// Applies `batch` and waits until it is durable.
-    pub async fn submit(&self, batch: ReportBatch) -> CoreResult<BatchResult> {
+    pub async fn submit(&self, batch: ReportBatch) -> WriteResult<BatchResult> {
         self.enqueue(batch)
             .await?
             .await
@@ -264,7 +193,7 @@ impl RiskStore {
     }
 
     /// Applies an admin change and waits until it is durable and every device is re-evaluated.
-    pub async fn admin(&self, command: AdminCommand) -> CoreResult<AdminOutcome> {
+    pub async fn admin(&self, command: AdminCommand) -> WriteResult<AdminOutcome> {
         self.request(|reply| WriteRequest::Admin { command, reply })
             .await
     }
@@ -275,7 +204,7 @@ impl RiskStore {
         &self,
         device_id: DeviceId,
         connector_id: Option<ConnectorId>,
-    ) -> CoreResult<DeviceRecord> {
+    ) -> WriteResult<DeviceRecord> {
         self.request(|reply| WriteRequest::ClearKnownRisk {
             device_id,
             connector_id,
@@ -285,13 +214,13 @@ impl RiskStore {
     }
 
     /// Re-evaluates what time has changed (every device if `full`); returns the head position after it.
-    pub async fn tick(&self, full: bool) -> CoreResult<u64> {
+    pub async fn tick(&self, full: bool) -> WriteResult<u64> {
         self.request(|reply| WriteRequest::Tick { full, reply })
             .await
     }
 
     /// Drops one chunk of events past `retention`.
-    pub async fn compact(&self, retention: Retention) -> CoreResult<Compaction> {
+    pub async fn compact(&self, retention: Retention) -> WriteResult<Compaction> {
         self.request(|reply| WriteRequest::Compact { retention, reply })
             .await
     }
@@ -470,26 +399,6 @@ impl RiskStore {
         let _durable_only = self.shared.visibility.read().expect("visibility lock");
         read_checkpoint(self.shared.engine.as_ref(), connector_id)
     }
-}
-
-pub(crate) fn read_device(
-    engine: &dyn KvEngine,
-    device_id: &DeviceId,
-) -> StoreResult<Option<DeviceRecord>> {
-    engine
-        .get(Keyspace::Devices, &keys::device(device_id))?
-        .map(|bytes| decode(Keyspace::Devices, &bytes))
-        .transpose()
-}
-
-pub(crate) fn read_checkpoint(
-    engine: &dyn KvEngine,
-    connector_id: &ConnectorId,
-) -> StoreResult<Option<Checkpoint>> {
-    engine
-        .get(Keyspace::Checkpoints, &keys::checkpoint(connector_id))?
-        .map(|bytes| decode(Keyspace::Checkpoints, &bytes))
-        .transpose()
 }
 
 /// Rebuilds the view: configuration, then every device with its persisted memo.

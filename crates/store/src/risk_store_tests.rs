@@ -7,8 +7,7 @@ use riskgate_policy::admin::AdminCommand;
 
 use super::*;
 use crate::{
-    error::CoreError,
-    store::{MemoryEngine, Retention, StoreError},
+    error::WriteError, shared::BatchOutcome, MemoryEngine, NoObserver, Retention, StoreError,
 };
 use riskgate_policy::domain::{
     policy::{
@@ -17,12 +16,13 @@ use riskgate_policy::domain::{
     DeviceInfo, DeviceReport, EventKind, HealthState, Platform, SystemClock, ThreatLevel,
     Timestamp,
 };
+use riskgate_policy::error::DomainError;
 
 async fn open_on(engine: Arc<dyn KvEngine>) -> RiskStore {
     RiskStore::open(
         engine,
         Arc::new(SystemClock),
-        Arc::new(Metrics::new()),
+        Arc::new(NoObserver),
         WriterConfig::default(),
     )
     .await
@@ -332,7 +332,7 @@ async fn after_shutdown_the_store_refuses_writes() {
         .unwrap();
     store.shutdown().await.unwrap();
     let err = store.submit(batch("c", 2, vec![])).await.unwrap_err();
-    assert!(matches!(err, CoreError::Store(StoreError::Closed)));
+    assert!(matches!(err, WriteError::Store(StoreError::Closed)));
 }
 
 #[tokio::test]
@@ -381,7 +381,7 @@ async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_store
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, CoreError::FailedPrecondition(message) if message.contains("ghost")),
+        matches!(&err, WriteError::Refused(DomainError::FailedPrecondition(message)) if message.contains("ghost")),
         "{err}"
     );
     let id = ConnectorId::parse("fresh").unwrap();
@@ -411,7 +411,7 @@ async fn reports_from_unknown_or_not_set_up_connectors_are_refused_and_not_store
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, CoreError::FailedPrecondition(message) if message.contains("NOT_SET_UP")),
+        matches!(&err, WriteError::Refused(DomainError::FailedPrecondition(message)) if message.contains("NOT_SET_UP")),
         "{err}"
     );
     assert_eq!(store.device(&device_id("d")).unwrap(), None);

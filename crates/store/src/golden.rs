@@ -20,7 +20,7 @@ use super::{
     engine::{Keyspace, KvEngine, WriteBatch},
     MemoryEngine, RiskStore, WriterConfig,
 };
-use crate::metrics::Metrics;
+use crate::observer::NoObserver;
 use riskgate_policy::{
     domain::{
         policy::{
@@ -355,7 +355,7 @@ fn from_hex(text: &str) -> Vec<u8> {
 
 fn dir(version: u8) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("src/store/golden")
+        .join("src/golden")
         .join(format!("v{version}"))
 }
 
@@ -476,7 +476,7 @@ async fn open_at(engine: Arc<dyn KvEngine>) -> RiskStore {
     RiskStore::open(
         engine,
         Arc::new(ManualClock::new(fixture_time())),
-        Arc::new(Metrics::new()),
+        Arc::new(NoObserver),
         WriterConfig::default(),
     )
     .await

@@ -1,15 +1,12 @@
 //! One test suite for the [`KvEngine`] contract, run against every engine: sled and in-memory.
-//! A new engine is added by calling [`engine_suite`] on it.
+//! A new engine is added by calling [`engine_suite`] on it from its own tests; a failed expectation panics.
+
+// This module is a test suite exported for other engines' tests: a panic is how it reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{ops::Bound, sync::Arc};
 
-use super::{
-    engine::{Durability, Keyspace, KvEngine, WriteBatch},
-    MemoryEngine, SledEngine,
-};
-
-/// A small page cache: the suite's stores are tiny.
-const TEST_CACHE_BYTES: u64 = 16 << 20;
+use crate::engine::{Keyspace, KvEngine, WriteBatch};
 
 fn put(engine: &dyn KvEngine, keyspace: Keyspace, key: &[u8], value: &[u8]) {
     let mut batch = WriteBatch::default();
@@ -30,7 +27,7 @@ fn keys(
 }
 
 /// Every behaviour the layers above rely on.
-fn engine_suite(engine: Arc<dyn KvEngine>) {
+pub fn engine_suite(engine: Arc<dyn KvEngine>) {
     let engine = engine.as_ref();
 
     // Point reads see applied writes; a missing key reads as None.
@@ -117,32 +114,41 @@ fn engine_suite(engine: Arc<dyn KvEngine>) {
     assert!(engine.size_on_disk().is_ok());
 }
 
-#[test]
-fn memory_engine_passes_the_engine_suite() {
-    engine_suite(Arc::new(MemoryEngine::new()));
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{engine::Durability, MemoryEngine, SledEngine};
 
-#[test]
-fn sled_engine_passes_the_engine_suite() {
-    for durability in [Durability::Flush, Durability::Fsync] {
+    /// A small page cache: the suite's stores are tiny.
+    const TEST_CACHE_BYTES: u64 = 16 << 20;
+
+    #[test]
+    fn memory_engine_passes_the_engine_suite() {
+        engine_suite(Arc::new(MemoryEngine::new()));
+    }
+
+    #[test]
+    fn sled_engine_passes_the_engine_suite() {
+        for durability in [Durability::Flush, Durability::Fsync] {
+            let dir = tempfile::tempdir().unwrap();
+            engine_suite(Arc::new(
+                SledEngine::open(dir.path(), durability, TEST_CACHE_BYTES).unwrap(),
+            ));
+        }
+    }
+
+    #[test]
+    fn sled_engine_keeps_flushed_writes_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        engine_suite(Arc::new(
-            SledEngine::open(dir.path(), durability, TEST_CACHE_BYTES).unwrap(),
-        ));
-    }
-}
-
-#[test]
-fn sled_engine_keeps_flushed_writes_across_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    {
+        {
+            let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();
+            put(&engine, Keyspace::Devices, b"d", b"kept");
+            engine.flush().unwrap();
+        }
         let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();
-        put(&engine, Keyspace::Devices, b"d", b"kept");
-        engine.flush().unwrap();
+        assert_eq!(
+            engine.get(Keyspace::Devices, b"d").unwrap(),
+            Some(b"kept".to_vec())
+        );
     }
-    let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();
-    assert_eq!(
-        engine.get(Keyspace::Devices, b"d").unwrap(),
-        Some(b"kept".to_vec())
-    );
 }

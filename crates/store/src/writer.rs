@@ -14,21 +14,22 @@ use std::{
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
+use crate::{
     codec::encode,
     engine::{Keyspace, KvEngine, StoreError, WriteBatch},
     keys,
-    risk_store::{read_checkpoint, read_device, BatchOutcome, BatchResult, Shared},
+    shared::{read_checkpoint, read_device, BatchOutcome, BatchResult, Shared},
 };
 use crate::{
-    error::{CoreError, CoreResult},
-    metrics::Metrics,
+    error::{WriteError, WriteResult},
+    observer::WriterObserver,
 };
 use riskgate_policy::{
     domain::{
         policy::PolicyConfig, Checkpoint, Clock, ConfigObject, ConnectorId, DeviceId, DeviceRecord,
         DeviceReport, DeviceReported, Event, EventKind, PartnerReport, ReportBatch, Timestamp,
     },
+    error::DomainError,
     {
         admin::{self, AdminCommand, AdminOutcome, Changed},
         evaluate::{ConnectorStates, DeviceSummary},
@@ -63,29 +64,29 @@ pub(crate) enum WriteRequest {
     /// Apply a connector's batch.
     Batch {
         batch: ReportBatch,
-        reply: oneshot::Sender<CoreResult<BatchResult>>,
+        reply: oneshot::Sender<WriteResult<BatchResult>>,
     },
     /// Apply an admin change.
     Admin {
         command: AdminCommand,
-        reply: oneshot::Sender<CoreResult<AdminOutcome>>,
+        reply: oneshot::Sender<WriteResult<AdminOutcome>>,
     },
     /// Clear a device's known risks (one connector's, or every connector's).
     ClearKnownRisk {
         device_id: DeviceId,
         connector_id: Option<ConnectorId>,
-        reply: oneshot::Sender<CoreResult<DeviceRecord>>,
+        reply: oneshot::Sender<WriteResult<DeviceRecord>>,
     },
     /// Re-evaluate what time has changed: connector states and devices whose deadline passed (or every device
     /// when `full`). Answers with the head position after the commit.
     Tick {
         full: bool,
-        reply: oneshot::Sender<CoreResult<u64>>,
+        reply: oneshot::Sender<WriteResult<u64>>,
     },
     /// Drop events past retention, one chunk per request.
     Compact {
         retention: Retention,
-        reply: oneshot::Sender<CoreResult<Compaction>>,
+        reply: oneshot::Sender<WriteResult<Compaction>>,
     },
     /// Commit what is queued, flush and stop.
     Shutdown {
@@ -96,21 +97,21 @@ pub(crate) enum WriteRequest {
 /// An answer held back until the group's commit is durable.
 enum Reply {
     Batch(
-        oneshot::Sender<CoreResult<BatchResult>>,
-        CoreResult<BatchResult>,
+        oneshot::Sender<WriteResult<BatchResult>>,
+        WriteResult<BatchResult>,
     ),
     Admin(
-        oneshot::Sender<CoreResult<AdminOutcome>>,
-        CoreResult<AdminOutcome>,
+        oneshot::Sender<WriteResult<AdminOutcome>>,
+        WriteResult<AdminOutcome>,
     ),
     Device(
-        oneshot::Sender<CoreResult<DeviceRecord>>,
-        CoreResult<DeviceRecord>,
+        oneshot::Sender<WriteResult<DeviceRecord>>,
+        WriteResult<DeviceRecord>,
     ),
-    Tick(oneshot::Sender<CoreResult<u64>>),
+    Tick(oneshot::Sender<WriteResult<u64>>),
     Compact(
-        oneshot::Sender<CoreResult<Compaction>>,
-        CoreResult<Compaction>,
+        oneshot::Sender<WriteResult<Compaction>>,
+        WriteResult<Compaction>,
     ),
 }
 
@@ -118,7 +119,7 @@ enum Reply {
 pub(crate) struct Writer {
     pub(crate) engine: Arc<dyn KvEngine>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) observer: Arc<dyn WriterObserver>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) view: Arc<RwLock<View>>,
     /// Position of the newest applied event.
@@ -270,7 +271,7 @@ impl Writer {
                 Reply::Batch(sender, result) => {
                     let result = after_commit(&committed, result);
                     if let Ok(result) = &result {
-                        self.metrics.record_batch(result);
+                        self.observer.batch_committed(result);
                     }
                     // The submitter may be gone (stream cancelled); the batch is durable all the same.
                     let _ = sender.send(result);
@@ -328,7 +329,7 @@ impl Writer {
             self.engine.apply(std::mem::take(&mut overlay.writes))?;
             let started = Instant::now();
             self.engine.flush()?;
-            self.metrics.observe_flush(started.elapsed());
+            self.observer.flushed(started.elapsed());
         }
 
         let mut view = self.view.write().expect("view lock");
@@ -364,7 +365,7 @@ impl Writer {
         self.shared
             .publish(overlay.head, device_count, self.first_retained);
         drop(visibility);
-        self.metrics.set_head(overlay.head);
+        self.observer.head_moved(overlay.head);
         if !overlay.events.is_empty() {
             // No subscriber is an error only for the sender; events are in the log either way.
             let _ = self.shared.events.send(Arc::from(overlay.events));
@@ -379,7 +380,7 @@ impl Writer {
         overlay: &mut Overlay,
         retention: Retention,
         now: Timestamp,
-    ) -> CoreResult<Compaction> {
+    ) -> WriteResult<Compaction> {
         let first = overlay.first_retained.unwrap_or(self.first_retained);
         let head = overlay.head;
         let keep_from_count = head.saturating_sub(retention.max_events).saturating_add(1);
@@ -454,22 +455,24 @@ impl Writer {
         overlay: &mut Overlay,
         batch: &ReportBatch,
         now: Timestamp,
-    ) -> CoreResult<BatchResult> {
+    ) -> WriteResult<BatchResult> {
         let connector_id = &batch.connector_id;
         // intune-mtd.md §7.8: messages from an unavailable or not-set-up partner are rejected.
         match Self::config(view, overlay).connectors.get(connector_id) {
             None => {
-                return Err(CoreError::FailedPrecondition(format!(
+                return Err(DomainError::FailedPrecondition(format!(
                     "connector {connector_id} is not registered; create it with ConnectorService.CreateConnector"
-                )))
+                ))
+                .into())
             }
             Some(connector) => {
                 if !connector.accepts_reports(now) {
                     let state = connector.state(now);
-                    return Err(CoreError::FailedPrecondition(format!(
+                    return Err(DomainError::FailedPrecondition(format!(
                         "connector {connector_id} is {}; its reports are refused until it is provisioned and has sent a heartbeat",
                         state.api_name()
-                    )));
+                    ))
+                    .into());
                 }
             }
         }
@@ -574,7 +577,7 @@ impl Writer {
         overlay: &mut Overlay,
         command: AdminCommand,
         now: Timestamp,
-    ) -> CoreResult<AdminOutcome> {
+    ) -> WriteResult<AdminOutcome> {
         let is_heartbeat = matches!(command, AdminCommand::Heartbeat { .. });
         let mut config = Self::config(view, overlay).clone();
         let (outcome, changed) = admin::apply(&mut config, command, now)?;
@@ -608,14 +611,14 @@ impl Writer {
         device_id: &DeviceId,
         connector_id: Option<&ConnectorId>,
         now: Timestamp,
-    ) -> CoreResult<DeviceRecord> {
+    ) -> WriteResult<DeviceRecord> {
         let mut device = match overlay.records.get(device_id) {
             Some(device) => device.clone(),
             None => read_device(self.engine.as_ref(), device_id)?.ok_or_else(|| {
-                CoreError::NotFound {
+                WriteError::from(DomainError::NotFound {
                     what: "device",
                     id: device_id.to_string(),
-                }
+                })
             })?,
         };
         let mut cleared = Vec::new();
@@ -629,9 +632,10 @@ impl Writer {
         if cleared.is_empty() {
             let whose =
                 connector_id.map_or("any connector".to_owned(), |id| format!("connector {id}"));
-            return Err(CoreError::FailedPrecondition(format!(
+            return Err(DomainError::FailedPrecondition(format!(
                 "device {device_id} has no known risk from {whose} to clear"
-            )));
+            ))
+            .into());
         }
         for (connector_id, risk) in cleared {
             tracing::info!(
@@ -661,7 +665,7 @@ impl Writer {
         overlay: &mut Overlay,
         full: bool,
         now: Timestamp,
-    ) -> CoreResult<u64> {
+    ) -> WriteResult<u64> {
         let states_changed = self.update_connector_states(view, overlay, now);
         let devices = if full || states_changed {
             self.all_device_ids(view, overlay)
@@ -766,17 +770,17 @@ impl Writer {
     }
 }
 
-fn note_storage_failure<T>(result: &CoreResult<T>, failure: &mut Option<StoreError>) {
-    if let Err(CoreError::Store(err)) = result {
+fn note_storage_failure<T>(result: &WriteResult<T>, failure: &mut Option<StoreError>) {
+    if let Err(WriteError::Store(err)) = result {
         failure.get_or_insert_with(|| err.clone());
     }
 }
 
 /// A planned result once the commit is known: a failed commit fails every request that was to be applied.
-fn after_commit<T>(committed: &Result<(), StoreError>, planned: CoreResult<T>) -> CoreResult<T> {
+fn after_commit<T>(committed: &Result<(), StoreError>, planned: WriteResult<T>) -> WriteResult<T> {
     match (committed, planned) {
         (Ok(()), planned) => planned,
-        (Err(err), Ok(_)) => Err(CoreError::Store(err.clone())),
+        (Err(err), Ok(_)) => Err(WriteError::Store(err.clone())),
         (Err(_), Err(err)) => Err(err),
     }
 }
@@ -871,4 +875,23 @@ fn apply_report(
         threats: report.threats.clone(),
     };
     (device, reported)
+}
+
+impl std::fmt::Debug for WriteRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteRequest::Batch { batch, .. } => {
+                write!(f, "Batch({}#{})", batch.connector_id, batch.batch_seq)
+            }
+            WriteRequest::Admin { command, .. } => write!(f, "Admin({command:?})"),
+            WriteRequest::ClearKnownRisk {
+                device_id,
+                connector_id,
+                ..
+            } => write!(f, "ClearKnownRisk({device_id}, {connector_id:?})"),
+            WriteRequest::Tick { full, .. } => write!(f, "Tick(full: {full})"),
+            WriteRequest::Compact { retention, .. } => write!(f, "Compact({retention:?})"),
+            WriteRequest::Shutdown { .. } => f.write_str("Shutdown"),
+        }
+    }
 }
