@@ -16,6 +16,7 @@ mod parse_policy;
 mod reflection;
 mod render;
 mod render_policy;
+mod render_scalar;
 mod subscribe;
 
 pub use admin::AdminApi;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use riskgate_proto::v1::{self as pb, clock_service_server::ClockService};
 use tonic::{Request, Response, Status};
 
-use super::{parse_policy, render};
+use super::{parse_policy, render_scalar};
 use riskgate_policy::domain::ManualClock;
 use riskgate_store::RiskStore;
 
@@ -38,7 +38,7 @@ impl ClockService for ClockApi {
             .await
             .map_err(crate::error::CoreError::from)?;
         Ok(Response::new(pb::AdvanceClockResponse {
-            now: Some(render::timestamp(now)),
+            now: Some(render_scalar::timestamp(now)),
             position,
         }))
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use riskgate_proto::v1::{self as pb, decision_service_server::DecisionService};
 use tonic::{Request, Response, Status};
 
-use super::{parse, parse_policy, render, render_policy};
+use super::{parse, parse_policy, render_policy, render_scalar};
 use crate::{
     error::{CoreError, CoreResult},
     metrics::Metrics,
@@ -92,7 +92,7 @@ fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecisi
         compliance: device.map_or(0, |device| {
             render_policy::compliance_status(device.compliance.status)
         }),
-        level: render::level(
+        level: render_scalar::level(
             device.and_then(|device| effective_level(&view.config, &view.states, &device.summary)),
         ),
         resource: check.resource.clone(),
@@ -199,7 +199,11 @@ impl DecisionService for DecisionApi {
                 .collect(),
             reasons: render_policy::reasons(&compliance.reasons),
             position: view.head,
-            level: render::level(effective_level(&view.config, &view.states, &device.summary)),
+            level: render_scalar::level(effective_level(
+                &view.config,
+                &view.states,
+                &device.summary,
+            )),
         }))
     }
 }

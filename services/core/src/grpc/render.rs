@@ -1,27 +1,14 @@
 //! Rendering of domain types as proto messages.
 
 use riskgate_proto::v1 as pb;
+
+use super::render_scalar::{level, platform, timestamp};
 use riskgate_store::{BatchOutcome, BatchResult};
 
 use riskgate_policy::domain::{
     policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState,
-    KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
+    KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus,
 };
-
-pub(crate) fn timestamp(ts: Timestamp) -> prost_types::Timestamp {
-    let (seconds, nanos) = ts.to_parts();
-    prost_types::Timestamp { seconds, nanos }
-}
-
-pub(crate) fn level(level: Option<ThreatLevel>) -> i32 {
-    (match level {
-        None => pb::ThreatLevel::Unspecified,
-        Some(ThreatLevel::Secured) => pb::ThreatLevel::Secured,
-        Some(ThreatLevel::Low) => pb::ThreatLevel::Low,
-        Some(ThreatLevel::Medium) => pb::ThreatLevel::Medium,
-        Some(ThreatLevel::High) => pb::ThreatLevel::High,
-    }) as i32
-}
 
 fn health_state(state: HealthState) -> i32 {
     (match state {
@@ -93,7 +80,7 @@ fn known_risk(risk: &KnownRisk) -> pb::KnownRisk {
 pub(crate) fn device(device: &DeviceRecord, config: &PolicyConfig) -> pb::Device {
     pb::Device {
         device_id: device.device_id.to_string(),
-        platform: super::render_policy::platform(device.info.platform),
+        platform: platform(device.info.platform),
         os_version: device.info.os_version.clone(),
         model: device.info.model.clone(),
         owner_user_id: device.info.owner_user_id.clone(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use riskgate_proto::v1 as pb;
 
-use super::render::{level, timestamp};
+use super::render_scalar::{duration, level, platform, timestamp};
 use riskgate_policy::{
     domain::{
         policy::{
@@ -17,23 +17,6 @@ use riskgate_policy::{
     },
     evaluate::PolicyVerdict,
 };
-
-fn duration(value: Duration) -> prost_types::Duration {
-    prost_types::Duration {
-        seconds: value.as_secs() as i64,
-        nanos: value.subsec_nanos() as i32,
-    }
-}
-
-pub(crate) fn platform(platform: Platform) -> i32 {
-    (match platform {
-        Platform::Android => pb::Platform::Android,
-        Platform::Ios => pb::Platform::Ios,
-        Platform::Ipados => pb::Platform::Ipados,
-        Platform::Windows => pb::Platform::Windows,
-        Platform::Macos => pb::Platform::Macos,
-    }) as i32
-}
 
 fn platforms(platforms: &[Platform]) -> Vec<i32> {
     platforms.iter().copied().map(platform).collect()
