@@ -1,9 +1,11 @@
 //! An in-memory engine: the reference implementation of [`KvEngine`], used by unit tests of the layers above
 //! and as the second engine the shared suite runs against. It is not durable.
 
-use std::{collections::BTreeMap, ops::Bound, sync::RwLock};
+use std::{collections::BTreeMap, ops::Bound};
 
-use super::engine::{Keyspace, KvEngine, KvIter, StoreError, StoreResult, WriteBatch};
+use parking_lot::RwLock;
+
+use crate::engine::{Keyspace, KvEngine, KvIter, StoreResult, WriteBatch};
 
 /// Every entry, keyed by (keyspace tag, key).
 type Entries = BTreeMap<(u8, Vec<u8>), Vec<u8>>;
@@ -21,13 +23,9 @@ impl MemoryEngine {
     }
 }
 
-fn poisoned() -> StoreError {
-    StoreError::Engine("memory engine lock poisoned".into())
-}
-
 impl KvEngine for MemoryEngine {
     fn get(&self, keyspace: Keyspace, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        let maps = self.maps.read().map_err(|_| poisoned())?;
+        let maps = self.maps.read();
         Ok(maps.get(&(keyspace.tag(), key.to_vec())).cloned())
     }
 
@@ -49,19 +47,17 @@ impl KvEngine for MemoryEngine {
             other => bound(other, (tag, Vec::new())),
         };
         // Snapshot the range so the iterator does not hold the lock.
-        let items: StoreResult<Vec<_>> = self.maps.read().map_err(|_| poisoned()).map(|maps| {
-            maps.range((start, end))
-                .map(|((_, key), value)| Ok((key.clone(), value.clone())))
-                .collect()
-        });
-        match items {
-            Ok(items) => Box::new(items.into_iter()),
-            Err(err) => Box::new(std::iter::once(Err(err))),
-        }
+        let items: Vec<_> = self
+            .maps
+            .read()
+            .range((start, end))
+            .map(|((_, key), value)| Ok((key.clone(), value.clone())))
+            .collect();
+        Box::new(items.into_iter())
     }
 
     fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
-        let mut maps = self.maps.write().map_err(|_| poisoned())?;
+        let mut maps = self.maps.write();
         for (keyspace, key, value) in batch.writes {
             match value {
                 Some(value) => maps.insert((keyspace.tag(), key), value),

@@ -5,11 +5,12 @@ use std::{
     ops::Bound,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, RwLock, RwLockReadGuard,
+        Arc,
     },
     thread,
 };
 
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
@@ -123,7 +124,7 @@ impl RiskStore {
             .name("riskgate-writer".into())
             .spawn(move || writer.run(receiver))
             .map_err(|err| StoreError::Engine(format!("cannot start writer thread: {err}")))?;
-        *shared.writer.lock().expect("writer handle lock") = Some(handle);
+        *shared.writer.lock() = Some(handle);
         let store = Self {
             shared,
             view,
@@ -283,12 +284,7 @@ impl RiskStore {
         {
             finished.await.map_err(|_| StoreError::Closed)??;
         }
-        let handle = self
-            .shared
-            .writer
-            .lock()
-            .expect("writer handle lock")
-            .take();
+        let handle = self.shared.writer.lock().take();
         if let Some(handle) = handle {
             // The writer has answered the shutdown, so joining only waits for the thread to return.
             tokio::task::spawn_blocking(move || handle.join())
@@ -301,7 +297,7 @@ impl RiskStore {
 
     /// Read access to the in-memory view, for checks. Hold it briefly: the writer waits for it to publish.
     pub fn view(&self) -> RwLockReadGuard<'_, View> {
-        self.view.read().expect("view lock")
+        self.view.read()
     }
 
     /// The store's identity, durable head and size.
@@ -320,7 +316,7 @@ impl RiskStore {
 
     /// A device's latest state.
     pub fn device(&self, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
-        let _durable_only = self.shared.visibility.read().expect("visibility lock");
+        let _durable_only = self.shared.visibility.read();
         read_device(self.shared.engine.as_ref(), device_id)
     }
 
@@ -332,7 +328,7 @@ impl RiskStore {
         limit: usize,
         filter: impl Fn(&DeviceRecord) -> bool,
     ) -> StoreResult<Vec<DeviceRecord>> {
-        let _durable_only = self.shared.visibility.read().expect("visibility lock");
+        let _durable_only = self.shared.visibility.read();
         let after_key = after.map(keys::device);
         let start = after_key
             .as_deref()
@@ -363,7 +359,7 @@ impl RiskStore {
         after: u64,
         limit: usize,
     ) -> StoreResult<Vec<Event>> {
-        let _durable_only = self.shared.visibility.read().expect("visibility lock");
+        let _durable_only = self.shared.visibility.read();
         let engine = self.shared.engine.as_ref();
         let head = self.shared.durable_head.load(Ordering::Acquire);
         let start = keys::device_event(device_id, after.saturating_add(1));
@@ -396,7 +392,7 @@ impl RiskStore {
 
     /// A connector's last acknowledged checkpoint.
     pub fn checkpoint(&self, connector_id: &ConnectorId) -> StoreResult<Option<Checkpoint>> {
-        let _durable_only = self.shared.visibility.read().expect("visibility lock");
+        let _durable_only = self.shared.visibility.read();
         read_checkpoint(self.shared.engine.as_ref(), connector_id)
     }
 }

@@ -5,11 +5,12 @@
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, RwLock,
+        Arc,
     },
     thread,
 };
 
+use parking_lot::{Mutex, RwLock};
 use riskgate_policy::domain::{Checkpoint, ConnectorId, DeviceId, DeviceRecord, Event};
 use tokio::sync::broadcast;
 

@@ -8,10 +8,11 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, RwLock},
+    sync::Arc,
     time::Instant,
 };
 
+use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
@@ -213,7 +214,7 @@ impl Writer {
     fn commit_group(&mut self, group: Vec<WriteRequest>) -> bool {
         let now = self.clock.now();
         let view_lock = self.view.clone();
-        let view = view_lock.read().expect("view lock");
+        let view = view_lock.read();
         let mut overlay = Overlay::new(self.head);
         let mut replies = Vec::with_capacity(group.len());
         let mut shutdown = None;
@@ -307,7 +308,7 @@ impl Writer {
         // Readers wait from the apply until the new head is published, so they never see a write that a
         // crash could still lose. (The writer's own reads during planning do not take this lock.)
         let shared = self.shared.clone();
-        let visibility = shared.visibility.write().expect("visibility lock");
+        let visibility = shared.visibility.write();
         if !overlay.writes.is_empty() {
             if let Some(first_retained) = overlay.first_retained {
                 overlay.writes.put(
@@ -332,7 +333,7 @@ impl Writer {
             self.observer.flushed(started.elapsed());
         }
 
-        let mut view = self.view.write().expect("view lock");
+        let mut view = self.view.write();
         if let Some(config) = overlay.config {
             view.config = config;
         }

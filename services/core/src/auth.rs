@@ -269,11 +269,15 @@ where
                     let status = match refusal {
                         Refusal::Unauthenticated(reason) => {
                             tracing::warn!(method = %path, reason, "refused: unauthenticated");
-                            tonic::Status::unauthenticated(reason)
+                            tonic::Status::from(crate::error::CoreError::Unauthenticated(
+                                reason.to_string(),
+                            ))
                         }
                         Refusal::PermissionDenied(reason) => {
                             tracing::warn!(method = %path, %reason, "refused: permission denied");
-                            tonic::Status::permission_denied(reason)
+                            tonic::Status::from(crate::error::CoreError::PermissionDenied(
+                                reason.to_string(),
+                            ))
                         }
                     };
                     return Box::pin(async move { Ok(status.into_http()) });

@@ -49,6 +49,20 @@ pub enum CoreError {
     /// A part the request waited on did not answer in time.
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// The caller did not prove who it is (no, malformed, unknown or expired token).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A subscription asked for log positions that are gone (compacted, or another store's cursor).
+    #[error("{reason}; the oldest retained position is {oldest}: drop your cache and subscribe again without a cursor")]
+    OutOfRange {
+        /// Why the position cannot be served.
+        reason: String,
+        /// The oldest position still in the log, also sent in the `riskgate-oldest-position` trailer.
+        oldest: u64,
+    },
+    /// A fault of ours that is not the store's: an invariant did not hold. Details go to the log only.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed or is shutting down.
     #[error(transparent)]
     Store(#[from] StoreError),

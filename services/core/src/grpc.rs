@@ -23,13 +23,14 @@ pub use admin::AdminApi;
 pub use clock::ClockApi;
 pub use decisions::DecisionApi;
 pub use devices::DeviceApi;
+pub use error::OLDEST_POSITION_TRAILER;
 pub use ingest::IngestApi;
 pub use limits::{MessageSizeStatusLayer, StreamLimiter};
 pub use parse::Limits;
 pub use reflection::{
     served_services, ReflectionApi, ReflectionError, ReflectionV1, ReflectionV1Alpha,
 };
-pub use subscribe::{StreamApi, OLDEST_POSITION_TRAILER};
+pub use subscribe::StreamApi;
 
 /// The generated server types, re-exported for the server wiring.
 pub use riskgate_proto::v1::{

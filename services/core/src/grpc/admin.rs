@@ -68,8 +68,10 @@ impl AdminApi {
 }
 
 fn unexpected(outcome: AdminOutcome) -> Status {
-    tracing::error!(?outcome, "admin command returned an unexpected outcome");
-    Status::internal("unexpected outcome; see the server log")
+    CoreError::Internal(format!(
+        "admin command returned an unexpected outcome: {outcome:?}"
+    ))
+    .into()
 }
 
 fn not_found(what: &'static str, id: &str) -> Status {

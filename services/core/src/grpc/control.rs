@@ -3,13 +3,10 @@
 //! command down it and waits for the host's `CompleteControl` answer. Nothing here is stored: a command
 //! is answered within its timeout or not at all, and a host that reconnects simply opens a new stream.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use crate::error::{CoreError, CoreResult};
+use parking_lot::Mutex;
 use riskgate_proto::v1 as pb;
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
@@ -36,17 +33,18 @@ struct HubState {
 }
 
 impl ControlHub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HubState> {
+        self.state.lock()
     }
 
     /// Opens the control stream of `connector_id`; an older one ends with ABORTED.
     pub(crate) fn open(&self, connector_id: ConnectorId) -> mpsc::Receiver<ControlItem> {
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
         if let Some(older) = self.lock().streams.insert(connector_id.clone(), tx) {
-            let _ = older.try_send(Err(Status::aborted(format!(
+            let _ = older.try_send(Err(CoreError::Aborted(format!(
                 "a newer control stream for connector {connector_id} replaced this one"
-            ))));
+            ))
+            .into()));
         }
         rx
     }

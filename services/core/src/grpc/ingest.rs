@@ -91,6 +91,11 @@ impl IngestApi {
     }
 }
 
+/// The status an Ingest stream ends with when the server stops before a batch is answered.
+fn shutting_down() -> Status {
+    CoreError::Unavailable("server is shutting down".into()).into()
+}
+
 /// What the acknowledgement forwarder waits for, in stream order.
 enum Pending {
     /// A batch queued in the writer.
@@ -128,7 +133,7 @@ impl IngestService for IngestApi {
                 let next = tokio::select! {
                     biased;
                     () = api.shutdown.cancelled() => {
-                        let _ = pending_tx.send(Pending::Fail(Status::unavailable("server is shutting down"))).await;
+                        let _ = pending_tx.send(Pending::Fail(shutting_down())).await;
                         return;
                     }
                     next = inbound.message() => next,
@@ -176,7 +181,7 @@ impl IngestService for IngestApi {
                     Pending::Ack { batch_seq, result } => match result.await {
                         Ok(Ok(result)) => Ok(render::batch_ack(batch_seq, &result)),
                         Ok(Err(err)) => Err(CoreError::from(err).into()),
-                        Err(_) => Err(Status::unavailable("server is shutting down")),
+                        Err(_) => Err(shutting_down()),
                     },
                     Pending::Fail(status) => Err(status),
                 };

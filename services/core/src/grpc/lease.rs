@@ -17,7 +17,7 @@ use std::{
     future::Future,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, PoisonError,
+        Arc,
     },
 };
 
@@ -26,7 +26,7 @@ use riskgate_policy::domain::ConnectorId;
 /// The current lease holder of each connector that has a stream.
 #[derive(Debug, Default)]
 pub(crate) struct IngestLeases {
-    holders: Mutex<HashMap<ConnectorId, Arc<tokio::sync::Mutex<u64>>>>,
+    holders: parking_lot::Mutex<HashMap<ConnectorId, Arc<tokio::sync::Mutex<u64>>>>,
     next_generation: AtomicU64,
 }
 
@@ -40,7 +40,7 @@ pub(crate) struct Lease {
 
 impl IngestLeases {
     fn holder(&self, connector_id: &ConnectorId) -> Arc<tokio::sync::Mutex<u64>> {
-        let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut holders = self.holders.lock();
         holders.entry(connector_id.clone()).or_default().clone()
     }
 

@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -62,7 +62,7 @@ pub(crate) fn client_key<T>(request: &Request<T>) -> String {
 #[derive(Debug)]
 pub struct StreamLimiter {
     max_per_client: usize,
-    open: Mutex<HashMap<String, usize>>,
+    open: parking_lot::Mutex<HashMap<String, usize>>,
 }
 
 /// One open stream; dropping it frees the slot.
@@ -77,13 +77,13 @@ impl StreamLimiter {
     pub fn new(max_per_client: usize) -> Arc<Self> {
         Arc::new(Self {
             max_per_client,
-            open: Mutex::new(HashMap::new()),
+            open: parking_lot::Mutex::new(HashMap::new()),
         })
     }
 
     /// A slot for `client`, or RESOURCE_EXHAUSTED past the limit.
     pub(crate) fn acquire(self: &Arc<Self>, client: String) -> Result<StreamSlot, CoreError> {
-        let mut open = self.open.lock().expect("stream limiter lock");
+        let mut open = self.open.lock();
         let count = open.entry(client.clone()).or_default();
         if *count >= self.max_per_client {
             return Err(CoreError::ResourceExhausted(format!(
@@ -101,7 +101,7 @@ impl StreamLimiter {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let mut open = self.limiter.open.lock().expect("stream limiter lock");
+        let mut open = self.limiter.open.lock();
         if let Some(count) = open.get_mut(&self.client) {
             *count -= 1;
             if *count == 0 {
@@ -115,7 +115,8 @@ impl Drop for StreamSlot {
 /// RESOURCE_EXHAUSTED. Other statuses pass unchanged.
 pub(crate) fn message_size_status(status: Status) -> Status {
     if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
-        Status::resource_exhausted(format!("request message too large: {}", status.message()))
+        CoreError::ResourceExhausted(format!("request message too large: {}", status.message()))
+            .into()
     } else {
         status
     }

@@ -12,7 +12,7 @@ use riskgate_proto::v1::{self as pb, risk_stream_server::RiskStream};
 use tokio::sync::{broadcast::error::RecvError, mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{metadata::MetadataMap, Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use super::{
     limits::{client_key, StreamLimiter, StreamSlot},
@@ -36,8 +36,6 @@ const MAX_PROGRESS_MS: u32 = 60_000;
 const STREAM_BUFFER: usize = 256;
 /// Events read from the log per catch-up step, and devices per snapshot page.
 const PAGE: usize = 512;
-/// The trailer that carries the oldest retained position with OUT_OF_RANGE.
-pub const OLDEST_POSITION_TRAILER: &str = "riskgate-oldest-position";
 
 /// The streaming API.
 #[derive(Debug, Clone)]
@@ -71,16 +69,8 @@ impl StreamApi {
 }
 
 /// OUT_OF_RANGE naming the oldest retained position in the message and in a trailer.
-fn out_of_range(message: String, oldest: u64) -> Status {
-    let mut metadata = MetadataMap::new();
-    if let Ok(value) = oldest.to_string().parse() {
-        metadata.insert(OLDEST_POSITION_TRAILER, value);
-    }
-    Status::with_metadata(
-        Code::OutOfRange,
-        format!("{message}; the oldest retained position is {oldest}: drop your cache and subscribe again without a cursor"),
-        metadata,
-    )
+fn out_of_range(reason: String, oldest: u64) -> Status {
+    CoreError::OutOfRange { reason, oldest }.into()
 }
 
 fn parse_filter(msg: Option<pb::SubscriptionFilter>) -> CoreResult<Filter> {
@@ -173,10 +163,10 @@ impl RiskStream for StreamApi {
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
-            Status::resource_exhausted(format!(
+            Status::from(CoreError::ResourceExhausted(format!(
                 "too many concurrent subscriptions (the limit is {}); retry later",
                 self.max_streams
-            ))
+            )))
         })?;
         let slot = self.per_client.acquire(client_key(&request))?;
         let request = request.into_inner();
@@ -277,7 +267,7 @@ impl Subscription {
                 loop {
                     tokio::select! {
                         () = shutdown.cancelled() => {
-                            return Err(Stop::Fail(Status::unavailable("server is shutting down; resume with your last cursor")));
+                            return Err(Stop::Fail(CoreError::Unavailable("server is shutting down; resume with your last cursor".into()).into()));
                         }
                         () = self.sender.closed() => return Err(Stop::Gone),
                         _ = idle.tick() => {
@@ -302,7 +292,7 @@ impl Subscription {
                                 break;
                             }
                             Err(RecvError::Closed) => {
-                                return Err(Stop::Fail(Status::unavailable("the store is shutting down")));
+                                return Err(Stop::Fail(CoreError::Store(riskgate_store::StoreError::Closed).into()));
                             }
                         },
                     }
