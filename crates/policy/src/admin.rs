@@ -99,141 +99,43 @@ pub fn apply(
     let config = Arc::make_mut(config);
     match command {
         AdminCommand::CreateConnector(connector_id, settings) => {
-            if config.connectors.contains_key(&connector_id) {
-                return Err(DomainError::AlreadyExists {
-                    what: "connector",
-                    id: connector_id.to_string(),
-                });
-            }
-            check_app_protection_partners(config, &connector_id, &settings)?;
-            let connector = Connector {
-                connector_id: connector_id.clone(),
-                settings,
-                last_heartbeat: None,
-                error_message: String::new(),
-                version: 1,
-                feed: FeedHealth::default(),
-            };
-            config.connectors.insert(connector_id, connector.clone());
-            Ok(connector_changed(connector))
+            create_connector(config, connector_id, settings)
         }
         AdminCommand::UpdateConnector {
             connector_id,
             settings,
             expected_version,
-        } => {
-            check_app_protection_partners(config, &connector_id, &settings)?;
-            let connector = existing_connector(config, &connector_id)?;
-            check_version("connector", connector.version, expected_version)?;
-            connector.settings = settings;
-            connector.version += 1;
-            Ok(connector_changed(connector.clone()))
-        }
+        } => update_connector(config, &connector_id, settings, expected_version),
         AdminCommand::DeleteConnector(connector_id) => {
-            config
-                .connectors
-                .remove(&connector_id)
-                .ok_or_else(|| not_found("connector", connector_id.as_str()))?;
+            remove(&mut config.connectors, &connector_id, "connector")?;
             Ok(deleted(ConfigObject::Connector, connector_id.as_str()))
         }
         AdminCommand::Heartbeat {
             connector_id,
             error_message,
             feed,
-        } => {
-            // A heartbeat is news from the host, not a configuration change: the version, which
-            // version-checked updates compare, stays. Only a healthy heartbeat is a sign of life; a
-            // failure report (a crashed or quarantined host) leaves the last one where it was, so a
-            // connector whose host does not come back still turns unresponsive.
-            let connector = existing_connector(config, &connector_id)?;
-            if error_message.is_empty() {
-                connector.last_heartbeat = Some(now);
-            }
-            connector.error_message = error_message;
-            if let Some(feed) = feed {
-                connector.feed = feed;
-            }
-            Ok(connector_changed(connector.clone()))
-        }
-        AdminCommand::CreatePolicy(mut policy) => {
-            if config.policies.contains_key(&policy.policy_id) {
-                return Err(DomainError::AlreadyExists {
-                    what: "compliance policy",
-                    id: policy.policy_id,
-                });
-            }
-            policy.version = 1;
-            policy.updated_at = now;
-            config
-                .policies
-                .insert(policy.policy_id.clone(), policy.clone());
-            Ok(policy_changed(policy))
-        }
+        } => heartbeat(config, &connector_id, error_message, feed, now),
+        AdminCommand::CreatePolicy(policy) => create_policy(config, policy, now),
         AdminCommand::UpdatePolicy {
-            mut policy,
+            policy,
             expected_version,
-        } => {
-            let current = config
-                .policies
-                .get(&policy.policy_id)
-                .ok_or_else(|| not_found("compliance policy", &policy.policy_id))?;
-            check_version("compliance policy", current.version, expected_version)?;
-            policy.version = current.version + 1;
-            policy.updated_at = now;
-            config
-                .policies
-                .insert(policy.policy_id.clone(), policy.clone());
-            Ok(policy_changed(policy))
-        }
+        } => update_policy(config, policy, expected_version, now),
         AdminCommand::DeletePolicy(policy_id) => {
-            config
-                .policies
-                .remove(&policy_id)
-                .ok_or_else(|| not_found("compliance policy", &policy_id))?;
+            remove(&mut config.policies, &policy_id, "compliance policy")?;
             Ok(deleted(ConfigObject::CompliancePolicy, &policy_id))
         }
-        AdminCommand::PutResource(mut resource) => {
-            resource.version = config
-                .resources
-                .get(&resource.name)
-                .map_or(1, |r| r.version + 1);
-            config
-                .resources
-                .insert(resource.name.clone(), resource.clone());
-            let changed = Changed {
-                object: ConfigObject::Resource,
-                id: resource.name.clone(),
-                version: resource.version,
-            };
-            Ok((AdminOutcome::Resource(resource), changed))
-        }
+        AdminCommand::PutResource(resource) => Ok(put_resource(config, resource)),
         AdminCommand::DeleteResource(name) => {
-            config
-                .resources
-                .remove(&name)
-                .ok_or_else(|| not_found("resource", &name))?;
+            remove(&mut config.resources, &name, "resource")?;
             Ok(deleted(ConfigObject::Resource, &name))
         }
-        AdminCommand::PutAppPolicy(mut policy) => {
-            policy.version = config
-                .app_policies
-                .get(&policy.policy_id)
-                .map_or(1, |p| p.version + 1);
-            config
-                .app_policies
-                .insert(policy.policy_id.clone(), policy.clone());
-            let changed = Changed {
-                object: ConfigObject::AppProtectionPolicy,
-                id: policy.policy_id.clone(),
-                version: policy.version,
-            };
-            Ok((AdminOutcome::AppPolicy(policy), changed))
-        }
+        AdminCommand::PutAppPolicy(policy) => Ok(put_app_policy(config, policy)),
         AdminCommand::DeleteAppPolicy(policy_id) => {
-            config
-                .app_policies
-                .remove(&policy_id)
-                .ok_or_else(|| not_found("app-protection policy", &policy_id))?;
+            remove(
+                &mut config.app_policies,
+                &policy_id,
+                "app-protection policy",
+            )?;
             Ok(deleted(ConfigObject::AppProtectionPolicy, &policy_id))
         }
         AdminCommand::UpdateTenant(tenant) => {
@@ -246,6 +148,155 @@ pub fn apply(
             Ok((AdminOutcome::Tenant(tenant), changed))
         }
     }
+}
+
+fn create_connector(
+    config: &mut PolicyConfig,
+    connector_id: ConnectorId,
+    settings: ConnectorSettings,
+) -> DomainResult<(AdminOutcome, Changed)> {
+    if config.connectors.contains_key(&connector_id) {
+        return Err(DomainError::AlreadyExists {
+            what: "connector",
+            id: connector_id.to_string(),
+        });
+    }
+    check_app_protection_partners(config, &connector_id, &settings)?;
+    let connector = Connector {
+        connector_id: connector_id.clone(),
+        settings,
+        last_heartbeat: None,
+        error_message: String::new(),
+        version: 1,
+        feed: FeedHealth::default(),
+    };
+    config.connectors.insert(connector_id, connector.clone());
+    Ok(connector_changed(connector))
+}
+
+fn update_connector(
+    config: &mut PolicyConfig,
+    connector_id: &ConnectorId,
+    settings: ConnectorSettings,
+    expected_version: u64,
+) -> DomainResult<(AdminOutcome, Changed)> {
+    check_app_protection_partners(config, connector_id, &settings)?;
+    let connector = existing_connector(config, connector_id)?;
+    check_version("connector", connector.version, expected_version)?;
+    connector.settings = settings;
+    connector.version += 1;
+    Ok(connector_changed(connector.clone()))
+}
+
+/// A heartbeat is news from the host, not a configuration change: the version, which version-checked
+/// updates compare, stays. Only a healthy heartbeat is a sign of life; a failure report (a crashed or
+/// quarantined host) leaves the last one where it was, so a connector whose host does not come back still
+/// turns unresponsive.
+fn heartbeat(
+    config: &mut PolicyConfig,
+    connector_id: &ConnectorId,
+    error_message: String,
+    feed: Option<FeedHealth>,
+    now: Timestamp,
+) -> DomainResult<(AdminOutcome, Changed)> {
+    let connector = existing_connector(config, connector_id)?;
+    if error_message.is_empty() {
+        connector.last_heartbeat = Some(now);
+    }
+    connector.error_message = error_message;
+    if let Some(feed) = feed {
+        connector.feed = feed;
+    }
+    Ok(connector_changed(connector.clone()))
+}
+
+fn create_policy(
+    config: &mut PolicyConfig,
+    mut policy: CompliancePolicy,
+    now: Timestamp,
+) -> DomainResult<(AdminOutcome, Changed)> {
+    if config.policies.contains_key(&policy.policy_id) {
+        return Err(DomainError::AlreadyExists {
+            what: "compliance policy",
+            id: policy.policy_id,
+        });
+    }
+    policy.version = 1;
+    policy.updated_at = now;
+    config
+        .policies
+        .insert(policy.policy_id.clone(), policy.clone());
+    Ok(policy_changed(policy))
+}
+
+fn update_policy(
+    config: &mut PolicyConfig,
+    mut policy: CompliancePolicy,
+    expected_version: u64,
+    now: Timestamp,
+) -> DomainResult<(AdminOutcome, Changed)> {
+    let current = config
+        .policies
+        .get(&policy.policy_id)
+        .ok_or_else(|| not_found("compliance policy", &policy.policy_id))?;
+    check_version("compliance policy", current.version, expected_version)?;
+    policy.version = current.version + 1;
+    policy.updated_at = now;
+    config
+        .policies
+        .insert(policy.policy_id.clone(), policy.clone());
+    Ok(policy_changed(policy))
+}
+
+/// Creates or replaces a resource; its version counts the puts.
+fn put_resource(config: &mut PolicyConfig, mut resource: Resource) -> (AdminOutcome, Changed) {
+    resource.version = config
+        .resources
+        .get(&resource.name)
+        .map_or(1, |r| r.version + 1);
+    config
+        .resources
+        .insert(resource.name.clone(), resource.clone());
+    let changed = Changed {
+        object: ConfigObject::Resource,
+        id: resource.name.clone(),
+        version: resource.version,
+    };
+    (AdminOutcome::Resource(resource), changed)
+}
+
+/// Creates or replaces an app-protection policy; its version counts the puts.
+fn put_app_policy(
+    config: &mut PolicyConfig,
+    mut policy: AppProtectionPolicy,
+) -> (AdminOutcome, Changed) {
+    policy.version = config
+        .app_policies
+        .get(&policy.policy_id)
+        .map_or(1, |p| p.version + 1);
+    config
+        .app_policies
+        .insert(policy.policy_id.clone(), policy.clone());
+    let changed = Changed {
+        object: ConfigObject::AppProtectionPolicy,
+        id: policy.policy_id.clone(),
+        version: policy.version,
+    };
+    (AdminOutcome::AppPolicy(policy), changed)
+}
+
+/// Removes the object at `id`, or says it does not exist.
+fn remove<K, V>(
+    objects: &mut std::collections::BTreeMap<K, V>,
+    id: &K,
+    what: &'static str,
+) -> DomainResult<V>
+where
+    K: Ord + AsRef<str>,
+{
+    objects
+        .remove(id)
+        .ok_or_else(|| not_found(what, id.as_ref()))
 }
 
 fn existing_connector<'a>(

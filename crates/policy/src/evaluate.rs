@@ -351,96 +351,133 @@ pub fn evaluate_compliance(
         next_deadline: None,
     };
     let mut deadline = Deadline::default();
-
     for policy in config
         .policies
         .values()
         .filter(|policy| policy_targets(policy, device))
     {
-        let (raw_status, reasons) = evaluate_rule(config, states, device, policy);
+        let (status, reasons) = evaluate_rule(config, states, device, policy);
         let mut verdict = PolicyVerdict {
             policy_id: policy.policy_id.clone(),
-            status: raw_status,
+            status,
             reasons,
             noncompliant_since: None,
             grace_ends: None,
         };
-        if raw_status == ComplianceStatus::Noncompliant {
-            if let Some(window_ends) = enrollment_window_end(config, states, device, now) {
-                verdict.status = ComplianceStatus::InGracePeriod;
-                verdict.grace_ends = Some(window_ends);
-                verdict.reasons.push(
-                    Reason::new(
-                        ReasonCode::EnrollmentGrace,
-                        "new device with an activated MTD app and no scan yet, within the enrollment window",
-                    )
-                    .policy(&policy.policy_id),
-                );
-                deadline.add(window_ends);
-                compliance.policies.push(verdict);
-                continue;
-            }
-            let mut episode = previous.get(&policy.policy_id).cloned().unwrap_or(Episode {
-                since: now,
-                fired: Vec::new(),
-            });
-            let grace_ends = episode.since.saturating_add(policy.grace_period);
-            verdict.noncompliant_since = Some(episode.since);
-            if now < grace_ends {
-                verdict.status = ComplianceStatus::InGracePeriod;
-                verdict.grace_ends = Some(grace_ends);
-                verdict.reasons.push(
-                    Reason::new(
-                        ReasonCode::InGracePeriod,
-                        "noncompliant, within the grace period",
-                    )
-                    .policy(&policy.policy_id),
-                );
-                deadline.add(grace_ends);
-            }
-            for action in &policy.actions {
-                let identity = (action.kind, action.after.as_secs());
-                if episode.fired.contains(&identity) {
-                    continue;
-                }
-                let due_at = episode.since.saturating_add(action.after);
-                if due_at <= now {
-                    episode.fired.push(identity);
-                    compliance
-                        .due_actions
-                        .push((policy.policy_id.clone(), action.kind));
-                } else {
-                    deadline.add(due_at);
+        if status == ComplianceStatus::Noncompliant {
+            match enrollment_window_end(config, states, device, now) {
+                Some(window_ends) => enrollment_grace(&mut verdict, window_ends, &mut deadline),
+                None => {
+                    let episode = previous.get(&policy.policy_id).cloned();
+                    noncompliance_episode(
+                        policy,
+                        episode,
+                        &mut verdict,
+                        &mut compliance,
+                        &mut deadline,
+                        now,
+                    );
                 }
             }
-            compliance
-                .episodes
-                .insert(policy.policy_id.clone(), episode);
         }
         compliance.policies.push(verdict);
     }
+    compliance.status = worst_status(config, &mut compliance);
+    check_validity_period(config, device, now, &mut compliance, &mut deadline);
+    compliance.next_deadline = deadline.0;
+    compliance
+}
 
-    compliance.status = match compliance
+/// A new device with an activated MTD app and no scan yet is in grace until the enrollment window ends.
+fn enrollment_grace(verdict: &mut PolicyVerdict, window_ends: Timestamp, deadline: &mut Deadline) {
+    verdict.status = ComplianceStatus::InGracePeriod;
+    verdict.grace_ends = Some(window_ends);
+    verdict.reasons.push(
+        Reason::new(
+            ReasonCode::EnrollmentGrace,
+            "new device with an activated MTD app and no scan yet, within the enrollment window",
+        )
+        .policy(&verdict.policy_id),
+    );
+    deadline.add(window_ends);
+}
+
+/// A noncompliant policy's episode: in grace until the grace period ends, and each scheduled action due
+/// once, when its delay after the episode's start has passed.
+fn noncompliance_episode(
+    policy: &CompliancePolicy,
+    previous: Option<Episode>,
+    verdict: &mut PolicyVerdict,
+    compliance: &mut Compliance,
+    deadline: &mut Deadline,
+    now: Timestamp,
+) {
+    let mut episode = previous.unwrap_or(Episode {
+        since: now,
+        fired: Vec::new(),
+    });
+    let grace_ends = episode.since.saturating_add(policy.grace_period);
+    verdict.noncompliant_since = Some(episode.since);
+    if now < grace_ends {
+        verdict.status = ComplianceStatus::InGracePeriod;
+        verdict.grace_ends = Some(grace_ends);
+        verdict.reasons.push(
+            Reason::new(
+                ReasonCode::InGracePeriod,
+                "noncompliant, within the grace period",
+            )
+            .policy(&policy.policy_id),
+        );
+        deadline.add(grace_ends);
+    }
+    for action in &policy.actions {
+        let identity = (action.kind, action.after.as_secs());
+        if episode.fired.contains(&identity) {
+            continue;
+        }
+        let due_at = episode.since.saturating_add(action.after);
+        if due_at <= now {
+            episode.fired.push(identity);
+            compliance
+                .due_actions
+                .push((policy.policy_id.clone(), action.kind));
+        } else {
+            deadline.add(due_at);
+        }
+    }
+    compliance
+        .episodes
+        .insert(policy.policy_id.clone(), episode);
+}
+
+/// The worst status of the policies' verdicts; with no policy, the tenant's choice.
+fn worst_status(config: &PolicyConfig, compliance: &mut Compliance) -> ComplianceStatus {
+    let worst = compliance
         .policies
         .iter()
         .map(|verdict| verdict.status)
-        .max()
-    {
-        Some(worst) => worst,
-        None => {
-            compliance.reasons.push(Reason::new(
-                ReasonCode::NoPolicy,
-                "no compliance policy targets the device",
-            ));
-            match config.tenant.no_policy_status {
-                NoPolicyStatus::Compliant => ComplianceStatus::Compliant,
-                NoPolicyStatus::Noncompliant => ComplianceStatus::Noncompliant,
-            }
+        .max();
+    worst.unwrap_or_else(|| {
+        compliance.reasons.push(Reason::new(
+            ReasonCode::NoPolicy,
+            "no compliance policy targets the device",
+        ));
+        match config.tenant.no_policy_status {
+            NoPolicyStatus::Compliant => ComplianceStatus::Compliant,
+            NoPolicyStatus::Noncompliant => ComplianceStatus::Noncompliant,
         }
-    };
+    })
+}
 
-    // Intune's compliance status validity period (intune-mtd.md §7.16): a device that stops reporting
-    // becomes noncompliant.
+/// Intune's compliance status validity period (Microsoft Learn, "Compliance policy settings"): a device that
+/// stops reporting becomes noncompliant.
+fn check_validity_period(
+    config: &PolicyConfig,
+    device: &DeviceSummary,
+    now: Timestamp,
+    compliance: &mut Compliance,
+    deadline: &mut Deadline,
+) {
     let stale_at = device
         .last_seen
         .saturating_add(config.tenant.compliance_validity_period);
@@ -453,8 +490,6 @@ pub fn evaluate_compliance(
     } else {
         deadline.add(stale_at);
     }
-    compliance.next_deadline = deadline.0;
-    compliance
 }
 
 /// When the tenant's enrollment window ends for a device in it: first seen less than the window ago, its MTD
@@ -507,57 +542,84 @@ fn evaluate_rule(
             .policy(policy_id)],
         );
     };
-    let mut failures = Vec::new();
-    let mut errors = Vec::new();
-    let mut worst: Option<Worst<'_>> = None;
-    let mut activated = false;
-
+    let mut findings = RuleFindings::new(policy_id);
     for (connector, state) in compliance_connectors(config, states, device.platform) {
+        findings.weigh_partner(config, connector, state, device);
+        findings.check_minimum_os(connector, device);
+    }
+    findings.verdict(max_level)
+}
+
+/// What one policy's rule found among a device's partners, gathered partner by partner.
+struct RuleFindings<'a> {
+    policy_id: &'a str,
+    /// Reasons the device is noncompliant.
+    failures: Vec<Reason>,
+    /// Reasons the rule cannot be decided (a partner in error whose data is required).
+    errors: Vec<Reason>,
+    /// The worst level any partner's evidence carries.
+    worst: Option<Worst<'a>>,
+    /// Whether any partner has the MTD app activated on the device.
+    activated: bool,
+}
+
+impl<'a> RuleFindings<'a> {
+    fn new(policy_id: &'a str) -> Self {
+        Self {
+            policy_id,
+            failures: Vec::new(),
+            errors: Vec::new(),
+            worst: None,
+            activated: false,
+        }
+    }
+
+    /// Adds what `connector`'s report counts for.
+    fn weigh_partner(
+        &mut self,
+        config: &PolicyConfig,
+        connector: &'a Connector,
+        state: ConnectorState,
+        device: &'a DeviceSummary,
+    ) {
         let connector_id = &connector.connector_id;
-        let settings = &connector.settings;
-        let needs_data = *settings.block_on_missing_partner_data.get(device.platform);
+        let needs_data = *connector
+            .settings
+            .block_on_missing_partner_data
+            .get(device.platform);
         let report = device.report(connector_id);
-        activated |= report.is_some_and(|report| {
+        self.activated |= report.is_some_and(|report| {
             !matches!(
                 report.health_state,
                 HealthState::Unknown | HealthState::Deactivated
             )
         });
         match evidence(config, connector, state, report) {
-            Evidence::Ignored => continue,
-            Evidence::UnresponsiveFailClosed => {
-                failures.push(
-                    Reason::new(
-                        ReasonCode::PartnerUnresponsive,
-                        format!("partner {connector_id} is unresponsive (fail closed)"),
-                    )
-                    .policy(policy_id)
-                    .connector(connector_id),
-                );
-                continue;
-            }
+            Evidence::Ignored => {}
+            Evidence::UnresponsiveFailClosed => self.fail(
+                connector_id,
+                ReasonCode::PartnerUnresponsive,
+                format!("partner {connector_id} is unresponsive (fail closed)"),
+            ),
             Evidence::PartnerError => {
                 if needs_data {
-                    errors.push(
-                        Reason::new(
-                            ReasonCode::PartnerError,
-                            format!(
-                                "partner {connector_id} reports an error: {}",
-                                connector.error_message
-                            ),
-                        )
-                        .policy(policy_id)
-                        .connector(connector_id),
+                    let reason = Reason::new(
+                        ReasonCode::PartnerError,
+                        format!(
+                            "partner {connector_id} reports an error: {}",
+                            connector.error_message
+                        ),
                     );
+                    self.errors
+                        .push(reason.policy(self.policy_id).connector(connector_id));
                 }
-                continue;
             }
             evidence @ Evidence::Level { level, .. } => {
-                if worst.as_ref().is_none_or(|worst| level > worst.level) {
-                    worst = Worst::of(connector_id, evidence);
+                if self.worst.as_ref().is_none_or(|worst| level > worst.level) {
+                    self.worst = Worst::of(connector_id, evidence);
                 }
             }
-            Evidence::LostSight { risk, report } => failures.push(
+            Evidence::LostSight { risk, report } => self.failures.push(
                 Reason::new(
                     ReasonCode::MissingPartnerData,
                     format!(
@@ -566,83 +628,94 @@ fn evaluate_rule(
                         report.health_state.api_name()
                     ),
                 )
-                .policy(policy_id)
+                .policy(self.policy_id)
                 .connector(connector_id)
                 .threats(risk.threat_ids.clone()),
             ),
-            // intune-mtd.md §7.5: with block-on-missing, data must arrive before the device is compliant.
+            // Intune (Microsoft Learn, "Create a Mobile Threat Defense device compliance policy"): with
+            // block-on-missing, data must arrive before the device is compliant.
             Evidence::Missing(report) if needs_data => {
                 let state = report.map_or("no report".to_owned(), |report| {
                     format!("health state {}", report.health_state.api_name())
                 });
-                failures.push(
-                    Reason::new(
-                        ReasonCode::MissingPartnerData,
-                        format!(
-                            "partner {connector_id} has no threat level for the device ({state})"
-                        ),
-                    )
-                    .policy(policy_id)
-                    .connector(connector_id),
+                self.fail(
+                    connector_id,
+                    ReasonCode::MissingPartnerData,
+                    format!("partner {connector_id} has no threat level for the device ({state})"),
                 );
             }
             Evidence::Missing(_) => {}
         }
-        // intune-mtd.md §7.6: devices below the partner's minimum OS are noncompliant.
+    }
+
+    /// Devices below the partner's minimum OS are noncompliant when the partner blocks unsupported
+    /// versions (Intune's "Block unsupported OS versions" connector setting).
+    fn check_minimum_os(&mut self, connector: &Connector, device: &DeviceSummary) {
+        let settings = &connector.settings;
         let minimum = settings.minimum_os_versions.get(device.platform);
         if settings.block_unsupported_os_versions
             && !minimum.is_empty()
             && !os_at_least(&device.os_version, minimum)
         {
-            failures.push(
-                Reason::new(
-                    ReasonCode::UnsupportedOs,
-                    format!(
-                        "OS version {:?} is below partner {connector_id}'s minimum {minimum}",
-                        device.os_version
-                    ),
-                )
-                .policy(policy_id)
-                .connector(connector_id),
+            self.fail(
+                &connector.connector_id,
+                ReasonCode::UnsupportedOs,
+                format!(
+                    "OS version {:?} is below partner {}'s minimum {minimum}",
+                    device.os_version, connector.connector_id
+                ),
             );
         }
     }
 
-    if let Some(worst) = &worst {
-        if worst.level > max_level {
-            failures.push(
-                Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
-                    .policy(policy_id)
-                    .connector(worst.connector_id)
-                    .threats(worst.threat_ids.to_vec()),
-            );
-        }
-    }
-    // intune-mtd.md §3: "High ... Devices are required to have the MTD app activated with this setting."
-    if max_level == ThreatLevel::High && !activated {
-        failures.push(
-            Reason::new(
-                ReasonCode::MtdAppNotActivated,
-                "the HIGH level requires an activated MTD app",
-            )
-            .policy(policy_id),
+    fn fail(&mut self, connector_id: &ConnectorId, code: ReasonCode, text: String) {
+        self.failures.push(
+            Reason::new(code, text)
+                .policy(self.policy_id)
+                .connector(connector_id),
         );
     }
 
-    if !errors.is_empty() {
-        errors.extend(failures);
-        (ComplianceStatus::Error, errors)
-    } else if !failures.is_empty() {
-        (ComplianceStatus::Noncompliant, failures)
-    } else {
-        let message = match worst {
-            Some(worst) => texts::level_within(worst.level, max_level),
-            None => "no partner level is required and none was reported".into(),
-        };
-        (
-            ComplianceStatus::Compliant,
-            vec![Reason::new(ReasonCode::Compliant, message).policy(policy_id)],
-        )
+    /// The rule's status and reasons once every partner is weighed: errors first, then failures, else
+    /// compliant.
+    fn verdict(mut self, max_level: ThreatLevel) -> (ComplianceStatus, Vec<Reason>) {
+        let policy_id = self.policy_id;
+        if let Some(worst) = &self.worst {
+            if worst.level > max_level {
+                self.failures.push(
+                    Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
+                        .policy(policy_id)
+                        .connector(worst.connector_id)
+                        .threats(worst.threat_ids.to_vec()),
+                );
+            }
+        }
+        // Intune's deviceThreatProtectionLevel (Microsoft Graph): "High ... Devices are required to have
+        // the MTD app activated with this setting."
+        if max_level == ThreatLevel::High && !self.activated {
+            self.failures.push(
+                Reason::new(
+                    ReasonCode::MtdAppNotActivated,
+                    "the HIGH level requires an activated MTD app",
+                )
+                .policy(policy_id),
+            );
+        }
+        if !self.errors.is_empty() {
+            self.errors.extend(self.failures);
+            (ComplianceStatus::Error, self.errors)
+        } else if !self.failures.is_empty() {
+            (ComplianceStatus::Noncompliant, self.failures)
+        } else {
+            let message = match self.worst {
+                Some(worst) => texts::level_within(worst.level, max_level),
+                None => "no partner level is required and none was reported".into(),
+            };
+            (
+                ComplianceStatus::Compliant,
+                vec![Reason::new(ReasonCode::Compliant, message).policy(policy_id)],
+            )
+        }
     }
 }
 

@@ -73,3 +73,9 @@ impl fmt::Display for ConnectorId {
         f.write_str(&self.0)
     }
 }
+
+impl AsRef<str> for ConnectorId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
