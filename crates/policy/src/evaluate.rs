@@ -817,39 +817,19 @@ pub fn decide_access<C: ComplianceFacts>(
     user_id: Option<&str>,
 ) -> AccessVerdict {
     let name = resource.name.as_str();
-    let deny = |reasons| AccessVerdict {
-        allow: false,
-        reasons,
-    };
     let Some((device, compliance)) = device else {
-        return match resource.unknown_device {
-            UnknownDeviceAccess::Deny => deny(vec![Reason::new(
-                ReasonCode::DeviceUnknown,
-                "no partner has reported this device (the resource denies unknown devices)",
-            )
-            .policy(name)]),
-            UnknownDeviceAccess::Allow => AccessVerdict {
-                allow: true,
-                reasons: vec![Reason::new(
-                    ReasonCode::UnknownDeviceAllowed,
-                    "no partner has reported this device; the resource allows unknown devices",
-                )
-                .policy(name)],
-            },
-        };
+        return unknown_device_access(resource);
     };
-    let status = compliance.status();
-    let mut failures = Vec::new();
-    if let Some(user_id) = user_id {
-        if !device.owner_user_id.is_empty() && device.owner_user_id != user_id {
-            failures.push(
-                Reason::new(
-                    ReasonCode::UserMismatch,
-                    "the device belongs to another user",
-                )
-                .policy(name),
-            );
-        }
+    let mut reasons = AccessReasons::default();
+    if user_id.is_some_and(|user| !device.owner_user_id.is_empty() && device.owner_user_id != user)
+    {
+        reasons.failed.push(
+            Reason::new(
+                ReasonCode::UserMismatch,
+                "the device belongs to another user",
+            )
+            .policy(name),
+        );
     }
     let mut rules = resource
         .rules
@@ -857,60 +837,22 @@ pub fn decide_access<C: ComplianceFacts>(
         .filter(|rule| rule.platforms.is_empty() || rule.platforms.contains(&device.platform))
         .peekable();
     let no_rule_applies = rules.peek().is_none();
-    let mut passed = Vec::new();
     for rule in rules {
         if rule.require_compliant_device {
-            if status.grants_access() {
-                passed.push(
-                    Reason::new(
-                        if status == ComplianceStatus::InGracePeriod {
-                            ReasonCode::InGracePeriod
-                        } else {
-                            ReasonCode::Compliant
-                        },
-                        texts::compliance_is(status),
-                    )
-                    .policy(name),
-                );
-            } else {
-                failures.push(
-                    Reason::new(ReasonCode::Noncompliant, texts::compliant_required(status))
-                        .policy(name),
-                );
-                // The compliance verdict's own reasons say which policy, connector and threats.
-                failures.extend(compliance.noncompliance_reasons(config, states, device));
-            }
+            reasons.judge_compliance(name, compliance, config, states, device);
         }
         if let Some(max_level) = rule.max_threat_level {
-            match worst_evidence(config, states, device) {
-                Some(worst) if worst.level <= max_level => passed.push(
-                    Reason::new(
-                        ReasonCode::Compliant,
-                        texts::level_within(worst.level, max_level),
-                    )
-                    .policy(name),
-                ),
-                Some(worst) => failures.push(
-                    Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
-                        .policy(name)
-                        .connector(worst.connector_id)
-                        .threats(worst.threat_ids.to_vec()),
-                ),
-                None => failures.push(
-                    Reason::new(
-                        ReasonCode::MissingPartnerData,
-                        "no partner reports a threat level for the device",
-                    )
-                    .policy(name),
-                ),
-            }
+            reasons.judge_level(name, worst_evidence(config, states, device), max_level);
         }
     }
-    if !failures.is_empty() {
-        return deny(failures);
+    if !reasons.failed.is_empty() {
+        return AccessVerdict {
+            allow: false,
+            reasons: reasons.failed,
+        };
     }
     if no_rule_applies {
-        passed.push(
+        reasons.passed.push(
             Reason::new(
                 ReasonCode::NoRuleForPlatform,
                 format!(
@@ -923,7 +865,91 @@ pub fn decide_access<C: ComplianceFacts>(
     }
     AccessVerdict {
         allow: true,
-        reasons: passed,
+        reasons: reasons.passed,
+    }
+}
+
+/// What a resource gives a device no partner has reported: its own choice.
+fn unknown_device_access(resource: &Resource) -> AccessVerdict {
+    let (allow, code, text) = match resource.unknown_device {
+        UnknownDeviceAccess::Deny => (
+            false,
+            ReasonCode::DeviceUnknown,
+            "no partner has reported this device (the resource denies unknown devices)",
+        ),
+        UnknownDeviceAccess::Allow => (
+            true,
+            ReasonCode::UnknownDeviceAllowed,
+            "no partner has reported this device; the resource allows unknown devices",
+        ),
+    };
+    AccessVerdict {
+        allow,
+        reasons: vec![Reason::new(code, text).policy(&resource.name)],
+    }
+}
+
+/// The reasons an access decision gathers, rule by rule: any failure denies.
+#[derive(Default)]
+struct AccessReasons {
+    passed: Vec<Reason>,
+    failed: Vec<Reason>,
+}
+
+impl AccessReasons {
+    /// A rule that requires a compliant device: compliant or in grace passes.
+    fn judge_compliance<C: ComplianceFacts>(
+        &mut self,
+        name: &str,
+        compliance: &C,
+        config: &PolicyConfig,
+        states: &ConnectorStates,
+        device: &DeviceSummary,
+    ) {
+        let status = compliance.status();
+        if status.grants_access() {
+            let code = if status == ComplianceStatus::InGracePeriod {
+                ReasonCode::InGracePeriod
+            } else {
+                ReasonCode::Compliant
+            };
+            self.passed
+                .push(Reason::new(code, texts::compliance_is(status)).policy(name));
+        } else {
+            self.failed.push(
+                Reason::new(ReasonCode::Noncompliant, texts::compliant_required(status))
+                    .policy(name),
+            );
+            // The compliance verdict's own reasons say which policy, connector and threats.
+            self.failed
+                .extend(compliance.noncompliance_reasons(config, states, device));
+        }
+    }
+
+    /// A rule with a maximum threat level: the worst partner evidence must be within it.
+    fn judge_level(&mut self, name: &str, worst: Option<Worst<'_>>, max_level: ThreatLevel) {
+        match worst {
+            Some(worst) if worst.level <= max_level => self.passed.push(
+                Reason::new(
+                    ReasonCode::Compliant,
+                    texts::level_within(worst.level, max_level),
+                )
+                .policy(name),
+            ),
+            Some(worst) => self.failed.push(
+                Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
+                    .policy(name)
+                    .connector(worst.connector_id)
+                    .threats(worst.threat_ids.to_vec()),
+            ),
+            None => self.failed.push(
+                Reason::new(
+                    ReasonCode::MissingPartnerData,
+                    "no partner reports a threat level for the device",
+                )
+                .policy(name),
+            ),
+        }
     }
 }
 
@@ -1049,60 +1075,69 @@ pub fn decide_app_policy(
         );
     };
     let (partner, state) = partner;
-    let partner_id = &partner.connector_id;
     // A partner in ERROR still reports (app protection has no ERROR verdict): its data counts as it is.
     let state = match state {
         ConnectorState::Error => ConnectorState::Enabled,
         state => state,
     };
-    match evidence(config, partner, state, device.report(partner_id)) {
-        Evidence::Ignored => verdict(
+    let evidence = evidence(config, partner, state, device.report(&partner.connector_id));
+    let (decision, reason) = app_decision(policy, max_level, &partner.connector_id, evidence);
+    verdict(decision, reason, Some(&partner.connector_id))
+}
+
+/// What the app-protection partner's evidence decides under `policy`.
+fn app_decision(
+    policy: &AppProtectionPolicy,
+    max_level: ThreatLevel,
+    partner_id: &ConnectorId,
+    evidence: Evidence<'_>,
+) -> (AppDecision, Reason) {
+    let (decision, reason) = match evidence {
+        Evidence::Ignored => (
             AppDecision::Allow,
             Reason::new(
                 ReasonCode::PartnerUnresponsive,
                 format!("partner {partner_id} is unresponsive and knew no risk of the device (fail open)"),
-            )
-            .connector(partner_id),
-            Some(partner_id),
+            ),
         ),
-        Evidence::UnresponsiveFailClosed => verdict(
+        Evidence::UnresponsiveFailClosed => (
             AppDecision::Block,
             Reason::new(
                 ReasonCode::PartnerUnresponsive,
                 format!("partner {partner_id} is unresponsive (fail closed)"),
-            )
-            .connector(partner_id),
-            Some(partner_id),
+            ),
         ),
-        Evidence::PartnerError | Evidence::Missing(_) => verdict(
+        Evidence::PartnerError | Evidence::Missing(_) => (
             AppDecision::Block,
             Reason::new(
                 ReasonCode::MissingPartnerData,
                 format!("partner {partner_id} has no threat level for the device; the MTD app must be activated"),
-            )
-            .connector(partner_id),
-            Some(partner_id),
+            ),
         ),
         evidence => match Worst::of(partner_id, evidence) {
-            Some(worst) if worst.level > max_level || worst.lost_sight => verdict(
+            Some(worst) if worst.level > max_level || worst.lost_sight => (
                 AppDecision::from(policy.action),
                 Reason::new(ReasonCode::ThreatLevelExceeded, worst.above(max_level))
-                    .connector(partner_id)
                     .threats(worst.threat_ids.to_vec()),
-                Some(partner_id),
             ),
-            Some(worst) => verdict(
+            Some(worst) => (
                 AppDecision::Allow,
                 Reason::new(
                     ReasonCode::AppPolicy,
                     texts::level_within(worst.level, max_level),
-                )
-                .connector(partner_id),
-                Some(partner_id),
+                ),
             ),
-            None => unreachable!("Worst::of answers for every evidence with a level"),
+            // Worst::of answers for every evidence with a level; anything else has none to allow on.
+            None => (
+                AppDecision::Block,
+                Reason::new(
+                    ReasonCode::MissingPartnerData,
+                    format!("partner {partner_id} has no threat level for the device"),
+                ),
+            ),
         },
-    }
+    };
+    (decision, reason.connector(partner_id))
 }
 
 /// The one partner app protection uses on a platform, with its state: among connectors with the
