@@ -2,7 +2,7 @@
 //! (streaming.md §5.2: `base64(ver, store_epoch, seq, hmac)`).
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use hmac::{Hmac, Mac};
+use hmac::{digest::KeyInit, Hmac, Mac};
 use sha2::Sha256;
 
 const VERSION: u8 = 1;
@@ -42,9 +42,16 @@ impl CursorCodec {
         Self { epoch, key }
     }
 
+    /// HMAC-SHA256 keyed with the store's key. A key shorter than the hash's 64-byte block is padded with
+    /// zeros (RFC 2104, section 2), so keying with the padded block is the same MAC, without a fallible call.
+    fn keyed(&self) -> Hmac<Sha256> {
+        let mut block = [0u8; 64];
+        block[..self.key.len()].copy_from_slice(&self.key);
+        <Hmac<Sha256> as KeyInit>::new(&block.into())
+    }
+
     fn mac(&self, body: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac = self.keyed();
         mac.update(body);
         let full = mac.finalize().into_bytes();
         let mut out = [0; MAC_LEN];
@@ -72,15 +79,23 @@ impl CursorCodec {
             return Err(CursorError::Malformed);
         }
         let (body, mac) = bytes.split_at(BODY_LEN);
-        let epoch = u128::from_be_bytes(body[1..17].try_into().expect("16 bytes"));
-        let position = u64::from_be_bytes(body[17..25].try_into().expect("8 bytes"));
+        let field = |range: std::ops::Range<usize>| body.get(range).ok_or(CursorError::Malformed);
+        let epoch = u128::from_be_bytes(
+            field(1..17)?
+                .try_into()
+                .map_err(|_| CursorError::Malformed)?,
+        );
+        let position = u64::from_be_bytes(
+            field(17..25)?
+                .try_into()
+                .map_err(|_| CursorError::Malformed)?,
+        );
         if epoch != self.epoch {
             // Another store's key signed it, so its MAC cannot be checked here; the epoch is what matters.
             return Err(CursorError::OtherStore(epoch));
         }
         // Constant-time comparison through the hmac crate.
-        let mut check =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut check = self.keyed();
         check.update(body);
         check
             .verify_truncated_left(mac)
@@ -92,6 +107,19 @@ impl CursorCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_padded_key_block_signs_as_the_key_itself_does() {
+        let codec = CursorCodec::new(7, [0xA5; 32]);
+        let mut by_slice = Hmac::<Sha256>::new_from_slice(&[0xA5; 32]).unwrap();
+        by_slice.update(b"body");
+        let mut by_block = codec.keyed();
+        by_block.update(b"body");
+        assert_eq!(
+            by_slice.finalize().into_bytes(),
+            by_block.finalize().into_bytes()
+        );
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_tampering_and_other_stores() {

@@ -478,8 +478,10 @@ fn next_memo_for(
                 memos.next().transpose()?;
             }
             std::cmp::Ordering::Equal => {
-                let (_, bytes) = memos.next().transpose()?.expect("peeked");
-                return decode(Keyspace::Compliance, &bytes).map(Some);
+                let memo = memos.next().transpose()?;
+                return memo
+                    .map(|(_, bytes)| decode(Keyspace::Compliance, &bytes))
+                    .transpose();
             }
         }
     }

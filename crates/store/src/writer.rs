@@ -266,11 +266,23 @@ impl Writer {
             Some(err) => Err(err),
             None => self.commit(overlay),
         };
+        self.answer(replies, &committed);
+        match shutdown {
+            Some(done) => {
+                let _ = done.send(committed.and_then(|()| self.engine.flush()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Answers every request of a committed (or failed) group, counting committed batches.
+    fn answer(&self, replies: Vec<Reply>, committed: &Result<(), StoreError>) {
         let head = self.head;
         for reply in replies {
             match reply {
                 Reply::Batch(sender, result) => {
-                    let result = after_commit(&committed, result);
+                    let result = after_commit(committed, result);
                     if let Ok(result) = &result {
                         self.observer.batch_committed(result);
                     }
@@ -278,25 +290,18 @@ impl Writer {
                     let _ = sender.send(result);
                 }
                 Reply::Admin(sender, result) => {
-                    let _ = sender.send(after_commit(&committed, result));
+                    let _ = sender.send(after_commit(committed, result));
                 }
                 Reply::Device(sender, result) => {
-                    let _ = sender.send(after_commit(&committed, result));
+                    let _ = sender.send(after_commit(committed, result));
                 }
                 Reply::Tick(sender) => {
-                    let _ = sender.send(after_commit(&committed, Ok(head)));
+                    let _ = sender.send(after_commit(committed, Ok(head)));
                 }
                 Reply::Compact(sender, result) => {
-                    let _ = sender.send(after_commit(&committed, result));
+                    let _ = sender.send(after_commit(committed, result));
                 }
             }
-        }
-        match shutdown {
-            Some(done) => {
-                let _ = done.send(committed.and_then(|()| self.engine.flush()));
-                true
-            }
-            None => false,
         }
     }
 
@@ -458,29 +463,7 @@ impl Writer {
         now: Timestamp,
     ) -> WriteResult<BatchResult> {
         let connector_id = &batch.connector_id;
-        // intune-mtd.md §7.8: messages from an unavailable or not-set-up partner are rejected.
-        match Self::config(view, overlay).connectors.get(connector_id) {
-            None => {
-                return Err(DomainError::FailedPrecondition(format!(
-                    "connector {connector_id} is not registered; create it with ConnectorService.CreateConnector"
-                ))
-                .into())
-            }
-            Some(connector) => {
-                if !connector.accepts_reports(now) {
-                    let state = connector.state(now);
-                    return Err(DomainError::FailedPrecondition(format!(
-                        "connector {connector_id} is {}; its reports are refused until it is provisioned and has sent a heartbeat",
-                        state.api_name()
-                    ))
-                    .into());
-                }
-            }
-        }
-        let last_acked = match overlay.checkpoints.get(connector_id) {
-            Some(checkpoint) => Some(checkpoint.batch_seq),
-            None => read_checkpoint(self.engine.as_ref(), connector_id)?.map(|c| c.batch_seq),
-        };
+        Self::check_accepts_reports(view, overlay, connector_id, now)?;
         let mut result = BatchResult {
             outcome: BatchOutcome::Applied,
             applied: 0,
@@ -488,86 +471,121 @@ impl Writer {
             duplicates: 0,
             position: overlay.head,
         };
+        let last_acked = match overlay.checkpoints.get(connector_id) {
+            Some(checkpoint) => Some(checkpoint.batch_seq),
+            None => read_checkpoint(self.engine.as_ref(), connector_id)?.map(|c| c.batch_seq),
+        };
         if last_acked.is_some_and(|last| batch.batch_seq <= last) {
             result.outcome = BatchOutcome::Duplicate;
             return Ok(result);
         }
         let mut touched = Vec::new();
         for report in &batch.reports {
-            let dedup_key = keys::dedup(connector_id, &report.vendor_event_id);
-            if overlay.dedup.contains(&dedup_key)
-                || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some()
-            {
-                result.duplicates += 1;
-                continue;
-            }
-            let existing = match overlay.records.get(&report.device_id) {
-                Some(device) => Some(device.clone()),
-                None => read_device(self.engine.as_ref(), &report.device_id)?,
-            };
-            let is_stale = existing
-                .as_ref()
-                .and_then(|device| device.reports.get(connector_id))
-                .is_some_and(|current| report.observed_at < current.observed_at);
-            if is_stale {
-                result.stale += 1;
-                continue;
-            }
-            let (device, dedup_position) = match existing
-                .as_ref()
-                .and_then(|device| refreshed(device, connector_id, report, now))
-            {
-                // The partner's word again, unchanged: its freshness moves (received_at, last_seen and
-                // with them the validity period), but the log gets no event.
-                Some(device) => {
-                    let position = device.position;
-                    (device, position)
-                }
-                None => {
-                    if existing.is_none() {
-                        overlay.new_devices += 1;
+            match self.stage_report(overlay, connector_id, report, now)? {
+                ReportFate::Duplicate => result.duplicates += 1,
+                ReportFate::Stale => result.stale += 1,
+                ReportFate::Applied(device_id) => {
+                    if !touched.contains(&device_id) {
+                        touched.push(device_id);
                     }
-                    let position = overlay.head + 1;
-                    let (device, reported) =
-                        apply_report(existing, connector_id, report, position, now);
-                    overlay.push_event(
-                        Some(&device.device_id),
-                        EventKind::DeviceReported(reported),
-                        now,
-                    );
-                    (device, position)
+                    result.applied += 1;
                 }
-            };
-            overlay
-                .writes
-                .put(Keyspace::Dedup, dedup_key.clone(), encode(&dedup_position));
-            overlay.writes.put(
-                Keyspace::Devices,
-                keys::device(&device.device_id),
-                encode(&device),
-            );
-            overlay.dedup.insert(dedup_key);
-            if !touched.contains(&device.device_id) {
-                touched.push(device.device_id.clone());
             }
-            overlay.records.insert(device.device_id.clone(), device);
-            result.applied += 1;
         }
         self.reevaluate_devices(view, overlay, touched, now);
         result.position = overlay.head;
-        let checkpoint = Checkpoint {
-            cursor: batch.checkpoint.clone(),
-            batch_seq: batch.batch_seq,
-            position: overlay.head,
-            updated_at: now,
-        };
-        overlay.writes.put(
-            Keyspace::Checkpoints,
-            keys::checkpoint(connector_id),
-            encode(&checkpoint),
-        );
-        overlay.checkpoints.insert(connector_id.clone(), checkpoint);
+        stage_checkpoint(overlay, batch, now);
         Ok(result)
+    }
+
+    /// Messages from a partner that is not registered, or not set up and alive, are rejected (Intune:
+    /// Microsoft Learn, "Enable the Mobile Threat Defense connector in Intune").
+    fn check_accepts_reports(
+        view: &View,
+        overlay: &Overlay,
+        connector_id: &ConnectorId,
+        now: Timestamp,
+    ) -> WriteResult<()> {
+        let Some(connector) = Self::config(view, overlay).connectors.get(connector_id) else {
+            return Err(DomainError::FailedPrecondition(format!(
+                "connector {connector_id} is not registered; create it with ConnectorService.CreateConnector"
+            ))
+            .into());
+        };
+        if !connector.accepts_reports(now) {
+            return Err(DomainError::FailedPrecondition(format!(
+                "connector {connector_id} is {}; its reports are refused until it is provisioned and has sent a heartbeat",
+                connector.state(now).api_name()
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Stages one report: a vendor event already applied is a duplicate, a report older than the stored one
+    /// is stale; otherwise the device is written, with a `DeviceReported` event unless the report only
+    /// repeats what the partner said.
+    fn stage_report(
+        &self,
+        overlay: &mut Overlay,
+        connector_id: &ConnectorId,
+        report: &DeviceReport,
+        now: Timestamp,
+    ) -> WriteResult<ReportFate> {
+        let dedup_key = keys::dedup(connector_id, &report.vendor_event_id);
+        if overlay.dedup.contains(&dedup_key)
+            || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some()
+        {
+            return Ok(ReportFate::Duplicate);
+        }
+        let existing = match overlay.records.get(&report.device_id) {
+            Some(device) => Some(device.clone()),
+            None => read_device(self.engine.as_ref(), &report.device_id)?,
+        };
+        let is_stale = existing
+            .as_ref()
+            .and_then(|device| device.reports.get(connector_id))
+            .is_some_and(|current| report.observed_at < current.observed_at);
+        if is_stale {
+            return Ok(ReportFate::Stale);
+        }
+        let (device, dedup_position) = match existing
+            .as_ref()
+            .and_then(|device| refreshed(device, connector_id, report, now))
+        {
+            // The partner's word again, unchanged: its freshness moves (received_at, last_seen and
+            // with them the validity period), but the log gets no event.
+            Some(device) => {
+                let position = device.position;
+                (device, position)
+            }
+            None => {
+                if existing.is_none() {
+                    overlay.new_devices += 1;
+                }
+                let position = overlay.head + 1;
+                let (device, reported) =
+                    apply_report(existing, connector_id, report, position, now);
+                overlay.push_event(
+                    Some(&device.device_id),
+                    EventKind::DeviceReported(reported),
+                    now,
+                );
+                (device, position)
+            }
+        };
+        overlay
+            .writes
+            .put(Keyspace::Dedup, dedup_key.clone(), encode(&dedup_position));
+        overlay.writes.put(
+            Keyspace::Devices,
+            keys::device(&device.device_id),
+            encode(&device),
+        );
+        overlay.dedup.insert(dedup_key);
+        let device_id = device.device_id.clone();
+        overlay.records.insert(device_id.clone(), device);
+        Ok(ReportFate::Applied(device_id))
     }
 
     /// Plans an admin change: applies it to the configuration, persists the changed object, logs it, and
@@ -775,6 +793,34 @@ fn note_storage_failure<T>(result: &WriteResult<T>, failure: &mut Option<StoreEr
     if let Err(WriteError::Store(err)) = result {
         failure.get_or_insert_with(|| err.clone());
     }
+}
+
+/// What became of one report of a batch.
+enum ReportFate {
+    /// Its vendor event was already applied.
+    Duplicate,
+    /// Older than the stored report of its device and connector.
+    Stale,
+    /// Written, for this device.
+    Applied(DeviceId),
+}
+
+/// Stages the batch's checkpoint: the connector's cursor after it, durable with the batch.
+fn stage_checkpoint(overlay: &mut Overlay, batch: &ReportBatch, now: Timestamp) {
+    let checkpoint = Checkpoint {
+        cursor: batch.checkpoint.clone(),
+        batch_seq: batch.batch_seq,
+        position: overlay.head,
+        updated_at: now,
+    };
+    overlay.writes.put(
+        Keyspace::Checkpoints,
+        keys::checkpoint(&batch.connector_id),
+        encode(&checkpoint),
+    );
+    overlay
+        .checkpoints
+        .insert(batch.connector_id.clone(), checkpoint);
 }
 
 /// A planned result once the commit is known: a failed commit fails every request that was to be applied.
