@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn the_padded_key_block_signs_as_the_key_itself_does() {
         let codec = CursorCodec::new(7, [0xA5; 32]);
-        let mut by_slice = Hmac::<Sha256>::new_from_slice(&[0xA5; 32]).unwrap();
+        let mut by_slice = <Hmac<Sha256> as Mac>::new_from_slice(&[0xA5; 32]).unwrap();
         by_slice.update(b"body");
         let mut by_block = codec.keyed();
         by_block.update(b"body");
