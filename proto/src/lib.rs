@@ -12,7 +12,9 @@ pub mod codec;
     missing_docs,
     unreachable_pub,
     missing_debug_implementations,
-    clippy::all
+    clippy::all,
+    clippy::pedantic,
+    clippy::restriction
 )]
 pub mod v1 {
     tonic::include_proto!("riskgate.v1");

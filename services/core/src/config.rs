@@ -261,163 +261,217 @@ struct FileConfig {
 impl Config {
     /// Merges defaults, the file named by `args.config`, and `args` (which already hold flags over
     /// environment variables), and validates the result.
-    pub fn resolve(args: Args) -> Result<Self, ConfigError> {
-        let file = match &args.config {
+    pub fn resolve(mut args: Args) -> Result<Self, ConfigError> {
+        let mut file = match &args.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let pick = |flag: Option<String>, from_file: Option<String>, default: &str| {
-            flag.or(from_file).unwrap_or_else(|| default.to_owned())
-        };
-        let data_dir = pick(args.data_dir, file.data_dir, DEFAULT_DATA_DIR);
+        let data_dir = pick(args.data_dir.take(), file.data_dir.take(), DEFAULT_DATA_DIR);
         if data_dir.trim().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
-        let max_batch_reports = whole_number(
-            "max_batch_reports",
-            args.max_batch_reports,
-            file.max_batch_reports,
-            DEFAULT_MAX_BATCH_REPORTS,
-            1..=MAX_BATCH_REPORTS_CEILING,
-        )?;
-        let store_cache_mib = whole_number(
-            "store_cache_mib",
-            args.store_cache_mib,
-            file.store_cache_mib,
-            DEFAULT_STORE_CACHE_MIB,
-            1..=1024 * 1024,
-        )?;
-        let max_subscriptions = whole_number(
-            "max_subscriptions",
-            args.max_subscriptions,
-            file.max_subscriptions,
-            DEFAULT_MAX_SUBSCRIPTIONS,
-            1..=1_000_000,
-        )?;
-        let retention_max_events = whole_number(
-            "retention_max_events",
-            args.retention_max_events,
-            file.retention_max_events,
-            DEFAULT_RETENTION_MAX_EVENTS,
-            1..=u64::MAX,
-        )?;
-        let max_message_bytes = whole_number(
-            "max_message_bytes",
-            args.max_message_bytes,
-            file.max_message_bytes,
-            DEFAULT_MAX_MESSAGE_BYTES,
-            1024..=64 * 1024 * 1024,
-        )?;
-        let max_streams_per_client = whole_number(
-            "max_streams_per_client",
-            args.max_streams_per_client,
-            file.max_streams_per_client,
-            DEFAULT_MAX_STREAMS_PER_CLIENT,
-            1..=100_000,
-        )?;
-        let tokens = match file.tokens {
+        let numbers = Numbers::resolve(&mut args, &file)?;
+        let tokens = match file.tokens.take() {
             Some(entries) if !entries.is_empty() => Some(parse_tokens(entries)?),
             _ => None,
         };
-        let tls = file.tls.map(parse_tls).transpose()?;
-        let listen = parse_addr("listen", &pick(args.listen, file.listen, DEFAULT_LISTEN))?;
-        // Plain TCP without authentication only on loopback (issue: security baseline).
-        if tokens.is_none() && tls.is_none() && !listen.ip().is_loopback() {
-            return Err(ConfigError::new(
-                "listen",
-                format!(
-                    "{listen} is not a loopback address: serving without [[tokens]] and [tls] is allowed only on loopback"
-                ),
-            ));
-        }
+        let tls = file.tls.take().map(parse_tls).transpose()?;
+        let listen = parse_addr(
+            "listen",
+            &pick(args.listen.take(), file.listen.take(), DEFAULT_LISTEN),
+        )?;
+        refuse_open_exposure(listen, tokens.is_some() || tls.is_some())?;
+        let times = Times::resolve(&mut args, &mut file)?;
+        let metrics_listen = pick(
+            args.metrics_listen,
+            file.metrics_listen,
+            DEFAULT_METRICS_LISTEN,
+        );
+        let durability = pick(args.durability.take(), file.durability.take(), "fsync");
+        let log_format = pick(args.log_format.take(), file.log_format.take(), "text");
         Ok(Self {
             data_dir: PathBuf::from(data_dir),
             listen,
-            metrics_listen: parse_addr(
-                "metrics_listen",
-                &pick(
-                    args.metrics_listen,
-                    file.metrics_listen,
-                    DEFAULT_METRICS_LISTEN,
-                ),
+            metrics_listen: parse_addr("metrics_listen", &metrics_listen)?,
+            durability: choice(
+                "durability",
+                &durability,
+                [("flush", Durability::Flush), ("fsync", Durability::Fsync)],
             )?,
-            durability: match pick(args.durability, file.durability, "fsync").as_str() {
-                "flush" => Durability::Flush,
-                "fsync" => Durability::Fsync,
-                other => {
-                    return Err(ConfigError::new(
-                        "durability",
-                        format!("{other:?} is not one of \"flush\", \"fsync\""),
-                    ))
-                }
-            },
-            store_cache_bytes: store_cache_mib << 20,
-            max_batch_reports: max_batch_reports as usize,
-            max_clock_skew: parse_duration(
-                "max_clock_skew",
-                &pick(
-                    args.max_clock_skew,
-                    file.max_clock_skew,
-                    DEFAULT_MAX_CLOCK_SKEW,
-                ),
+            store_cache_bytes: numbers.store_cache_mib << 20,
+            max_batch_reports: numbers.max_batch_reports as usize,
+            max_clock_skew: times.max_clock_skew,
+            shutdown_grace: times.shutdown_grace,
+            log_format: choice(
+                "log_format",
+                &log_format,
+                [("text", LogFormat::Text), ("json", LogFormat::Json)],
             )?,
-            shutdown_grace: parse_duration(
-                "shutdown_grace",
-                &pick(
-                    args.shutdown_grace,
-                    file.shutdown_grace,
-                    DEFAULT_SHUTDOWN_GRACE,
-                ),
-            )?,
-            log_format: match pick(args.log_format, file.log_format, "text").as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                other => {
-                    return Err(ConfigError::new(
-                        "log_format",
-                        format!("{other:?} is not one of \"text\", \"json\""),
-                    ))
-                }
-            },
-            evaluation_interval: positive_duration(
-                "evaluation_interval",
-                &pick(
-                    args.evaluation_interval,
-                    file.evaluation_interval,
-                    DEFAULT_EVALUATION_INTERVAL,
-                ),
-            )?,
+            evaluation_interval: times.evaluation_interval,
             manual_clock: args.manual_clock || file.manual_clock.unwrap_or(false),
-            max_subscriptions: max_subscriptions as usize,
-            retention_max_age: positive_duration(
-                "retention_max_age",
-                &pick(
-                    args.retention_max_age,
-                    file.retention_max_age,
-                    DEFAULT_RETENTION_MAX_AGE,
-                ),
-            )?,
-            retention_max_events,
-            compaction_interval: positive_duration(
-                "compaction_interval",
-                &pick(
-                    args.compaction_interval,
-                    file.compaction_interval,
-                    DEFAULT_COMPACTION_INTERVAL,
-                ),
-            )?,
+            max_subscriptions: numbers.max_subscriptions as usize,
+            retention_max_age: times.retention_max_age,
+            retention_max_events: numbers.retention_max_events,
+            compaction_interval: times.compaction_interval,
             tokens,
             tls,
-            max_message_bytes: max_message_bytes as usize,
-            request_timeout: positive_duration(
-                "request_timeout",
-                &pick(
-                    args.request_timeout,
-                    file.request_timeout,
-                    DEFAULT_REQUEST_TIMEOUT,
-                ),
+            max_message_bytes: numbers.max_message_bytes as usize,
+            request_timeout: times.request_timeout,
+            max_streams_per_client: numbers.max_streams_per_client as usize,
+        })
+    }
+}
+
+/// The flag (or environment variable), else the file's value, else the default.
+fn pick(flag: Option<String>, from_file: Option<String>, default: &str) -> String {
+    flag.or(from_file).unwrap_or_else(|| default.to_owned())
+}
+
+/// Plain TCP without authentication is allowed only on loopback (the security baseline).
+fn refuse_open_exposure(listen: SocketAddr, authenticated: bool) -> Result<(), ConfigError> {
+    if authenticated || listen.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "listen",
+        format!(
+            "{listen} is not a loopback address: serving without [[tokens]] and [tls] is allowed only on loopback"
+        ),
+    ))
+}
+
+/// The value `raw` names among `options`, or an error that lists them.
+fn choice<T, const N: usize>(
+    key: &str,
+    raw: &str,
+    options: [(&str, T); N],
+) -> Result<T, ConfigError> {
+    let names: Vec<String> = options
+        .iter()
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
+    options
+        .into_iter()
+        .find_map(|(name, value)| (name == raw).then_some(value))
+        .ok_or_else(|| ConfigError::new(key, format!("{raw:?} is not one of {}", names.join(", "))))
+}
+
+/// The duration settings; the periods must be positive.
+struct Times {
+    max_clock_skew: Duration,
+    shutdown_grace: Duration,
+    evaluation_interval: Duration,
+    retention_max_age: Duration,
+    compaction_interval: Duration,
+    request_timeout: Duration,
+}
+
+impl Times {
+    fn resolve(args: &mut Args, file: &mut FileConfig) -> Result<Self, ConfigError> {
+        let time =
+            |key: &str, flag: &mut Option<String>, from_file: &mut Option<String>, default| {
+                parse_duration(key, &pick(flag.take(), from_file.take(), default))
+            };
+        let period =
+            |key: &str, flag: &mut Option<String>, from_file: &mut Option<String>, default| {
+                positive_duration(key, &pick(flag.take(), from_file.take(), default))
+            };
+        Ok(Self {
+            max_clock_skew: time(
+                "max_clock_skew",
+                &mut args.max_clock_skew,
+                &mut file.max_clock_skew,
+                DEFAULT_MAX_CLOCK_SKEW,
             )?,
-            max_streams_per_client: max_streams_per_client as usize,
+            shutdown_grace: time(
+                "shutdown_grace",
+                &mut args.shutdown_grace,
+                &mut file.shutdown_grace,
+                DEFAULT_SHUTDOWN_GRACE,
+            )?,
+            evaluation_interval: period(
+                "evaluation_interval",
+                &mut args.evaluation_interval,
+                &mut file.evaluation_interval,
+                DEFAULT_EVALUATION_INTERVAL,
+            )?,
+            retention_max_age: period(
+                "retention_max_age",
+                &mut args.retention_max_age,
+                &mut file.retention_max_age,
+                DEFAULT_RETENTION_MAX_AGE,
+            )?,
+            compaction_interval: period(
+                "compaction_interval",
+                &mut args.compaction_interval,
+                &mut file.compaction_interval,
+                DEFAULT_COMPACTION_INTERVAL,
+            )?,
+            request_timeout: period(
+                "request_timeout",
+                &mut args.request_timeout,
+                &mut file.request_timeout,
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+/// The whole-number settings, each within its range.
+struct Numbers {
+    max_batch_reports: u64,
+    store_cache_mib: u64,
+    max_subscriptions: u64,
+    retention_max_events: u64,
+    max_message_bytes: u64,
+    max_streams_per_client: u64,
+}
+
+impl Numbers {
+    fn resolve(args: &mut Args, file: &FileConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            max_batch_reports: whole_number(
+                "max_batch_reports",
+                args.max_batch_reports.take(),
+                file.max_batch_reports,
+                DEFAULT_MAX_BATCH_REPORTS,
+                1..=MAX_BATCH_REPORTS_CEILING,
+            )?,
+            store_cache_mib: whole_number(
+                "store_cache_mib",
+                args.store_cache_mib.take(),
+                file.store_cache_mib,
+                DEFAULT_STORE_CACHE_MIB,
+                1..=1024 * 1024,
+            )?,
+            max_subscriptions: whole_number(
+                "max_subscriptions",
+                args.max_subscriptions.take(),
+                file.max_subscriptions,
+                DEFAULT_MAX_SUBSCRIPTIONS,
+                1..=1_000_000,
+            )?,
+            retention_max_events: whole_number(
+                "retention_max_events",
+                args.retention_max_events.take(),
+                file.retention_max_events,
+                DEFAULT_RETENTION_MAX_EVENTS,
+                1..=u64::MAX,
+            )?,
+            max_message_bytes: whole_number(
+                "max_message_bytes",
+                args.max_message_bytes.take(),
+                file.max_message_bytes,
+                DEFAULT_MAX_MESSAGE_BYTES,
+                1024..=64 * 1024 * 1024,
+            )?,
+            max_streams_per_client: whole_number(
+                "max_streams_per_client",
+                args.max_streams_per_client.take(),
+                file.max_streams_per_client,
+                DEFAULT_MAX_STREAMS_PER_CLIENT,
+                1..=100_000,
+            )?,
         })
     }
 }

@@ -17,7 +17,7 @@ use prometheus_client::{
         gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
-    registry::{Registry, Unit},
+    registry::{Metric, Registry, Unit},
 };
 
 use riskgate_store::{BatchOutcome, BatchResult};
@@ -163,135 +163,28 @@ impl Metrics {
     /// A registry with every metric registered at zero.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("riskgate");
-        let batches = Family::<OutcomeLabel, Counter>::default();
-        registry.register(
-            "ingest_batches",
-            "Ingest batches by outcome: applied, duplicate (already acknowledged) or rejected (malformed)",
-            batches.clone(),
-        );
-        let reports = Family::<ResultLabel, Counter>::default();
-        registry.register(
-            "ingest_reports",
-            "Device reports by result: applied, stale (older than the stored one), duplicate (vendor event id seen) or rejected (in a malformed batch)",
-            reports.clone(),
-        );
-        let flush_seconds = latency_histogram();
-        registry.register(
-            "store_flush_seconds",
-            "Time to make one commit group durable",
-            flush_seconds.clone(),
-        );
-        let head_position = Gauge::default();
-        registry.register(
-            "store_head_position",
-            "Position of the newest durable event",
-            head_position.clone(),
-        );
-        let rpc_seconds = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
-        registry.register(
-            "grpc_request_duration_seconds",
-            "Time from request to response headers, per RPC method",
-            rpc_seconds.clone(),
-        );
-        let subscriptions = Gauge::default();
-        registry.register(
-            "subscriptions",
-            "Open Subscribe streams",
-            subscriptions.clone(),
-        );
-        let stream_deliveries = Counter::default();
-        registry.register(
-            "stream_deliveries",
-            "Events sent to subscribers",
-            stream_deliveries.clone(),
-        );
-        let stream_catchups = Counter::default();
-        registry.register(
-            "stream_catchups",
-            "Times a subscriber lagged behind the live broadcast and caught up from the log",
-            stream_catchups.clone(),
-        );
-        let stream_expired = Counter::default();
-        registry.register(
-            "stream_expired",
-            "Subscriptions ended with OUT_OF_RANGE because they fell behind retention",
-            stream_expired.clone(),
-        );
-        let decisions = Family::<DecisionLabel, Counter>::default();
-        registry.register(
-            "decisions",
-            "Decisions answered, by kind (access, app_launch) and outcome (allow, deny, block, wipe)",
-            decisions.clone(),
-        );
-        let refusals = Family::<CodeLabel, Counter>::default();
-        registry.register(
-            "grpc_refusals",
-            "Requests answered with a gRPC error status before any message, by code",
-            refusals.clone(),
-        );
-        let connector_state = Family::<ConnectorStateLabel, Gauge>::default();
-        registry.register(
-            "connector_state",
-            "1 for each connector's current state",
-            connector_state.clone(),
-        );
-        let connector_feed_state = Family::<ConnectorStateLabel, Gauge>::default();
-        registry.register(
-            "connector_feed_state",
-            "1 for each connector's vendor-feed state, as its plugin reports it",
-            connector_feed_state.clone(),
-        );
-        let connector_heartbeat_age = Family::<ConnectorLabel, Seconds>::default();
-        registry.register_with_unit(
-            "connector_heartbeat_age",
-            "Time since the connector's last healthy heartbeat",
-            Unit::Seconds,
-            connector_heartbeat_age.clone(),
-        );
-        let connector_report_age = Family::<ConnectorLabel, Seconds>::default();
-        registry.register_with_unit(
-            "connector_report_age",
-            "Time since the core last acknowledged a batch of the connector's reports",
-            Unit::Seconds,
-            connector_report_age.clone(),
-        );
-        let connector_vendor_sync_age = Family::<ConnectorLabel, Seconds>::default();
-        registry.register_with_unit(
-            "connector_vendor_sync_age",
-            "Time since the connector's plugin last synced with its vendor, as it reports it",
-            Unit::Seconds,
-            connector_vendor_sync_age.clone(),
-        );
-        let devices = Gauge::default();
-        registry.register("devices", "Devices known", devices.clone());
-        let store_bytes = Gauge::default();
-        registry.register_with_unit(
-            "store_size",
-            "Bytes the store takes on disk",
-            Unit::Bytes,
-            store_bytes.clone(),
-        );
+        let r = &mut registry;
         Self {
-            registry,
-            decisions,
-            refusals,
-            connector_state,
-            connector_feed_state,
-            connector_heartbeat_age,
-            connector_report_age,
-            connector_vendor_sync_age,
-            devices,
-            store_bytes,
+            batches: registered_in(r, "ingest_batches", "Ingest batches by outcome: applied, duplicate (already acknowledged) or rejected (malformed)", None, Family::<OutcomeLabel, Counter>::default()),
+            reports: registered_in(r, "ingest_reports", "Device reports by result: applied, stale (older than the stored one), duplicate (vendor event id seen) or rejected (in a malformed batch)", None, Family::<ResultLabel, Counter>::default()),
+            flush_seconds: registered_in(r, "store_flush_seconds", "Time to make one commit group durable", None, latency_histogram()),
+            head_position: registered_in(r, "store_head_position", "Position of the newest durable event", None, Gauge::default()),
+            rpc_seconds: registered_in(r, "grpc_request_duration_seconds", "Time from request to response headers, per RPC method", None, Family::new_with_constructor(latency_histogram as fn() -> Histogram)),
+            subscriptions: registered_in(r, "subscriptions", "Open Subscribe streams", None, Gauge::default()),
+            stream_deliveries: registered_in(r, "stream_deliveries", "Events sent to subscribers", None, Counter::default()),
+            stream_catchups: registered_in(r, "stream_catchups", "Times a subscriber lagged behind the live broadcast and caught up from the log", None, Counter::default()),
+            stream_expired: registered_in(r, "stream_expired", "Subscriptions ended with OUT_OF_RANGE because they fell behind retention", None, Counter::default()),
+            decisions: registered_in(r, "decisions", "Decisions answered, by kind (access, app_launch) and outcome (allow, deny, block, wipe)", None, Family::<DecisionLabel, Counter>::default()),
+            refusals: registered_in(r, "grpc_refusals", "Requests answered with a gRPC error status before any message, by code", None, Family::<CodeLabel, Counter>::default()),
+            connector_state: registered_in(r, "connector_state", "1 for each connector's current state", None, Family::<ConnectorStateLabel, Gauge>::default()),
+            connector_feed_state: registered_in(r, "connector_feed_state", "1 for each connector's vendor-feed state, as its plugin reports it", None, Family::<ConnectorStateLabel, Gauge>::default()),
+            connector_heartbeat_age: registered_in(r, "connector_heartbeat_age", "Time since the connector's last healthy heartbeat", Some(Unit::Seconds), Family::<ConnectorLabel, Seconds>::default()),
+            connector_report_age: registered_in(r, "connector_report_age", "Time since the core last acknowledged a batch of the connector's reports", Some(Unit::Seconds), Family::<ConnectorLabel, Seconds>::default()),
+            connector_vendor_sync_age: registered_in(r, "connector_vendor_sync_age", "Time since the connector's plugin last synced with its vendor, as it reports it", Some(Unit::Seconds), Family::<ConnectorLabel, Seconds>::default()),
+            devices: registered_in(r, "devices", "Devices known", None, Gauge::default()),
+            store_bytes: registered_in(r, "store_size", "Bytes the store takes on disk", Some(Unit::Bytes), Gauge::default()),
             scrape_source: OnceLock::new(),
-            subscriptions,
-            stream_deliveries,
-            stream_catchups,
-            stream_expired,
-            batches,
-            reports,
-            flush_seconds,
-            head_position,
-            rpc_seconds,
+            registry,
         }
     }
 
@@ -444,10 +337,27 @@ impl Metrics {
             self.apply_scrape(&source());
         }
         let mut text = String::new();
-        // Writing into a String cannot fail.
-        encode(&mut text, &self.registry).expect("encoding metrics into a String");
+        // Writing into a String does not fail; if the encoder ever did, the scrape shows what it wrote.
+        if let Err(err) = encode(&mut text, &self.registry) {
+            tracing::error!(error = %err, "encoding the metrics failed");
+        }
         text
     }
+}
+
+/// Registers `metric` under `name` (with `unit`, if any) and returns it, so the caller keeps a handle.
+fn registered_in<M: Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    unit: Option<Unit>,
+    metric: M,
+) -> M {
+    match unit {
+        Some(unit) => registry.register_with_unit(name, help, unit, metric.clone()),
+        None => registry.register(name, help, metric.clone()),
+    }
+    metric
 }
 
 /// Serves `GET /metrics` until `shutdown` resolves.

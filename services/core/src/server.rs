@@ -74,40 +74,8 @@ pub async fn serve(
         source,
     })?;
     let metrics = Arc::new(Metrics::new());
-    let manual_clock = config
-        .manual_clock
-        .then(|| Arc::new(ManualClock::new(SystemClock.now())));
-    let clock: Arc<dyn Clock> = match &manual_clock {
-        Some(manual) => {
-            tracing::warn!("running with a MANUAL CLOCK: time moves only through ClockService.AdvanceClock; never do this in production");
-            manual.clone()
-        }
-        None => Arc::new(SystemClock),
-    };
-    let engine = Arc::new(SledEngine::open(
-        &config.data_dir.join("store"),
-        config.durability,
-        config.store_cache_bytes,
-    )?);
-    let store = RiskStore::open(
-        engine,
-        clock.clone(),
-        metrics.clone(),
-        WriterConfig::default(),
-    )
-    .await
-    .map_err(crate::error::CoreError::from)?;
-    let info = store.info();
-    metrics.set_head(info.head_position);
-    metrics.set_scrape_source(scrape_source(store.clone(), clock.clone()));
-    tracing::info!(
-        data_dir = %config.data_dir.display(),
-        epoch = %info.epoch,
-        head = info.head_position,
-        devices = info.device_count,
-        durability = ?config.durability,
-        "store opened"
-    );
+    let (clock, manual_clock) = choose_clock(&config);
+    let store = open_store(&config, clock.clone(), metrics.clone()).await?;
 
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
@@ -127,68 +95,14 @@ pub async fn serve(
         metrics.clone(),
         cancel.clone().cancelled_owned(),
     ));
-
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<IngestServiceServer<IngestApi>>()
-        .await;
-    health_reporter
-        .set_serving::<DeviceServiceServer<DeviceApi>>()
-        .await;
+    announce_serving(&health_reporter).await;
     let reflection =
         crate::grpc::ReflectionApi::new(crate::grpc::served_services(config.manual_clock))?;
-
-    let limits = Limits {
-        max_batch_reports: config.max_batch_reports,
-        max_clock_skew: config.max_clock_skew,
-    };
-    let per_client = StreamLimiter::new(config.max_streams_per_client);
-    let ingest = IngestApi::new(
-        store.clone(),
-        limits,
-        clock.clone(),
-        metrics.clone(),
-        cancel.clone(),
-        per_client.clone(),
-    );
-    let devices = DeviceApi::new(store.clone(), clock.clone());
-    let admin = AdminApi::new(store.clone(), clock.clone());
-    let decisions = DecisionApi::new(store.clone(), metrics.clone());
+    let apis = Apis::new(&config, &store, &clock, &metrics, &cancel);
     let clock_service =
         manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
-    let streams = StreamApi::new(
-        store.clone(),
-        config.max_subscriptions,
-        metrics.clone(),
-        cancel.clone(),
-        per_client,
-    );
-    for name in [
-        "riskgate.v1.ConnectorService",
-        "riskgate.v1.PolicyService",
-        "riskgate.v1.DecisionService",
-        "riskgate.v1.RiskStream",
-    ] {
-        health_reporter
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
-    let scheduler = tokio::spawn(run_scheduler(
-        store.clone(),
-        config.evaluation_interval,
-        cancel.clone(),
-    ));
-    let retention = Retention {
-        max_age: config.retention_max_age,
-        max_events: config.retention_max_events,
-        chunk: COMPACTION_CHUNK,
-    };
-    let compactor = tokio::spawn(run_compaction(
-        store.clone(),
-        retention,
-        config.compaction_interval,
-        cancel.clone(),
-    ));
+    let background = Background::spawn(&config, &store, &cancel);
 
     let signal_cancel = cancel.clone();
     let signal = async move {
@@ -200,34 +114,8 @@ pub async fn serve(
         signal_cancel.cancel();
     };
     let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-    let mut builder = Server::builder();
-    if let Some(tls) = &config.tls {
-        let mut tls_config =
-            ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
-        if let Some(ca) = &tls.client_ca_pem {
-            tls_config = tls_config
-                .client_ca_root(Certificate::from_pem(ca))
-                .client_auth_optional(!tls.require_client_cert);
-        }
-        builder = builder.tls_config(tls_config)?;
-    }
-    match (&config.tokens, &config.tls) {
-        (None, None) => tracing::warn!(
-            listen = %addrs.grpc,
-            "serving plain TCP WITHOUT AUTHENTICATION; allowed only on loopback. Configure [[tokens]] and [tls] for anything else"
-        ),
-        (Some(_), None) if !addrs.grpc.ip().is_loopback() => tracing::warn!(
-            listen = %addrs.grpc,
-            "bearer tokens travel in cleartext: configure [tls]"
-        ),
-        (None, Some(_)) => {
-            tracing::warn!("TLS without [[tokens]]: anyone who can connect may do everything")
-        }
-        _ => tracing::info!(
-            tls = config.tls.is_some(),
-            "authentication required on every RPC except health"
-        ),
-    }
+    let builder = server_builder(&config)?;
+    warn_about_exposure(&config, addrs.grpc);
     let size = config.max_message_bytes;
     let grpc = builder
         .timeout(config.request_timeout)
@@ -241,19 +129,210 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection.v1())
         .add_service(reflection.v1alpha())
-        .add_service(IngestServiceServer::new(ingest).max_decoding_message_size(size))
-        .add_service(DeviceServiceServer::new(devices).max_decoding_message_size(size))
-        .add_service(ConnectorServiceServer::new(admin.clone()).max_decoding_message_size(size))
-        .add_service(PolicyServiceServer::new(admin).max_decoding_message_size(size))
-        .add_service(DecisionServiceServer::new(decisions).max_decoding_message_size(size))
-        .add_service(RiskStreamServer::new(streams).max_decoding_message_size(size))
+        .add_service(IngestServiceServer::new(apis.ingest).max_decoding_message_size(size))
+        .add_service(DeviceServiceServer::new(apis.devices).max_decoding_message_size(size))
+        .add_service(
+            ConnectorServiceServer::new(apis.admin.clone()).max_decoding_message_size(size),
+        )
+        .add_service(PolicyServiceServer::new(apis.admin).max_decoding_message_size(size))
+        .add_service(DecisionServiceServer::new(apis.decisions).max_decoding_message_size(size))
+        .add_service(RiskStreamServer::new(apis.streams).max_decoding_message_size(size))
         .add_optional_service(clock_service)
         .serve_with_incoming_shutdown(incoming, signal);
 
     ready(addrs);
     tracing::info!(grpc = %addrs.grpc, metrics = %addrs.metrics, "serving");
+    drain(grpc, &cancel, config.shutdown_grace).await?;
+    let _ = metrics_server.await;
+    background.join().await;
+    // Everything acknowledged is already durable; this commits what was queued and flushes once more.
+    store.shutdown().await?;
+    tracing::info!("store flushed; stopped");
+    Ok(())
+}
 
-    let grace = config.shutdown_grace;
+/// The system clock, or with `--manual-clock` one that moves only through `ClockService`.
+fn choose_clock(config: &Config) -> (Arc<dyn Clock>, Option<Arc<ManualClock>>) {
+    if !config.manual_clock {
+        return (Arc::new(SystemClock), None);
+    }
+    tracing::warn!("running with a MANUAL CLOCK: time moves only through ClockService.AdvanceClock; never do this in production");
+    let manual = Arc::new(ManualClock::new(SystemClock.now()));
+    (manual.clone(), Some(manual))
+}
+
+/// Opens the sled store under the data directory and wires its measurements into the metrics.
+async fn open_store(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+) -> Result<RiskStore, ServeError> {
+    let engine = Arc::new(SledEngine::open(
+        &config.data_dir.join("store"),
+        config.durability,
+        config.store_cache_bytes,
+    )?);
+    let store = RiskStore::open(
+        engine,
+        clock.clone(),
+        metrics.clone(),
+        WriterConfig::default(),
+    )
+    .await
+    .map_err(crate::error::CoreError::from)?;
+    let info = store.info();
+    metrics.set_head(info.head_position);
+    metrics.set_scrape_source(scrape_source(store.clone(), clock));
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        epoch = %info.epoch,
+        head = info.head_position,
+        devices = info.device_count,
+        durability = ?config.durability,
+        "store opened"
+    );
+    Ok(store)
+}
+
+/// Marks every served API as serving in the gRPC health service.
+async fn announce_serving(health: &tonic_health::server::HealthReporter) {
+    health.set_serving::<IngestServiceServer<IngestApi>>().await;
+    health.set_serving::<DeviceServiceServer<DeviceApi>>().await;
+    for name in [
+        "riskgate.v1.ConnectorService",
+        "riskgate.v1.PolicyService",
+        "riskgate.v1.DecisionService",
+        "riskgate.v1.RiskStream",
+    ] {
+        health
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+}
+
+/// The gRPC services' handlers.
+struct Apis {
+    ingest: IngestApi,
+    devices: DeviceApi,
+    admin: AdminApi,
+    decisions: DecisionApi,
+    streams: StreamApi,
+}
+
+impl Apis {
+    fn new(
+        config: &Config,
+        store: &RiskStore,
+        clock: &Arc<dyn Clock>,
+        metrics: &Arc<Metrics>,
+        cancel: &CancellationToken,
+    ) -> Self {
+        let limits = Limits {
+            max_batch_reports: config.max_batch_reports,
+            max_clock_skew: config.max_clock_skew,
+        };
+        let per_client = StreamLimiter::new(config.max_streams_per_client);
+        Self {
+            ingest: IngestApi::new(
+                store.clone(),
+                limits,
+                clock.clone(),
+                metrics.clone(),
+                cancel.clone(),
+                per_client.clone(),
+            ),
+            devices: DeviceApi::new(store.clone(), clock.clone()),
+            admin: AdminApi::new(store.clone(), clock.clone()),
+            decisions: DecisionApi::new(store.clone(), metrics.clone()),
+            streams: StreamApi::new(
+                store.clone(),
+                config.max_subscriptions,
+                metrics.clone(),
+                cancel.clone(),
+                per_client,
+            ),
+        }
+    }
+}
+
+/// The scheduler and the compactor, which run until the server is cancelled.
+struct Background {
+    scheduler: tokio::task::JoinHandle<()>,
+    compactor: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    fn spawn(config: &Config, store: &RiskStore, cancel: &CancellationToken) -> Self {
+        let retention = Retention {
+            max_age: config.retention_max_age,
+            max_events: config.retention_max_events,
+            chunk: COMPACTION_CHUNK,
+        };
+        Self {
+            scheduler: tokio::spawn(run_scheduler(
+                store.clone(),
+                config.evaluation_interval,
+                cancel.clone(),
+            )),
+            compactor: tokio::spawn(run_compaction(
+                store.clone(),
+                retention,
+                config.compaction_interval,
+                cancel.clone(),
+            )),
+        }
+    }
+
+    async fn join(self) {
+        let _ = self.scheduler.await;
+        let _ = self.compactor.await;
+    }
+}
+
+/// The transport, with TLS (and optional client certificates) when configured.
+fn server_builder(config: &Config) -> Result<Server, ServeError> {
+    let mut builder = Server::builder();
+    if let Some(tls) = &config.tls {
+        let mut tls_config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+        if let Some(ca) = &tls.client_ca_pem {
+            tls_config = tls_config
+                .client_ca_root(Certificate::from_pem(ca))
+                .client_auth_optional(!tls.require_client_cert);
+        }
+        builder = builder.tls_config(tls_config)?;
+    }
+    Ok(builder)
+}
+
+/// Says in the log how exposed the server is: no authentication, cleartext tokens, or TLS without tokens.
+fn warn_about_exposure(config: &Config, listen: SocketAddr) {
+    match (&config.tokens, &config.tls) {
+        (None, None) => tracing::warn!(
+            listen = %listen,
+            "serving plain TCP WITHOUT AUTHENTICATION; allowed only on loopback. Configure [[tokens]] and [tls] for anything else"
+        ),
+        (Some(_), None) if !listen.ip().is_loopback() => tracing::warn!(
+            listen = %listen,
+            "bearer tokens travel in cleartext: configure [tls]"
+        ),
+        (None, Some(_)) => {
+            tracing::warn!("TLS without [[tokens]]: anyone who can connect may do everything")
+        }
+        _ => tracing::info!(
+            tls = config.tls.is_some(),
+            "authentication required on every RPC except health"
+        ),
+    }
+}
+
+/// Serves until the transport ends; once shutdown is requested, waits at most `grace` for in-flight
+/// requests, then cancels everything still running.
+async fn drain(
+    grpc: impl Future<Output = Result<(), tonic::transport::Error>>,
+    cancel: &CancellationToken,
+    grace: std::time::Duration,
+) -> Result<(), ServeError> {
     let drain_deadline = async {
         cancel.cancelled().await;
         tokio::time::sleep(grace).await;
@@ -263,12 +342,6 @@ pub async fn serve(
         () = drain_deadline => tracing::warn!(?grace, "in-flight requests did not finish within the grace period"),
     }
     cancel.cancel();
-    let _ = metrics_server.await;
-    let _ = scheduler.await;
-    let _ = compactor.await;
-    // Everything acknowledged is already durable; this commits what was queued and flushes once more.
-    store.shutdown().await?;
-    tracing::info!("store flushed; stopped");
     Ok(())
 }
 

@@ -6,8 +6,8 @@ use super::render_scalar::{level, platform, timestamp};
 use riskgate_store::{BatchOutcome, BatchResult};
 
 use riskgate_policy::domain::{
-    policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, Event, EventKind, HealthState,
-    KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus,
+    policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, DeviceReported, Event, EventKind,
+    HealthState, KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus,
 };
 
 fn health_state(state: HealthState) -> i32 {
@@ -108,24 +108,39 @@ pub(crate) fn device_level(device: &DeviceRecord, config: &PolicyConfig) -> Opti
 }
 
 pub(crate) fn event(event: &Event) -> pb::Event {
+    pb::Event {
+        position: event.position,
+        time: Some(timestamp(event.time)),
+        device_id: event
+            .device_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        kind: Some(event_kind(&event.kind)),
+    }
+}
+
+fn device_reported(reported: &DeviceReported) -> pb::DeviceReported {
+    pb::DeviceReported {
+        connector_id: reported.connector_id.to_string(),
+        health_state: health_state(reported.health_state),
+        report_level: level(reported.health_state.level()),
+        previous_level: level(reported.previous_level),
+        current_level: level(reported.current_level),
+        vendor_event_id: reported.vendor_event_id.clone(),
+        observed_at: Some(timestamp(reported.observed_at)),
+        threats: threats(&reported.threats),
+    }
+}
+
+fn event_kind(kind: &EventKind) -> pb::event::Kind {
     use super::render_policy::{
         action_kind, app_decision, compliance_status, config_object, connector_state, decision,
         reasons,
     };
     use pb::event::Kind;
-    let kind = match &event.kind {
-        EventKind::DeviceReported(reported) => {
-            pb::event::Kind::DeviceReported(pb::DeviceReported {
-                connector_id: reported.connector_id.to_string(),
-                health_state: health_state(reported.health_state),
-                report_level: level(reported.health_state.level()),
-                previous_level: level(reported.previous_level),
-                current_level: level(reported.current_level),
-                vendor_event_id: reported.vendor_event_id.clone(),
-                observed_at: Some(timestamp(reported.observed_at)),
-                threats: threats(&reported.threats),
-            })
-        }
+    match kind {
+        EventKind::DeviceReported(reported) => Kind::DeviceReported(device_reported(reported)),
         EventKind::ComplianceChanged {
             previous,
             current,
@@ -186,16 +201,6 @@ pub(crate) fn event(event: &Event) -> pb::Event {
                 risk: Some(known_risk(risk)),
             })
         }
-    };
-    pb::Event {
-        position: event.position,
-        time: Some(timestamp(event.time)),
-        device_id: event
-            .device_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        kind: Some(kind),
     }
 }
 
