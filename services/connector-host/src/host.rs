@@ -18,6 +18,7 @@ use std::{
 };
 
 use prost::Message;
+use riskgate_host_protocol::HostExit;
 use riskgate_proto::v1 as api;
 use riskgate_sdk::{pb, validate};
 use tokio::sync::mpsc;
@@ -27,7 +28,6 @@ use tonic::{transport::Channel, Code, Status, Streaming};
 use crate::{
     config::RunArgs,
     driver::{self, Command, Event, FeedSlot},
-    exit::HostExit,
     loader::{CallError, Entry, Failure, LoadError, Plugin},
 };
 

@@ -45,7 +45,7 @@ fn main() {
     let host_bin = config
         .host_bin
         .clone()
-        .or_else(riskgate_connector_host::conformance::sibling_host_bin);
+        .or_else(riskgate_host_protocol::sibling_host_bin);
     let Some(host_bin) = host_bin else {
         eprintln!("riskgate-supervisor: cannot find riskgate-connector-host next to this program; set host_bin");
         std::process::exit(64);
