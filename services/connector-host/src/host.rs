@@ -17,7 +17,6 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use prost::Message;
 use riskgate_host_protocol::HostExit;
 use riskgate_proto::v1 as api;
 use riskgate_sdk::{pb, validate};
@@ -323,12 +322,7 @@ impl Host {
     }
 
     async fn heartbeat(&mut self, error_message: &str) -> Result<api::Connector, Status> {
-        // The SDK's and the API's messages are the same protobuf type, generated twice.
-        let feed = self
-            .feed
-            .as_ref()
-            .and_then(FeedSlot::get)
-            .and_then(|health| api::FeedHealth::decode(health.encode_to_vec().as_slice()).ok());
+        let feed = self.feed.as_ref().and_then(FeedSlot::get);
         let request = api::HeartbeatRequest {
             connector_id: self.args.connector_id.clone(),
             error_message: error_message.to_owned(),
@@ -542,12 +536,7 @@ impl Host {
                                 connector_id: args.connector_id.clone(),
                                 batch_seq: next_seq,
                                 checkpoint: batch.checkpoint.clone(),
-                                reports: batch
-                                    .reports
-                                    .iter()
-                                    .map(|r| api::DeviceReport::decode(r.encode_to_vec().as_slice()))
-                                    .collect::<Result<_, _>>()
-                                    .map_err(|e| self.fatal(HostExit::PluginFailed, format!("report does not re-encode: {e}")))?,
+                                reports: batch.reports,
                             };
                             next_seq += 1;
                             if let Some(open) = &stream {
