@@ -1,13 +1,16 @@
 //! riskgate's public API, generated from `proto/riskgate/v1/*.proto`.
 //!
 //! This crate is an API boundary: it holds only generated code and the encoded file descriptor set.
-//! Services parse these types into their own domain types at the edge.
+//! Services parse these types into their own domain types at the edge. The messages of
+//! `types.proto` and `plugin.proto` are the SDK's own (`riskgate_sdk::pb`), re-exported here, so the
+//! reports a plugin builds are the API's reports.
 
 #![forbid(unsafe_code)]
 
 pub mod codec;
 
 /// Package `riskgate.v1`.
+// Generated code: the service stubs' long functions are tonic's, not ours to split.
 #[allow(
     missing_docs,
     unreachable_pub,
@@ -18,6 +21,9 @@ pub mod codec;
 )]
 pub mod v1 {
     tonic::include_proto!("riskgate.v1");
+
+    // The messages of `types.proto` and `plugin.proto` are generated once, in the SDK (build.rs).
+    pub use riskgate_sdk::pb::*;
 }
 
 /// The encoded `FileDescriptorSet` of every riskgate proto, for gRPC server reflection.

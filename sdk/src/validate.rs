@@ -1,6 +1,7 @@
-//! The rules a batch must satisfy, the same the core's `IngestService.Ingest` enforces, so a connector
-//! (in its unit tests), the host and the conformance suite catch a bad batch before the core does.
-//! Errors name the field path the way the core does, such as `reports[2].threats[0].severity`.
+//! The rules a batch must satisfy. The core's `IngestService.Ingest` runs this same code on every
+//! batch ([`contents`]), so a connector (in its unit tests), the host and the conformance suite
+//! refuse exactly what the core would refuse, with the same error. Errors name the field path the
+//! way the core does, such as `reports[2].threats[0].severity`.
 //!
 //! The core refuses a whole batch for one bad report. A connector that maps vendor records one by
 //! one checks each report with [`report`] (the same rules [`batch`] applies to each of its reports)
@@ -75,7 +76,7 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ValidationErr
     }
 }
 
-/// Checks a batch as the core would at `now`: its own fields, then each report with [`report_at`].
+/// Checks a batch as the core would at `now`: its own fields, then its contents with [`contents`].
 pub fn batch(
     batch: &pb::PluginBatch,
     limits: &Limits,
@@ -84,26 +85,38 @@ pub fn batch(
     if batch.batch_id == 0 {
         return Err(invalid("batch_id", "must be at least 1"));
     }
-    if batch.checkpoint.len() > MAX_CHECKPOINT_BYTES {
+    contents(&batch.checkpoint, &batch.reports, limits, now)
+}
+
+/// Checks what every batch carries, however it is numbered (a plugin's `batch_id`, the core's
+/// `batch_seq`): the checkpoint's size, the number of reports, then each report with [`report_at`].
+/// The core's `IngestService.Ingest` runs this same function on every `ReportBatch`.
+pub fn contents(
+    checkpoint: &[u8],
+    reports: &[pb::DeviceReport],
+    limits: &Limits,
+    now: SystemTime,
+) -> Result<(), ValidationError> {
+    if checkpoint.len() > MAX_CHECKPOINT_BYTES {
         return Err(invalid(
             "checkpoint",
             format!(
                 "{} bytes exceed the limit of {MAX_CHECKPOINT_BYTES}",
-                batch.checkpoint.len()
+                checkpoint.len()
             ),
         ));
     }
-    if batch.reports.len() > limits.max_batch_reports {
+    if reports.len() > limits.max_batch_reports {
         return Err(invalid(
             "reports",
             format!(
                 "{} reports exceed the limit of {} per batch",
-                batch.reports.len(),
+                reports.len(),
                 limits.max_batch_reports
             ),
         ));
     }
-    for (index, one) in batch.reports.iter().enumerate() {
+    for (index, one) in reports.iter().enumerate() {
         report_at(one, limits, now).map_err(|e| e.under(&format!("reports[{index}]")))?;
     }
     Ok(())
@@ -116,41 +129,47 @@ pub fn report(report: &pb::DeviceReport) -> Result<(), ValidationError> {
 }
 
 /// Checks one report as the core would at `now` with `limits` (only the clock skew applies to a
-/// single report).
+/// single report). A report with several faults is refused for the first in the order the core has
+/// always checked them: the list sizes and groups, `vendor_event_id`, the device fields, then the
+/// threats and `observed_at`.
 pub fn report_at(
     report: &pb::DeviceReport,
     limits: &Limits,
     now: SystemTime,
 ) -> Result<(), ValidationError> {
-    let latest = now + limits.max_clock_skew;
+    let latest = unix_nanos(now).saturating_add(nanos(limits.max_clock_skew));
+    list("groups", report.groups.len(), MAX_GROUPS)?;
+    for (index, group) in report.groups.iter().enumerate() {
+        let field = format!("groups[{index}]");
+        text(&field, group, MAX_ID_BYTES)?;
+        if group.is_empty() {
+            return Err(invalid(field, "must not be empty"));
+        }
+    }
+    list("threats", report.threats.len(), MAX_THREATS)?;
+    required_text("vendor_event_id", &report.vendor_event_id)?;
     required_text("device_id", &report.device_id)?;
     enum_value::<pb::Platform>("platform", report.platform)?;
     text("os_version", &report.os_version, MAX_OS_VERSION_BYTES)?;
     text("model", &report.model, MAX_ID_BYTES)?;
     text("owner_user_id", &report.owner_user_id, MAX_ID_BYTES)?;
-    if report.groups.len() > MAX_GROUPS {
-        return Err(invalid("groups", format!("more than {MAX_GROUPS} entries")));
-    }
-    for (index, group) in report.groups.iter().enumerate() {
-        required_text(&format!("groups[{index}]"), group)?;
-    }
     enum_value::<pb::HealthState>("health_state", report.health_state)?;
-    if report.threats.len() > MAX_THREATS {
-        return Err(invalid(
-            "threats",
-            format!("more than {MAX_THREATS} entries"),
-        ));
-    }
     for (index, threat_msg) in report.threats.iter().enumerate() {
         threat(&format!("threats[{index}]"), threat_msg, latest)?;
     }
     past_timestamp("observed_at", report.observed_at.as_ref(), latest)?;
-    required_text("vendor_event_id", &report.vendor_event_id)?;
     Ok(())
 }
 
-fn threat(path: &str, threat: &pb::Threat, latest: SystemTime) -> Result<(), ValidationError> {
+fn threat(path: &str, threat: &pb::Threat, latest: i64) -> Result<(), ValidationError> {
     let field = |name: &str| format!("{path}.{name}");
+    let detected_at = past_timestamp(&field("detected_at"), threat.detected_at.as_ref(), latest)?;
+    if let Some(resolved) = &threat.resolved_at {
+        let resolved_at = past_timestamp(&field("resolved_at"), Some(resolved), latest)?;
+        if resolved_at < detected_at {
+            return Err(invalid(field("resolved_at"), "is before detected_at"));
+        }
+    }
     required_text(&field("vendor_threat_id"), &threat.vendor_threat_id)?;
     enum_value::<pb::ThreatCategory>(&field("category"), threat.category)?;
     text(
@@ -160,18 +179,18 @@ fn threat(path: &str, threat: &pb::Threat, latest: SystemTime) -> Result<(), Val
     )?;
     enum_value::<pb::ThreatLevel>(&field("severity"), threat.severity)?;
     enum_value::<pb::ThreatStatus>(&field("status"), threat.status)?;
-    let detected_at = past_timestamp(&field("detected_at"), threat.detected_at.as_ref(), latest)?;
-    if let Some(resolved) = &threat.resolved_at {
-        let resolved_at = past_timestamp(&field("resolved_at"), Some(resolved), latest)?;
-        if resolved_at < detected_at {
-            return Err(invalid(field("resolved_at"), "is before detected_at"));
-        }
-    }
     text(
         &field("description"),
         &threat.description,
         MAX_DESCRIPTION_BYTES,
     )?;
+    Ok(())
+}
+
+fn list(field: &str, len: usize, max: usize) -> Result<(), ValidationError> {
+    if len > max {
+        return Err(invalid(field, format!("more than {max} entries")));
+    }
     Ok(())
 }
 
@@ -192,20 +211,28 @@ fn required_text(field: &str, raw: &str) -> Result<(), ValidationError> {
     text(field, raw, MAX_ID_BYTES)
 }
 
+/// The nanoseconds since the Unix epoch a protobuf timestamp stands for, if they fit an `i64`
+/// (years 1678 to 2262), the range the core stores.
+fn unix_nanos_of(raw: &prost_types::Timestamp) -> Option<i64> {
+    if !(0..1_000_000_000).contains(&raw.nanos) {
+        return None;
+    }
+    raw.seconds
+        .checked_mul(1_000_000_000)?
+        .checked_add(i64::from(raw.nanos))
+}
+
+/// A required timestamp after the epoch and not later than `latest`, in nanoseconds since the epoch.
 fn past_timestamp(
     field: &str,
     raw: Option<&prost_types::Timestamp>,
-    latest: SystemTime,
-) -> Result<SystemTime, ValidationError> {
+    latest: i64,
+) -> Result<i64, ValidationError> {
     let raw = raw.ok_or_else(|| invalid(field, "required"))?;
-    if raw.seconds <= 0 || !(0..1_000_000_000).contains(&raw.nanos) {
+    let ts = unix_nanos_of(raw).ok_or_else(|| invalid(field, "out of range"))?;
+    if ts <= 0 {
         return Err(invalid(field, "must be after 1970-01-01"));
     }
-    let seconds = u64::try_from(raw.seconds).map_err(|_| invalid(field, "out of range"))?;
-    let nanos = u32::try_from(raw.nanos).map_err(|_| invalid(field, "out of range"))?;
-    let ts = UNIX_EPOCH
-        .checked_add(Duration::new(seconds, nanos))
-        .ok_or_else(|| invalid(field, "out of range"))?;
     if ts > latest {
         return Err(invalid(
             field,
@@ -213,6 +240,18 @@ fn past_timestamp(
         ));
     }
     Ok(ts)
+}
+
+/// `time` in nanoseconds since the Unix epoch, saturating at the ends of `i64`.
+fn unix_nanos(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => nanos(after),
+        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+    }
+}
+
+fn nanos(duration: Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
 }
 
 fn enum_value<E>(field: &str, raw: i32) -> Result<(), ValidationError>

@@ -3,6 +3,8 @@
 //! records above the host's `max_level` are not even sent.
 
 #![allow(unsafe_code)]
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{ffi::c_void, sync::Mutex};
 

@@ -16,6 +16,9 @@
 //! - [`child`], [`connector_host`] and [`vendor_sim`] run the other binaries (connector hosts, the
 //!   vendor-cloud simulator) with captured output, for the plugin and host test suites.
 
+// test code: the harness fails loudly where a test cannot go on.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod admin;
 pub mod binary;
 pub mod builders;

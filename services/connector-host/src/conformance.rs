@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use riskgate_host_protocol::describe;
+
 use crate::{loader::sha256_hex, probe::SCENARIOS};
 
 /// How long one scenario process may run.
@@ -178,30 +180,6 @@ fn run_scenario(options: &SuiteOptions, sha256: &str, scenario: &str) -> Scenari
     }
 }
 
-/// A process status in words, naming the signal if it was killed by one.
-pub fn describe(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt as _;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit code {code}"),
-        (None, Some(signal)) => format!("killed by signal {}", signal_name(signal)),
-        _ => status.to_string(),
-    }
-}
-
-/// The conventional name of a signal number.
-pub fn signal_name(signal: i32) -> String {
-    match signal {
-        4 => "SIGILL".to_owned(),
-        6 => "SIGABRT".to_owned(),
-        7 => "SIGBUS".to_owned(),
-        8 => "SIGFPE".to_owned(),
-        9 => "SIGKILL".to_owned(),
-        11 => "SIGSEGV".to_owned(),
-        15 => "SIGTERM".to_owned(),
-        other => format!("signal {other}"),
-    }
-}
-
 /// Runs `command` to its end, at most `timeout`; its output is read while it runs, so a chatty
 /// process never blocks on a full pipe. On timeout the process is killed, and the error comes with
 /// the stderr it wrote so far.
@@ -253,14 +231,6 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
         }
         bytes
     })
-}
-
-/// The host binary next to the running executable (both are built together).
-pub fn sibling_host_bin() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    let candidate = dir.join("riskgate-connector-host");
-    candidate.is_file().then_some(candidate)
 }
 
 /// Whether `path` looks like a plugin file (for the CLI's messages).

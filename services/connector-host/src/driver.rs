@@ -141,84 +141,126 @@ fn drive(
             return;
         }
     };
-    if let Err(err) = watchdog.call(Entry::Start, || instance.start()) {
-        fail(instance, err, events);
-        return;
+    let thread = PluginThread {
+        pull_timeout,
+        commands,
+        events,
+        watchdog,
+        feed,
+    };
+    match thread.run(&mut instance) {
+        Ok(Ending::HostGone) => {}
+        Ok(Ending::Stop(deadline)) => {
+            let result = watchdog.call(Entry::Stop, || instance.stop(deadline));
+            drop(instance);
+            let _ = events.blocking_send(Event::Stopped(result));
+        }
+        Err(err) => fail(instance, err, events),
     }
-    if events.blocking_send(Event::Started).is_err() {
-        return;
-    }
-    let mut ended = false;
-    let mut feed_polled: Option<Instant> = None;
-    loop {
-        if feed_polled.is_none_or(|at| at.elapsed() >= FEED_POLL) {
-            feed_polled = Some(Instant::now());
-            match watchdog.call(Entry::FeedHealth, || instance.feed_health()) {
-                Ok(health) => feed.set(health),
-                Err(err) => {
-                    fail(instance, err, events);
-                    return;
-                }
+}
+
+/// How the plugin thread's work ends, unless a call fails.
+enum Ending {
+    /// The async side has gone: nothing is left to report to.
+    HostGone,
+    /// The host asked the instance to stop within this deadline.
+    Stop(Duration),
+}
+
+/// What the plugin thread works with, once the instance exists.
+struct PluginThread<'a> {
+    pull_timeout: Duration,
+    commands: &'a std_mpsc::Receiver<Command>,
+    events: &'a mpsc::Sender<Event>,
+    watchdog: &'a Watchdog,
+    feed: &'a FeedSlot,
+}
+
+impl PluginThread<'_> {
+    /// Starts the instance, then repeats until the end: read the feed's health when due, carry out
+    /// the host's commands, pull the next batch.
+    fn run(&self, instance: &mut Instance) -> Result<Ending, CallError> {
+        self.watchdog.call(Entry::Start, || instance.start())?;
+        if self.events.blocking_send(Event::Started).is_err() {
+            return Ok(Ending::HostGone);
+        }
+        let mut ended = false;
+        let mut feed_polled: Option<Instant> = None;
+        loop {
+            if feed_polled.is_none_or(|at| at.elapsed() >= FEED_POLL) {
+                feed_polled = Some(Instant::now());
+                let health = self
+                    .watchdog
+                    .call(Entry::FeedHealth, || instance.feed_health())?;
+                self.feed.set(health);
+            }
+            if let Some(ending) = self.run_commands(instance, ended)? {
+                return Ok(ending);
+            }
+            if let Some(ending) = self.pull(instance, &mut ended)? {
+                return Ok(ending);
             }
         }
-        // Acknowledgements and the stop request go first.
+    }
+
+    /// Acknowledgements, re-checks and the stop request go before the next pull. Once the feed has
+    /// ended, this waits for them, since nothing is left to pull.
+    fn run_commands(
+        &self,
+        instance: &mut Instance,
+        ended: bool,
+    ) -> Result<Option<Ending>, CallError> {
         loop {
             let command = if ended {
-                match commands.recv() {
+                match self.commands.recv() {
                     Ok(command) => command,
-                    Err(_) => return,
+                    Err(_) => return Ok(Some(Ending::HostGone)),
                 }
             } else {
-                match commands.try_recv() {
+                match self.commands.try_recv() {
                     Ok(command) => command,
-                    Err(std_mpsc::TryRecvError::Empty) => break,
-                    Err(std_mpsc::TryRecvError::Disconnected) => return,
+                    Err(std_mpsc::TryRecvError::Empty) => return Ok(None),
+                    Err(std_mpsc::TryRecvError::Disconnected) => return Ok(Some(Ending::HostGone)),
                 }
             };
             match command {
                 Command::Ack(batch_id) => {
-                    if let Err(err) = watchdog.call(Entry::Ack, || instance.ack(batch_id)) {
-                        fail(instance, err, events);
-                        return;
-                    }
+                    self.watchdog.call(Entry::Ack, || instance.ack(batch_id))?;
                 }
                 Command::Recheck(request, reply) => {
-                    let result = watchdog.call(Entry::Recheck, || instance.recheck(&request));
-                    if let Err(err) = &result {
-                        if err.failure == Failure::Panic {
-                            let _ = reply.send(result.clone());
-                            fail(instance, err.clone(), events);
-                            return;
-                        }
+                    let result = self
+                        .watchdog
+                        .call(Entry::Recheck, || instance.recheck(&request));
+                    let _ = reply.send(result.clone());
+                    // A refused re-check is the plugin's answer; a panic poisons the instance.
+                    match result {
+                        Err(err) if err.failure == Failure::Panic => return Err(err),
+                        _ => {}
                     }
-                    let _ = reply.send(result);
                 }
-                Command::Stop(deadline) => {
-                    let result = watchdog.call(Entry::Stop, || instance.stop(deadline));
-                    drop(instance);
-                    let _ = events.blocking_send(Event::Stopped(result));
-                    return;
-                }
+                Command::Stop(deadline) => return Ok(Some(Ending::Stop(deadline))),
             }
         }
-        match watchdog.call(Entry::NextBatch, || instance.next_batch(pull_timeout)) {
-            Ok(NextBatch::Batch(batch)) => {
-                if events.blocking_send(Event::Batch(batch)).is_err() {
-                    return;
-                }
+    }
+
+    /// Pulls the next batch (waiting at most the pull timeout) and passes it, or the feed's end, on.
+    fn pull(&self, instance: &mut Instance, ended: &mut bool) -> Result<Option<Ending>, CallError> {
+        let event = match self
+            .watchdog
+            .call(Entry::NextBatch, || instance.next_batch(self.pull_timeout))?
+        {
+            NextBatch::Batch(batch) => Event::Batch(batch),
+            NextBatch::Timeout => return Ok(None),
+            NextBatch::End => {
+                *ended = true;
+                Event::End
             }
-            Ok(NextBatch::Timeout) => {}
-            Ok(NextBatch::End) => {
-                ended = true;
-                if events.blocking_send(Event::End).is_err() {
-                    return;
-                }
-            }
-            Err(err) => {
-                fail(instance, err, events);
-                return;
-            }
-        }
+        };
+        Ok(self
+            .events
+            .blocking_send(event)
+            .is_err()
+            .then_some(Ending::HostGone))
     }
 }
 

@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use prost::Message;
+use riskgate_host_protocol::HostExit;
 use riskgate_proto::v1 as api;
 use riskgate_sdk::{pb, validate};
 use tokio::sync::mpsc;
@@ -27,7 +27,6 @@ use tonic::{transport::Channel, Code, Status, Streaming};
 use crate::{
     config::RunArgs,
     driver::{self, Command, Event, FeedSlot},
-    exit::HostExit,
     loader::{CallError, Entry, Failure, LoadError, Plugin},
 };
 
@@ -257,6 +256,66 @@ struct IngestStream {
     acks: Streaming<api::BatchAck>,
 }
 
+/// How often the plugin thread's watchdog is read and a broken ingest stream is retried.
+const WATCHDOG_TICK: Duration = Duration::from_millis(100);
+/// The first wait before reopening a broken ingest stream; it doubles up to `MAX_RECONNECT_BACKOFF`.
+const FIRST_RECONNECT_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The state of a running plugin's feed into the core: the plugin thread, the ingest stream (when
+/// open), the batches awaiting acknowledgement, and the numbering.
+struct Pump {
+    driver: driver::Driver,
+    /// The plugin's `start` succeeded.
+    started: bool,
+    /// The plugin ended its feed.
+    ended: bool,
+    stream: Option<IngestStream>,
+    /// When to try again to open the stream, and how long to wait after the next failure.
+    reconnect_at: Instant,
+    backoff: Duration,
+    /// The `batch_seq` of the next batch sent to the core.
+    next_seq: u64,
+    /// The plugin's last `batch_id`; ids must increase.
+    last_batch_id: u64,
+    in_flight: VecDeque<InFlight>,
+    limits: validate::Limits,
+}
+
+impl Pump {
+    fn new(driver: driver::Driver, next_seq: u64, max_batch_reports: usize) -> Pump {
+        Pump {
+            driver,
+            started: false,
+            ended: false,
+            stream: None,
+            reconnect_at: Instant::now(),
+            backoff: FIRST_RECONNECT_BACKOFF,
+            next_seq,
+            last_batch_id: 0,
+            in_flight: VecDeque::new(),
+            limits: validate::Limits {
+                max_batch_reports,
+                ..validate::Limits::default()
+            },
+        }
+    }
+
+    /// Whether to pull the plugin's next batch: it runs, the stream is open, the feed has not ended
+    /// and fewer than `max_in_flight` batches await acknowledgement.
+    fn can_pull(&self, max_in_flight: usize) -> bool {
+        self.started
+            && self.stream.is_some()
+            && !self.ended
+            && self.in_flight.len() < max_in_flight.max(1)
+    }
+
+    /// Schedules the next attempt to open the stream and doubles the wait after it.
+    fn retry_later(&mut self) {
+        self.reconnect_at = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_RECONNECT_BACKOFF);
+    }
+}
+
 /// Runs the host until `shutdown` resolves or the plugin fails. Returns how to exit.
 pub async fn run(args: RunArgs, shutdown: impl Future<Output = ()>) -> HostExit {
     let config = match read_config(args.plugin.config.as_deref()) {
@@ -323,12 +382,7 @@ impl Host {
     }
 
     async fn heartbeat(&mut self, error_message: &str) -> Result<api::Connector, Status> {
-        // The SDK's and the API's messages are the same protobuf type, generated twice.
-        let feed = self
-            .feed
-            .as_ref()
-            .and_then(FeedSlot::get)
-            .and_then(|health| api::FeedHealth::decode(health.encode_to_vec().as_slice()).ok());
+        let feed = self.feed.as_ref().and_then(FeedSlot::get);
         let request = api::HeartbeatRequest {
             connector_id: self.args.connector_id.clone(),
             error_message: error_message.to_owned(),
@@ -399,18 +453,64 @@ impl Host {
         })
     }
 
+    /// Loads the plugin, starts it from the core's checkpoint, and pumps its batches into the core
+    /// until the feed ends, `shutdown` resolves or something fails.
     async fn serve(
         &mut self,
         config: Vec<u8>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<HostExit, Fatal> {
-        let args = self.args.clone();
-        let plugin = Plugin::load(&args.plugin.plugin, &args.plugin.sha256)
+        let plugin = self.load_plugin()?;
+        let mut pump = self.start_plugin(plugin, config).await?;
+        tokio::pin!(shutdown);
+        let mut watchdog_tick = tokio::time::interval(WATCHDOG_TICK);
+        let mut heartbeat_tick = tokio::time::interval(self.args.heartbeat_interval);
+        loop {
+            if pump.ended && pump.in_flight.is_empty() {
+                tracing::info!(
+                    "{} ended its feed and every batch is acknowledged",
+                    self.label
+                );
+                return self.stop(&mut pump).await;
+            }
+            let wants_event = !pump.started || pump.can_pull(self.args.max_in_flight);
+            tokio::select! {
+                () = &mut shutdown => {
+                    tracing::info!("stopping on signal");
+                    return self.stop(&mut pump).await;
+                }
+                _ = watchdog_tick.tick() => {
+                    self.check_hang(&pump.driver.watchdog)?;
+                    self.reconnect_when_due(&mut pump).await;
+                }
+                _ = heartbeat_tick.tick(), if pump.started => self.beat().await?,
+                event = pump.driver.events.recv(), if wants_event => match event {
+                    Some(Event::Started) => {
+                        self.on_started(&mut pump).await?;
+                        heartbeat_tick.reset();
+                    }
+                    Some(Event::Batch(batch)) => self.forward(batch, &mut pump).await?,
+                    Some(Event::End) => pump.ended = true,
+                    Some(Event::Failed(err)) => return Err(self.fatal(call_exit(&err), err)),
+                    Some(Event::Stopped(_)) => {
+                        return Err(self.fatal(HostExit::PluginFailed, "the plugin stopped unexpectedly"))
+                    }
+                    None => return Err(self.thread_gone()),
+                },
+                ack = next_ack(&mut pump.stream) => self.on_ack(ack, &mut pump)?,
+            }
+        }
+    }
+
+    /// Verifies and loads the plugin and checks its manifest; from here on, causes name the plugin.
+    fn load_plugin(&mut self) -> Result<Plugin, Fatal> {
+        let path = &self.args.plugin.plugin;
+        let plugin = Plugin::load(path, &self.args.plugin.sha256)
             .map_err(|e| self.fatal(load_exit(&e), e))?;
         let manifest = plugin
             .manifest()
             .map_err(|e| self.fatal(call_exit(&e), e))?;
-        self.label = label(Some(&manifest), &args.plugin.plugin);
+        self.label = label(Some(&manifest), path);
         if manifest.abi_major != riskgate_sdk::abi::ABI_MAJOR || manifest.name.is_empty() {
             return Err(self.fatal(
                 HostExit::Incompatible,
@@ -427,170 +527,168 @@ impl Host {
             vendor = %manifest.vendor,
             sdk = %manifest.sdk_version,
             abi = %format!("{}.{}", manifest.abi_major, manifest.abi_minor),
-            connector_id = %args.connector_id,
+            connector_id = %self.args.connector_id,
             "loaded {}",
             self.label
         );
+        Ok(plugin)
+    }
 
+    /// Starts the plugin thread from the core's last acknowledged checkpoint; batch numbers continue
+    /// from the checkpoint's.
+    async fn start_plugin(&mut self, plugin: Plugin, config: Vec<u8>) -> Result<Pump, Fatal> {
         let checkpoint = self.checkpoint().await?;
         let last_seq = checkpoint.as_ref().map_or(0, |c| c.batch_seq);
         let start = pb::PluginStart {
-            connector_id: args.connector_id.clone(),
+            connector_id: self.args.connector_id.clone(),
             config,
-            checkpoint: checkpoint
-                .as_ref()
-                .map(|c| c.checkpoint.clone())
-                .unwrap_or_default(),
             has_checkpoint: checkpoint.is_some(),
+            checkpoint: checkpoint.map(|c| c.checkpoint).unwrap_or_default(),
             last_batch_seq: last_seq,
         };
-        let mut driver = driver::spawn(plugin, start, args.pull_timeout).map_err(|e| {
+        let driver = driver::spawn(plugin, start, self.args.pull_timeout).map_err(|e| {
             self.fatal(
                 HostExit::PluginFailed,
                 format!("cannot start the plugin thread: {e}"),
             )
         })?;
         self.feed = Some(driver.feed.clone());
+        Ok(Pump::new(driver, last_seq + 1, self.args.max_batch_reports))
+    }
 
-        tokio::pin!(shutdown);
-        let mut watchdog_tick = tokio::time::interval(Duration::from_millis(100));
-        let mut heartbeat_tick = tokio::time::interval(args.heartbeat_interval);
-        let mut started = false;
-        let mut ended = false;
-        let mut stream: Option<IngestStream> = None;
-        let mut reconnect_at = Instant::now();
-        let mut backoff = Duration::from_millis(200);
-        let mut next_seq = last_seq + 1;
-        let mut last_batch_id = 0u64;
-        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-        let limits = validate::Limits {
-            max_batch_reports: args.max_batch_reports,
-            ..validate::Limits::default()
-        };
+    /// The plugin started: re-checks may reach it now (over the control stream, ABI minor 2), and
+    /// the core hears of it at once.
+    async fn on_started(&mut self, pump: &mut Pump) -> Result<(), Fatal> {
+        pump.started = true;
+        tokio::spawn(serve_control(
+            self.connectors.clone(),
+            self.args.connector_id.clone(),
+            pump.driver.commands.clone(),
+        ));
+        self.beat().await?;
+        tracing::info!("{} started", self.label);
+        Ok(())
+    }
 
-        loop {
-            if ended && in_flight.is_empty() {
-                tracing::info!(
-                    "{} ended its feed and every batch is acknowledged",
-                    self.label
-                );
-                return self.stop(&mut driver, &mut stream, &mut in_flight).await;
+    /// A heartbeat; the core not knowing the connector ends the host, other failures are logged.
+    async fn beat(&mut self) -> Result<(), Fatal> {
+        match self.heartbeat("").await {
+            Err(status) if status.code() == Code::NotFound => Err(self.not_registered()),
+            Err(status) => {
+                tracing::warn!("heartbeat failed: {}", status.message());
+                Ok(())
             }
-            let can_pull = started
-                && stream.is_some()
-                && !ended
-                && in_flight.len() < args.max_in_flight.max(1);
-            tokio::select! {
-                () = &mut shutdown => {
-                    tracing::info!("stopping on signal");
-                    return self.stop(&mut driver, &mut stream, &mut in_flight).await;
-                }
-                _ = watchdog_tick.tick() => {
-                    self.check_hang(&driver.watchdog)?;
-                    if started && stream.is_none() && Instant::now() >= reconnect_at {
-                        match self.resume(&mut in_flight, &mut driver).await {
-                            Ok(opened) => {
-                                stream = Some(opened);
-                                backoff = Duration::from_millis(200);
-                                tracing::info!("ingest stream open; next batch_seq {next_seq}");
-                            }
-                            Err(status) => {
-                                tracing::warn!("cannot open the ingest stream (retrying in {backoff:?}): {}", status.message());
-                                reconnect_at = Instant::now() + backoff;
-                                backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
-                            }
-                        }
-                    }
-                }
-                _ = heartbeat_tick.tick(), if started => {
-                    if let Err(status) = self.heartbeat("").await {
-                        if status.code() == Code::NotFound {
-                            return Err(self.fatal(HostExit::CoreRefused, format!("connector {} is not registered in the core", args.connector_id)));
-                        }
-                        tracing::warn!("heartbeat failed: {}", status.message());
-                    }
-                }
-                event = driver.events.recv(), if can_pull || !started => {
-                    match event {
-                        None => return Err(self.fatal(HostExit::PluginFailed, "the plugin thread exited unexpectedly")),
-                        Some(Event::Started) => {
-                            started = true;
-                            // Re-checks reach the plugin over the control stream (ABI minor 2).
-                            tokio::spawn(serve_control(
-                                self.connectors.clone(),
-                                args.connector_id.clone(),
-                                driver.commands.clone(),
-                            ));
-                            if let Err(status) = self.heartbeat("").await {
-                                if status.code() == Code::NotFound {
-                                    return Err(self.fatal(HostExit::CoreRefused, format!("connector {} is not registered in the core", args.connector_id)));
-                                }
-                                tracing::warn!("heartbeat failed: {}", status.message());
-                            }
-                            heartbeat_tick.reset();
-                            tracing::info!("{} started", self.label);
-                        }
-                        Some(Event::Batch(batch)) => {
-                            if let Err(invalid) = validate::batch(&batch, &limits, SystemTime::now()) {
-                                return Err(self.fatal(HostExit::PluginFailed, format!("emitted an invalid batch (batch_id {}): {invalid}", batch.batch_id)));
-                            }
-                            if batch.batch_id <= last_batch_id {
-                                return Err(self.fatal(HostExit::PluginFailed, format!("emitted batch_id {} after {last_batch_id}; ids must increase", batch.batch_id)));
-                            }
-                            last_batch_id = batch.batch_id;
-                            let report_batch = api::ReportBatch {
-                                connector_id: args.connector_id.clone(),
-                                batch_seq: next_seq,
-                                checkpoint: batch.checkpoint.clone(),
-                                reports: batch
-                                    .reports
-                                    .iter()
-                                    .map(|r| api::DeviceReport::decode(r.encode_to_vec().as_slice()))
-                                    .collect::<Result<_, _>>()
-                                    .map_err(|e| self.fatal(HostExit::PluginFailed, format!("report does not re-encode: {e}")))?,
-                            };
-                            next_seq += 1;
-                            if let Some(open) = &stream {
-                                if open.tx.send(report_batch.clone()).await.is_err() {
-                                    stream = None;
-                                }
-                            }
-                            in_flight.push_back(InFlight { seq: report_batch.batch_seq, batch_id: batch.batch_id, batch: report_batch });
-                        }
-                        Some(Event::End) => ended = true,
-                        Some(Event::Failed(err)) => return Err(self.fatal(call_exit(&err), err)),
-                        Some(Event::Stopped(_)) => return Err(self.fatal(HostExit::PluginFailed, "the plugin stopped unexpectedly")),
-                    }
-                }
-                ack = next_ack(&mut stream) => {
-                    match ack {
-                        Ok(Some(ack)) => self.acknowledge(ack.batch_seq, &mut in_flight, &driver)?,
-                        Ok(None) => {
-                            tracing::warn!("the core closed the ingest stream; reconnecting");
-                            stream = None;
-                        }
-                        Err(status) => {
-                            stream = None;
-                            self.stream_error(&status)?;
-                            reconnect_at = Instant::now() + backoff;
-                            backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
-                        }
-                    }
-                }
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// Checks a batch the plugin emitted, numbers it, sends it if the stream is open, and keeps it
+    /// until the core acknowledges it.
+    async fn forward(&self, batch: pb::PluginBatch, pump: &mut Pump) -> Result<(), Fatal> {
+        if let Err(invalid) = validate::batch(&batch, &pump.limits, SystemTime::now()) {
+            return Err(self.fatal(
+                HostExit::PluginFailed,
+                format!(
+                    "emitted an invalid batch (batch_id {}): {invalid}",
+                    batch.batch_id
+                ),
+            ));
+        }
+        if batch.batch_id <= pump.last_batch_id {
+            return Err(self.fatal(
+                HostExit::PluginFailed,
+                format!(
+                    "emitted batch_id {} after {}; ids must increase",
+                    batch.batch_id, pump.last_batch_id
+                ),
+            ));
+        }
+        pump.last_batch_id = batch.batch_id;
+        let report_batch = api::ReportBatch {
+            connector_id: self.args.connector_id.clone(),
+            batch_seq: pump.next_seq,
+            checkpoint: batch.checkpoint,
+            reports: batch.reports,
+        };
+        pump.next_seq += 1;
+        if let Some(open) = &pump.stream {
+            if open.tx.send(report_batch.clone()).await.is_err() {
+                pump.stream = None;
+            }
+        }
+        pump.in_flight.push_back(InFlight {
+            seq: report_batch.batch_seq,
+            batch_id: batch.batch_id,
+            batch: report_batch,
+        });
+        Ok(())
+    }
+
+    /// What the ingest stream said: an acknowledgement, its end, or an error (fatal or retried).
+    fn on_ack(
+        &self,
+        ack: Result<Option<api::BatchAck>, Status>,
+        pump: &mut Pump,
+    ) -> Result<(), Fatal> {
+        match ack {
+            Ok(Some(ack)) => self.acknowledge(ack.batch_seq, pump)?,
+            Ok(None) => {
+                tracing::warn!("the core closed the ingest stream; reconnecting");
+                pump.stream = None;
+            }
+            Err(status) => {
+                pump.stream = None;
+                self.stream_error(&status)?;
+                pump.retry_later();
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the ingest stream again once the plugin runs, the stream is down and the backoff is over.
+    async fn reconnect_when_due(&mut self, pump: &mut Pump) {
+        if !pump.started || pump.stream.is_some() || Instant::now() < pump.reconnect_at {
+            return;
+        }
+        match self.resume(pump).await {
+            Ok(opened) => {
+                pump.stream = Some(opened);
+                pump.backoff = FIRST_RECONNECT_BACKOFF;
+                tracing::info!("ingest stream open; next batch_seq {}", pump.next_seq);
+            }
+            Err(status) => {
+                tracing::warn!(
+                    "cannot open the ingest stream (retrying in {:?}): {}",
+                    pump.backoff,
+                    status.message()
+                );
+                pump.retry_later();
             }
         }
     }
 
+    fn not_registered(&self) -> Fatal {
+        self.fatal(
+            HostExit::CoreRefused,
+            format!(
+                "connector {} is not registered in the core",
+                self.args.connector_id
+            ),
+        )
+    }
+
+    fn thread_gone(&self) -> Fatal {
+        self.fatal(
+            HostExit::PluginFailed,
+            "the plugin thread exited unexpectedly",
+        )
+    }
+
     /// Passes acknowledgements up to `seq` back to the plugin.
-    fn acknowledge(
-        &self,
-        seq: u64,
-        in_flight: &mut VecDeque<InFlight>,
-        driver: &driver::Driver,
-    ) -> Result<(), Fatal> {
+    fn acknowledge(&self, seq: u64, pump: &mut Pump) -> Result<(), Fatal> {
         let mut last = None;
-        while in_flight.front().is_some_and(|front| front.seq <= seq) {
-            last = in_flight.pop_front();
+        while pump.in_flight.front().is_some_and(|front| front.seq <= seq) {
+            last = pump.in_flight.pop_front();
         }
         if let Some(acked) = last {
             tracing::debug!(
@@ -598,15 +696,10 @@ impl Host {
                 batch_id = acked.batch_id,
                 "acknowledged"
             );
-            driver
+            pump.driver
                 .commands
                 .send(Command::Ack(acked.batch_id))
-                .map_err(|_| {
-                    self.fatal(
-                        HostExit::PluginFailed,
-                        "the plugin thread exited unexpectedly",
-                    )
-                })?;
+                .map_err(|_| self.thread_gone())?;
         }
         Ok(())
     }
@@ -637,19 +730,15 @@ impl Host {
     }
 
     /// Reopens the stream after a break: acknowledges what the core already has and resends the rest.
-    async fn resume(
-        &mut self,
-        in_flight: &mut VecDeque<InFlight>,
-        driver: &mut driver::Driver,
-    ) -> Result<IngestStream, Status> {
-        if !in_flight.is_empty() {
+    async fn resume(&mut self, pump: &mut Pump) -> Result<IngestStream, Status> {
+        if !pump.in_flight.is_empty() {
             let request = api::GetCheckpointRequest {
                 connector_id: self.args.connector_id.clone(),
             };
             match self.ingest.get_checkpoint(request).await {
                 Ok(checkpoint) => {
                     let seq = checkpoint.into_inner().batch_seq;
-                    self.acknowledge(seq, in_flight, driver)
+                    self.acknowledge(seq, pump)
                         .map_err(|fatal| Status::internal(fatal.cause))?;
                 }
                 Err(status) if status.code() == Code::NotFound => {}
@@ -657,7 +746,7 @@ impl Host {
             }
         }
         let stream = self.open_stream().await?;
-        for pending in in_flight.iter() {
+        for pending in &pump.in_flight {
             stream
                 .tx
                 .send(pending.batch.clone())
@@ -689,47 +778,21 @@ impl Host {
     }
 
     /// Graceful stop: waits (within the deadline) for in-flight acknowledgements, stops the plugin.
-    async fn stop(
-        &mut self,
-        driver: &mut driver::Driver,
-        stream: &mut Option<IngestStream>,
-        in_flight: &mut VecDeque<InFlight>,
-    ) -> Result<HostExit, Fatal> {
+    async fn stop(&mut self, pump: &mut Pump) -> Result<HostExit, Fatal> {
         let deadline = Instant::now() + self.args.stop_deadline;
         // Let the core acknowledge what it already has, for at most half the deadline.
-        let ack_deadline = Instant::now() + self.args.stop_deadline / 2;
-        while !in_flight.is_empty() {
-            let Some(open) = stream.as_mut() else { break };
-            let remaining = ack_deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining, open.acks.message()).await {
-                Ok(Ok(Some(ack))) => self.acknowledge(ack.batch_seq, in_flight, driver)?,
-                _ => break,
-            }
-        }
+        self.drain_acks(pump, Instant::now() + self.args.stop_deadline / 2)
+            .await?;
         let plugin_deadline = deadline.saturating_duration_since(Instant::now());
-        let _ = driver.commands.send(Command::Stop(plugin_deadline));
-        let wait = plugin_deadline + Duration::from_millis(500);
-        let stopped = tokio::time::timeout(wait, async {
-            loop {
-                match driver.events.recv().await {
-                    // Batches pulled after the stop request are dropped: they were never acknowledged,
-                    // so the restarted plugin produces them again from the checkpoint.
-                    Some(Event::Batch(_) | Event::End | Event::Started) => continue,
-                    Some(Event::Stopped(result)) => return Some(result),
-                    Some(Event::Failed(err)) => return Some(Err(err)),
-                    None => return None,
-                }
-            }
-        })
-        .await;
-        drop(stream.take());
+        let stopped = stop_plugin(&mut pump.driver, plugin_deadline).await;
+        drop(pump.stream.take());
         match stopped {
-            Ok(Some(Ok(()))) => {
+            Some(Ok(())) => {
                 tracing::info!("{} stopped", self.label);
                 Ok(HostExit::Done)
             }
-            Ok(Some(Err(err))) => Err(self.fatal(call_exit(&err), err)),
-            Ok(None) | Err(_) => {
+            Some(Err(err)) => Err(self.fatal(call_exit(&err), err)),
+            None => {
                 tracing::warn!(
                     "{} did not stop within {:?}; exiting anyway",
                     self.label,
@@ -739,6 +802,45 @@ impl Host {
             }
         }
     }
+
+    /// Passes on the acknowledgements the core sends until `until`, while batches are in flight.
+    async fn drain_acks(&self, pump: &mut Pump, until: Instant) -> Result<(), Fatal> {
+        while !pump.in_flight.is_empty() {
+            let Some(open) = pump.stream.as_mut() else {
+                break;
+            };
+            let remaining = until.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining, open.acks.message()).await {
+                Ok(Ok(Some(ack))) => self.acknowledge(ack.batch_seq, pump)?,
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Asks the plugin thread to stop within `deadline` and waits for its answer (a little longer); `None`
+/// if it did not answer or has gone.
+async fn stop_plugin(
+    driver: &mut driver::Driver,
+    deadline: Duration,
+) -> Option<Result<(), CallError>> {
+    let _ = driver.commands.send(Command::Stop(deadline));
+    let wait = deadline + Duration::from_millis(500);
+    let stopped = tokio::time::timeout(wait, async {
+        loop {
+            match driver.events.recv().await {
+                // Batches pulled after the stop request are dropped: they were never acknowledged,
+                // so the restarted plugin produces them again from the checkpoint.
+                Some(Event::Batch(_) | Event::End | Event::Started) => continue,
+                Some(Event::Stopped(result)) => return Some(result),
+                Some(Event::Failed(err)) => return Some(Err(err)),
+                None => return None,
+            }
+        }
+    })
+    .await;
+    stopped.ok().flatten()
 }
 
 fn trim(duration: Duration) -> Duration {

@@ -8,14 +8,14 @@
 //! - [`host`] is the `run` mode: heartbeats, checkpoint, the ingest stream, acknowledgements, stop.
 //! - [`conformance`] is the plugin conformance suite (`riskgate-conformance`), which drives a built
 //!   plugin through this same host, one scenario per host process (the `probe` mode).
-//! - [`exit`] holds the exit codes the supervisor reads.
+//!
+//! The exit codes the supervisor reads are in `riskgate-host-protocol` (`HostExit`).
 //!
 //! A plugin failure ends this process only; the core is a separate process.
 
 pub mod config;
 pub mod conformance;
 pub mod driver;
-pub mod exit;
 pub mod host;
 pub mod loader;
 pub mod plugin_log;

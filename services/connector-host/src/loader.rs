@@ -209,119 +209,151 @@ pub enum NextBatch {
     End,
 }
 
-impl Plugin {
-    /// Verifies `path` against `pinned_sha256`, then loads it and checks its function table.
-    pub fn load(path: &Path, pinned_sha256: &str) -> Result<Plugin, LoadError> {
-        let pinned = pinned_sha256.trim().to_ascii_lowercase();
-        if pinned.len() != 64 || !pinned.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(LoadError::BadPin(pinned_sha256.to_owned()));
-        }
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+/// Step 1: the file's bytes and their SHA-256, if it matches the pinned hash. Nothing of it runs.
+fn verified_bytes(path: &Path, pinned_sha256: &str) -> Result<(Vec<u8>, String), LoadError> {
+    let pinned = pinned_sha256.trim().to_ascii_lowercase();
+    if pinned.len() != 64 || !pinned.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(LoadError::BadPin(pinned_sha256.to_owned()));
+    }
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let actual = sha256_hex(&bytes);
+    if actual != pinned {
+        return Err(LoadError::HashMismatch {
             path: path.to_owned(),
-            source,
-        })?;
-        let actual = sha256_hex(&bytes);
-        if actual != pinned {
-            return Err(LoadError::HashMismatch {
-                path: path.to_owned(),
-                expected: pinned,
-                actual,
-            });
-        }
-        // Load exactly the verified bytes: a private copy the original path cannot affect.
-        let staging = tempfile::Builder::new()
-            .prefix("riskgate-connector-host-")
-            .tempdir()
-            .map_err(LoadError::Stage)?;
-        let staged = staging.path().join(format!("{actual}.so"));
-        let mut file = std::fs::File::create(&staged).map_err(LoadError::Stage)?;
-        file.write_all(&bytes).map_err(LoadError::Stage)?;
-        file.sync_all().map_err(LoadError::Stage)?;
-        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o500))
-            .map_err(LoadError::Stage)?;
-        drop(file);
+            expected: pinned,
+            actual,
+        });
+    }
+    Ok((bytes, actual))
+}
 
-        let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
-        // SAFETY: loading runs the library's initialisers; this is the point of no return the
-        // hash check above guards, and this process exists to isolate exactly this plugin.
-        let library = unsafe { libloading::os::unix::Library::open(Some(&staged), flags) }
-            .map_err(|e| LoadError::Open {
+/// Steps 2 and 3: loads exactly the verified bytes, from a private copy the original path cannot
+/// affect, which is removed once loaded.
+fn open_private_copy(
+    path: &Path,
+    bytes: &[u8],
+    sha256: &str,
+) -> Result<libloading::os::unix::Library, LoadError> {
+    let staging = tempfile::Builder::new()
+        .prefix("riskgate-connector-host-")
+        .tempdir()
+        .map_err(LoadError::Stage)?;
+    let staged = staging.path().join(format!("{sha256}.so"));
+    let mut file = std::fs::File::create(&staged).map_err(LoadError::Stage)?;
+    file.write_all(bytes).map_err(LoadError::Stage)?;
+    file.sync_all().map_err(LoadError::Stage)?;
+    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o500))
+        .map_err(LoadError::Stage)?;
+    drop(file);
+
+    let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
+    // SAFETY: loading runs the library's initialisers; this is the point of no return the
+    // hash check guards, and this process exists to isolate exactly this plugin.
+    let library =
+        unsafe { libloading::os::unix::Library::open(Some(&staged), flags) }.map_err(|e| {
+            LoadError::Open {
                 path: path.to_owned(),
                 message: e.to_string(),
-            })?;
-        // The staged copy stays mapped after its file is removed.
-        drop(staging);
-
-        let entry_name = format!("{}\0", abi::ENTRY_SYMBOL);
-        // SAFETY: the symbol, if present, is the ABI's entry function with the `EntryFn` signature;
-        // that is what the exported name promises.
-        let entry = match unsafe { library.get::<abi::EntryFn>(entry_name.as_bytes()) } {
-            Ok(entry) => *entry,
-            Err(_) => {
-                let other_major = (2..=9).find(|major| {
-                    let name = format!("riskgate_connector_entry_v{major}\0");
-                    // SAFETY: only the symbol's presence is checked; it is never called.
-                    unsafe { library.get::<*const c_void>(name.as_bytes()) }.is_ok()
-                });
-                let hint = other_major
-                    .map(|major| format!(" (it exports riskgate_connector_entry_v{major}: built for ABI {major})"))
-                    .unwrap_or_default();
-                return Err(LoadError::MissingSymbol {
-                    path: path.to_owned(),
-                    symbol: abi::ENTRY_SYMBOL,
-                    hint,
-                });
             }
-        };
+        })?;
+    // The staged copy stays mapped after its file is removed.
+    drop(staging);
+    Ok(library)
+}
+
+/// Step 4, first half: the ABI's entry function; without it, a hint names the ABI major the plugin
+/// was built for, if it exports another one's entry.
+fn entry_function(
+    library: &libloading::os::unix::Library,
+    path: &Path,
+) -> Result<abi::EntryFn, LoadError> {
+    let entry_name = format!("{}\0", abi::ENTRY_SYMBOL);
+    // SAFETY: the symbol, if present, is the ABI's entry function with the `EntryFn` signature;
+    // that is what the exported name promises.
+    if let Ok(entry) = unsafe { library.get::<abi::EntryFn>(entry_name.as_bytes()) } {
+        return Ok(*entry);
+    }
+    let other_major = (2..=9).find(|major| {
+        let name = format!("riskgate_connector_entry_v{major}\0");
+        // SAFETY: only the symbol's presence is checked; it is never called.
+        unsafe { library.get::<*const c_void>(name.as_bytes()) }.is_ok()
+    });
+    let hint = other_major
+        .map(|major| {
+            format!(" (it exports riskgate_connector_entry_v{major}: built for ABI {major})")
+        })
+        .unwrap_or_default();
+    Err(LoadError::MissingSymbol {
+        path: path.to_owned(),
+        symbol: abi::ENTRY_SYMBOL,
+        hint,
+    })
+}
+
+/// Step 4, second half: calls the entry function, checks the table's ABI major and size, and copies
+/// exactly the fields the plugin's table has.
+fn function_table(entry: abi::EntryFn, path: &Path) -> Result<RiskgateConnectorV1, LoadError> {
+    // SAFETY: calling the plugin's entry function, which takes no arguments and returns a pointer.
+    let table_ptr = unsafe { entry() };
+    let abi_error = |reason: String| LoadError::Abi {
+        path: path.to_owned(),
+        reason,
+    };
+    if table_ptr.is_null() {
+        return Err(abi_error(
+            "the entry function returned a null table".to_owned(),
+        ));
+    }
+    // SAFETY: every ABI major starts with three u32s (struct_size, abi_major, abi_minor), so
+    // reading the header is valid for any table the symbol can return.
+    let (struct_size, abi_major, abi_minor) = unsafe {
+        let header = table_ptr.cast::<u32>();
+        (header.read(), header.add(1).read(), header.add(2).read())
+    };
+    if abi_major != abi::ABI_MAJOR {
+        return Err(abi_error(format!(
+            "its table has ABI {abi_major}.{abi_minor}, this host supports ABI {}.x",
+            abi::ABI_MAJOR
+        )));
+    }
+    if struct_size < abi::V1_0_STRUCT_SIZE {
+        return Err(abi_error(format!(
+            "its table is {struct_size} bytes, smaller than the {} bytes of ABI 1.0",
+            abi::V1_0_STRUCT_SIZE
+        )));
+    }
+    // Copy exactly the fields the plugin's table has: a minor-0 table ends before `set_host`,
+    // which then stays zero, i.e. `None`.
+    let known = (struct_size as usize).min(std::mem::size_of::<RiskgateConnectorV1>());
+    let mut table = std::mem::MaybeUninit::<RiskgateConnectorV1>::zeroed();
+    // SAFETY: the plugin's table is valid for reads of its `struct_size` bytes (ABI rule) and
+    // `known` is no more than that nor than the destination; the regions cannot overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            table_ptr.cast::<u8>(),
+            table.as_mut_ptr().cast::<u8>(),
+            known,
+        );
+    }
+    // SAFETY: `known` covers the whole v1.0 table (checked above), whose function pointers the
+    // ABI requires to be non-null; the optional fields of later minors it does not cover are
+    // zero, which is `None` for an `Option` of a function pointer.
+    Ok(unsafe { table.assume_init() })
+}
+
+impl Plugin {
+    /// Verifies `path` against `pinned_sha256`, then loads it and checks its function table (the
+    /// steps of the module docs, in their order).
+    pub fn load(path: &Path, pinned_sha256: &str) -> Result<Plugin, LoadError> {
+        let (bytes, sha256) = verified_bytes(path, pinned_sha256)?;
+        let library = open_private_copy(path, &bytes, &sha256)?;
+        let entry = entry_function(&library, path)?;
         // Never unload: the function table and any plugin thread need the code for the process's life.
         std::mem::forget(library);
-
-        // SAFETY: calling the plugin's entry function, which takes no arguments and returns a pointer.
-        let table_ptr = unsafe { entry() };
-        let abi_error = |reason: String| LoadError::Abi {
-            path: path.to_owned(),
-            reason,
-        };
-        if table_ptr.is_null() {
-            return Err(abi_error(
-                "the entry function returned a null table".to_owned(),
-            ));
-        }
-        // SAFETY: every ABI major starts with three u32s (struct_size, abi_major, abi_minor), so
-        // reading the header is valid for any table the symbol can return.
-        let (struct_size, abi_major, abi_minor) = unsafe {
-            let header = table_ptr.cast::<u32>();
-            (header.read(), header.add(1).read(), header.add(2).read())
-        };
-        if abi_major != abi::ABI_MAJOR {
-            return Err(abi_error(format!(
-                "its table has ABI {abi_major}.{abi_minor}, this host supports ABI {}.x",
-                abi::ABI_MAJOR
-            )));
-        }
-        if struct_size < abi::V1_0_STRUCT_SIZE {
-            return Err(abi_error(format!(
-                "its table is {struct_size} bytes, smaller than the {} bytes of ABI 1.0",
-                abi::V1_0_STRUCT_SIZE
-            )));
-        }
-        // Copy exactly the fields the plugin's table has: a minor-0 table ends before `set_host`,
-        // which then stays zero, i.e. `None`.
-        let known = (struct_size as usize).min(std::mem::size_of::<RiskgateConnectorV1>());
-        let mut table = std::mem::MaybeUninit::<RiskgateConnectorV1>::zeroed();
-        // SAFETY: the plugin's table is valid for reads of its `struct_size` bytes (ABI rule) and
-        // `known` is no more than that nor than the destination; the regions cannot overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                table_ptr.cast::<u8>(),
-                table.as_mut_ptr().cast::<u8>(),
-                known,
-            );
-        }
-        // SAFETY: `known` covers the whole v1.0 table (checked above), whose function pointers the
-        // ABI requires to be non-null; the optional fields of later minors it does not cover are
-        // zero, which is `None` for an `Option` of a function pointer.
-        let table = unsafe { table.assume_init() };
+        let table = function_table(entry, path)?;
         if let Some(set_host) = table.set_host {
             // SAFETY: `set_host` is the plugin's, covered by its `struct_size`; `host_table` is
             // static, valid for the rest of the process, as the ABI requires.

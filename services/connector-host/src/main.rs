@@ -6,9 +6,9 @@ use std::{io::IsTerminal as _, time::Duration};
 use clap::Parser as _;
 use riskgate_connector_host::{
     config::{Cli, Command, LogFormat},
-    exit::HostExit,
     host, probe,
 };
+use riskgate_host_protocol::HostExit;
 use tokio::sync::watch;
 
 fn main() {

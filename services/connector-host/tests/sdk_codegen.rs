@@ -4,6 +4,9 @@
 //!
 //! To refresh it after changing the protos: `RISKGATE_BLESS=1 cargo test -p riskgate-connector-host --test sdk_codegen`.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 fn workspace_root() -> PathBuf {

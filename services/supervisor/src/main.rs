@@ -37,69 +37,68 @@ fn main() {
         .init();
     let config = match Config::load(&args.config) {
         Ok(config) => config,
-        Err(err) => {
-            eprintln!("riskgate-supervisor: {err}");
-            std::process::exit(64);
-        }
+        Err(err) => exit(64, &err),
     };
     let host_bin = config
         .host_bin
         .clone()
-        .or_else(riskgate_connector_host::conformance::sibling_host_bin);
+        .or_else(riskgate_host_protocol::sibling_host_bin);
     let Some(host_bin) = host_bin else {
-        eprintln!("riskgate-supervisor: cannot find riskgate-connector-host next to this program; set host_bin");
-        std::process::exit(64);
+        exit(
+            64,
+            "cannot find riskgate-connector-host next to this program; set host_bin",
+        );
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("riskgate-supervisor: cannot start the async runtime: {err}");
-            std::process::exit(1);
-        }
+        Err(err) => exit(1, format!("cannot start the async runtime: {err}")),
     };
-    runtime.block_on(async move {
-        // The handlers are in place before any host starts, so no signal finds the default action.
-        let mut signals = match Signals::listen() {
-            Ok(signals) => signals,
-            Err(err) => {
-                eprintln!("riskgate-supervisor: cannot listen for signals: {err}");
-                std::process::exit(1);
-            }
+    runtime.block_on(supervise(config, host_bin));
+}
+
+/// Prints `message` and exits with `code`.
+fn exit(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("riskgate-supervisor: {message}");
+    std::process::exit(code);
+}
+
+/// Runs one supervision loop per connector until SIGTERM or SIGINT, then stops them all.
+async fn supervise(config: Config, host_bin: PathBuf) {
+    // The handlers are in place before any host starts, so no signal finds the default action.
+    let mut signals = match Signals::listen() {
+        Ok(signals) => signals,
+        Err(err) => exit(1, format!("cannot listen for signals: {err}")),
+    };
+    let status_dir = match tempfile::Builder::new()
+        .prefix("riskgate-supervisor-")
+        .tempdir()
+    {
+        Ok(dir) => dir,
+        Err(err) => exit(1, format!("cannot create a status directory: {err}")),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for entry in config.connectors {
+        let supervision = Supervision {
+            entry,
+            core: config.core.clone(),
+            host_bin: host_bin.clone(),
+            policy: config.restart.clone(),
+            status_dir: status_dir.path().to_path_buf(),
         };
-        let status_dir = match tempfile::Builder::new()
-            .prefix("riskgate-supervisor-")
-            .tempdir()
-        {
-            Ok(dir) => dir,
-            Err(err) => {
-                eprintln!("riskgate-supervisor: cannot create a status directory: {err}");
-                std::process::exit(1);
-            }
-        };
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
-        for entry in config.connectors {
-            let supervision = Supervision {
-                entry,
-                core: config.core.clone(),
-                host_bin: host_bin.clone(),
-                policy: config.restart.clone(),
-                status_dir: status_dir.path().to_path_buf(),
-            };
-            let id = supervision.entry.id.clone();
-            let stop_rx = stop_rx.clone();
-            tasks.spawn(async move { (id, supervision.run(stop_rx).await) });
+        let id = supervision.entry.id.clone();
+        let stop_rx = stop_rx.clone();
+        tasks.spawn(async move { (id, supervision.run(stop_rx).await) });
+    }
+    tracing::info!("supervising {} connector(s)", tasks.len());
+    let signal = signals.stop().await;
+    tracing::info!("stopping on {signal}");
+    let _ = stop_tx.send(true);
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((id, outcome)) = done {
+            tracing::info!(connector = %id, "supervision ended: {outcome:?}");
         }
-        tracing::info!("supervising {} connector(s)", tasks.len());
-        let signal = signals.stop().await;
-        tracing::info!("stopping on {signal}");
-        let _ = stop_tx.send(true);
-        while let Some(done) = tasks.join_next().await {
-            if let Ok((id, outcome)) = done {
-                tracing::info!(connector = %id, "supervision ended: {outcome:?}");
-            }
-        }
-    });
+    }
 }
 
 /// The signals the supervisor handles.

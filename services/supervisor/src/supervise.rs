@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use riskgate_connector_host::{conformance::describe, exit::HostExit};
+use riskgate_host_protocol::{describe, HostExit};
 use riskgate_proto::v1 as api;
 use tokio::{process::Command, sync::watch};
 

@@ -34,7 +34,7 @@ fn main() {
             std::process::exit(if err.use_stderr() { 64 } else { 0 });
         }
     };
-    let Some(host_bin) = args.host.or_else(conformance::sibling_host_bin) else {
+    let Some(host_bin) = args.host.or_else(riskgate_host_protocol::sibling_host_bin) else {
         eprintln!("riskgate-conformance: cannot find riskgate-connector-host next to this program; pass --host");
         std::process::exit(64);
     };

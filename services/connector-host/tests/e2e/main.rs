@@ -2,6 +2,9 @@
 //! `riskgate-connector-host` and `riskgate-supervisor` processes, and real plugin `.so` files built
 //! by the tests themselves.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod bad_plugins;
 mod conformance;

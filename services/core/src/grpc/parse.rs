@@ -1,10 +1,15 @@
 //! Parsing of proto requests into domain types. Every check names the field path in its error, such as
 //! `reports[2].threats[0].severity`, and refuses UNSPECIFIED and unknown enum values.
+//!
+//! A report batch's rules and limits are the plugin SDK's (`riskgate_sdk::validate`), the one
+//! definition connectors, the connector host and the core share; this module runs them, then only
+//! converts the checked batch into domain types.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{CoreError, CoreResult};
 use riskgate_proto::v1 as pb;
+use riskgate_sdk::validate;
 
 use riskgate_policy::domain::{
     policy::{FeedHealth, FeedState},
@@ -12,26 +17,14 @@ use riskgate_policy::domain::{
     ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
 };
 
-/// Largest checkpoint a connector may store, in bytes.
-pub(crate) const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
-const MAX_THREATS: usize = 256;
-const MAX_GROUPS: usize = 64;
-const MAX_ID_BYTES: usize = 256;
-const MAX_OS_VERSION_BYTES: usize = 64;
-const MAX_DESCRIPTION_BYTES: usize = 4096;
 /// Largest page a list RPC returns.
 pub(crate) const MAX_PAGE_SIZE: u32 = 1000;
 /// Page size when the request leaves it 0.
 pub(crate) const DEFAULT_PAGE_SIZE: u32 = 100;
 
-/// Request limits that come from configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Most reports in one batch.
-    pub max_batch_reports: usize,
-    /// How far in the future a partner timestamp may be.
-    pub max_clock_skew: Duration,
-}
+/// Request limits that come from configuration: most reports in one batch, and how far in the future
+/// a partner timestamp may be. The SDK's, so connectors check against the same limits.
+pub use riskgate_sdk::validate::Limits;
 
 /// A required identifier field.
 pub(crate) fn device_id(field: &str, raw: &str) -> CoreResult<DeviceId> {
@@ -66,31 +59,13 @@ pub fn report_batch(
     if msg.batch_seq == 0 {
         return Err(CoreError::invalid("batch_seq", "must be at least 1"));
     }
-    if msg.checkpoint.len() > MAX_CHECKPOINT_BYTES {
-        return Err(CoreError::invalid(
-            "checkpoint",
-            format!(
-                "{} bytes exceed the limit of {MAX_CHECKPOINT_BYTES}",
-                msg.checkpoint.len()
-            ),
-        ));
-    }
-    if msg.reports.len() > limits.max_batch_reports {
-        return Err(CoreError::invalid(
-            "reports",
-            format!(
-                "{} reports exceed the limit of {} per batch",
-                msg.reports.len(),
-                limits.max_batch_reports
-            ),
-        ));
-    }
-    let latest = now.saturating_add(limits.max_clock_skew);
+    validate::contents(&msg.checkpoint, &msg.reports, limits, system_time(now))
+        .map_err(|invalid| CoreError::invalid(invalid.field, invalid.reason))?;
     let reports = msg
         .reports
         .into_iter()
         .enumerate()
-        .map(|(index, report)| device_report(&format!("reports[{index}]"), report, latest))
+        .map(|(index, report)| device_report(&format!("reports[{index}]"), report))
         .collect::<CoreResult<_>>()?;
     Ok(ReportBatch {
         connector_id,
@@ -100,37 +75,27 @@ pub fn report_batch(
     })
 }
 
-fn device_report(path: &str, msg: pb::DeviceReport, latest: Timestamp) -> CoreResult<DeviceReport> {
+/// `now` as the SDK's validation takes it.
+fn system_time(now: Timestamp) -> SystemTime {
+    let offset = Duration::from_nanos(now.0.unsigned_abs());
+    if now.0 >= 0 {
+        UNIX_EPOCH + offset
+    } else {
+        UNIX_EPOCH - offset
+    }
+}
+
+/// Converts a report `validate::contents` accepted. The domain types are still built through their
+/// checked constructors; none of them refuses a report the validation passed.
+fn device_report(path: &str, msg: pb::DeviceReport) -> CoreResult<DeviceReport> {
     let field = |name: &str| format!("{path}.{name}");
-    if msg.groups.len() > MAX_GROUPS {
-        return Err(CoreError::invalid(
-            field("groups"),
-            format!("more than {MAX_GROUPS} entries"),
-        ));
-    }
-    for (index, group) in msg.groups.iter().enumerate() {
-        text(&format!("{path}.groups[{index}]"), group, MAX_ID_BYTES)?;
-        if group.is_empty() {
-            return Err(CoreError::invalid(
-                format!("{path}.groups[{index}]"),
-                "must not be empty",
-            ));
-        }
-    }
-    if msg.threats.len() > MAX_THREATS {
-        return Err(CoreError::invalid(
-            field("threats"),
-            format!("more than {MAX_THREATS} entries"),
-        ));
-    }
-    let vendor_event_id = required_text(&field("vendor_event_id"), msg.vendor_event_id)?;
     Ok(DeviceReport {
         device_id: device_id(&field("device_id"), &msg.device_id)?,
         info: DeviceInfo {
             platform: platform(&field("platform"), msg.platform)?,
-            os_version: text(&field("os_version"), &msg.os_version, MAX_OS_VERSION_BYTES)?,
-            model: text(&field("model"), &msg.model, MAX_ID_BYTES)?,
-            owner_user_id: text(&field("owner_user_id"), &msg.owner_user_id, MAX_ID_BYTES)?,
+            os_version: msg.os_version,
+            model: msg.model,
+            owner_user_id: msg.owner_user_id,
             groups: msg.groups,
         },
         health_state: health_state(&field("health_state"), msg.health_state)?,
@@ -138,44 +103,28 @@ fn device_report(path: &str, msg: pb::DeviceReport, latest: Timestamp) -> CoreRe
             .threats
             .into_iter()
             .enumerate()
-            .map(|(index, threat_msg)| {
-                threat(&format!("{path}.threats[{index}]"), threat_msg, latest)
-            })
+            .map(|(index, threat_msg)| threat(&format!("{path}.threats[{index}]"), threat_msg))
             .collect::<CoreResult<_>>()?,
-        observed_at: past_timestamp(&field("observed_at"), msg.observed_at, latest)?,
-        vendor_event_id,
+        observed_at: timestamp(&field("observed_at"), msg.observed_at)?,
+        vendor_event_id: msg.vendor_event_id,
     })
 }
 
-fn threat(path: &str, msg: pb::Threat, latest: Timestamp) -> CoreResult<Threat> {
+/// Converts a threat of a validated report.
+fn threat(path: &str, msg: pb::Threat) -> CoreResult<Threat> {
     let field = |name: &str| format!("{path}.{name}");
-    let detected_at = past_timestamp(&field("detected_at"), msg.detected_at, latest)?;
-    let resolved_at = match msg.resolved_at {
-        None => None,
-        Some(raw) => {
-            let resolved_at = past_timestamp(&field("resolved_at"), Some(raw), latest)?;
-            if resolved_at < detected_at {
-                return Err(CoreError::invalid(
-                    field("resolved_at"),
-                    "is before detected_at",
-                ));
-            }
-            Some(resolved_at)
-        }
-    };
     Ok(Threat {
-        vendor_threat_id: required_text(&field("vendor_threat_id"), msg.vendor_threat_id)?,
+        vendor_threat_id: msg.vendor_threat_id,
         category: threat_category(&field("category"), msg.category)?,
-        classification: text(&field("classification"), &msg.classification, MAX_ID_BYTES)?,
+        classification: msg.classification,
         severity: threat_level(&field("severity"), msg.severity)?,
         status: threat_status(&field("status"), msg.status)?,
-        detected_at,
-        resolved_at,
-        description: text(
-            &field("description"),
-            &msg.description,
-            MAX_DESCRIPTION_BYTES,
-        )?,
+        detected_at: timestamp(&field("detected_at"), msg.detected_at)?,
+        resolved_at: msg
+            .resolved_at
+            .map(|raw| timestamp(&field("resolved_at"), Some(raw)))
+            .transpose()?,
+        description: msg.description,
     })
 }
 
@@ -192,33 +141,11 @@ fn text(field: &str, raw: &str, max_bytes: usize) -> CoreResult<String> {
     Ok(raw.to_owned())
 }
 
-fn required_text(field: &str, raw: String) -> CoreResult<String> {
-    if raw.is_empty() {
-        return Err(CoreError::invalid(field, "required"));
-    }
-    text(field, &raw, MAX_ID_BYTES)?;
-    Ok(raw)
-}
-
-/// A required timestamp that is not later than `latest` (now plus the allowed clock skew).
-fn past_timestamp(
-    field: &str,
-    raw: Option<prost_types::Timestamp>,
-    latest: Timestamp,
-) -> CoreResult<Timestamp> {
+/// A timestamp of a validated report (present and within the range the domain stores).
+fn timestamp(field: &str, raw: Option<prost_types::Timestamp>) -> CoreResult<Timestamp> {
     let raw = raw.ok_or_else(|| CoreError::invalid(field, "required"))?;
-    let ts = Timestamp::from_parts(raw.seconds, raw.nanos)
-        .ok_or_else(|| CoreError::invalid(field, "out of range"))?;
-    if ts.0 <= 0 {
-        return Err(CoreError::invalid(field, "must be after 1970-01-01"));
-    }
-    if ts > latest {
-        return Err(CoreError::invalid(
-            field,
-            "is in the future beyond the allowed clock skew",
-        ));
-    }
-    Ok(ts)
+    Timestamp::from_parts(raw.seconds, raw.nanos)
+        .ok_or_else(|| CoreError::invalid(field, "out of range"))
 }
 
 /// A plugin's feed health from a heartbeat; `None` when the host sent none. Times later than `now` (a

@@ -64,3 +64,21 @@ impl HostExit {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_as_its_exit() {
+        for code in 0..=255 {
+            if let Some(exit) = HostExit::from_code(code) {
+                assert_eq!(exit.code(), code);
+            }
+        }
+        assert_eq!(HostExit::from_code(70), Some(HostExit::PluginFailed));
+        assert_eq!(HostExit::from_code(1), None);
+        assert!(HostExit::Integrity.is_permanent());
+        assert!(!HostExit::Transient.is_permanent());
+    }
+}
