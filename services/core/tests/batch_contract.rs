@@ -9,7 +9,8 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
-use riskgate_core::{domain::Timestamp, error::CoreError, grpc::parse};
+use riskgate_core::{error::CoreError, grpc::parse};
+use riskgate_policy::domain::Timestamp;
 use riskgate_proto::v1::{DeviceReport, PluginBatch, ReportBatch, Threat};
 use riskgate_sdk::validate::{self, Limits};
 

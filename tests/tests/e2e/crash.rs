@@ -48,7 +48,7 @@ async fn kill9_after_last_ack_loses_no_acknowledged_report() -> anyhow::Result<(
                 let n = b * PER_BATCH + r;
                 // Each report of a device changes its state: an unchanged one writes no event.
                 let state = STATES[usize::try_from((n + n / DEVICES) % 4).expect("small")];
-                let platform = if n % 2 == 0 {
+                let platform = if n.is_multiple_of(2) {
                     Platform::Android
                 } else {
                     Platform::Ios
