@@ -188,7 +188,7 @@ impl DemoConnector {
             .unwrap_or_default();
         pb::DeviceReport {
             device_id: format!("demo-device-{device}"),
-            platform: if device % 2 == 0 {
+            platform: if device.is_multiple_of(2) {
                 pb::Platform::Android
             } else {
                 pb::Platform::Ios

@@ -30,6 +30,7 @@ mod logging;
 pub mod runtime;
 mod sink;
 pub mod testing;
+pub mod toolkit;
 pub mod validate;
 
 /// The protobuf messages of the plugin ABI and of device reports (package `riskgate.v1`).
