@@ -99,32 +99,7 @@ fn required<'a>(value: &'a Value, key: &str) -> Result<&'a str, Malformed> {
 
 /// Parses Lookout's ISO 8601 timestamps (`2025-02-24T09:59:04.734+00:00`, `…Z`, other offsets).
 pub fn parse_time_ms(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    let (stem, offset_secs) =
-        if let Some(stem) = raw.strip_suffix('Z').or_else(|| raw.strip_suffix('z')) {
-            (stem, 0i64)
-        } else if raw.len() > 6
-            && matches!(raw.as_bytes()[raw.len() - 6], b'+' | b'-')
-            && raw.as_bytes()[raw.len() - 3] == b':'
-        {
-            let at = raw.len() - 6;
-            let hours: i64 = raw.get(at + 1..at + 3)?.parse().ok()?;
-            let minutes: i64 = raw.get(at + 4..)?.parse().ok()?;
-            let offset = (hours * 60 + minutes) * 60;
-            (
-                raw.get(..at)?,
-                if raw.as_bytes()[at] == b'-' {
-                    -offset
-                } else {
-                    offset
-                },
-            )
-        } else {
-            (raw, 0)
-        };
-    let time = humantime::parse_rfc3339_weak(stem).ok()?;
-    let ms = i128::try_from(time.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
-    u64::try_from(ms - i128::from(offset_secs) * 1000).ok()
+    riskgate_sdk::toolkit::time::parse_rfc3339_ms(raw).ok()
 }
 
 fn time_field(value: &Value, key: &str) -> Result<Option<u64>, Malformed> {

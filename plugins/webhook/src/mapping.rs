@@ -13,13 +13,11 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use riskgate_sdk::{pb, prost_types};
+use riskgate_sdk::{pb, prost_types, toolkit};
 use serde_json::{Map, Value};
 
 /// A configuration error, naming the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub use riskgate_sdk::toolkit::ConfigError;
 
 /// Why one event cannot become a report, naming the field in the event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -474,32 +472,17 @@ pub fn parse_time(value: &Value) -> Result<SystemTime, String> {
     }
 }
 
+/// An RFC 3339 time after 1970 (any offset; none means UTC).
 fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
-    let bad = || format!("{text:?} is not an RFC 3339 time");
-    let (local, offset_secs) = if let Some(rest) = text.strip_suffix(['Z', 'z']) {
-        (rest, 0i64)
-    } else if text.len() > 6 && text.is_char_boundary(text.len() - 6) {
-        let (rest, offset) = text.split_at(text.len() - 6);
-        let bytes = offset.as_bytes();
-        if matches!(bytes[0], b'+' | b'-') && bytes[3] == b':' && rest.contains(['T', 't', ' ']) {
-            let hours: i64 = offset[1..3].parse().map_err(|_| bad())?;
-            let minutes: i64 = offset[4..6].parse().map_err(|_| bad())?;
-            let sign = if bytes[0] == b'-' { -1 } else { 1 };
-            (rest, sign * (hours * 3600 + minutes * 60))
-        } else {
-            (text, 0)
+    let time = toolkit::time::parse_rfc3339_system(text).map_err(|e| e.to_string())?;
+    if time > UNIX_EPOCH {
+        Ok(time)
+    } else {
+        Err(toolkit::TimeError {
+            input: text.to_owned(),
         }
-    } else {
-        (text, 0)
-    };
-    let local = humantime::parse_rfc3339_weak(local).map_err(|_| bad())?;
-    let shift = Duration::from_secs(offset_secs.unsigned_abs());
-    let utc = if offset_secs >= 0 {
-        local.checked_sub(shift)
-    } else {
-        local.checked_add(shift)
-    };
-    utc.filter(|t| *t > UNIX_EPOCH).ok_or_else(bad)
+        .to_string())
+    }
 }
 
 /// A protobuf timestamp.

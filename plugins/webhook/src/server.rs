@@ -130,7 +130,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 pub(crate) fn log(level: &str, message: fmt::Arguments<'_>) {
     eprintln!(
         "{} {level} riskgate-webhook: {message}",
-        humantime::format_rfc3339_millis(SystemTime::now())
+        riskgate_sdk::toolkit::format_rfc3339_millis(SystemTime::now())
     );
 }
 

@@ -67,7 +67,13 @@ impl RetryPolicy {
         if self.max_attempts.is_some_and(|max| attempt >= max) {
             return None;
         }
-        Some(self.draw(self.ceiling(attempt)))
+        Some(self.delay(attempt))
+    }
+
+    /// The delay before retry `attempt`, however many attempts the policy allows: for callers that
+    /// retry until shutdown.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.draw(self.ceiling(attempt))
     }
 
     /// `min(cap, base * 2^attempt)`; the exponent stops at 20 so the product cannot overflow.
@@ -108,6 +114,13 @@ impl Backoff {
     /// The delay before the next retry (counting it), or `None` once the attempts are used up.
     pub fn next_delay(&mut self) -> Option<Duration> {
         let delay = self.policy.next_delay(self.attempt);
+        self.attempt = self.attempt.saturating_add(1);
+        delay
+    }
+
+    /// The delay before the next retry (counting it), however many attempts the policy allows.
+    pub fn delay(&mut self) -> Duration {
+        let delay = self.policy.delay(self.attempt);
         self.attempt = self.attempt.saturating_add(1);
         delay
     }

@@ -100,11 +100,11 @@ impl DemoTokens {
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+fn hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(bytes)
 }
 
 /// One `[[tokens]]` entry holding the token's SHA-256, never the token.

@@ -268,35 +268,29 @@ impl World {
         }
     }
 
-    /// A random UUIDv4-looking id.
+    /// A random version 4 UUID, drawn from the world's seeded generator so runs repeat.
     pub fn uuid(&mut self) -> String {
-        let a: u64 = self.rng.random();
-        let b: u64 = self.rng.random();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        let bytes: [u8; 16] = self.rng.random();
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     }
 
-    /// A UUIDv7-looking id that sorts after every id issued before it.
+    /// A version 7 UUID (RFC 9562 §5.7) for `ms` that sorts after every id issued before it: the
+    /// timestamp never goes back, and a sequence number fills the counter bits, then 16 random bits.
     fn uuid7(&mut self, ms: u64) -> String {
         let ms = ms.max(self.last_stream_ms);
         self.last_stream_ms = ms;
         self.next_seq += 1;
-        let seq = self.next_seq;
-        let r: u64 = self.rng.random();
-        format!(
-            "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
-            ms >> 16,
-            ms & 0xffff,
-            (seq >> 48) & 0xfff,
-            0x8000 | ((seq >> 32) & 0x3fff),
-            ((seq & 0xffff_ffff) << 16) | (r & 0xffff)
-        )
+        let random: u16 = self.rng.random();
+        // 80 bits after the timestamp: the version and variant take 6 of the top 18, so the
+        // sequence keeps its order below 2^46.
+        let counter = (u128::from(self.next_seq) << 16) | u128::from(random);
+        let mut counter_bytes = [0u8; 10];
+        counter_bytes.copy_from_slice(&counter.to_be_bytes()[6..]);
+        uuid::Builder::from_unix_timestamp_millis(ms, &counter_bytes)
+            .into_uuid()
+            .to_string()
     }
 
     fn oid(&mut self) -> u64 {
@@ -306,9 +300,8 @@ impl World {
 
     /// A random alphanumeric token.
     pub fn secret(&mut self, prefix: &str) -> String {
-        let a: u64 = self.rng.random();
-        let b: u64 = self.rng.random();
-        format!("{prefix}{a:016x}{b:016x}")
+        let bytes: [u8; 16] = self.rng.random();
+        format!("{prefix}{}", hex::encode(bytes))
     }
 
     // === devices ===
