@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use riskgate_sdk::{
     pb::Platform,
     toolkit::{
-        config::{in_range, in_range_usize, millis, required, seconds},
+        config::{base_url, in_range, in_range_usize, millis, seconds},
         from_json_or_toml, ConfigError, Secret, SecretSource,
     },
 };
@@ -130,29 +130,15 @@ impl Config {
     /// Parses JSON (text starting with `{`) or TOML.
     pub fn parse(raw: &[u8]) -> Result<Config, LookoutError> {
         let raw: Raw = from_json_or_toml(raw)?;
-        let base_url = required("base_url", raw.base_url)?
-            .trim_end_matches('/')
-            .to_owned();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(LookoutError::Config(
-                "base_url: must be an http(s) URL".to_owned(),
-            ));
-        }
-        let application_key = SecretSource {
-            key: "application_key",
-            literal: raw.application_key,
-            env: raw.application_key_env,
-            file: raw.application_key_file,
-        }
-        .resolve(|var| std::env::var(var).ok())?;
-        if application_key.expose().is_empty() {
-            return Err(LookoutError::Config(
-                "application_key: must not be empty".to_owned(),
-            ));
-        }
         Ok(Config {
-            base_url,
-            application_key,
+            base_url: base_url("base_url", raw.base_url)?,
+            application_key: SecretSource {
+                key: "application_key",
+                literal: raw.application_key,
+                env: raw.application_key_env,
+                file: raw.application_key_file,
+            }
+            .resolve(|var| std::env::var(var).ok())?,
             device_id: raw.device_id.unwrap_or(DeviceIdSource::ExternalId),
             platforms: platforms(raw.platforms)?,
             ipad_as_ipados: raw.ipad_as_ipados.unwrap_or(true),

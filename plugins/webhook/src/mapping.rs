@@ -200,6 +200,29 @@ fn required(key: &str, object: &Map<String, Value>, name: &str) -> Result<Select
 impl Mapping {
     /// Parses the `mapping` and `values` objects of the configuration.
     pub fn parse(mapping: &Value, values: Option<&Value>) -> Result<Mapping, ConfigError> {
+        let fields = FieldMapping::parse(mapping)?;
+        if fields.threats.is_some() != fields.threat.is_some() {
+            return Err(ConfigError(
+                "mapping.threats and mapping.threat: give both or neither".to_owned(),
+            ));
+        }
+        if fields.health_state.is_none() && fields.level.is_none() && fields.threats.is_none() {
+            return Err(ConfigError(
+                "mapping: one of health_state, level or threats is required to know the device's health"
+                    .to_owned(),
+            ));
+        }
+        let values = match values {
+            None | Some(Value::Null) => ValueMaps::default(),
+            Some(raw) => ValueMaps::parse(raw)?,
+        };
+        Ok(Mapping { fields, values })
+    }
+}
+
+impl FieldMapping {
+    /// The `mapping` object: a selector per report field.
+    fn parse(mapping: &Value) -> Result<FieldMapping, ConfigError> {
         let key = "mapping";
         let fields_obj = object(key, mapping)?;
         check_keys(
@@ -223,36 +246,9 @@ impl Mapping {
         )?;
         let threat = match fields_obj.get("threat") {
             None | Some(Value::Null) => None,
-            Some(raw) => {
-                let key = "mapping.threat";
-                let obj = object(key, raw)?;
-                check_keys(
-                    key,
-                    obj,
-                    &[
-                        "id",
-                        "category",
-                        "classification",
-                        "severity",
-                        "status",
-                        "detected_at",
-                        "resolved_at",
-                        "description",
-                    ],
-                )?;
-                Some(ThreatFields {
-                    id: required(key, obj, "id")?,
-                    category: required(key, obj, "category")?,
-                    classification: selector(key, obj, "classification")?,
-                    severity: required(key, obj, "severity")?,
-                    status: selector(key, obj, "status")?,
-                    detected_at: selector(key, obj, "detected_at")?,
-                    resolved_at: selector(key, obj, "resolved_at")?,
-                    description: selector(key, obj, "description")?,
-                })
-            }
+            Some(raw) => Some(ThreatFields::parse(raw)?),
         };
-        let fields = FieldMapping {
+        Ok(FieldMapping {
             events: selector(key, fields_obj, "events")?,
             device_id: required(key, fields_obj, "device_id")?,
             platform: required(key, fields_obj, "platform")?,
@@ -266,23 +262,39 @@ impl Mapping {
             threat,
             observed_at: selector(key, fields_obj, "observed_at")?,
             event_id: selector(key, fields_obj, "event_id")?,
-        };
-        if fields.threats.is_some() != fields.threat.is_some() {
-            return Err(ConfigError(
-                "mapping.threats and mapping.threat: give both or neither".to_owned(),
-            ));
-        }
-        if fields.health_state.is_none() && fields.level.is_none() && fields.threats.is_none() {
-            return Err(ConfigError(
-                "mapping: one of health_state, level or threats is required to know the device's health"
-                    .to_owned(),
-            ));
-        }
-        let values = match values {
-            None | Some(Value::Null) => ValueMaps::default(),
-            Some(raw) => ValueMaps::parse(raw)?,
-        };
-        Ok(Mapping { fields, values })
+        })
+    }
+}
+
+impl ThreatFields {
+    /// The `mapping.threat` object: a selector per threat field, within one threat.
+    fn parse(raw: &Value) -> Result<ThreatFields, ConfigError> {
+        let key = "mapping.threat";
+        let obj = object(key, raw)?;
+        check_keys(
+            key,
+            obj,
+            &[
+                "id",
+                "category",
+                "classification",
+                "severity",
+                "status",
+                "detected_at",
+                "resolved_at",
+                "description",
+            ],
+        )?;
+        Ok(ThreatFields {
+            id: required(key, obj, "id")?,
+            category: required(key, obj, "category")?,
+            classification: selector(key, obj, "classification")?,
+            severity: required(key, obj, "severity")?,
+            status: selector(key, obj, "status")?,
+            detected_at: selector(key, obj, "detected_at")?,
+            resolved_at: selector(key, obj, "resolved_at")?,
+            description: selector(key, obj, "description")?,
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use riskgate_sdk::toolkit::{
-    config::{in_range, in_range_usize, millis, required, seconds},
+    config::{base_url, in_range, in_range_usize, millis, required, seconds},
     from_json, Secret, SecretSource,
 };
 use serde::Deserialize;
@@ -85,15 +85,7 @@ impl ZimperiumConfig {
     /// Parses and checks the JSON configuration; `env` reads environment variables.
     pub fn parse(raw: &[u8], env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let raw: Raw = from_json(raw)?;
-        let base_url = required("base_url", raw.base_url)?
-            .trim_end_matches('/')
-            .to_owned();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(ConfigError::at(
-                "base_url",
-                "must start with https:// or http://",
-            ));
-        }
+        let base_url = base_url("base_url", raw.base_url)?;
         let client_id = required("client_id", raw.client_id.filter(|id| !id.is_empty()))?;
         let secret = SecretSource {
             key: "secret",
@@ -102,9 +94,6 @@ impl ZimperiumConfig {
             file: raw.secret_file,
         }
         .resolve(env)?;
-        if secret.expose().is_empty() {
-            return Err(ConfigError::at("secret", "must not be empty"));
-        }
         Ok(ZimperiumConfig {
             base_url,
             client_id,

@@ -53,6 +53,17 @@ pub fn required<T>(key: &str, value: Option<T>) -> Result<T, ConfigError> {
     value.ok_or_else(|| ConfigError::at(key, "required"))
 }
 
+/// The HTTP(S) base URL at `key` (required), without a trailing `/` so API paths can be appended.
+pub fn base_url(key: &str, value: Option<String>) -> Result<String, ConfigError> {
+    let url = required(key, value)?;
+    let url = url.trim_end_matches('/');
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError::at(key, "must start with https:// or http://"))
+    }
+}
+
 /// `value` (or `default` when absent), checked to be in `range`.
 pub fn in_range(
     key: &str,

@@ -65,8 +65,18 @@ pub struct SecretSource {
 
 impl SecretSource {
     /// Reads the secret from the one place given, reading environment variables with `env`
-    /// (`|name| std::env::var(name).ok()` in production, a fake in tests). Errors name the key.
+    /// (`|name| std::env::var(name).ok()` in production, a fake in tests). An empty secret is
+    /// refused. Errors name the key.
     pub fn resolve(self, env: impl Fn(&str) -> Option<String>) -> Result<Secret, ConfigError> {
+        let key = self.key;
+        let secret = self.read(env)?;
+        if secret.0.is_empty() {
+            return Err(ConfigError(format!("{key}: must not be empty")));
+        }
+        Ok(secret)
+    }
+
+    fn read(self, env: impl Fn(&str) -> Option<String>) -> Result<Secret, ConfigError> {
         let key = self.key;
         match (self.literal, self.env, self.file) {
             (Some(literal), None, None) => Ok(literal),

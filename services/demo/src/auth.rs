@@ -100,10 +100,10 @@ impl DemoTokens {
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(bytes)
+    hex(&bytes)
 }
 
-fn hex(bytes: impl AsRef<[u8]>) -> String {
+fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 

@@ -1,6 +1,9 @@
 //! HTTP-level tests of the simulator: the in-process server on a real socket, driven with reqwest
 //! exactly as a connector would (paging, auth and expiry, SSE resume, every fault and injection).
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;

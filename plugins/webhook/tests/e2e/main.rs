@@ -2,6 +2,9 @@
 //! harness), a real `riskgate-connector-host` loading the webhook `.so` with a pinned SHA-256, and
 //! signed HTTP pushes from the test.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{

@@ -2,6 +2,9 @@
 //! `riskgate-connector-host` (SHA-256 pinned) → a real `riskgate-core` (through the `riskgate-tests`
 //! harness). Every wait polls a condition against a deadline.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{collections::BTreeSet, path::PathBuf};
