@@ -13,8 +13,8 @@ use crate::mapping::DeviceIdSource;
 /// A configuration error, naming the key.
 pub use riskgate_sdk::toolkit::ConfigError;
 
-/// The connector's settings.
-#[derive(Clone, PartialEq, Eq)]
+/// The connector's settings; the secret's `Debug` is redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZimperiumConfig {
     /// The console's base URL, such as `https://tenant.zimperium.com` (`base_url`, required);
     /// the API paths (`/api/...`) are appended.
@@ -46,18 +46,6 @@ pub struct ZimperiumConfig {
     pub device_id: DeviceIdSource,
     /// Most reports per batch (`max_batch_reports`, 1 to 1000, default 500).
     pub max_batch_reports: usize,
-}
-
-impl std::fmt::Debug for ZimperiumConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZimperiumConfig")
-            .field("base_url", &self.base_url)
-            .field("client_id", &self.client_id)
-            .field("secret", &"<redacted>")
-            .field("poll_interval", &self.poll_interval)
-            .field("page_size", &self.page_size)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The configuration as written; unknown keys are refused by the toolkit, by name.

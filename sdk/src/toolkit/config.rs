@@ -21,6 +21,13 @@ impl ConfigError {
     }
 }
 
+/// A bad configuration stops the connector at create time, with the key named.
+impl From<ConfigError> for crate::ConnectorError {
+    fn from(e: ConfigError) -> Self {
+        crate::ConnectorError::Config(e.0)
+    }
+}
+
 /// Reads a JSON configuration into `T`.
 pub fn from_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ConfigError> {
     let mut json = serde_json::Deserializer::from_slice(raw);
