@@ -158,7 +158,7 @@ async fn threats_page_by_oid_and_devices_filter_by_status(s: &Server, token: &st
     )
     .await;
     let page: Value = s
-        .get("/mra/api/v2/threats?limit=1", &token)
+        .get("/mra/api/v2/threats?limit=1", token)
         .await
         .json()
         .await
@@ -166,7 +166,7 @@ async fn threats_page_by_oid_and_devices_filter_by_status(s: &Server, token: &st
     assert_eq!(page["threats"][0]["risk"], "MEDIUM");
     let oid = page["threats"][0]["oid"].as_str().unwrap().to_owned();
     let page: Value = s
-        .get(&format!("/mra/api/v2/threats?limit=1&oid={oid}"), &token)
+        .get(&format!("/mra/api/v2/threats?limit=1&oid={oid}"), token)
         .await
         .json()
         .await
@@ -175,7 +175,7 @@ async fn threats_page_by_oid_and_devices_filter_by_status(s: &Server, token: &st
     let d1: Value = s
         .get(
             "/mra/api/v2/devices?limit=10&security_status=THREATS_MEDIUM",
-            &token,
+            token,
         )
         .await
         .json()
@@ -191,7 +191,7 @@ async fn devices_page_by_oid(s: &Server, token: &str) {
     let mut oid = String::new();
     loop {
         let page: Value = s
-            .get(&format!("/mra/api/v2/devices?limit=2{oid}"), &token)
+            .get(&format!("/mra/api/v2/devices?limit=2{oid}"), token)
             .await
             .json()
             .await
@@ -362,7 +362,7 @@ async fn zimperium_threats_window_by_last_change(s: &Server, token: &str) {
     let after: Value = s
         .get(
             &format!("/api/threats/public/v1/threats?after={cut}"),
-            &token,
+            token,
         )
         .await
         .json()
@@ -377,7 +377,7 @@ async fn zimperium_threats_window_by_last_change(s: &Server, token: &str) {
     let before: Value = s
         .get(
             &format!("/api/threats/public/v1/threats?before={cut}"),
-            &token,
+            token,
         )
         .await
         .json()
@@ -397,7 +397,7 @@ async fn zimperium_threats_page_by_number(s: &Server, token: &str) {
     }
     let mut ids = Vec::new();
     for page in 0.. {
-        let body: Value = s.get(&format!("/api/threats/public/v1/threats?module=ZIPS&page={page}&size=2&sort=timestamp,asc"), &token).await.json().await.unwrap();
+        let body: Value = s.get(&format!("/api/threats/public/v1/threats?module=ZIPS&page={page}&size=2&sort=timestamp,asc"), token).await.json().await.unwrap();
         assert_eq!(body["totalElements"], 3);
         ids.extend(
             body["content"]
@@ -581,7 +581,7 @@ async fn injected_bad_data_reaches_the_stream(s: &Server, token: &str, now: &str
     )
     .await;
     let (frames, _) = s
-        .frames(&format!("?start_time={now}"), &token, |f| {
+        .frames(&format!("?start_time={now}"), token, |f| {
             batches(f).len() >= 6
         })
         .await;
@@ -610,7 +610,7 @@ async fn stream_drops_mid_batch(s: &Server, token: &str, now: &str) {
     s.admin("faults", json!({"kind": "drop_stream", "after_batches": 1}))
         .await;
     let (frames, ended) = s
-        .frames(&format!("?start_time={now}"), &token, |_| false)
+        .frames(&format!("?start_time={now}"), token, |_| false)
         .await;
     assert!(ended);
     assert_eq!(

@@ -301,7 +301,7 @@ async fn refuse_unsigned_badly_signed_and_stale(
     // Stale: correctly signed ten minutes ago (tolerance 5 minutes).
     let old = now - 600;
     let (status, answer) = post(
-        &address,
+        address,
         raw,
         Some(signature::sign(secret, old, raw)),
         Some(old),
