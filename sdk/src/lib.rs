@@ -14,6 +14,10 @@
 //! calls with timeouts through the C function table of [`abi`], exchanging protobuf bytes ([`pb`]).
 //! Every exported function catches panics; a panic fails the instance, never the host.
 //!
+//! The [`toolkit`] has what vendor clients need and should not write by hand: backoff with jitter
+//! and `Retry-After`, RFC 3339 timestamps, secrets from the environment or a file, and typed
+//! configuration whose errors name the key.
+//!
 //! Log with the [`tracing`] macros (or the `log` crate's): in a host of ABI minor 1 or later, the
 //! records go to the host's log with their level and target (see `LOGGING.md`).
 //!
@@ -30,6 +34,7 @@ mod logging;
 pub mod runtime;
 mod sink;
 pub mod testing;
+pub mod toolkit;
 pub mod validate;
 
 /// The protobuf messages of the plugin ABI and of device reports (package `riskgate.v1`).

@@ -2,6 +2,8 @@
 //! records reach the host's `log` callback with their level, target and formatted message, and
 //! records above the host's `max_level` are not even sent.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(unsafe_code)]
 // test code
 #![allow(clippy::unwrap_used, clippy::expect_used)]

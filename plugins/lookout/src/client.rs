@@ -3,49 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use rand::Rng as _;
 use reqwest::{header, StatusCode};
-use riskgate_sdk::{tokio, Feed, Shutdown};
+use riskgate_sdk::{
+    tokio,
+    toolkit::{self, Backoff, Jitter, RetryPolicy},
+    Feed, Shutdown,
+};
 use serde_json::Value;
 
 use crate::{config::Config, log, stats::Stats, LookoutError};
-
-/// Exponential backoff with full jitter.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-    attempt: u32,
-}
-
-impl Backoff {
-    /// A backoff starting at `initial`, capped at `max`.
-    pub fn new(initial: Duration, max: Duration) -> Backoff {
-        Backoff {
-            initial,
-            max,
-            attempt: 0,
-        }
-    }
-
-    /// The next delay: uniform in `[ceiling/2, ceiling]`, where the ceiling doubles per attempt up to the max.
-    pub fn next_delay(&mut self) -> Duration {
-        let ceiling = self
-            .initial
-            .saturating_mul(1u32 << self.attempt.min(20))
-            .min(self.max);
-        self.attempt = self.attempt.saturating_add(1);
-        let ms = u64::try_from(ceiling.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
-    }
-
-    /// Back to the initial delay after a success.
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-}
 
 /// Sleeps unless shutdown fires first.
 pub async fn pause(shutdown: &Shutdown, delay: Duration) -> Result<(), LookoutError> {
@@ -55,10 +21,10 @@ pub async fn pause(shutdown: &Shutdown, delay: Duration) -> Result<(), LookoutEr
     }
 }
 
-/// The `Retry-After` of a response (seconds), if any.
+/// The `Retry-After` of a response (seconds or an HTTP date), if any.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let raw = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
-    raw.trim().parse::<u64>().ok().map(Duration::from_secs)
+    toolkit::retry_after(raw)
 }
 
 /// The client.
@@ -103,7 +69,11 @@ impl Client {
             http: build(Some(config.request_timeout))?,
             // The stream is long-lived: no overall timeout, an idle timeout instead (in the reader).
             stream_http: build(None)?,
-            backoff: Backoff::new(config.backoff_initial, config.backoff_max),
+            // Equal jitter: a retry never comes much sooner than the exponential delay.
+            backoff: Backoff::new(
+                RetryPolicy::new(config.backoff_initial, config.backoff_max)
+                    .with_jitter(Jitter::Equal),
+            ),
             config,
             token: None,
             stats,
@@ -133,7 +103,7 @@ impl Client {
                 Err(TokenError::Other(why)) => {
                     self.feed
                         .disconnected(format!("token request failed: {why}"));
-                    let delay = self.backoff.next_delay();
+                    let delay = self.backoff.delay();
                     log::warn(&format!(
                         "token request failed ({why}); retrying in {delay:?}"
                     ));
@@ -149,7 +119,7 @@ impl Client {
         let response = self
             .http
             .post(&url)
-            .bearer_auth(&self.config.application_key)
+            .bearer_auth(self.config.application_key.expose())
             .header(header::ACCEPT, "application/json")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials")
@@ -202,7 +172,7 @@ impl Client {
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.stats.bump_rate_limited();
-            let delay = retry_after(response).unwrap_or_else(|| self.backoff.next_delay());
+            let delay = retry_after(response).unwrap_or_else(|| self.backoff.delay());
             return Attempt::Wait(delay);
         }
         Attempt::Backoff(format!("HTTP {status}"))
@@ -233,7 +203,7 @@ impl Client {
                     _ => "401 again after a new token".to_owned(),
                 };
                 *reauths = 0;
-                let delay = self.backoff.next_delay();
+                let delay = self.backoff.delay();
                 self.stats.bump_errors();
                 self.feed.disconnected(format!("{what}: {why}"));
                 log::warn(&format!("{what}: {why}; retrying in {delay:?}"));
@@ -328,7 +298,7 @@ impl Client {
         shutdown: &Shutdown,
         server_retry: Option<Duration>,
     ) -> Result<(), LookoutError> {
-        let delay = server_retry.unwrap_or_else(|| self.backoff.next_delay());
+        let delay = server_retry.unwrap_or_else(|| self.backoff.delay());
         pause(shutdown, delay).await
     }
 
@@ -342,21 +312,4 @@ enum TokenError {
     Refused(String),
     Wait(Duration),
     Other(String),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_up_to_the_cap_and_resets() {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(1000));
-        let delays: Vec<Duration> = (0..8).map(|_| backoff.next_delay()).collect();
-        assert!(delays[0] >= Duration::from_millis(50) && delays[0] <= Duration::from_millis(100));
-        assert!(delays[3] >= Duration::from_millis(400) && delays[3] <= Duration::from_millis(800));
-        assert!(delays.iter().all(|d| *d <= Duration::from_millis(1000)));
-        assert!(delays[7] >= Duration::from_millis(500));
-        backoff.reset();
-        assert!(backoff.next_delay() <= Duration::from_millis(100));
-    }
 }

@@ -4,9 +4,15 @@
 //! {"base_url": "https://api.lookout.com", "application_key_env": "LOOKOUT_APP_KEY"}
 //! ```
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use riskgate_sdk::pb::Platform;
+use riskgate_sdk::{
+    pb::Platform,
+    toolkit::{
+        config::{base_url, in_range, in_range_usize, millis, seconds},
+        from_json_or_toml, ConfigError, Secret, SecretSource,
+    },
+};
 use serde::Deserialize;
 
 use crate::LookoutError;
@@ -22,14 +28,17 @@ pub enum DeviceIdSource {
     Guid,
 }
 
+/// The configuration as written; unknown keys are refused by the toolkit, by name.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Raw {
-    base_url: String,
     #[serde(default)]
-    application_key: Option<String>,
+    base_url: Option<String>,
+    #[serde(default)]
+    application_key: Option<Secret>,
     #[serde(default)]
     application_key_env: Option<String>,
+    #[serde(default)]
+    application_key_file: Option<PathBuf>,
     #[serde(default)]
     device_id: Option<DeviceIdSource>,
     #[serde(default)]
@@ -65,8 +74,10 @@ struct Raw {
 pub struct Config {
     /// API root, such as `https://api.lookout.com` (no trailing slash).
     pub base_url: String,
-    /// The application key (the Bearer on `POST /oauth2/token`).
-    pub application_key: String,
+    /// The application key (the Bearer on `POST /oauth2/token`): `application_key`, or the
+    /// environment variable named by `application_key_env`, or the file named by
+    /// `application_key_file`.
+    pub application_key: Secret,
     /// Where device ids come from.
     pub device_id: DeviceIdSource,
     /// Lookout platform name (upper case) → riskgate platform.
@@ -109,147 +120,105 @@ fn platform_named(name: &str) -> Option<Platform> {
     }
 }
 
-fn range(
-    key: &str,
-    value: Option<u64>,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, LookoutError> {
-    let value = value.unwrap_or(default);
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(LookoutError::Config(format!(
-            "{key}: must be from {min} to {max}"
-        )))
+impl From<ConfigError> for LookoutError {
+    fn from(e: ConfigError) -> Self {
+        LookoutError::Config(e.0)
     }
 }
 
 impl Config {
     /// Parses JSON (text starting with `{`) or TOML.
     pub fn parse(raw: &[u8]) -> Result<Config, LookoutError> {
-        let text = std::str::from_utf8(raw)
-            .map_err(|_| LookoutError::Config("configuration: must be UTF-8".to_owned()))?;
-        let raw: Raw = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| LookoutError::Config(e.to_string()))?
-        } else {
-            toml::from_str(text).map_err(|e| LookoutError::Config(e.to_string()))?
-        };
-        let base_url = raw.base_url.trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(LookoutError::Config(
-                "base_url: must be an http(s) URL".to_owned(),
-            ));
-        }
-        let application_key =
-            match (raw.application_key, raw.application_key_env) {
-                (Some(key), None) => key,
-                (None, Some(var)) => std::env::var(&var).map_err(|_| {
-                    LookoutError::Config(format!(
-                        "application_key_env: environment variable {var} is not set"
-                    ))
-                })?,
-                _ => return Err(LookoutError::Config(
-                    "application_key: set exactly one of application_key and application_key_env"
-                        .to_owned(),
-                )),
-            };
-        if application_key.is_empty() {
-            return Err(LookoutError::Config(
-                "application_key: must not be empty".to_owned(),
-            ));
-        }
-        let mut platforms = BTreeMap::from([
-            ("ANDROID".to_owned(), Platform::Android),
-            ("IOS".to_owned(), Platform::Ios),
-        ]);
-        for (vendor, ours) in raw.platforms {
-            let platform = platform_named(&ours).ok_or_else(|| {
-                LookoutError::Config(format!(
-                    "platforms.{vendor}: {ours:?} is not one of android, ios, ipados, windows, macos"
-                ))
-            })?;
-            platforms.insert(vendor.to_ascii_uppercase(), platform);
-        }
+        let raw: Raw = from_json_or_toml(raw)?;
         Ok(Config {
-            base_url,
-            application_key,
+            base_url: base_url("base_url", raw.base_url)?,
+            application_key: SecretSource {
+                key: "application_key",
+                literal: raw.application_key,
+                env: raw.application_key_env,
+                file: raw.application_key_file,
+            }
+            .resolve(|var| std::env::var(var).ok())?,
             device_id: raw.device_id.unwrap_or(DeviceIdSource::ExternalId),
-            platforms,
+            platforms: platforms(raw.platforms)?,
             ipad_as_ipados: raw.ipad_as_ipados.unwrap_or(true),
             compromised_classifications: raw
                 .compromised_classifications
                 .iter()
                 .map(|c| c.to_ascii_uppercase())
                 .collect(),
-            request_timeout: Duration::from_millis(range(
+            request_timeout: millis(
                 "request_timeout_ms",
                 raw.request_timeout_ms,
                 30_000,
-                100,
-                600_000,
-            )?),
-            connect_timeout: Duration::from_millis(range(
+                100..=600_000,
+            )?,
+            connect_timeout: millis(
                 "connect_timeout_ms",
                 raw.connect_timeout_ms,
                 10_000,
-                100,
-                600_000,
-            )?),
-            stream_idle_timeout: Duration::from_millis(range(
+                100..=600_000,
+            )?,
+            stream_idle_timeout: millis(
                 "stream_idle_timeout_ms",
                 raw.stream_idle_timeout_ms,
                 30_000,
-                100,
-                3_600_000,
-            )?),
-            token_refresh_margin: Duration::from_secs(range(
+                100..=3_600_000,
+            )?,
+            token_refresh_margin: seconds(
                 "token_refresh_margin_secs",
                 raw.token_refresh_margin_secs,
                 300,
-                0,
-                86_400,
-            )?),
-            page_size: range("page_size", raw.page_size, 500, 1, 1000)?,
-            backoff_initial: Duration::from_millis(range(
+                0..=86_400,
+            )?,
+            page_size: in_range("page_size", raw.page_size, 500, 1..=1000)?,
+            backoff_initial: millis(
                 "backoff_initial_ms",
                 raw.backoff_initial_ms,
                 500,
-                1,
-                600_000,
-            )?),
-            backoff_max: Duration::from_millis(range(
-                "backoff_max_ms",
-                raw.backoff_max_ms,
-                60_000,
-                1,
-                3_600_000,
-            )?),
-            initial_lookback: Duration::from_secs(range(
+                1..=600_000,
+            )?,
+            backoff_max: millis("backoff_max_ms", raw.backoff_max_ms, 60_000, 1..=3_600_000)?,
+            initial_lookback: seconds(
                 "initial_lookback_secs",
                 raw.initial_lookback_secs,
                 60,
-                0,
-                9 * 86_400,
-            )?),
-            max_batch_reports: usize::try_from(range(
+                0..=9 * 86_400,
+            )?,
+            max_batch_reports: in_range_usize(
                 "max_batch_reports",
                 raw.max_batch_reports,
                 500,
-                1,
-                1000,
-            )?)
-            .unwrap_or(500),
-            resync_interval: Duration::from_secs(range(
+                1..=1000,
+            )?,
+            resync_interval: seconds(
                 "resync_interval_secs",
                 raw.resync_interval_secs,
                 86_400,
-                0,
-                30 * 86_400,
-            )?),
+                0..=30 * 86_400,
+            )?,
         })
     }
+}
+
+/// The platform table: Lookout's ANDROID and IOS, then the configured `platforms` (vendor name →
+/// riskgate platform name).
+fn platforms(
+    configured: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Platform>, LookoutError> {
+    let mut platforms = BTreeMap::from([
+        ("ANDROID".to_owned(), Platform::Android),
+        ("IOS".to_owned(), Platform::Ios),
+    ]);
+    for (vendor, ours) in configured {
+        let platform = platform_named(&ours).ok_or_else(|| {
+            LookoutError::Config(format!(
+                "platforms.{vendor}: {ours:?} is not one of android, ios, ipados, windows, macos"
+            ))
+        })?;
+        platforms.insert(vendor.to_ascii_uppercase(), platform);
+    }
+    Ok(platforms)
 }
 
 #[cfg(test)]

@@ -19,14 +19,15 @@ pub mod stats;
 
 use std::{
     collections::{HashSet, VecDeque},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use eventsource_stream::Eventsource as _;
 use futures::StreamExt as _;
 use riskgate_sdk::{
-    pb, tokio, validate, Batch, BatchSink, Connector, ConnectorError, Manifest, Shutdown,
-    StartContext,
+    pb, tokio,
+    toolkit::time::{format_unix_ms, now_unix_ms as now_ms},
+    validate, Batch, BatchSink, Connector, ConnectorError, Manifest, Shutdown, StartContext,
 };
 use serde_json::Value;
 
@@ -67,16 +68,6 @@ const STREAM_TYPES: &str = "DEVICE,THREAT";
 
 /// How many recent event ids are remembered to drop duplicates.
 const SEEN_CAPACITY: usize = 50_000;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn iso(ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
-}
 
 /// FNV-1a, for content-addressed sync event ids.
 fn fnv1a(text: &str) -> u64 {
@@ -318,7 +309,7 @@ impl LookoutConnector {
             let mut query = vec![("types", STREAM_TYPES.to_owned())];
             match &self.checkpoint.last_id {
                 Some(id) => query.push(("id", id.clone())),
-                None => query.push(("start_time", iso(self.checkpoint.since_ms))),
+                None => query.push(("start_time", format_unix_ms(self.checkpoint.since_ms))),
             }
             let last_id = self.checkpoint.last_id.clone();
             let response = client

@@ -99,32 +99,7 @@ fn required<'a>(value: &'a Value, key: &str) -> Result<&'a str, Malformed> {
 
 /// Parses Lookout's ISO 8601 timestamps (`2025-02-24T09:59:04.734+00:00`, `…Z`, other offsets).
 pub fn parse_time_ms(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    let (stem, offset_secs) =
-        if let Some(stem) = raw.strip_suffix('Z').or_else(|| raw.strip_suffix('z')) {
-            (stem, 0i64)
-        } else if raw.len() > 6
-            && matches!(raw.as_bytes()[raw.len() - 6], b'+' | b'-')
-            && raw.as_bytes()[raw.len() - 3] == b':'
-        {
-            let at = raw.len() - 6;
-            let hours: i64 = raw.get(at + 1..at + 3)?.parse().ok()?;
-            let minutes: i64 = raw.get(at + 4..)?.parse().ok()?;
-            let offset = (hours * 60 + minutes) * 60;
-            (
-                raw.get(..at)?,
-                if raw.as_bytes()[at] == b'-' {
-                    -offset
-                } else {
-                    offset
-                },
-            )
-        } else {
-            (raw, 0)
-        };
-    let time = humantime::parse_rfc3339_weak(stem).ok()?;
-    let ms = i128::try_from(time.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
-    u64::try_from(ms - i128::from(offset_secs) * 1000).ok()
+    riskgate_sdk::toolkit::time::parse_rfc3339_ms(raw).ok()
 }
 
 fn time_field(value: &Value, key: &str) -> Result<Option<u64>, Malformed> {
@@ -279,142 +254,234 @@ impl Fleet {
             .unwrap_or("UPDATED")
             .to_ascii_uppercase();
         match kind {
-            "DEVICE" => {
-                let body = event
-                    .get("device")
-                    .filter(|b| b.is_object())
-                    .ok_or_else(|| malformed("device: missing"))?;
-                let guid = required(body, "guid")?.to_owned();
-                let status = body.get("status").unwrap_or(&Value::Null);
-                let info = body.get("info").unwrap_or(&Value::Null);
-                let hardware = body.get("hardware").unwrap_or(&Value::Null);
-                let software = body.get("software").unwrap_or(&Value::Null);
-                let activation = text(status, "activation_status")?.map(str::to_ascii_uppercase);
-                let protection = text(status, "protection_status")?.map(str::to_ascii_uppercase);
-                let security = text(status, "security_status")?.map(str::to_ascii_uppercase);
-                let platform = text(body, "platform")?.map(str::to_ascii_uppercase);
-                let external_id = text(info, "external_id")?.map(str::to_owned);
-                let email = text(info, "email")?.map(str::to_owned);
-                let model = text(hardware, "model")?.map(str::to_owned);
-                let os_version = text(software, "os_version")?.map(str::to_owned);
-                let device = match self.devices.get_mut(&guid) {
-                    Some(device) => device,
-                    None => {
-                        let Some(platform) = platform.clone() else {
-                            return Ok(EventOutcome::UnknownDevice(guid));
-                        };
-                        self.devices.entry(guid.clone()).or_insert(DeviceState {
-                            guid: guid.clone(),
-                            platform,
-                            activation_status: "ACTIVATED".to_owned(),
-                            protection_status: "PROTECTED".to_owned(),
-                            ..DeviceState::default()
-                        })
-                    }
-                };
-                if at < device.updated_ms {
-                    return Ok(EventOutcome::Device(guid));
-                }
-                device.updated_ms = at;
-                if let Some(v) = platform {
-                    device.platform = v;
-                }
-                if let Some(v) = external_id {
-                    device.external_id = Some(v);
-                }
-                if let Some(v) = email {
-                    device.email = v;
-                }
-                if let Some(v) = model {
-                    device.model = v;
-                }
-                if let Some(v) = os_version {
-                    device.os_version = v;
-                }
-                if status.is_object() {
-                    if let Some(v) = activation {
-                        device.activation_status = v;
-                    }
-                    if let Some(v) = protection {
-                        device.protection_status = v;
-                    }
-                    device.security_status = security;
-                }
-                if change == "DELETED" || change == "PURGED" {
-                    device.activation_status = "DELETED".to_owned();
-                    device.security_status = None;
-                }
-                Ok(EventOutcome::Device(guid))
-            }
-            "THREAT" => {
-                let body = event
-                    .get("threat")
-                    .filter(|b| b.is_object())
-                    .ok_or_else(|| malformed("threat: missing"))?;
-                let guid = required(body, "guid")?.to_owned();
-                let actor = event.get("actor").unwrap_or(&Value::Null);
-                let target = event.get("target").unwrap_or(&Value::Null);
-                let device_guid = if text(actor, "type")? == Some("DEVICE") {
-                    text(actor, "guid")?.map(str::to_owned)
-                } else {
-                    None
-                }
-                .or_else(|| self.threat_owner.get(&guid).cloned())
-                .or(text(target, "guid")
-                    .ok()
-                    .flatten()
-                    .filter(|g| self.devices.contains_key(*g))
-                    .map(str::to_owned))
-                .ok_or_else(|| malformed(format!("threat {guid}: no device")))?;
-                let threat_type = text(body, "type")?.map(str::to_ascii_uppercase);
-                let severity = text(body, "severity")?.map(str::to_ascii_uppercase);
-                let status = text(body, "status")?.map(str::to_ascii_uppercase);
-                let classification = classifications(body)?;
-                let Some(device) = self.devices.get_mut(&device_guid) else {
-                    return Ok(EventOutcome::UnknownDevice(device_guid));
-                };
-                let existing = device.threats.get(&guid);
-                if existing.is_some_and(|t| at < t.updated_ms) {
-                    return Ok(EventOutcome::Device(device_guid));
-                }
-                let threat_type = threat_type
-                    .or_else(|| existing.map(|t| t.threat_type.clone()))
-                    .ok_or_else(|| malformed("threat.type: missing"))?;
-                let severity = severity
-                    .or_else(|| existing.map(|t| t.severity.clone()))
-                    .ok_or_else(|| malformed("threat.severity: missing"))?;
-                let status = status
-                    .or_else(|| existing.map(|t| t.status.clone()))
-                    .ok_or_else(|| malformed("threat.status: missing"))?;
-                let classification = if classification.is_empty() {
-                    existing
-                        .map(|t| t.classification.clone())
-                        .unwrap_or_default()
-                } else {
-                    classification
-                };
-                let detected_ms = existing.map_or(at, |t| t.detected_ms.min(at));
-                let resolved_ms = if is_open(&status) {
-                    None
-                } else {
-                    Some(existing.and_then(|t| t.resolved_ms).unwrap_or(at))
-                };
-                let threat = ThreatState {
-                    description: description(&threat_type, &classification, body.get("details")),
-                    threat_type,
-                    classification,
-                    severity,
-                    status,
-                    detected_ms,
-                    resolved_ms,
-                    updated_ms: at,
-                };
-                device.threats.insert(guid.clone(), threat);
-                self.threat_owner.insert(guid, device_guid.clone());
-                Ok(EventOutcome::Device(device_guid))
-            }
+            "DEVICE" => self.apply_device_event(event, at, &change),
+            "THREAT" => self.apply_threat_event(event, at),
             _ => Ok(EventOutcome::Ignored),
         }
+    }
+
+    /// A DEVICE event: the fields it carries replace the device's, unless an event newer than
+    /// this one was applied already; a DELETED or PURGED change marks the device deleted.
+    fn apply_device_event(
+        &mut self,
+        event: &Value,
+        at: u64,
+        change: &str,
+    ) -> Result<EventOutcome, Malformed> {
+        let body = event
+            .get("device")
+            .filter(|b| b.is_object())
+            .ok_or_else(|| malformed("device: missing"))?;
+        let guid = required(body, "guid")?.to_owned();
+        let fields = DeviceFields::read(body)?;
+        let device = match self.devices.get_mut(&guid) {
+            Some(device) => device,
+            None => {
+                // A device first seen in an event needs its platform; otherwise the caller fetches it.
+                let Some(platform) = fields.platform.clone() else {
+                    return Ok(EventOutcome::UnknownDevice(guid));
+                };
+                self.devices
+                    .entry(guid.clone())
+                    .or_insert_with(|| DeviceState::first_seen(&guid, platform))
+            }
+        };
+        if at < device.updated_ms {
+            return Ok(EventOutcome::Device(guid));
+        }
+        device.updated_ms = at;
+        fields.apply_to(device);
+        if change == "DELETED" || change == "PURGED" {
+            device.activation_status = "DELETED".to_owned();
+            device.security_status = None;
+        }
+        Ok(EventOutcome::Device(guid))
+    }
+
+    /// A THREAT event: the threat's new state, merged with what is known of it, on the device it
+    /// belongs to, unless an event newer than this one was applied already.
+    fn apply_threat_event(&mut self, event: &Value, at: u64) -> Result<EventOutcome, Malformed> {
+        let body = event
+            .get("threat")
+            .filter(|b| b.is_object())
+            .ok_or_else(|| malformed("threat: missing"))?;
+        let guid = required(body, "guid")?.to_owned();
+        let device_guid = self.threat_device(event, &guid)?;
+        let fields = ThreatFields::read(body)?;
+        let Some(device) = self.devices.get_mut(&device_guid) else {
+            return Ok(EventOutcome::UnknownDevice(device_guid));
+        };
+        let existing = device.threats.get(&guid);
+        if existing.is_some_and(|t| at < t.updated_ms) {
+            return Ok(EventOutcome::Device(device_guid));
+        }
+        let threat = fields.merge(existing, at, body.get("details"))?;
+        device.threats.insert(guid.clone(), threat);
+        self.threat_owner.insert(guid, device_guid.clone());
+        Ok(EventOutcome::Device(device_guid))
+    }
+
+    /// The device a threat event is about: the actor when it is a device, else the device the
+    /// threat was seen on before, else a known device named as the target.
+    fn threat_device(&self, event: &Value, guid: &str) -> Result<String, Malformed> {
+        let actor = event.get("actor").unwrap_or(&Value::Null);
+        let target = event.get("target").unwrap_or(&Value::Null);
+        let actor_device = if text(actor, "type")? == Some("DEVICE") {
+            text(actor, "guid")?.map(str::to_owned)
+        } else {
+            None
+        };
+        actor_device
+            .or_else(|| self.threat_owner.get(guid).cloned())
+            .or(text(target, "guid")
+                .ok()
+                .flatten()
+                .filter(|g| self.devices.contains_key(*g))
+                .map(str::to_owned))
+            .ok_or_else(|| malformed(format!("threat {guid}: no device")))
+    }
+}
+
+impl DeviceState {
+    /// A device first seen in an event: activated and protected until told otherwise.
+    fn first_seen(guid: &str, platform: String) -> DeviceState {
+        DeviceState {
+            guid: guid.to_owned(),
+            platform,
+            activation_status: "ACTIVATED".to_owned(),
+            protection_status: "PROTECTED".to_owned(),
+            ..DeviceState::default()
+        }
+    }
+}
+
+/// The device fields a DEVICE event carries; absent ones leave the device's as they are.
+struct DeviceFields {
+    platform: Option<String>,
+    external_id: Option<String>,
+    email: Option<String>,
+    model: Option<String>,
+    os_version: Option<String>,
+    /// Present when the event has a `status` object: then the security status is replaced even
+    /// when absent (absent means not activated or not protected).
+    status: Option<StatusFields>,
+}
+
+struct StatusFields {
+    activation: Option<String>,
+    protection: Option<String>,
+    security: Option<String>,
+}
+
+impl DeviceFields {
+    fn read(body: &Value) -> Result<DeviceFields, Malformed> {
+        let status = body.get("status").unwrap_or(&Value::Null);
+        let info = body.get("info").unwrap_or(&Value::Null);
+        let hardware = body.get("hardware").unwrap_or(&Value::Null);
+        let software = body.get("software").unwrap_or(&Value::Null);
+        let status_fields = StatusFields {
+            activation: text(status, "activation_status")?.map(str::to_ascii_uppercase),
+            protection: text(status, "protection_status")?.map(str::to_ascii_uppercase),
+            security: text(status, "security_status")?.map(str::to_ascii_uppercase),
+        };
+        Ok(DeviceFields {
+            platform: text(body, "platform")?.map(str::to_ascii_uppercase),
+            external_id: text(info, "external_id")?.map(str::to_owned),
+            email: text(info, "email")?.map(str::to_owned),
+            model: text(hardware, "model")?.map(str::to_owned),
+            os_version: text(software, "os_version")?.map(str::to_owned),
+            status: status.is_object().then_some(status_fields),
+        })
+    }
+
+    fn apply_to(self, device: &mut DeviceState) {
+        if let Some(v) = self.platform {
+            device.platform = v;
+        }
+        if let Some(v) = self.external_id {
+            device.external_id = Some(v);
+        }
+        if let Some(v) = self.email {
+            device.email = v;
+        }
+        if let Some(v) = self.model {
+            device.model = v;
+        }
+        if let Some(v) = self.os_version {
+            device.os_version = v;
+        }
+        if let Some(status) = self.status {
+            if let Some(v) = status.activation {
+                device.activation_status = v;
+            }
+            if let Some(v) = status.protection {
+                device.protection_status = v;
+            }
+            device.security_status = status.security;
+        }
+    }
+}
+
+/// The threat fields a THREAT event carries; absent ones keep the threat's known values.
+struct ThreatFields {
+    threat_type: Option<String>,
+    severity: Option<String>,
+    status: Option<String>,
+    classification: String,
+}
+
+impl ThreatFields {
+    fn read(body: &Value) -> Result<ThreatFields, Malformed> {
+        Ok(ThreatFields {
+            threat_type: text(body, "type")?.map(str::to_ascii_uppercase),
+            severity: text(body, "severity")?.map(str::to_ascii_uppercase),
+            status: text(body, "status")?.map(str::to_ascii_uppercase),
+            classification: classifications(body)?,
+        })
+    }
+
+    /// The threat's state after an event at `at`: the event's fields over the `existing` ones; it
+    /// was detected at its first event and resolved at the first event that closed it.
+    fn merge(
+        self,
+        existing: Option<&ThreatState>,
+        at: u64,
+        details: Option<&Value>,
+    ) -> Result<ThreatState, Malformed> {
+        let threat_type = self
+            .threat_type
+            .or_else(|| existing.map(|t| t.threat_type.clone()))
+            .ok_or_else(|| malformed("threat.type: missing"))?;
+        let severity = self
+            .severity
+            .or_else(|| existing.map(|t| t.severity.clone()))
+            .ok_or_else(|| malformed("threat.severity: missing"))?;
+        let status = self
+            .status
+            .or_else(|| existing.map(|t| t.status.clone()))
+            .ok_or_else(|| malformed("threat.status: missing"))?;
+        let classification = if self.classification.is_empty() {
+            existing
+                .map(|t| t.classification.clone())
+                .unwrap_or_default()
+        } else {
+            self.classification
+        };
+        let resolved_ms = if is_open(&status) {
+            None
+        } else {
+            Some(existing.and_then(|t| t.resolved_ms).unwrap_or(at))
+        };
+        Ok(ThreatState {
+            description: description(&threat_type, &classification, details),
+            threat_type,
+            classification,
+            severity,
+            status,
+            detected_ms: existing.map_or(at, |t| t.detected_ms.min(at)),
+            resolved_ms,
+            updated_ms: at,
+        })
     }
 }
 

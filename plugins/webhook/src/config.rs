@@ -1,8 +1,13 @@
 //! The webhook connector's JSON configuration, checked at create time; errors name the key.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use serde_json::{Map, Value};
+use riskgate_sdk::toolkit::{
+    config::{in_range_usize, millis, required, seconds},
+    from_json, Secret, SecretSource,
+};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::mapping::{ConfigError, Mapping};
 
@@ -14,7 +19,7 @@ pub const DEFAULT_TIMESTAMP_HEADER: &str = "X-Riskgate-Timestamp";
 pub const DEFAULT_PATH: &str = "/v1/push";
 
 /// The connector's settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct WebhookConfig {
     /// Where the HTTP server listens (`listen`, required; port 0 picks a free port, logged at start).
     pub listen: SocketAddr,
@@ -23,7 +28,8 @@ pub struct WebhookConfig {
     /// A file the bound address (`IP:PORT`) is written to once listening (`address_file`), for
     /// supervisors and tests that listen on port 0.
     pub address_file: Option<std::path::PathBuf>,
-    /// The shared HMAC secret (`secret`, or the environment variable named by `secret_env`).
+    /// The shared HMAC secret (`secret`, or the environment variable named by `secret_env`, or the
+    /// file named by `secret_file`).
     pub secret: Vec<u8>,
     /// The header carrying `sha256=<hex>` (`signature_header`).
     pub signature_header: String,
@@ -43,119 +49,111 @@ pub struct WebhookConfig {
     pub mapping: Mapping,
 }
 
-const KEYS: &[&str] = &[
-    "listen",
-    "path",
-    "address_file",
-    "secret",
-    "secret_env",
-    "signature_header",
-    "timestamp_header",
-    "tolerance_secs",
-    "max_body_bytes",
-    "max_batch_reports",
-    "linger_ms",
-    "ack_timeout_ms",
-    "mapping",
-    "values",
-];
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("listen", &self.listen)
+            .field("path", &self.path)
+            .field("secret", &"<redacted>")
+            .field("mapping", &self.mapping)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The configuration as written; unknown keys are refused by the toolkit, by name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Raw {
+    listen: Option<String>,
+    path: Option<String>,
+    address_file: Option<PathBuf>,
+    secret: Option<Secret>,
+    secret_env: Option<String>,
+    secret_file: Option<PathBuf>,
+    signature_header: Option<String>,
+    timestamp_header: Option<String>,
+    tolerance_secs: Option<u64>,
+    max_body_bytes: Option<u64>,
+    max_batch_reports: Option<u64>,
+    linger_ms: Option<u64>,
+    ack_timeout_ms: Option<u64>,
+    mapping: Option<Value>,
+    values: Option<Value>,
+}
 
 impl WebhookConfig {
     /// Parses and checks the JSON configuration; `env` reads environment variables (for `secret_env`).
     pub fn parse(raw: &[u8], env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value: Value =
-            serde_json::from_slice(raw).map_err(|e| ConfigError(format!("not valid JSON: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| ConfigError("must be a JSON object".to_owned()))?;
-        for key in obj.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                return Err(ConfigError(format!("{key}: unknown key")));
-            }
-        }
-        let listen = text(obj, "listen")?
-            .ok_or_else(|| ConfigError("listen: required (for example \"127.0.0.1:8787\")".into()))?
+        let raw: Raw = from_json(raw)?;
+        let listen = raw
+            .listen
+            .ok_or_else(|| ConfigError::at("listen", "required (for example \"127.0.0.1:8787\")"))?
             .parse()
-            .map_err(|e| ConfigError(format!("listen: not a socket address: {e}")))?;
-        let path = text(obj, "path")?.unwrap_or_else(|| DEFAULT_PATH.to_owned());
+            .map_err(|e| ConfigError::at("listen", format_args!("not a socket address: {e}")))?;
+        let path = raw.path.unwrap_or_else(|| DEFAULT_PATH.to_owned());
         if !path.starts_with('/') || path.contains(['?', '#', '{', '}', '*']) {
-            return Err(ConfigError(
-                "path: must start with / and hold no ?, #, {, } or *".into(),
+            return Err(ConfigError::at(
+                "path",
+                "must start with / and hold no ?, #, {, } or *",
             ));
         }
-        let secret = match (text(obj, "secret")?, text(obj, "secret_env")?) {
-            (Some(secret), None) => secret,
-            (None, Some(var)) => env(&var).ok_or_else(|| {
-                ConfigError(format!("secret_env: environment variable {var} is not set"))
-            })?,
-            (Some(_), Some(_)) => {
-                return Err(ConfigError("secret, secret_env: give only one".into()))
-            }
-            (None, None) => return Err(ConfigError("secret: required (or secret_env)".into())),
-        };
-        if secret.len() < 16 {
-            return Err(ConfigError("secret: must be at least 16 bytes long".into()));
+        let secret = SecretSource {
+            key: "secret",
+            literal: raw.secret,
+            env: raw.secret_env,
+            file: raw.secret_file,
         }
-        let header = |key: &str, default: &str| -> Result<String, ConfigError> {
-            let name = text(obj, key)?.unwrap_or_else(|| default.to_owned());
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(ConfigError(format!("{key}: not a valid header name")));
-            }
-            Ok(name)
-        };
-        let mapping = Mapping::parse(
-            obj.get("mapping")
-                .ok_or_else(|| ConfigError("mapping: required".into()))?,
-            obj.get("values"),
-        )?;
+        .resolve(env)?;
+        if secret.expose().len() < 16 {
+            return Err(ConfigError::at("secret", "must be at least 16 bytes long"));
+        }
+        let mapping = Mapping::parse(&required("mapping", raw.mapping)?, raw.values.as_ref())?;
         Ok(WebhookConfig {
             listen,
             path,
-            address_file: text(obj, "address_file")?.map(Into::into),
-            secret: secret.into_bytes(),
-            signature_header: header("signature_header", DEFAULT_SIGNATURE_HEADER)?,
-            timestamp_header: header("timestamp_header", DEFAULT_TIMESTAMP_HEADER)?,
-            tolerance: Duration::from_secs(number(obj, "tolerance_secs", 300, 1..=86_400)?),
-            max_body_bytes: usize::try_from(number(obj, "max_body_bytes", 1 << 20, 1..=64 << 20)?)
-                .map_err(|_| ConfigError("max_body_bytes: too large".into()))?,
-            max_batch_reports: usize::try_from(number(obj, "max_batch_reports", 500, 1..=1000)?)
-                .map_err(|_| ConfigError("max_batch_reports: too large".into()))?,
-            linger: Duration::from_millis(number(obj, "linger_ms", 20, 0..=10_000)?),
-            ack_timeout: Duration::from_millis(number(
-                obj,
-                "ack_timeout_ms",
-                10_000,
-                100..=600_000,
-            )?),
+            address_file: raw.address_file,
+            secret: secret.expose().as_bytes().to_vec(),
+            signature_header: header_name(
+                "signature_header",
+                raw.signature_header,
+                DEFAULT_SIGNATURE_HEADER,
+            )?,
+            timestamp_header: header_name(
+                "timestamp_header",
+                raw.timestamp_header,
+                DEFAULT_TIMESTAMP_HEADER,
+            )?,
+            tolerance: seconds("tolerance_secs", raw.tolerance_secs, 300, 1..=86_400)?,
+            max_body_bytes: in_range_usize(
+                "max_body_bytes",
+                raw.max_body_bytes,
+                1 << 20,
+                1..=64 << 20,
+            )?,
+            max_batch_reports: in_range_usize(
+                "max_batch_reports",
+                raw.max_batch_reports,
+                500,
+                1..=1000,
+            )?,
+            linger: millis("linger_ms", raw.linger_ms, 20, 0..=10_000)?,
+            ack_timeout: millis("ack_timeout_ms", raw.ack_timeout_ms, 10_000, 100..=600_000)?,
             mapping,
         })
     }
 }
 
-fn text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ConfigError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ConfigError(format!("{key}: must be a string"))),
-    }
-}
-
-fn number(
-    obj: &Map<String, Value>,
+/// The header name configured at `key` (or `default`): letters, digits and dashes.
+fn header_name(
     key: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(value) => value.as_u64().filter(|n| range.contains(n)).ok_or_else(|| {
-            ConfigError(format!(
-                "{key}: must be an integer from {} to {}",
-                range.start(),
-                range.end()
-            ))
-        }),
+    configured: Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let name = configured.unwrap_or_else(|| default.to_owned());
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(ConfigError::at(key, "not a valid header name"));
     }
+    Ok(name)
 }
 
 #[cfg(test)]

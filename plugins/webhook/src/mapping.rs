@@ -13,13 +13,11 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use riskgate_sdk::{pb, prost_types};
+use riskgate_sdk::{pb, prost_types, toolkit};
 use serde_json::{Map, Value};
 
 /// A configuration error, naming the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub use riskgate_sdk::toolkit::ConfigError;
 
 /// Why one event cannot become a report, naming the field in the event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +200,29 @@ fn required(key: &str, object: &Map<String, Value>, name: &str) -> Result<Select
 impl Mapping {
     /// Parses the `mapping` and `values` objects of the configuration.
     pub fn parse(mapping: &Value, values: Option<&Value>) -> Result<Mapping, ConfigError> {
+        let fields = FieldMapping::parse(mapping)?;
+        if fields.threats.is_some() != fields.threat.is_some() {
+            return Err(ConfigError(
+                "mapping.threats and mapping.threat: give both or neither".to_owned(),
+            ));
+        }
+        if fields.health_state.is_none() && fields.level.is_none() && fields.threats.is_none() {
+            return Err(ConfigError(
+                "mapping: one of health_state, level or threats is required to know the device's health"
+                    .to_owned(),
+            ));
+        }
+        let values = match values {
+            None | Some(Value::Null) => ValueMaps::default(),
+            Some(raw) => ValueMaps::parse(raw)?,
+        };
+        Ok(Mapping { fields, values })
+    }
+}
+
+impl FieldMapping {
+    /// The `mapping` object: a selector per report field.
+    fn parse(mapping: &Value) -> Result<FieldMapping, ConfigError> {
         let key = "mapping";
         let fields_obj = object(key, mapping)?;
         check_keys(
@@ -225,36 +246,9 @@ impl Mapping {
         )?;
         let threat = match fields_obj.get("threat") {
             None | Some(Value::Null) => None,
-            Some(raw) => {
-                let key = "mapping.threat";
-                let obj = object(key, raw)?;
-                check_keys(
-                    key,
-                    obj,
-                    &[
-                        "id",
-                        "category",
-                        "classification",
-                        "severity",
-                        "status",
-                        "detected_at",
-                        "resolved_at",
-                        "description",
-                    ],
-                )?;
-                Some(ThreatFields {
-                    id: required(key, obj, "id")?,
-                    category: required(key, obj, "category")?,
-                    classification: selector(key, obj, "classification")?,
-                    severity: required(key, obj, "severity")?,
-                    status: selector(key, obj, "status")?,
-                    detected_at: selector(key, obj, "detected_at")?,
-                    resolved_at: selector(key, obj, "resolved_at")?,
-                    description: selector(key, obj, "description")?,
-                })
-            }
+            Some(raw) => Some(ThreatFields::parse(raw)?),
         };
-        let fields = FieldMapping {
+        Ok(FieldMapping {
             events: selector(key, fields_obj, "events")?,
             device_id: required(key, fields_obj, "device_id")?,
             platform: required(key, fields_obj, "platform")?,
@@ -268,23 +262,39 @@ impl Mapping {
             threat,
             observed_at: selector(key, fields_obj, "observed_at")?,
             event_id: selector(key, fields_obj, "event_id")?,
-        };
-        if fields.threats.is_some() != fields.threat.is_some() {
-            return Err(ConfigError(
-                "mapping.threats and mapping.threat: give both or neither".to_owned(),
-            ));
-        }
-        if fields.health_state.is_none() && fields.level.is_none() && fields.threats.is_none() {
-            return Err(ConfigError(
-                "mapping: one of health_state, level or threats is required to know the device's health"
-                    .to_owned(),
-            ));
-        }
-        let values = match values {
-            None | Some(Value::Null) => ValueMaps::default(),
-            Some(raw) => ValueMaps::parse(raw)?,
-        };
-        Ok(Mapping { fields, values })
+        })
+    }
+}
+
+impl ThreatFields {
+    /// The `mapping.threat` object: a selector per threat field, within one threat.
+    fn parse(raw: &Value) -> Result<ThreatFields, ConfigError> {
+        let key = "mapping.threat";
+        let obj = object(key, raw)?;
+        check_keys(
+            key,
+            obj,
+            &[
+                "id",
+                "category",
+                "classification",
+                "severity",
+                "status",
+                "detected_at",
+                "resolved_at",
+                "description",
+            ],
+        )?;
+        Ok(ThreatFields {
+            id: required(key, obj, "id")?,
+            category: required(key, obj, "category")?,
+            classification: selector(key, obj, "classification")?,
+            severity: required(key, obj, "severity")?,
+            status: selector(key, obj, "status")?,
+            detected_at: selector(key, obj, "detected_at")?,
+            resolved_at: selector(key, obj, "resolved_at")?,
+            description: selector(key, obj, "description")?,
+        })
     }
 }
 
@@ -474,32 +484,17 @@ pub fn parse_time(value: &Value) -> Result<SystemTime, String> {
     }
 }
 
+/// An RFC 3339 time after 1970 (any offset; none means UTC).
 fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
-    let bad = || format!("{text:?} is not an RFC 3339 time");
-    let (local, offset_secs) = if let Some(rest) = text.strip_suffix(['Z', 'z']) {
-        (rest, 0i64)
-    } else if text.len() > 6 && text.is_char_boundary(text.len() - 6) {
-        let (rest, offset) = text.split_at(text.len() - 6);
-        let bytes = offset.as_bytes();
-        if matches!(bytes[0], b'+' | b'-') && bytes[3] == b':' && rest.contains(['T', 't', ' ']) {
-            let hours: i64 = offset[1..3].parse().map_err(|_| bad())?;
-            let minutes: i64 = offset[4..6].parse().map_err(|_| bad())?;
-            let sign = if bytes[0] == b'-' { -1 } else { 1 };
-            (rest, sign * (hours * 3600 + minutes * 60))
-        } else {
-            (text, 0)
+    let time = toolkit::time::parse_rfc3339_system(text).map_err(|e| e.to_string())?;
+    if time > UNIX_EPOCH {
+        Ok(time)
+    } else {
+        Err(toolkit::TimeError {
+            input: text.to_owned(),
         }
-    } else {
-        (text, 0)
-    };
-    let local = humantime::parse_rfc3339_weak(local).map_err(|_| bad())?;
-    let shift = Duration::from_secs(offset_secs.unsigned_abs());
-    let utc = if offset_secs >= 0 {
-        local.checked_sub(shift)
-    } else {
-        local.checked_add(shift)
-    };
-    utc.filter(|t| *t > UNIX_EPOCH).ok_or_else(bad)
+        .to_string())
+    }
 }
 
 /// A protobuf timestamp.

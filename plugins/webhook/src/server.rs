@@ -130,7 +130,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 pub(crate) fn log(level: &str, message: fmt::Arguments<'_>) {
     eprintln!(
         "{} {level} riskgate-webhook: {message}",
-        humantime::format_rfc3339_millis(SystemTime::now())
+        riskgate_sdk::toolkit::format_rfc3339_millis(SystemTime::now())
     );
 }
 
@@ -160,32 +160,63 @@ fn refuse(counter: &AtomicU64, status: StatusCode, reason: &str, detail: &str) -
     answer(status, json!({"error": reason, "detail": detail}))
 }
 
+/// `POST {path}`: a signed push of vendor events, answered once the core acknowledged its reports.
 async fn push(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // Each check answers the push itself when it refuses it.
+    let checked = (|| {
+        let body = whole_body(&shared, body)?;
+        let now = SystemTime::now();
+        check_signature(&shared, &headers, &body, now)?;
+        push_reports(&shared, &body, now)
+    })();
+    match checked {
+        Err(refused) => *refused,
+        Ok(reports) if reports.is_empty() => {
+            Counters::bump(&shared.counters.accepted_pushes);
+            answer(StatusCode::ACCEPTED, json!({"accepted": 0}))
+        }
+        Ok(reports) => hand_over(&shared, reports).await,
+    }
+}
+
+/// A push refused, with the answer it gets.
+type Refused = Box<Response>;
+
+/// The body, or the refusal of one too large or cut short.
+fn whole_body(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refused> {
     let counters = &shared.counters;
-    let config = &shared.config;
-    let body = match body {
-        Ok(body) => body,
+    match body {
+        Ok(body) => Ok(body),
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(
+            Err(Box::new(refuse(
                 &counters.rejected_too_large,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                &format!("the body exceeds {} bytes", config.max_body_bytes),
-            )
+                &format!("the body exceeds {} bytes", shared.config.max_body_bytes),
+            )))
         }
-        Err(rejection) => {
-            return refuse(
-                &counters.rejected_malformed,
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                &rejection.body_text(),
-            )
-        }
-    };
+        Err(rejection) => Err(Box::new(refuse(
+            &counters.rejected_malformed,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            &rejection.body_text(),
+        ))),
+    }
+}
+
+/// Refuses a push that is unsigned, wrongly signed or stale (401), counting why.
+fn check_signature(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<(), Refused> {
+    let config = &shared.config;
+    let counters = &shared.counters;
     let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let verifier = Verifier {
         secret: &config.secret,
@@ -193,54 +224,62 @@ async fn push(
         timestamp_header: &config.timestamp_header,
         tolerance: config.tolerance,
     };
-    let now = SystemTime::now();
-    if let Err(err) = signature::verify(
+    signature::verify(
         &verifier,
         header_text(&config.signature_header),
         header_text(&config.timestamp_header),
-        &body,
+        body,
         now,
-    ) {
+    )
+    .map_err(|err| {
         let counter = match err {
             signature::SignatureError::Missing(_) => &counters.rejected_unsigned,
             signature::SignatureError::Malformed { .. } => &counters.rejected_malformed_signature,
             signature::SignatureError::Mismatch => &counters.rejected_bad_signature,
             signature::SignatureError::Stale { .. } => &counters.rejected_stale,
         };
-        return refuse(
+        Box::new(refuse(
             counter,
             StatusCode::UNAUTHORIZED,
             err.kind(),
             &err.to_string(),
-        );
-    }
-    let reports = match reports_of(config, &body, now) {
-        Ok(reports) => reports,
-        Err(Refusal::TooMany(count)) => {
-            return refuse(
+        ))
+    })
+}
+
+/// The push's reports, or the refusal of too many events (413) or malformed ones (400).
+fn push_reports(
+    shared: &Shared,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Vec<pb::DeviceReport>, Refused> {
+    let counters = &shared.counters;
+    reports_of(&shared.config, body, now).map_err(|refusal| {
+        Box::new(match refusal {
+            Refusal::TooMany(count) => refuse(
                 &counters.rejected_too_large,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 &format!(
                     "{count} events exceed the limit of {} per push",
-                    config.max_batch_reports
+                    shared.config.max_batch_reports
                 ),
-            )
-        }
-        Err(Refusal::Malformed(detail)) => {
-            return refuse(
+            ),
+            Refusal::Malformed(detail) => refuse(
                 &counters.rejected_malformed,
                 StatusCode::BAD_REQUEST,
                 "malformed",
                 &detail,
-            )
-        }
-    };
+            ),
+        })
+    })
+}
+
+/// Hands the reports to the batcher and waits for the core's acknowledgement: 202, or 503 with
+/// `Retry-After` when the connector stops or the acknowledgement is late.
+async fn hand_over(shared: &Shared, reports: Vec<pb::DeviceReport>) -> Response {
+    let counters = &shared.counters;
     let count = reports.len();
-    if count == 0 {
-        Counters::bump(&counters.accepted_pushes);
-        return answer(StatusCode::ACCEPTED, json!({"accepted": 0}));
-    }
     let (done, acked) = oneshot::channel();
     if shared.pushes.send(Push { reports, done }).await.is_err() {
         return refuse(
@@ -250,7 +289,7 @@ async fn push(
             "the connector is stopping",
         );
     }
-    match tokio::time::timeout(config.ack_timeout, acked).await {
+    match tokio::time::timeout(shared.config.ack_timeout, acked).await {
         Ok(Ok(true)) => {
             Counters::bump(&counters.accepted_pushes);
             counters

@@ -5,9 +5,12 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use rand::Rng as _;
 use reqwest::StatusCode;
-use riskgate_sdk::{tokio, Shutdown};
+use riskgate_sdk::{
+    tokio,
+    toolkit::{self, Jitter, RetryPolicy, Secret},
+    Shutdown,
+};
 use serde_json::{json, Value};
 
 use crate::{config::ZimperiumConfig, log};
@@ -73,8 +76,9 @@ pub struct Client {
     http: reqwest::Client,
     base_url: String,
     client_id: String,
-    secret: String,
+    secret: Secret,
     max_backoff: Duration,
+    retry: RetryPolicy,
     tokens: Option<Tokens>,
     refused_logins: u32,
     /// What happened so far.
@@ -101,6 +105,7 @@ impl Client {
             client_id: config.client_id.clone(),
             secret: config.secret.clone(),
             max_backoff: config.max_backoff,
+            retry: retry_policy(config.max_backoff),
             tokens: None,
             refused_logins: 0,
             stats: ClientStats::default(),
@@ -139,7 +144,7 @@ impl Client {
                     }
                     if attempt > 0 {
                         // A fresh token was refused too: pause before trying again.
-                        pause(backoff(attempt, self.max_backoff), shutdown).await?;
+                        pause(self.retry.delay(attempt), shutdown).await?;
                     }
                 }
                 Outcome::Retry { pause: wait, why } => {
@@ -164,7 +169,7 @@ impl Client {
             Err(e) => {
                 self.stats.server_errors += 1;
                 return Outcome::Retry {
-                    pause: backoff(attempt, self.max_backoff),
+                    pause: self.retry.delay(attempt),
                     why: format!("transport error: {e}"),
                 };
             }
@@ -176,7 +181,7 @@ impl Client {
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.stats.rate_limited += 1;
             let wait = retry_after(response.headers())
-                .unwrap_or_else(|| backoff(attempt, self.max_backoff))
+                .unwrap_or_else(|| self.retry.delay(attempt))
                 .min(self.max_backoff);
             return Outcome::Retry {
                 pause: wait,
@@ -186,7 +191,7 @@ impl Client {
         if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
             self.stats.server_errors += 1;
             return Outcome::Retry {
-                pause: backoff(attempt, self.max_backoff),
+                pause: self.retry.delay(attempt),
                 why: format!("server error ({status})"),
             };
         }
@@ -199,20 +204,20 @@ impl Client {
                 .unwrap_or_default();
             // Not retryable as such; the connector retries the whole poll later.
             return Outcome::Retry {
-                pause: backoff(attempt.max(4), self.max_backoff),
+                pause: self.retry.delay(attempt.max(4)),
                 why: format!("unexpected status {status} {detail}"),
             };
         }
         match body.map(|b| serde_json::from_slice::<Value>(&b)) {
             Ok(Ok(value)) => Outcome::Done(value),
             Ok(Err(e)) => Outcome::Retry {
-                pause: backoff(attempt, self.max_backoff),
+                pause: self.retry.delay(attempt),
                 why: format!("the body is not JSON ({e})"),
             },
             Err(e) => {
                 self.stats.server_errors += 1;
                 Outcome::Retry {
-                    pause: backoff(attempt, self.max_backoff),
+                    pause: self.retry.delay(attempt),
                     why: format!("reading the body failed: {e}"),
                 }
             }
@@ -247,7 +252,7 @@ impl Client {
         }
         let mut attempt = 0u32;
         loop {
-            let body = json!({"clientId": self.client_id, "secret": self.secret});
+            let body = json!({"clientId": self.client_id, "secret": self.secret.expose()});
             match self.authenticate(LOGIN_PATH, body, shutdown).await? {
                 Some(tokens) => {
                     self.stats.logins += 1;
@@ -264,7 +269,7 @@ impl Client {
                             self.client_id, self.refused_logins
                         )));
                     }
-                    let wait = backoff(attempt.max(2), self.max_backoff);
+                    let wait = self.retry.delay(attempt.max(2));
                     log(
                         "WARN",
                         format_args!("login refused; retrying in {}ms", wait.as_millis()),
@@ -304,7 +309,7 @@ impl Client {
                 Outcome::Done(value) => match tokens_of(&value) {
                     Some(tokens) => return Ok(Some(tokens)),
                     None => {
-                        let wait = backoff(attempt, self.max_backoff);
+                        let wait = self.retry.delay(attempt);
                         log(
                             "WARN",
                             format_args!(
@@ -359,22 +364,15 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_secs(exp))
 }
 
-/// The pause a `Retry-After` header asks for (seconds; an HTTP date is not honoured, so the
-/// caller's backoff applies).
+/// The pause a `Retry-After` header asks for (seconds or an HTTP date).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = text.trim().parse().ok()?;
-    Duration::try_from_secs_f64(seconds).ok()
+    toolkit::retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
 }
 
-/// Exponential backoff with jitter: a random pause between half and all of
-/// `min(max, BASE_BACKOFF * 2^attempt)`.
-pub fn backoff(attempt: u32, max: Duration) -> Duration {
-    let ceiling = BASE_BACKOFF
-        .saturating_mul(1u32 << attempt.min(20))
-        .min(max);
-    let half = ceiling / 2;
-    half + rand::rng().random_range(Duration::ZERO..=half)
+/// Exponential backoff from [`BASE_BACKOFF`] up to `max`, with equal jitter: a random pause between
+/// half and all of `min(max, BASE_BACKOFF * 2^attempt)`.
+pub fn retry_policy(max: Duration) -> RetryPolicy {
+    RetryPolicy::new(BASE_BACKOFF, max).with_jitter(Jitter::Equal)
 }
 
 async fn pause(wait: Duration, shutdown: &Shutdown) -> Result<(), ClientError> {
@@ -430,38 +428,5 @@ mod tests {
             tokens_of(&json!({"accessToken": "TOKEN1", "refreshToken": "TOKEN2"})).unwrap();
         assert!(opaque.refresh_at > SystemTime::now() + Duration::from_secs(3000));
         assert!(tokens_of(&json!({"refreshToken": "r"})).is_none());
-    }
-
-    #[test]
-    fn backoff_grows_exponentially_with_jitter_up_to_the_cap() {
-        let max = Duration::from_secs(10);
-        for attempt in 0..12 {
-            let ceiling = (BASE_BACKOFF * (1 << attempt)).min(max);
-            for _ in 0..20 {
-                let wait = backoff(attempt, max);
-                assert!(
-                    wait >= ceiling / 2 && wait <= ceiling,
-                    "{attempt}: {wait:?}"
-                );
-            }
-        }
-        let samples: std::collections::BTreeSet<Duration> =
-            (0..20).map(|_| backoff(6, max)).collect();
-        assert!(samples.len() > 1, "jitter varies the pause");
-    }
-
-    #[test]
-    fn retry_after_is_read_in_seconds() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        assert_eq!(retry_after(&headers), None);
-        headers.insert(reqwest::header::RETRY_AFTER, "2".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
-        headers.insert(reqwest::header::RETRY_AFTER, "0.5".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_millis(500)));
-        headers.insert(
-            reqwest::header::RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -1,26 +1,29 @@
 //! The Zimperium connector's JSON configuration, checked at create time; errors name the key.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
-use serde_json::{Map, Value};
+use riskgate_sdk::toolkit::{
+    config::{base_url, in_range, in_range_usize, millis, required, seconds},
+    from_json, Secret, SecretSource,
+};
+use serde::Deserialize;
 
 use crate::mapping::DeviceIdSource;
 
 /// A configuration error, naming the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub use riskgate_sdk::toolkit::ConfigError;
 
-/// The connector's settings.
-#[derive(Clone, PartialEq, Eq)]
+/// The connector's settings; the secret's `Debug` is redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZimperiumConfig {
     /// The console's base URL, such as `https://tenant.zimperium.com` (`base_url`, required);
     /// the API paths (`/api/...`) are appended.
     pub base_url: String,
     /// The API key's client id (`client_id`, required).
     pub client_id: String,
-    /// The API key's secret (`secret`, or the environment variable named by `secret_env`).
-    pub secret: String,
+    /// The API key's secret (`secret`, or the environment variable named by `secret_env`, or the
+    /// file named by `secret_file`).
+    pub secret: Secret,
     /// Pause between threat polls (`poll_interval_ms`, default 60000).
     pub poll_interval: Duration,
     /// Items per page (`page_size`, 1 to 1000, default 100).
@@ -45,132 +48,98 @@ pub struct ZimperiumConfig {
     pub max_batch_reports: usize,
 }
 
-impl std::fmt::Debug for ZimperiumConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZimperiumConfig")
-            .field("base_url", &self.base_url)
-            .field("client_id", &self.client_id)
-            .field("secret", &"<redacted>")
-            .field("poll_interval", &self.poll_interval)
-            .field("page_size", &self.page_size)
-            .finish_non_exhaustive()
-    }
+/// The configuration as written; unknown keys are refused by the toolkit, by name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Raw {
+    base_url: Option<String>,
+    client_id: Option<String>,
+    secret: Option<Secret>,
+    secret_env: Option<String>,
+    secret_file: Option<PathBuf>,
+    poll_interval_ms: Option<u64>,
+    page_size: Option<u64>,
+    device_sync_interval_ms: Option<u64>,
+    initial_lookback_secs: Option<u64>,
+    settle_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    checkpoint_interval_ms: Option<u64>,
+    device_id: Option<String>,
+    max_batch_reports: Option<u64>,
 }
-
-const KEYS: &[&str] = &[
-    "base_url",
-    "client_id",
-    "secret",
-    "secret_env",
-    "poll_interval_ms",
-    "page_size",
-    "device_sync_interval_ms",
-    "initial_lookback_secs",
-    "settle_ms",
-    "request_timeout_ms",
-    "max_backoff_ms",
-    "checkpoint_interval_ms",
-    "device_id",
-    "max_batch_reports",
-];
 
 impl ZimperiumConfig {
     /// Parses and checks the JSON configuration; `env` reads environment variables.
     pub fn parse(raw: &[u8], env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value: Value =
-            serde_json::from_slice(raw).map_err(|e| ConfigError(format!("not valid JSON: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| ConfigError("must be a JSON object".into()))?;
-        for key in obj.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                return Err(ConfigError(format!("{key}: unknown key")));
-            }
+        let raw: Raw = from_json(raw)?;
+        let base_url = base_url("base_url", raw.base_url)?;
+        let client_id = required("client_id", raw.client_id.filter(|id| !id.is_empty()))?;
+        let secret = SecretSource {
+            key: "secret",
+            literal: raw.secret,
+            env: raw.secret_env,
+            file: raw.secret_file,
         }
-        let base_url =
-            text(obj, "base_url")?.ok_or_else(|| ConfigError("base_url: required".into()))?;
-        let base_url = base_url.trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(ConfigError(
-                "base_url: must start with https:// or http://".into(),
-            ));
-        }
-        let client_id = text(obj, "client_id")?
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| ConfigError("client_id: required".into()))?;
-        let secret = match (text(obj, "secret")?, text(obj, "secret_env")?) {
-            (Some(secret), None) => secret,
-            (None, Some(var)) => env(&var).ok_or_else(|| {
-                ConfigError(format!("secret_env: environment variable {var} is not set"))
-            })?,
-            (Some(_), Some(_)) => {
-                return Err(ConfigError("secret, secret_env: give only one".into()))
-            }
-            (None, None) => return Err(ConfigError("secret: required (or secret_env)".into())),
-        };
-        if secret.is_empty() {
-            return Err(ConfigError("secret: must not be empty".into()));
-        }
-        let millis = |key: &str, default: u64, min: u64, max: u64| {
-            number(obj, key, default, min..=max).map(Duration::from_millis)
-        };
-        let device_id = match text(obj, "device_id")?.as_deref() {
-            None | Some("mdm") => DeviceIdSource::Mdm,
-            Some("zimperium") => DeviceIdSource::Zimperium,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "device_id: {other:?} is neither \"mdm\" nor \"zimperium\""
-                )))
-            }
-        };
+        .resolve(env)?;
         Ok(ZimperiumConfig {
             base_url,
             client_id,
             secret,
-            poll_interval: millis("poll_interval_ms", 60_000, 50, 86_400_000)?,
-            page_size: u32::try_from(number(obj, "page_size", 100, 1..=1000)?)
-                .map_err(|_| ConfigError("page_size: too large".into()))?,
-            device_sync_interval: millis("device_sync_interval_ms", 300_000, 50, 86_400_000)?,
-            lookback: Duration::from_secs(number(
-                obj,
+            poll_interval: millis(
+                "poll_interval_ms",
+                raw.poll_interval_ms,
+                60_000,
+                50..=86_400_000,
+            )?,
+            page_size: u32::try_from(in_range("page_size", raw.page_size, 100, 1..=1000)?)
+                .map_err(|_| ConfigError::at("page_size", "too large"))?,
+            device_sync_interval: millis(
+                "device_sync_interval_ms",
+                raw.device_sync_interval_ms,
+                300_000,
+                50..=86_400_000,
+            )?,
+            lookback: seconds(
                 "initial_lookback_secs",
+                raw.initial_lookback_secs,
                 7 * 86_400,
                 60..=90 * 86_400,
-            )?),
-            settle: millis("settle_ms", 2_000, 0, 300_000)?,
-            request_timeout: millis("request_timeout_ms", 30_000, 100, 600_000)?,
-            max_backoff: millis("max_backoff_ms", 60_000, 10, 3_600_000)?,
-            checkpoint_interval: millis("checkpoint_interval_ms", 60_000, 0, 86_400_000)?,
-            device_id,
-            max_batch_reports: usize::try_from(number(obj, "max_batch_reports", 500, 1..=1000)?)
-                .map_err(|_| ConfigError("max_batch_reports: too large".into()))?,
+            )?,
+            settle: millis("settle_ms", raw.settle_ms, 2_000, 0..=300_000)?,
+            request_timeout: millis(
+                "request_timeout_ms",
+                raw.request_timeout_ms,
+                30_000,
+                100..=600_000,
+            )?,
+            max_backoff: millis("max_backoff_ms", raw.max_backoff_ms, 60_000, 10..=3_600_000)?,
+            checkpoint_interval: millis(
+                "checkpoint_interval_ms",
+                raw.checkpoint_interval_ms,
+                60_000,
+                0..=86_400_000,
+            )?,
+            device_id: device_id_source(raw.device_id.as_deref())?,
+            max_batch_reports: in_range_usize(
+                "max_batch_reports",
+                raw.max_batch_reports,
+                500,
+                1..=1000,
+            )?,
         })
     }
 }
 
-fn text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ConfigError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ConfigError(format!("{key}: must be a string"))),
-    }
-}
-
-fn number(
-    obj: &Map<String, Value>,
-    key: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(value) => value.as_u64().filter(|n| range.contains(n)).ok_or_else(|| {
-            ConfigError(format!(
-                "{key}: must be an integer from {} to {}",
-                range.start(),
-                range.end()
-            ))
-        }),
+/// `device_id`: `"mdm"` (the default) or `"zimperium"`.
+fn device_id_source(raw: Option<&str>) -> Result<DeviceIdSource, ConfigError> {
+    match raw {
+        None | Some("mdm") => Ok(DeviceIdSource::Mdm),
+        Some("zimperium") => Ok(DeviceIdSource::Zimperium),
+        Some(other) => Err(ConfigError::at(
+            "device_id",
+            format_args!("{other:?} is neither \"mdm\" nor \"zimperium\""),
+        )),
     }
 }
 

@@ -256,13 +256,7 @@ fn picture(device_id: &str, device: &DeviceState) -> Picture {
     id_hasher.update(digest);
     id_hasher.update(observed_ms.to_be_bytes());
     let id_digest = id_hasher.finalize();
-    let vendor_event_id = format!(
-        "zimperium-{}",
-        id_digest[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let vendor_event_id = format!("zimperium-{}", hex::encode(&id_digest[..16]));
     let report = attributes.platform.map(|platform| pb::DeviceReport {
         device_id: device_id.to_owned(),
         platform: platform as i32,

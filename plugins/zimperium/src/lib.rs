@@ -24,12 +24,13 @@ pub mod mapping;
 
 use std::{
     fmt,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime},
 };
 
 use riskgate_sdk::{
-    pb, tokio, validate, Batch, BatchSink, Connector, ConnectorError, Manifest, Shutdown,
-    StartContext,
+    pb, tokio,
+    toolkit::time::{format_rfc3339_millis, format_unix_ms, now_unix_ms as now_ms},
+    validate, Batch, BatchSink, Connector, ConnectorError, Manifest, Shutdown, StartContext,
 };
 use serde_json::Value;
 
@@ -48,7 +49,7 @@ const MAX_WINDOW_RESTARTS: u32 = 5;
 pub(crate) fn log(level: &str, message: fmt::Arguments<'_>) {
     eprintln!(
         "{} {level} riskgate-zimperium: {message}",
-        humantime::format_rfc3339_millis(SystemTime::now())
+        format_rfc3339_millis(SystemTime::now())
     );
 }
 
@@ -112,16 +113,6 @@ impl Connector for ZimperiumConnector {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn iso(ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
-}
-
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -162,8 +153,8 @@ impl Poller {
                 } else {
                     "first start"
                 },
-                iso(window_start_ms),
-                iso(reported_below_ms)
+                format_unix_ms(window_start_ms),
+                format_unix_ms(reported_below_ms)
             ),
         );
         Poller {
@@ -199,7 +190,7 @@ impl Poller {
                     failures = failures.saturating_add(1);
                     sink.feed()
                         .disconnected(format!("poll failed {failures} times in a row: {why}"));
-                    let wait = client::backoff(failures + 2, self.config.max_backoff);
+                    let wait = client::retry_policy(self.config.max_backoff).delay(failures + 2);
                     log(
                         "WARN",
                         format_args!("poll failed: {why}; retrying in {}ms", wait.as_millis()),
@@ -243,8 +234,8 @@ impl Poller {
             for page in 0..MAX_PAGES {
                 let query = [
                     ("module", "ZIPS".to_owned()),
-                    ("after", iso(after_ms)),
-                    ("before", iso(before_ms)),
+                    ("after", format_unix_ms(after_ms)),
+                    ("before", format_unix_ms(before_ms)),
                     ("page", page.to_string()),
                     ("size", self.config.page_size.to_string()),
                     ("sort", "lastModified,asc".to_owned()),
@@ -456,7 +447,7 @@ impl Poller {
                     format_args!(
                         "sending {} device reports (cursor {})",
                         chunk.len(),
-                        iso(at.after_ms)
+                        format_unix_ms(at.after_ms)
                     ),
                 );
             }

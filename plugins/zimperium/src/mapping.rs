@@ -193,72 +193,18 @@ pub fn threat(item: &Value, source: DeviceIdSource) -> Result<ThreatRecord, Malf
         &["/deviceId", "/device/id"],
     )
     .ok_or_else(|| malformed("deviceId", "missing"))?;
-    let platform_name = text(item, "/device/os/name")
-        .or_else(|| text(item, "/os"))
-        .ok_or_else(|| malformed("device.os.name", "missing"))?;
-    let platform = platform(platform_name).ok_or_else(|| {
-        malformed(
-            "device.os.name",
-            format!("unknown platform {platform_name:?}"),
-        )
-    })?;
-    let severity = match text(item, "/severityName") {
-        Some(name) => severity_named(name)
-            .ok_or_else(|| malformed("severityName", format!("unknown severity {name:?}")))?,
-        None => item
-            .get("severity")
-            .and_then(Value::as_u64)
-            .and_then(severity_numbered)
-            .ok_or_else(|| malformed("severityName", "missing"))?,
-    };
-    let category = text(item, "/vectorName")
-        .and_then(category_named)
-        .or_else(|| {
-            item.get("vector")
-                .and_then(Value::as_u64)
-                .and_then(category_numbered)
-        })
-        .ok_or_else(|| {
-            malformed(
-                "vectorName",
-                format!(
-                    "unknown vector {}",
-                    item.get("vectorName").unwrap_or(&Value::Null)
-                ),
-            )
-        })?;
+    let platform = threat_platform(item)?;
+    let severity = threat_severity(item)?;
+    let category = threat_category(item)?;
     let detected_ms =
         millis(item, "/timestamp")?.ok_or_else(|| malformed("timestamp", "missing"))?;
     let modified_ms = millis(item, "/lastModified")?.unwrap_or(detected_ms);
     let mitigated_ms = millis(item, "/mitigatedAt")?;
-    let state = match item.get("state") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(
-            value
-                .as_u64()
-                .ok_or_else(|| malformed("state", format!("{value} is not a number")))?,
-        ),
-    };
-    // State 4 or a mitigation time means mitigated; any other state counts as still open, so an
-    // unfamiliar state never hides a threat.
-    let status = if state == Some(4) || mitigated_ms.is_some() {
-        pb::ThreatStatus::Resolved
-    } else {
-        pb::ThreatStatus::Open
-    };
+    let status = threat_status(item, mitigated_ms)?;
     let resolved_ms = (status == pb::ThreatStatus::Resolved)
         .then(|| mitigated_ms.unwrap_or(modified_ms).max(detected_ms));
     let classification = text(item, "/threatTypeName").unwrap_or_default().to_owned();
-    let description = format!(
-        "{} ({}, vector {})",
-        if classification.is_empty() {
-            "threat"
-        } else {
-            &classification
-        },
-        text(item, "/classificationName").unwrap_or("unclassified"),
-        text(item, "/vectorName").unwrap_or("unknown"),
-    );
+    let description = threat_description(item, &classification);
     let owner = text(item, "/deviceOwner")
         .or_else(|| text(item, "/activationName"))
         .unwrap_or_default();
@@ -283,6 +229,84 @@ pub fn threat(item: &Value, source: DeviceIdSource) -> Result<ThreatRecord, Malf
         modified_ms: modified_ms.max(detected_ms),
         description,
     })
+}
+
+/// The platform of a threat's device (`device.os.name`, or the top-level `os`).
+fn threat_platform(item: &Value) -> Result<pb::Platform, Malformed> {
+    let platform_name = text(item, "/device/os/name")
+        .or_else(|| text(item, "/os"))
+        .ok_or_else(|| malformed("device.os.name", "missing"))?;
+    platform(platform_name).ok_or_else(|| {
+        malformed(
+            "device.os.name",
+            format!("unknown platform {platform_name:?}"),
+        )
+    })
+}
+
+/// The severity by name (`severityName`), or else by number (`severity`).
+fn threat_severity(item: &Value) -> Result<pb::ThreatLevel, Malformed> {
+    match text(item, "/severityName") {
+        Some(name) => severity_named(name)
+            .ok_or_else(|| malformed("severityName", format!("unknown severity {name:?}"))),
+        None => item
+            .get("severity")
+            .and_then(Value::as_u64)
+            .and_then(severity_numbered)
+            .ok_or_else(|| malformed("severityName", "missing")),
+    }
+}
+
+/// The category from the vector by name (`vectorName`), or else by number (`vector`).
+fn threat_category(item: &Value) -> Result<pb::ThreatCategory, Malformed> {
+    text(item, "/vectorName")
+        .and_then(category_named)
+        .or_else(|| {
+            item.get("vector")
+                .and_then(Value::as_u64)
+                .and_then(category_numbered)
+        })
+        .ok_or_else(|| {
+            malformed(
+                "vectorName",
+                format!(
+                    "unknown vector {}",
+                    item.get("vectorName").unwrap_or(&Value::Null)
+                ),
+            )
+        })
+}
+
+/// State 4 or a mitigation time means mitigated; any other state counts as still open, so an
+/// unfamiliar state never hides a threat.
+fn threat_status(item: &Value, mitigated_ms: Option<u64>) -> Result<pb::ThreatStatus, Malformed> {
+    let state = match item.get("state") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .ok_or_else(|| malformed("state", format!("{value} is not a number")))?,
+        ),
+    };
+    Ok(if state == Some(4) || mitigated_ms.is_some() {
+        pb::ThreatStatus::Resolved
+    } else {
+        pb::ThreatStatus::Open
+    })
+}
+
+/// `classification (classificationName, vector vectorName)`.
+fn threat_description(item: &Value, classification: &str) -> String {
+    format!(
+        "{} ({}, vector {})",
+        if classification.is_empty() {
+            "threat"
+        } else {
+            classification
+        },
+        text(item, "/classificationName").unwrap_or("unclassified"),
+        text(item, "/vectorName").unwrap_or("unknown"),
+    )
 }
 
 /// Parses one item of `GET /api/devices/public/v2/devices/start-scroll`.

@@ -230,10 +230,7 @@ impl Found {
 pub(crate) fn sha256_hex(path: &Path) -> anyhow::Result<String> {
     use sha2::Digest as _;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
+    Ok(hex::encode(sha2::Sha256::digest(&bytes)))
 }
 
 #[cfg(test)]

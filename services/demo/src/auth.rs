@@ -104,7 +104,7 @@ fn random_token() -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// One `[[tokens]]` entry holding the token's SHA-256, never the token.

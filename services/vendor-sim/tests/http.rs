@@ -1,6 +1,9 @@
 //! HTTP-level tests of the simulator: the in-process server on a real socket, driven with reqwest
 //! exactly as a connector would (paging, auth and expiry, SSE resume, every fault and injection).
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -118,6 +121,19 @@ impl Server {
     }
 }
 
+/// A stream read on its own client until it ends: its frames, and whether it ended.
+fn live_stream(s: &Server, token: &str) -> tokio::task::JoinHandle<(Vec<String>, bool)> {
+    let (url, token) = (s.url.clone(), token.to_owned());
+    tokio::spawn(async move {
+        Server {
+            url,
+            http: reqwest::Client::new(),
+        }
+        .frames("", &token, |_| false)
+        .await
+    })
+}
+
 fn batches(frames: &[String]) -> Vec<&String> {
     frames
         .iter()
@@ -129,9 +145,74 @@ fn id_of(frame: &str) -> &str {
     frame.lines().find_map(|l| l.strip_prefix("id:")).unwrap()
 }
 
-#[tokio::test]
-async fn lookout_token_auth_expiry_and_oid_paging() {
-    let s = start(5).await;
+/// Threats page by `oid`; devices filter by their security status.
+async fn threats_page_by_oid_and_devices_filter_by_status(s: &Server, token: &str) {
+    s.admin(
+        "infect",
+        json!({"device": "d1", "vendor": "lookout", "severity": "MEDIUM"}),
+    )
+    .await;
+    s.admin(
+        "infect",
+        json!({"device": "d3", "vendor": "lookout", "severity": "ADVISORY"}),
+    )
+    .await;
+    let page: Value = s
+        .get("/mra/api/v2/threats?limit=1", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["threats"][0]["risk"], "MEDIUM");
+    let oid = page["threats"][0]["oid"].as_str().unwrap().to_owned();
+    let page: Value = s
+        .get(&format!("/mra/api/v2/threats?limit=1&oid={oid}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["threats"][0]["risk"], "ADVISORY");
+    let d1: Value = s
+        .get(
+            "/mra/api/v2/devices?limit=10&security_status=THREATS_MEDIUM",
+            token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d1["devices"][0]["details"]["external_id"], "d1");
+}
+
+/// Devices page by `oid`, in order, and need a token.
+async fn devices_page_by_oid(s: &Server, token: &str) {
+    assert_eq!(s.get("/mra/api/v2/devices", "nope").await.status(), 401);
+    let mut seen = Vec::new();
+    let mut oid = String::new();
+    loop {
+        let page: Value = s
+            .get(&format!("/mra/api/v2/devices?limit=2{oid}"), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let devices = page["devices"].as_array().unwrap();
+        assert_eq!(page["count"], devices.len());
+        seen.extend(
+            devices
+                .iter()
+                .map(|d| d["details"]["external_id"].as_str().unwrap().to_owned()),
+        );
+        if devices.len() < 2 {
+            break;
+        }
+        oid = format!("&oid={}", devices.last().unwrap()["oid"].as_str().unwrap());
+    }
+    assert_eq!(seen, ["d0", "d1", "d2", "d3", "d4"]);
+}
+
+/// A wrong application key is refused; the right one gets a two-hour Bearer token.
+async fn lookout_token_for_the_app_key_only(s: &Server) -> String {
     let bad = s
         .http
         .post(format!("{}/oauth2/token", s.url))
@@ -157,67 +238,17 @@ async fn lookout_token_auth_expiry_and_oid_paging() {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 7200);
     assert!(body["expires_at"].as_u64().unwrap() > 1_700_000_000_000);
-    let token = body["access_token"].as_str().unwrap().to_owned();
+    body["access_token"].as_str().unwrap().to_owned()
+}
 
-    assert_eq!(s.get("/mra/api/v2/devices", "nope").await.status(), 401);
-    let mut seen = Vec::new();
-    let mut oid = String::new();
-    loop {
-        let page: Value = s
-            .get(&format!("/mra/api/v2/devices?limit=2{oid}"), &token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        let devices = page["devices"].as_array().unwrap();
-        assert_eq!(page["count"], devices.len());
-        seen.extend(
-            devices
-                .iter()
-                .map(|d| d["details"]["external_id"].as_str().unwrap().to_owned()),
-        );
-        if devices.len() < 2 {
-            break;
-        }
-        oid = format!("&oid={}", devices.last().unwrap()["oid"].as_str().unwrap());
-    }
-    assert_eq!(seen, ["d0", "d1", "d2", "d3", "d4"]);
+#[tokio::test]
+async fn lookout_token_auth_expiry_and_oid_paging() {
+    let s = start(5).await;
+    let token = lookout_token_for_the_app_key_only(&s).await;
 
-    s.admin(
-        "infect",
-        json!({"device": "d1", "vendor": "lookout", "severity": "MEDIUM"}),
-    )
-    .await;
-    s.admin(
-        "infect",
-        json!({"device": "d3", "vendor": "lookout", "severity": "ADVISORY"}),
-    )
-    .await;
-    let page: Value = s
-        .get("/mra/api/v2/threats?limit=1", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(page["threats"][0]["risk"], "MEDIUM");
-    let oid = page["threats"][0]["oid"].as_str().unwrap().to_owned();
-    let page: Value = s
-        .get(&format!("/mra/api/v2/threats?limit=1&oid={oid}"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(page["threats"][0]["risk"], "ADVISORY");
-    let d1: Value = s
-        .get(
-            "/mra/api/v2/devices?limit=10&security_status=THREATS_MEDIUM",
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(d1["devices"][0]["details"]["external_id"], "d1");
+    devices_page_by_oid(&s, &token).await;
+
+    threats_page_by_oid_and_devices_filter_by_status(&s, &token).await;
 
     s.admin(
         "device-state",
@@ -322,9 +353,68 @@ async fn lookout_stream_replays_from_start_time_resumes_after_an_id_and_heartbea
     assert!(batches(&frames)[0].contains("RESOLVED"));
 }
 
-#[tokio::test]
-async fn zimperium_login_refresh_window_and_page_paging_and_devices() {
-    let s = start(3).await;
+/// `after` and `before` split the threats at the time of their last change.
+async fn zimperium_threats_window_by_last_change(s: &Server, token: &str) {
+    let cut = riskgate_vendor_sim::time::now_ms() + 1;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    s.admin("remediate", json!({"device": "d0", "vendor": "zimperium"}))
+        .await;
+    let after: Value = s
+        .get(
+            &format!("/api/threats/public/v1/threats?after={cut}"),
+            token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["totalElements"], 1,
+        "only the mitigation is after the cut"
+    );
+    assert_eq!(after["content"][0]["state"], 4);
+    assert!(after["content"][0]["mitigatedAt"].is_u64());
+    let before: Value = s
+        .get(
+            &format!("/api/threats/public/v1/threats?before={cut}"),
+            token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["totalElements"], 2);
+}
+
+/// Threats page by page number, in timestamp order.
+async fn zimperium_threats_page_by_number(s: &Server, token: &str) {
+    for (device, severity) in [("d0", "CRITICAL"), ("d1", "ELEVATED"), ("d2", "LOW")] {
+        s.admin(
+            "infect",
+            json!({"device": device, "vendor": "zimperium", "severity": severity}),
+        )
+        .await;
+    }
+    let mut ids = Vec::new();
+    for page in 0.. {
+        let body: Value = s.get(&format!("/api/threats/public/v1/threats?module=ZIPS&page={page}&size=2&sort=timestamp,asc"), token).await.json().await.unwrap();
+        assert_eq!(body["totalElements"], 3);
+        ids.extend(
+            body["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["severityName"].as_str().unwrap().to_owned()),
+        );
+        if body["last"] == true {
+            break;
+        }
+    }
+    assert_eq!(ids, ["CRITICAL", "ELEVATED", "LOW"]);
+}
+
+/// Wrong credentials are refused; the right ones get a JWT and a refresh token that works once.
+async fn zimperium_login_and_one_time_refresh(s: &Server) -> String {
     let bad = s
         .http
         .post(format!("{}/api/auth/v1/api_keys/login", s.url))
@@ -365,59 +455,16 @@ async fn zimperium_login_refresh_window_and_page_paging_and_devices() {
         .await
         .unwrap();
     assert_eq!(reused.status(), 401, "a refresh token works once");
+    token
+}
 
-    for (device, severity) in [("d0", "CRITICAL"), ("d1", "ELEVATED"), ("d2", "LOW")] {
-        s.admin(
-            "infect",
-            json!({"device": device, "vendor": "zimperium", "severity": severity}),
-        )
-        .await;
-    }
-    let mut ids = Vec::new();
-    for page in 0.. {
-        let body: Value = s.get(&format!("/api/threats/public/v1/threats?module=ZIPS&page={page}&size=2&sort=timestamp,asc"), &token).await.json().await.unwrap();
-        assert_eq!(body["totalElements"], 3);
-        ids.extend(
-            body["content"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["severityName"].as_str().unwrap().to_owned()),
-        );
-        if body["last"] == true {
-            break;
-        }
-    }
-    assert_eq!(ids, ["CRITICAL", "ELEVATED", "LOW"]);
-    let cut = riskgate_vendor_sim::time::now_ms() + 1;
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    s.admin("remediate", json!({"device": "d0", "vendor": "zimperium"}))
-        .await;
-    let after: Value = s
-        .get(
-            &format!("/api/threats/public/v1/threats?after={cut}"),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        after["totalElements"], 1,
-        "only the mitigation is after the cut"
-    );
-    assert_eq!(after["content"][0]["state"], 4);
-    assert!(after["content"][0]["mitigatedAt"].is_u64());
-    let before: Value = s
-        .get(
-            &format!("/api/threats/public/v1/threats?before={cut}"),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(before["totalElements"], 2);
+#[tokio::test]
+async fn zimperium_login_refresh_window_and_page_paging_and_devices() {
+    let s = start(3).await;
+    let token = zimperium_login_and_one_time_refresh(&s).await;
+
+    zimperium_threats_page_by_number(&s, &token).await;
+    zimperium_threats_window_by_last_change(&s, &token).await;
 
     let devices: Value = s
         .get(
@@ -487,29 +534,38 @@ async fn armed_faults_answer_401_429_with_retry_after_and_5xx_for_the_next_reque
     assert_eq!(c["requests"]["GET /mra/api/v2/devices"], 4);
 }
 
-#[tokio::test]
-async fn streams_are_dropped_mid_batch_and_get_reconnect_and_end_and_bad_data_on_demand() {
-    let s = start(2).await;
-    let token = s.lookout_token().await;
-    let now = riskgate_vendor_sim::time::iso_ms(riskgate_vendor_sim::time::now_ms() - 60_000);
-    s.admin("faults", json!({"kind": "drop_stream", "after_batches": 1}))
+/// Reconnect, end and drop messages reach a live stream and close it.
+async fn control_messages_close_live_streams(s: &Server, token: &str) {
+    for (kind, marker) in [
+        ("reconnect", "retry:250"),
+        ("end", "event:end"),
+        ("drop_stream", ""),
+    ] {
+        let want = s.counters().await["stream_connections"].as_u64().unwrap() + 1;
+        let live = live_stream(s, token);
+        tokio::time::timeout(WAIT, async {
+            while s.counters().await["stream_connections"].as_u64().unwrap() < want {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .unwrap();
+        s.admin(
+            "inject",
+            json!({"kind": kind, "vendor": "lookout", "retry_ms": 250}),
+        )
         .await;
-    let (frames, ended) = s
-        .frames(&format!("?start_time={now}"), &token, |_| false)
-        .await;
-    assert!(ended);
-    assert_eq!(
-        batches(&frames).len(),
-        2,
-        "one whole batch, then half of the next: {frames:?}"
-    );
-    assert!(
-        !frames.last().unwrap().ends_with("}]}"),
-        "the last frame is cut: {:?}",
-        frames.last()
-    );
-    assert_eq!(s.counters().await["stream_drops"], 1);
+        let (frames, ended) = live.await.unwrap();
+        assert!(ended, "{kind}: the stream closes");
+        assert!(
+            frames.iter().any(|f| f.contains(marker)),
+            "{kind}: {frames:?}"
+        );
+    }
+}
 
+/// Injected duplicate, malformed, unparsable and unknown-field batches reach the stream in order.
+async fn injected_bad_data_reaches_the_stream(s: &Server, token: &str, now: &str) {
     s.admin("inject", json!({"kind": "duplicate", "vendor": "lookout"}))
         .await;
     s.admin("inject", json!({"kind": "malformed", "vendor": "lookout"}))
@@ -525,7 +581,7 @@ async fn streams_are_dropped_mid_batch_and_get_reconnect_and_end_and_bad_data_on
     )
     .await;
     let (frames, _) = s
-        .frames(&format!("?start_time={now}"), &token, |f| {
+        .frames(&format!("?start_time={now}"), token, |f| {
             batches(f).len() >= 6
         })
         .await;
@@ -547,56 +603,42 @@ async fn streams_are_dropped_mid_batch_and_get_reconnect_and_end_and_bad_data_on
     assert!(
         data(all[5]).contains("future_status_field") && data(all[5]).contains("SMISHING_ALERT")
     );
+}
 
-    for (kind, marker) in [
-        ("reconnect", "retry:250"),
-        ("end", "event:end"),
-        ("drop_stream", ""),
-    ] {
-        let want = s.counters().await["stream_connections"].as_u64().unwrap() + 1;
-        let live = tokio::spawn({
-            let (url, token) = (s.url.clone(), token.clone());
-            async move {
-                Server {
-                    url,
-                    http: reqwest::Client::new(),
-                }
-                .frames("", &token, |_| false)
-                .await
-            }
-        });
-        tokio::time::timeout(WAIT, async {
-            while s.counters().await["stream_connections"].as_u64().unwrap() < want {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .unwrap();
-        s.admin(
-            "inject",
-            json!({"kind": kind, "vendor": "lookout", "retry_ms": 250}),
-        )
+/// An armed stream drop cuts the stream in the middle of its second batch.
+async fn stream_drops_mid_batch(s: &Server, token: &str, now: &str) {
+    s.admin("faults", json!({"kind": "drop_stream", "after_batches": 1}))
         .await;
-        let (frames, ended) = live.await.unwrap();
-        assert!(ended, "{kind}: the stream closes");
-        assert!(
-            frames.iter().any(|f| f.contains(marker)),
-            "{kind}: {frames:?}"
-        );
-    }
+    let (frames, ended) = s
+        .frames(&format!("?start_time={now}"), token, |_| false)
+        .await;
+    assert!(ended);
+    assert_eq!(
+        batches(&frames).len(),
+        2,
+        "one whole batch, then half of the next: {frames:?}"
+    );
+    assert!(
+        !frames.last().unwrap().ends_with("}]}"),
+        "the last frame is cut: {:?}",
+        frames.last()
+    );
+    assert_eq!(s.counters().await["stream_drops"], 1);
+}
+
+#[tokio::test]
+async fn streams_are_dropped_mid_batch_and_get_reconnect_and_end_and_bad_data_on_demand() {
+    let s = start(2).await;
+    let token = s.lookout_token().await;
+    let now = riskgate_vendor_sim::time::iso_ms(riskgate_vendor_sim::time::now_ms() - 60_000);
+    stream_drops_mid_batch(&s, &token, &now).await;
+
+    injected_bad_data_reaches_the_stream(&s, &token, &now).await;
+
+    control_messages_close_live_streams(&s, &token).await;
 
     // An expired token ends open streams.
-    let live = tokio::spawn({
-        let (url, token) = (s.url.clone(), token.clone());
-        async move {
-            Server {
-                url,
-                http: reqwest::Client::new(),
-            }
-            .frames("", &token, |_| false)
-            .await
-        }
-    });
+    let live = live_stream(&s, &token);
     tokio::time::timeout(WAIT, async {
         while s.counters().await["stream_heartbeats_sent"]
             .as_u64()

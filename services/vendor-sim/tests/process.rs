@@ -1,6 +1,9 @@
 //! The `riskgate-vendor-sim` binary as a process: it stops on SIGTERM with exit status 0, like every
 //! riskgate binary, even while a Lookout event stream is open (streams never end on their own).
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use futures::StreamExt as _;

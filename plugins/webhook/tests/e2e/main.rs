@@ -2,6 +2,9 @@
 //! harness), a real `riskgate-connector-host` loading the webhook `.so` with a pinned SHA-256, and
 //! signed HTTP pushes from the test.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{
@@ -197,66 +200,39 @@ async fn a_signed_push_is_answered_202_only_once_the_core_holds_its_devices() ->
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsigned_badly_signed_stale_and_malformed_pushes_are_refused_counted_and_never_reported(
-) -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let core = CoreProcess::start(data.path(), &[]).await;
-    register_connector_with(&core, compliance_connector("webhook")).await?;
-    let dir = tempfile::tempdir()?;
-    let mut host = start_webhook_host(&core, "webhook", &config(dir.path()))?;
-    let address = read_address(&dir.path().join("address"), &host).await?;
-    let good = json!({"events": [event("evt-ok", "dev-ok", "NONE", json!([]))]});
-    let raw = good.to_string().into_bytes();
-    let now = unix_now();
-    let secret = SECRET.as_bytes();
+/// Every refusal is counted under its reason.
+async fn check_rejection_counts(address: &str) -> anyhow::Result<()> {
+    let rejected = "riskgate_webhook_pushes_rejected_total";
+    assert_eq!(
+        metric(address, &format!("{rejected}{{reason=\"unsigned\"}}")).await?,
+        2
+    );
+    assert_eq!(
+        metric(address, &format!("{rejected}{{reason=\"bad_signature\"}}")).await?,
+        2
+    );
+    assert_eq!(
+        metric(
+            address,
+            &format!("{rejected}{{reason=\"malformed_signature\"}}")
+        )
+        .await?,
+        1
+    );
+    assert_eq!(
+        metric(address, &format!("{rejected}{{reason=\"stale\"}}")).await?,
+        1
+    );
+    assert_eq!(
+        metric(address, &format!("{rejected}{{reason=\"malformed\"}}")).await?,
+        3
+    );
+    Ok(())
+}
 
-    // Unsigned: no signature, or no timestamp.
-    assert_eq!(post(&address, &raw, None, Some(now)).await?.0, 401);
-    assert_eq!(
-        post(
-            &address,
-            &raw,
-            Some(signature::sign(secret, now, &raw)),
-            None
-        )
-        .await?
-        .0,
-        401
-    );
-    // Badly signed: another secret, a tampered body, garbage.
-    let wrong = signature::sign(b"not-the-shared-secret", now, &raw);
-    assert_eq!(post(&address, &raw, Some(wrong), Some(now)).await?.0, 401);
-    let mut tampered = raw.clone();
-    tampered.extend_from_slice(b" ");
-    assert_eq!(
-        post(
-            &address,
-            &tampered,
-            Some(signature::sign(secret, now, &raw)),
-            Some(now)
-        )
-        .await?
-        .0,
-        401
-    );
-    assert_eq!(
-        post(&address, &raw, Some("sha256=zz".into()), Some(now))
-            .await?
-            .0,
-        401
-    );
-    // Stale: correctly signed ten minutes ago (tolerance 5 minutes).
-    let old = now - 600;
-    let (status, answer) = post(
-        &address,
-        &raw,
-        Some(signature::sign(secret, old, &raw)),
-        Some(old),
-    )
-    .await?;
-    assert_eq!(status, 401);
-    assert_eq!(answer["error"], "stale");
+/// Correctly signed pushes that are malformed get 400, naming what is wrong.
+async fn refuse_malformed(address: &str, now: i64) -> anyhow::Result<()> {
+    let secret = SECRET.as_bytes();
     // Malformed but correctly signed: not JSON, an unmapped severity, a missing device id.
     let mut refused_malformed = Vec::new();
     for body in [
@@ -270,7 +246,7 @@ async fn unsigned_badly_signed_stale_and_malformed_pushes_are_refused_counted_an
             .into_bytes(),
     ] {
         let (status, answer) =
-            post(&address, &body, Some(signature::sign(secret, now, &body)), Some(now)).await?;
+            post(address, &body, Some(signature::sign(secret, now, &body)), Some(now)).await?;
         assert_eq!(status, 400, "{answer}");
         refused_malformed.push(answer["detail"].as_str().unwrap_or_default().to_owned());
     }
@@ -282,32 +258,77 @@ async fn unsigned_badly_signed_stale_and_malformed_pushes_are_refused_counted_an
         refused_malformed[2].contains("/device/id: missing"),
         "{refused_malformed:?}"
     );
+    Ok(())
+}
 
-    let rejected = "riskgate_webhook_pushes_rejected_total";
+/// Unsigned, badly signed and stale pushes get 401.
+async fn refuse_unsigned_badly_signed_and_stale(
+    address: &str,
+    raw: &[u8],
+    now: i64,
+) -> anyhow::Result<()> {
+    let secret = SECRET.as_bytes();
+    // Unsigned: no signature, or no timestamp.
+    assert_eq!(post(address, raw, None, Some(now)).await?.0, 401);
     assert_eq!(
-        metric(&address, &format!("{rejected}{{reason=\"unsigned\"}}")).await?,
-        2
+        post(address, raw, Some(signature::sign(secret, now, raw)), None)
+            .await?
+            .0,
+        401
     );
+    // Badly signed: another secret, a tampered body, garbage.
+    let wrong = signature::sign(b"not-the-shared-secret", now, raw);
+    assert_eq!(post(address, raw, Some(wrong), Some(now)).await?.0, 401);
+    let mut tampered = raw.to_vec();
+    tampered.extend_from_slice(b" ");
     assert_eq!(
-        metric(&address, &format!("{rejected}{{reason=\"bad_signature\"}}")).await?,
-        2
-    );
-    assert_eq!(
-        metric(
-            &address,
-            &format!("{rejected}{{reason=\"malformed_signature\"}}")
+        post(
+            address,
+            &tampered,
+            Some(signature::sign(secret, now, raw)),
+            Some(now)
         )
-        .await?,
-        1
+        .await?
+        .0,
+        401
     );
     assert_eq!(
-        metric(&address, &format!("{rejected}{{reason=\"stale\"}}")).await?,
-        1
+        post(address, raw, Some("sha256=zz".into()), Some(now))
+            .await?
+            .0,
+        401
     );
-    assert_eq!(
-        metric(&address, &format!("{rejected}{{reason=\"malformed\"}}")).await?,
-        3
-    );
+    // Stale: correctly signed ten minutes ago (tolerance 5 minutes).
+    let old = now - 600;
+    let (status, answer) = post(
+        address,
+        raw,
+        Some(signature::sign(secret, old, raw)),
+        Some(old),
+    )
+    .await?;
+    assert_eq!(status, 401);
+    assert_eq!(answer["error"], "stale");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_badly_signed_stale_and_malformed_pushes_are_refused_counted_and_never_reported(
+) -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let core = CoreProcess::start(data.path(), &[]).await;
+    register_connector_with(&core, compliance_connector("webhook")).await?;
+    let dir = tempfile::tempdir()?;
+    let mut host = start_webhook_host(&core, "webhook", &config(dir.path()))?;
+    let address = read_address(&dir.path().join("address"), &host).await?;
+    let good = json!({"events": [event("evt-ok", "dev-ok", "NONE", json!([]))]});
+    let raw = good.to_string().into_bytes();
+    let now = unix_now();
+
+    refuse_unsigned_badly_signed_and_stale(&address, &raw, now).await?;
+    refuse_malformed(&address, now).await?;
+
+    check_rejection_counts(&address).await?;
     let log = host.output.text();
     assert!(
         log.contains("refused a push (401 Unauthorized, stale)"),

@@ -2,6 +2,9 @@
 //! `riskgate-connector-host` (SHA-256 pinned) → a real `riskgate-core` (through the `riskgate-tests`
 //! harness). Every wait polls a condition against a deadline.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{collections::BTreeSet, path::PathBuf};
@@ -154,10 +157,46 @@ fn assert_unique(history: &[(i32, String)]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_mapping_row_reaches_the_core_and_a_mitigation_resolves_the_threat(
-) -> anyhow::Result<()> {
-    let world = World::start(2).await?;
+/// The other rows reach the core with their health state and threats.
+async fn wait_other_rows(world: &World, host: &Host) -> anyhow::Result<()> {
+    let elev = world
+        .wait_state("dev-elev", api::HealthState::MediumSeverity, host)
+        .await?;
+    assert_eq!(
+        elev.threats[0].category,
+        api::ThreatCategory::Network as i32
+    );
+    assert_eq!(elev.threats[0].severity, api::ThreatLevel::Medium as i32);
+    let low = world
+        .wait_state("dev-low", api::HealthState::LowSeverity, host)
+        .await?;
+    let mut severities: Vec<i32> = low.threats.iter().map(|t| t.severity).collect();
+    severities.sort_unstable();
+    assert_eq!(
+        severities,
+        [
+            api::ThreatLevel::Secured as i32,
+            api::ThreatLevel::Low as i32
+        ]
+    );
+    assert!(low
+        .threats
+        .iter()
+        .any(|t| t.category == api::ThreatCategory::Os as i32));
+    world
+        .wait_state("dev-clean", api::HealthState::Secured, host)
+        .await?;
+    world
+        .wait_state("dev-gone", api::HealthState::Deactivated, host)
+        .await?;
+    world
+        .wait_state("dev-off", api::HealthState::Unresponsive, host)
+        .await?;
+    Ok(())
+}
+
+/// One device per mapping row; returns the id of the critical threat.
+async fn add_a_device_per_row(world: &World) -> anyhow::Result<String> {
     for (id, platform) in [
         ("dev-crit", "ANDROID"),
         ("dev-elev", "IOS"),
@@ -186,6 +225,14 @@ async fn every_mapping_row_reaches_the_core_and_a_mitigation_resolves_the_threat
             json!({"device": "dev-off", "protection_status": "UNINSTALLED"}),
         )
         .await?;
+    Ok(critical)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mapping_row_reaches_the_core_and_a_mitigation_resolves_the_threat(
+) -> anyhow::Result<()> {
+    let world = World::start(2).await?;
+    let critical = add_a_device_per_row(&world).await?;
     let host = world.host()?;
 
     let crit = world
@@ -203,39 +250,7 @@ async fn every_mapping_row_reaches_the_core_and_a_mitigation_resolves_the_threat
         "{}",
         threat.description
     );
-    let elev = world
-        .wait_state("dev-elev", api::HealthState::MediumSeverity, &host)
-        .await?;
-    assert_eq!(
-        elev.threats[0].category,
-        api::ThreatCategory::Network as i32
-    );
-    assert_eq!(elev.threats[0].severity, api::ThreatLevel::Medium as i32);
-    let low = world
-        .wait_state("dev-low", api::HealthState::LowSeverity, &host)
-        .await?;
-    let mut severities: Vec<i32> = low.threats.iter().map(|t| t.severity).collect();
-    severities.sort_unstable();
-    assert_eq!(
-        severities,
-        [
-            api::ThreatLevel::Secured as i32,
-            api::ThreatLevel::Low as i32
-        ]
-    );
-    assert!(low
-        .threats
-        .iter()
-        .any(|t| t.category == api::ThreatCategory::Os as i32));
-    world
-        .wait_state("dev-clean", api::HealthState::Secured, &host)
-        .await?;
-    world
-        .wait_state("dev-gone", api::HealthState::Deactivated, &host)
-        .await?;
-    world
-        .wait_state("dev-off", api::HealthState::Unresponsive, &host)
-        .await?;
+    wait_other_rows(&world, &host).await?;
 
     // Device attributes come from the devices API.
     let mut client = world.core.device_client().await?;
@@ -352,40 +367,8 @@ async fn a_restart_resumes_from_the_acknowledged_cursor_without_loss_or_duplicat
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn injected_faults_are_survived_each_with_the_next_change_still_reported(
-) -> anyhow::Result<()> {
-    let world = World::start(5).await?;
-    for n in 0..6 {
-        world.add_device(&format!("f-{n}"), "ANDROID").await?;
-    }
-    let mut host = world.host()?;
-    world
-        .wait_state("f-0", api::HealthState::Secured, &host)
-        .await?;
-    let zim = "/api/threats";
-
-    // 401: every token expires; the plugin refreshes (or logs in again) and goes on.
-    world
-        .sim
-        .admin("expire-tokens", json!({"vendor": "zimperium"}))
-        .await?;
-    world.infect("f-1", "CRITICAL", "APPLICATION").await?;
-    world
-        .wait_state("f-1", api::HealthState::HighSeverity, &host)
-        .await?;
-    let counters = world.sim.get("counters").await?;
-    assert!(
-        counters["unauthorized"].as_u64().unwrap_or(0) >= 1,
-        "{counters}"
-    );
-    assert!(
-        counters["token_refreshes"].as_u64().unwrap_or(0)
-            + counters["tokens_issued"]["zimperium"].as_u64().unwrap_or(0)
-            >= 2,
-        "{counters}"
-    );
-
+/// 429 with Retry-After, then three 5xx in a row: waits and backoff, then on.
+async fn survive_429_and_5xx(world: &World, host: &Host, zim: &str) -> anyhow::Result<()> {
     // 429 with Retry-After.
     world
         .sim
@@ -393,7 +376,7 @@ async fn injected_faults_are_survived_each_with_the_next_change_still_reported(
         .await?;
     world.infect("f-2", "ELEVATED", "NETWORK").await?;
     world
-        .wait_state("f-2", api::HealthState::MediumSeverity, &host)
+        .wait_state("f-2", api::HealthState::MediumSeverity, host)
         .await?;
     assert!(
         host.output.text().contains("rate limited (429)"),
@@ -411,13 +394,56 @@ async fn injected_faults_are_survived_each_with_the_next_change_still_reported(
         .await?;
     world.infect("f-3", "LOW", "OS").await?;
     world
-        .wait_state("f-3", api::HealthState::LowSeverity, &host)
+        .wait_state("f-3", api::HealthState::LowSeverity, host)
         .await?;
     assert!(
         host.output.text().contains("server error (503"),
         "{}",
         host.output.text()
     );
+    Ok(())
+}
+
+/// 401: every token expires; the plugin refreshes (or logs in again) and goes on.
+async fn survive_expired_tokens(world: &World, host: &Host) -> anyhow::Result<()> {
+    world
+        .sim
+        .admin("expire-tokens", json!({"vendor": "zimperium"}))
+        .await?;
+    world.infect("f-1", "CRITICAL", "APPLICATION").await?;
+    world
+        .wait_state("f-1", api::HealthState::HighSeverity, host)
+        .await?;
+    let counters = world.sim.get("counters").await?;
+    assert!(
+        counters["unauthorized"].as_u64().unwrap_or(0) >= 1,
+        "{counters}"
+    );
+    assert!(
+        counters["token_refreshes"].as_u64().unwrap_or(0)
+            + counters["tokens_issued"]["zimperium"].as_u64().unwrap_or(0)
+            >= 2,
+        "{counters}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_are_survived_each_with_the_next_change_still_reported(
+) -> anyhow::Result<()> {
+    let world = World::start(5).await?;
+    for n in 0..6 {
+        world.add_device(&format!("f-{n}"), "ANDROID").await?;
+    }
+    let mut host = world.host()?;
+    world
+        .wait_state("f-0", api::HealthState::Secured, &host)
+        .await?;
+    let zim = "/api/threats";
+
+    survive_expired_tokens(&world, &host).await?;
+
+    survive_429_and_5xx(&world, &host, zim).await?;
 
     // Malformed data: skipped with a counter and a log line, never a crash or an invalid report.
     world
