@@ -5,8 +5,6 @@
 // test code
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(unsafe_code)]
-// test code
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{ffi::c_void, sync::Mutex};
 

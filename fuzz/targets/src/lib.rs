@@ -19,6 +19,8 @@
 //! libFuzzer drives these from the cargo-fuzz crate in `fuzz/` (outside the workspace, nightly only);
 //! `tests/corpus_replay.rs` replays the committed corpora on stable. See `docs/fuzzing.md`.
 
+// Fuzz targets are test code: a broken invariant is reported by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![forbid(unsafe_code)]
 
 mod check;
