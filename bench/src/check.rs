@@ -1,6 +1,6 @@
 //! `check`: CheckAccess over gRPC against the real riskgate-core, next to a bare tonic echo RPC in its own
 //! process, at 1, 10 and 100 requests in flight on one channel each. The echo is the floor: a unary tonic
-//! round trip with no work behind it (performance-anchors.md §1.3), so the ratio says what riskgate's
+//! round trip with no work behind it (grpc_bench's loopback floors), so the ratio says what riskgate's
 //! decision path costs on top of gRPC.
 
 use std::time::Duration;

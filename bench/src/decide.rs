@@ -1,7 +1,7 @@
 //! `decide`: riskgate's in-process decision evaluation (riskgate-core's `policy::evaluate`) against the
 //! cedar-policy crate evaluating the equivalent policy — permit when the device's threat level is at or
 //! under the allowed level and the device is compliant — over the same devices. Policies, configuration and
-//! entities stay resident, as a server keeps them (performance-anchors.md §2: re-parsing per call is what
+//! entities stay resident, as a server keeps them (Cedar's published benchmarks: re-parsing per call is what
 //! makes Cedar slow in practice). Both sides get the same inputs and must agree on every decision.
 //!
 //! Each sample times a batch of evaluations and divides, so the clock's own cost does not count; the

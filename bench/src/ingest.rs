@@ -5,7 +5,7 @@
 //! read back, so the raw writes have exactly the core's keys and values (event log, device records, per-device
 //! event index, dedup, compliance memo, head metadata), in batches holding as many reports as the core's.
 //! Each raw batch is one `apply_batch` plus `flush`, and with `fsync` also an fsync of every file and the
-//! directory — what the core's sled adapter does at each group commit (performance-anchors.md §3.1 and §6:
+//! directory — what the core's sled adapter does at each group commit (redb's benchmark and sled issues #1351/#1452:
 //! sled's flush alone uses `sync_file_range`). The difference is riskgate's own cost: gRPC, validation,
 //! evaluation, the writer thread.
 

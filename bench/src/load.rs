@@ -3,7 +3,7 @@
 //! this code and [`connect`], so only the server differs.
 //!
 //! Latency under a closed loop is service time plus queueing; with few requests in flight it is close to the
-//! service time (performance-anchors.md §1.1: grpc_bench's c=1000 latency is mostly queueing).
+//! service time (LesnyRumcajs/grpc_bench's c=1000 latency is mostly queueing).
 
 use std::{
     future::Future,

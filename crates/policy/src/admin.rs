@@ -354,7 +354,7 @@ fn deleted(object: ConfigObject, id: &str) -> (AdminOutcome, Changed) {
     )
 }
 
-/// intune-mtd.md §1 and §7.9: "Only one partner per platform may be enabled for MAM evaluation", except that
+/// Microsoft Graph mobileThreatDefenseConnector: "Only one partner per platform may be enabled for MAM evaluation", except that
 /// Defender and one third-party partner may both be on (the app policy's priority picks one).
 fn check_app_protection_partners(
     config: &PolicyConfig,

@@ -32,7 +32,7 @@ pub enum Platform {
     Macos,
 }
 
-/// Device threat level, ordered from best to worst (intune-mtd.md §3: secured < low < medium < high).
+/// Device threat level, ordered from best to worst (Microsoft Graph deviceThreatProtectionLevel: secured < low < medium < high).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ThreatLevel {
     /// No threats found.
@@ -45,7 +45,7 @@ pub enum ThreatLevel {
     High,
 }
 
-/// The ten partner-reported health states of Intune's `managedDevicePartnerReportedHealthState` (intune-mtd.md §5).
+/// The ten partner-reported health states of Intune's `managedDevicePartnerReportedHealthState` (Microsoft Graph).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HealthState {
     /// Health state not yet reported.
@@ -73,7 +73,7 @@ pub enum HealthState {
 impl HealthState {
     /// The threat level this state carries, or `None` when it means missing data.
     ///
-    /// Intune does not document this for the non-level states (intune-mtd.md §5, "Not documented publicly").
+    /// Intune does not document this for the non-level states (the Graph enum leaves it undocumented).
     /// riskgate's choice: compromised counts as high (it is an active threat); unknown, activated, deactivated,
     /// unresponsive and misconfigured carry no level, so policies treat them as missing partner data.
     pub fn level(self) -> Option<ThreatLevel> {
@@ -91,7 +91,7 @@ impl HealthState {
     }
 }
 
-/// What a threat is about (Lookout's issue types, intune-mtd.md §8).
+/// What a threat is about (Lookout's issue types, Microsoft Learn "Lookout Mobile Endpoint Security connector with Intune").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ThreatCategory {
     /// A malicious or risky app.
@@ -317,7 +317,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// What an event records. Names follow OpenID CAEP where one exists (streaming.md §1): risk-level change
+/// What an event records. Names follow OpenID CAEP where one exists (OpenID CAEP 1.0): risk-level change
 /// (`DeviceReported` with previous and current level), device-compliance change, session revocation
 /// (`AccessChanged` to deny).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! is its compliance, may it reach a resource, may an app start. No I/O and no clock: everything comes in
 //! as arguments, so every rule is table-tested (`evaluate/tests.rs`).
 //!
-//! Decisions not documented by Intune, and riskgate's choice (intune-mtd.md §9 asks for them to be explicit):
+//! Decisions not documented by Intune, and riskgate's choice (riskgate makes each explicit):
 //! - Health states that carry no level (unknown, activated, deactivated, unresponsive, misconfigured) count
 //!   as missing partner data; compromised counts as high (`HealthState::level`).
 //! - Partner rules (missing data, unsupported OS, unresponsive partner) are part of a policy's MTD rule, so
@@ -289,7 +289,7 @@ fn evidence<'a>(
         UnresponsiveMode::FailClosed => Evidence::UnresponsiveFailClosed,
     };
     match (state, mode) {
-        // intune-mtd.md §7.4: "Intune will ignore the data from this MTD partner"; fail-closed is our option.
+        // Microsoft Learn, "Enable the MTD connector in Intune": "Intune will ignore the data from this MTD partner"; fail-closed is our option.
         (ConnectorState::Unresponsive, MissingDataMode::Intune) => fail_mode(),
         // riskgate's default: a silent partner's known risk still counts; only a device it knew no risk
         // of follows the tenant's fail mode.
@@ -1027,7 +1027,7 @@ pub fn decide_app_launch(
         })
 }
 
-/// One app-protection policy's verdict for a device (intune-mtd.md §6).
+/// One app-protection policy's verdict for a device (Microsoft Learn, "Create Mobile Threat Defense app protection policy with Intune").
 pub fn decide_app_policy(
     config: &PolicyConfig,
     states: &ConnectorStates,
@@ -1064,7 +1064,7 @@ pub fn decide_app_policy(
     let Some(partner) =
         app_protection_partner(config, states, device.platform, policy.partner_priority)
     else {
-        // intune-mtd.md §6: "Without the MTD integration, the MTD app protection policy will have no effect".
+        // Microsoft Learn (MTD app protection policy): "Without the MTD integration, the MTD app protection policy will have no effect".
         return verdict(
             AppDecision::Allow,
             Reason::new(
@@ -1142,7 +1142,7 @@ fn app_decision(
 
 /// The one partner app protection uses on a platform, with its state: among connectors with the
 /// app-protection toggle on and live data, Defender or the third party first according to `priority`
-/// (intune-mtd.md §6 and §7.9). An unresponsive partner is left out only under Intune's behaviour; under
+/// (Microsoft Graph mobileThreatDefensePartnerPriority; Microsoft Learn, "Mobile Threat Defense integration with Intune"). An unresponsive partner is left out only under Intune's behaviour; under
 /// the other modes its known risks still count.
 fn app_protection_partner<'a>(
     config: &'a PolicyConfig,

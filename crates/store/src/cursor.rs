@@ -1,5 +1,5 @@
 //! Cursors: opaque to clients, bound to one store by its epoch, and signed so they cannot be forged
-//! (streaming.md §5.2: `base64(ver, store_epoch, seq, hmac)`).
+//! (`base64(ver, store_epoch, seq, hmac)`).
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{digest::KeyInit, Hmac, Mac};

@@ -74,7 +74,7 @@ impl Keyspace {
 pub enum Durability {
     /// The engine's own flush. For sled this is `sync_file_range`: it survives a process crash (kill -9) but
     /// not necessarily a power loss, because it does not flush the drive's volatile cache
-    /// (performance-anchors.md §6, sled issues #1351 and #1452).
+    /// (sled issues #1351 and #1452).
     Flush,
     /// The engine's flush followed by `fsync` of every file of the store: survives power loss too, at the
     /// cost of one drive-cache flush per group commit.

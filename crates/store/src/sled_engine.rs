@@ -1,6 +1,6 @@
 //! The sled 0.34.7 adapter. All keyspaces live in sled's default tree under a one-byte tag, so that one
 //! `apply_batch` commits writes to several keyspaces atomically (sled batches are atomic per tree), and so
-//! that the store avoids sled's space growth with many trees (performance-anchors.md §6, sled #1484).
+//! that the store avoids sled's space growth with many trees (sled issue #1484).
 
 use std::{
     fs::File,

@@ -367,7 +367,7 @@ impl Writer {
             self.first_retained = first_retained;
         }
         // Publish the head before broadcasting: a subscriber that reads the new head skips these events,
-        // one that read the old head receives them (streaming.md §5.3).
+        // one that read the old head receives them (subscribe, then read the head, as etcd and Kubernetes watches do).
         self.shared
             .publish(overlay.head, device_count, self.first_retained);
         drop(visibility);

@@ -4,8 +4,8 @@
 //! cargo run -p riskgate-fuzz-targets --example write_seeds
 //! ```
 //!
-//! Seeds are small, real-looking inputs: the wire samples of `../shared/reference/vendor-apis.md`
-//! (§1.3, §1.4, §2.2, §2.3) and the shapes the vendor simulator serves (including its malformed and
+//! Seeds are small, real-looking inputs: the wire samples of the vendors' published formats
+//! (Lookout events and REST items, Zimperium threats and devices) and the shapes the vendor simulator serves (including its malformed and
 //! unknown-field faults), the webhook README's push, encoded `ReportBatch` protos valid and invalid,
 //! and cursors valid and tampered. Signed seeds use the fixed keys of `riskgate_fuzz_targets::fixtures`.
 //! Existing files of the same name are overwritten; others (minimized fuzzer finds) are kept.
@@ -225,7 +225,7 @@ fn zimperium_threat() {
         "sim-malformed.json",
         br#"{"content":[{"id":"bad0","timestamp":"yesterday","severityName":7,"state":"open","deviceId":null,"device":"gone"}],"last":true}"#,
     );
-    // A devices page (vendor-apis.md §2.3): the device parser runs on every item too.
+    // A devices page (Zimperium `GET /api/devices/public/v2/devices/start-scroll`): the device parser runs on every item too.
     write(
         t,
         "devices-scroll.json",

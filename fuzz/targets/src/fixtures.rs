@@ -57,7 +57,7 @@ pub const WEBHOOK_CONFIG: &str = r#"{
 pub const LOOKOUT_CONFIG: &str = r#"{"base_url": "http://127.0.0.1:9", "application_key": "fuzz",
   "device_id": "guid", "compromised_classifications": ["ROOT_JAILBREAK"]}"#;
 
-/// The Lookout device every Lookout input starts out knowing (vendor-apis.md §1.4, the flat REST
+/// The Lookout device every Lookout input starts out knowing (Lookout MRA v2 devices, the flat REST
 /// shape), so stream events and threats about it apply.
 pub const LOOKOUT_KNOWN_DEVICE: &str = r#"{"guid": "f1557f3b-0000-4000-8000-000000000001",
   "oid": "1", "email": "user@corp.com", "platform": "ANDROID", "activation_status": "ACTIVATED",

@@ -1,4 +1,4 @@
-//! The Lookout targets: stream events (vendor-apis.md §1.3) and REST items (§1.4) through the
+//! The Lookout targets: stream events (Lookout MRA v2 event stream) and REST items (its devices and threats endpoints) through the
 //! connector's fleet and report mapping (plugins/lookout/src/mapping.rs).
 
 use std::{collections::BTreeMap, sync::LazyLock};

@@ -1,4 +1,4 @@
-//! The cursor target: a subscription cursor (streaming.md §5.2) through the core's signed cursor
+//! The cursor target: a subscription cursor through the core's signed cursor
 //! codec (services/core/src/stream/cursor.rs).
 
 use riskgate_store::cursor::{CursorCodec, CursorError};

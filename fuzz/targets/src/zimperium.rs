@@ -1,4 +1,4 @@
-//! The Zimperium target: threat items (vendor-apis.md §2.2) through the connector's threat parser
+//! The Zimperium target: threat items (`GET /api/threats/public/v1/threats`) through the connector's threat parser
 //! (plugins/zimperium/src/mapping.rs), the device parser on the same items, and the fleet's reports.
 
 use riskgate_sdk::pb;

@@ -515,7 +515,7 @@ pub fn category(threat_type: &str) -> Option<ThreatCategory> {
     })
 }
 
-/// Lookout threat `severity`/`risk` → level (vendor-apis.md §5; ADVISORY counts as LOW).
+/// Lookout threat `severity`/`risk` → level (Lookout documents ADVISORY below LOW; riskgate counts it as LOW).
 pub fn level(severity: &str) -> Option<ThreatLevel> {
     Some(match severity {
         "NONE" => ThreatLevel::Secured,

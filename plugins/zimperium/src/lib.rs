@@ -1,6 +1,6 @@
 //! # riskgate-zimperium
 //!
-//! A riskgate connector plugin for Zimperium MTD (zConsole public API, `vendor-apis.md` §2):
+//! A riskgate connector plugin for Zimperium MTD (zConsole public API):
 //!
 //! - [`client`]: login with the API key, refresh before the JWT expires, `429 Retry-After`, and
 //!   backoff with jitter on errors;

@@ -1,4 +1,4 @@
-//! Zimperium JSON (`vendor-apis.md` §2) → riskgate's vocabulary (§5): threat items and device
+//! Zimperium JSON (zConsole public API) → riskgate's vocabulary: threat items and device
 //! items become [`ThreatRecord`]s and [`DeviceRecord`]s, checked field by field. Anything that
 //! does not parse is a [`Malformed`] naming the field, which the caller skips and counts.
 //!
@@ -126,7 +126,7 @@ pub fn platform(name: &str) -> Option<pb::Platform> {
     }
 }
 
-/// `severityName` → level (§5): NORMAL is informational (secured), LOW low, ELEVATED medium,
+/// `severityName` → level: NORMAL is informational (secured), LOW low, ELEVATED medium,
 /// CRITICAL high.
 pub fn severity_named(name: &str) -> Option<pb::ThreatLevel> {
     match name.to_ascii_uppercase().as_str() {
@@ -371,7 +371,7 @@ pub fn device_health(
     }
 }
 
-/// The health state of the worst open threat (§5 rollup): none open → SECURED.
+/// The health state of the worst open threat (rollup): none open → SECURED.
 pub fn threat_health<'a>(threats: impl IntoIterator<Item = &'a ThreatRecord>) -> pb::HealthState {
     let worst = threats
         .into_iter()

@@ -403,7 +403,7 @@ async fn run_scheduler(store: RiskStore, interval: std::time::Duration, cancel: 
 const COMPACTION_CHUNK: usize = 5_000;
 
 /// Drops events past retention every `interval`, a chunk per commit, in the background
-/// (streaming.md §5.5).
+/// (as etcd answers a compacted revision).
 async fn run_compaction(
     store: RiskStore,
     retention: Retention,

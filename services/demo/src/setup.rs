@@ -2,9 +2,9 @@
 //! conditional-access resources (all over the core's gRPC API), and one connector host per vendor
 //! pointed at the simulator.
 //!
-//! One vendor per platform, as Intune recommends (`../shared/reference/intune-mtd.md` §7.9): Lookout's
+//! One vendor per platform, as Intune recommends (Microsoft Learn, "Mobile Threat Defense integration with Intune"): Lookout's
 //! data counts for iOS, Zimperium's for Android. Both clouds know every device, so each connector
-//! reports all of them, but only the enabled platform's reports count for compliance (§7.7).
+//! reports all of them, but only the enabled platform's reports count for compliance (Intune's per-platform connector toggles).
 
 use std::{path::Path, time::Duration};
 

@@ -5,7 +5,7 @@
 //! (`docs/examples/policy.toml`). Levels are `secured|low|medium|high`, platforms
 //! `android|ios|ipados|windows|macos`, durations `30s`, `12h`, `3d`. Unknown keys are refused, so a
 //! typo is an error at its line rather than a silently ignored setting. The semantics are Intune's
-//! (`../shared/reference/intune-mtd.md`); the server checks the values and names the field if one is
+//! (Microsoft Learn, "Create a Mobile Threat Defense device compliance policy with Intune"); the server checks the values and names the field if one is
 //! out of range.
 
 use std::time::Duration;

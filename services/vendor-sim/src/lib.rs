@@ -4,7 +4,7 @@
 //! v2 (OAuth2 client-credentials tokens, `/mra/api/v2/devices` and `/threats` paged by `oid`, the
 //! `/mra/stream/v2/events` server-sent-events stream) and the Zimperium zConsole API (login and
 //! refresh, threats paged by page number in an after/before window, devices), over plain HTTP on
-//! localhost, faithful to `vendor-apis.md`.
+//! localhost, faithful to the vendors' published formats.
 //!
 //! Tests and demos drive it through the JSON admin API under `/_admin/` ([`admin`]): add devices,
 //! infect and remediate them, change their state, arm faults (401, 429 with `Retry-After`, 5xx,

@@ -1,4 +1,4 @@
-//! Lookout Mobile Risk API v2 (`vendor-apis.md` §1): `POST /oauth2/token`, `GET /mra/api/v2/devices`,
+//! Lookout Mobile Risk API v2 (Lookout's MRA v2 documentation): `POST /oauth2/token`, `GET /mra/api/v2/devices`,
 //! `/device`, `/threats`, `/threat`, and the `GET /mra/stream/v2/events` server-sent-events stream.
 //!
 //! The stream replays the log after the id given as `id`, `last_id` or the `Last-Event-ID` header

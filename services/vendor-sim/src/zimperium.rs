@@ -1,4 +1,4 @@
-//! Zimperium zConsole public API (`vendor-apis.md` §2): `POST /api/auth/v1/api_keys/login` and
+//! Zimperium zConsole public API (as used by Zimperium's Cortex XSOAR integration): `POST /api/auth/v1/api_keys/login` and
 //! `/access` (refresh), `GET /api/threats/public/v1/threats` (a Spring page, page-number paging, an
 //! `after`/`before` window) and `GET /api/devices/public/v2/devices/start-scroll` and `/{id}`.
 //!

@@ -1,5 +1,5 @@
 //! The policy model: connectors, compliance policies, conditional-access resources, app-protection policies,
-//! tenant settings, and the verdicts evaluation produces. Semantics follow Intune (intune-mtd.md §1–§7).
+//! tenant settings, and the verdicts evaluation produces. Semantics follow Intune (Microsoft Graph mobileThreatDefenseConnector and compliance-policy resources; Microsoft Learn's MTD pages).
 
 use std::{borrow::Cow, collections::BTreeMap, time::Duration};
 
@@ -90,7 +90,7 @@ impl PerPlatform<bool> {
     }
 }
 
-/// Third party or Microsoft Defender, for app-protection priority (intune-mtd.md §6).
+/// Third party or Microsoft Defender, for app-protection priority (Microsoft Graph mobileThreatDefensePartnerPriority).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PartnerKind {
     /// A third-party MTD partner.
@@ -99,7 +99,7 @@ pub enum PartnerKind {
     MicrosoftDefender,
 }
 
-/// Intune's mobileThreatPartnerTenantState (intune-mtd.md §2), derived by [`Connector::state`].
+/// Intune's mobileThreatPartnerTenantState (Microsoft Graph), derived by [`Connector::state`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConnectorState {
     /// Deprovisioned: reports are refused.
@@ -117,7 +117,7 @@ pub enum ConnectorState {
 }
 
 impl ConnectorState {
-    /// Whether reports from a connector in this state are accepted (intune-mtd.md §7.8: Intune rejects the
+    /// Whether reports from a connector in this state are accepted (Microsoft Learn, "Mobile Threat Defense integration with Intune": Intune rejects the
     /// partner's messages while it is unavailable or not set up).
     pub fn accepts_reports(self) -> bool {
         !matches!(self, Self::Unavailable | Self::NotSetUp)
@@ -164,7 +164,7 @@ pub enum MissingDataMode {
     LastKnown,
     /// Intune's documented behaviour: a state without a level is missing data (it blocks only with
     /// block-on-missing), a connector in ERROR is ignored unless a device needs its data, and an
-    /// unresponsive one's data is dropped (intune-mtd.md §7.4, §7.5).
+    /// unresponsive one's data is dropped (Microsoft Learn, "Enable the MTD connector in Intune").
     Intune,
     /// Stricter than `LastKnown`: a device whose partner lost sight of it after a known risk is
     /// noncompliant, whatever the risk's level, until the partner reports a level again.
@@ -231,7 +231,7 @@ impl FeedHealth {
 }
 
 impl Connector {
-    /// The state at `now`, derived from settings and heartbeats (intune-mtd.md §2 and §7.4, §7.7).
+    /// The state at `now`, derived from settings and heartbeats (Microsoft Graph mobileThreatPartnerTenantState; Microsoft Learn, "Enable the MTD connector in Intune").
     pub fn state(&self, now: Timestamp) -> ConnectorState {
         let settings = &self.settings;
         if !settings.provisioned {
@@ -298,7 +298,7 @@ impl Assignment {
     }
 }
 
-/// A noncompliance action (intune-mtd.md §7.14).
+/// A noncompliance action (Microsoft Learn, "Actions for noncompliance").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ActionKind {
     /// Notify the user.
@@ -375,7 +375,7 @@ pub enum UnknownDeviceAccess {
     Allow,
 }
 
-/// Block or wipe (Intune refuses warn; intune-mtd.md §6).
+/// Block or wipe (Intune refuses warn: Microsoft Graph managedAppRemediationAction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppAction {
     /// Block the app.
@@ -384,7 +384,7 @@ pub enum AppAction {
     Wipe,
 }
 
-/// Which partner app protection prefers (intune-mtd.md §6: null means Defender first).
+/// Which partner app protection prefers (Microsoft Graph mobileThreatDefensePartnerPriority: null means Defender first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PartnerPriority {
     /// Defender first.
@@ -414,7 +414,7 @@ pub struct AppProtectionPolicy {
     pub version: u64,
 }
 
-/// What unassigned devices are (intune-mtd.md §7.16).
+/// What unassigned devices are (Microsoft Learn, "Compliance policy settings").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NoPolicyStatus {
     /// Compliant (Intune's default).
@@ -426,7 +426,7 @@ pub enum NoPolicyStatus {
 /// How an unresponsive partner affects devices that need its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UnresponsiveMode {
-    /// Ignore its data, as Intune does (intune-mtd.md §7.4).
+    /// Ignore its data, as Intune does (Microsoft Learn, "Enable the MTD connector in Intune").
     FailOpen,
     /// Devices that need its data are noncompliant.
     FailClosed,
@@ -477,7 +477,7 @@ pub struct PolicyConfig {
     pub tenant: TenantSettings,
 }
 
-/// Compliance status, ordered by severity (intune-mtd.md §7.15): the device gets the worst.
+/// Compliance status, ordered by severity (Microsoft Learn, "Monitor results of your Intune device compliance policies"): the device gets the worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ComplianceStatus {
     /// Severity 1.

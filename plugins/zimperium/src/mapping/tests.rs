@@ -1,10 +1,10 @@
-//! One test per row of the README's mapping table, on the captured items of `vendor-apis.md` §2.
+//! One test per row of the README's mapping table, on captured items of Zimperium's public API (published integrations' test data).
 
 use serde_json::json;
 
 use super::*;
 
-/// The redacted SEKOIA capture of a threat (vendor-apis.md §2.2), trimmed to the fields read.
+/// The redacted SEKOIA capture of a threat (SEKOIA-IO automation-library tests), trimmed to the fields read.
 fn captured_threat() -> Value {
     json!({"id":"1111","accountId":"2222","teamId":"3333","teamName":"Default",
       "zappInstanceId":"4444","deviceId":"5555",
@@ -18,7 +18,7 @@ fn captured_threat() -> Value {
       "activationName":"john.doe@company.com","deviceOwner":"john.doe@company.com"})
 }
 
-/// The XSOAR device capture (vendor-apis.md §2.3).
+/// The XSOAR device capture (Cortex XSOAR ZimperiumV2 test data).
 fn captured_device() -> Value {
     json!({"id":"62","groupId":"3","riskPosture":3,"riskPostureName":"CRITICAL","accountId":"2",
        "teamId":"3","teamName":"Default","created":1_702_393_155_483_u64,"lastSeen":1_702_393_458_060_u64,

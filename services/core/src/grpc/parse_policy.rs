@@ -336,7 +336,7 @@ pub(crate) fn app_policy(msg: pb::AppProtectionPolicy) -> CoreResult<AppProtecti
     let action = match pb::AppAction::try_from(msg.action) {
         Ok(pb::AppAction::Block) => AppAction::Block,
         Ok(pb::AppAction::Wipe) => AppAction::Wipe,
-        // intune-mtd.md §6: "Warn isn't a supported value for this property."
+        // Microsoft Graph, managedAppRemediationAction: "Warn isn't a supported value for this property."
         Ok(pb::AppAction::Warn) => {
             return Err(CoreError::invalid(
                 "action",
@@ -391,7 +391,7 @@ pub(crate) fn tenant(msg: pb::TenantSettings) -> CoreResult<TenantSettings> {
                 ))
             }
         },
-        // intune-mtd.md §7.16: default 30 days, range 1 to 120 days.
+        // Microsoft Learn, "Compliance policy settings": default 30 days, range 1 to 120 days.
         compliance_validity_period: duration(
             "compliance_validity_period",
             msg.compliance_validity_period,

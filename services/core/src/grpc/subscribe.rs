@@ -1,5 +1,5 @@
 //! `RiskStream.Subscribe`: snapshot, then catch-up from the log, then live events, with progress messages
-//! on idle streams (streaming.md §5.3).
+//! on idle streams (as etcd's watch progress notifications do).
 //!
 //! The subscriber subscribes to the writer's broadcast before it reads the head, so every event after the
 //! head it read reaches it either from the broadcast or, if it lags, from the log. Catch-up checks that the

@@ -1,7 +1,7 @@
 //! `riskctl watch`: a live subscription, one line per message, resumable from a cursor file.
 //!
 //! It follows the client contract of `proto/riskgate/v1/stream.proto` (see also
-//! `../shared/reference/streaming.md`): it saves the cursor of every event, snapshot end and progress
+//! as etcd watches and Kubernetes resource versions resume): it saves the cursor of every event, snapshot end and progress
 //! message it processed; it skips events at or below the last position processed (delivery is at least
 //! once), remembering that position in the cursor file too so a resumed run never prints an event
 //! twice; on OUT_OF_RANGE it stops and says how to start over, since silently taking a new snapshot
