@@ -1,5 +1,5 @@
 //! The risk store handle: opening the store (creating its metadata, rebuilding the in-memory view), reads,
-//! and the requests the writer thread serves (`store/writer.rs`).
+//! and the requests the writer thread serves (`writer.rs`).
 
 use std::{
     ops::Bound,

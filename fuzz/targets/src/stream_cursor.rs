@@ -1,5 +1,5 @@
 //! The cursor target: a subscription cursor through the core's signed cursor
-//! codec (services/core/src/stream/cursor.rs).
+//! codec (crates/store/src/cursor.rs).
 
 use riskgate_store::cursor::{CursorCodec, CursorError};
 
