@@ -17,6 +17,7 @@ test *args='':
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    bash .ci/guardrails
 
 # Format the code
 fmt:
