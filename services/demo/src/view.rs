@@ -60,7 +60,7 @@ impl Out {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             // Without a terminal, one line per 25 updates is progress enough.
-            if *updates % 25 == 0 {
+            if updates.is_multiple_of(25) {
                 self.line(text);
             }
             *updates += 1;

@@ -3,6 +3,9 @@
 //! interrupted while it plays, stops every process it started; and killed (`kill -9`), it leaves
 //! none of them running.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     path::{Path, PathBuf},
     time::Duration,
