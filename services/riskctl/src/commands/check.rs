@@ -2,14 +2,16 @@
 //!
 //! The exit status is 0 whatever the decision; scripts read it from `--json` (`.decision`).
 
-use riskgate_proto::v1::{CheckAccessRequest, CheckAppLaunchRequest, GetDeviceComplianceRequest};
+use riskgate_proto::v1::{
+    self as pb, CheckAccessRequest, CheckAppLaunchRequest, GetDeviceComplianceRequest,
+};
 
 use crate::{
     cli::CheckCommand,
     connect::Connection,
     error::CliResult,
     json::{self as json_out, timestamp_text},
-    names::{self, or_dash},
+    names::{or_dash, word_of},
     output, text,
 };
 
@@ -35,11 +37,11 @@ pub(super) async fn run(conn: &Connection, command: CheckCommand, json: bool) ->
             }
             output::write(&format!(
                 "{} {} to {} (compliance {}, level {}, at position {})\n{}",
-                or_dash(names::decision(d.decision)).to_uppercase(),
+                or_dash(word_of::<pb::Decision>(d.decision)).to_uppercase(),
                 d.device_id,
                 d.resource,
-                or_dash(names::compliance(d.compliance)),
-                or_dash(names::level(d.level)),
+                or_dash(word_of::<pb::ComplianceStatus>(d.compliance)),
+                or_dash(word_of::<pb::ThreatLevel>(d.level)),
                 d.position,
                 text::reason_lines(&d.reasons)
             ))
@@ -66,7 +68,7 @@ pub(super) async fn run(conn: &Connection, command: CheckCommand, json: bool) ->
             by.push(format!("at position {}", d.position));
             output::write(&format!(
                 "{} {app} on {device} ({})\n{}",
-                or_dash(names::app_decision(d.decision)).to_uppercase(),
+                or_dash(word_of::<pb::AppDecision>(d.decision)).to_uppercase(),
                 by.join(", "),
                 text::reason_lines(&d.reasons)
             ))
@@ -82,9 +84,9 @@ pub(super) async fn run(conn: &Connection, command: CheckCommand, json: bool) ->
             }
             let mut out = format!(
                 "{} {} (level {}, at position {})\n",
-                or_dash(names::compliance(c.status)).to_uppercase(),
+                or_dash(word_of::<pb::ComplianceStatus>(c.status)).to_uppercase(),
                 c.device_id,
-                or_dash(names::level(c.level)),
+                or_dash(word_of::<pb::ThreatLevel>(c.level)),
                 c.position
             );
             out.push_str(&text::reason_lines(&c.reasons));
@@ -92,7 +94,7 @@ pub(super) async fn run(conn: &Connection, command: CheckCommand, json: bool) ->
                 out.push_str(&format!(
                     "policy {}: {}{}\n",
                     p.policy_id,
-                    or_dash(names::compliance(p.status)),
+                    or_dash(word_of::<pb::ComplianceStatus>(p.status)),
                     timestamp_text(p.grace_period_ends.as_ref())
                         .map(|at| format!(" (grace period ends {at})"))
                         .unwrap_or_default()

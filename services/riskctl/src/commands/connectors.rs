@@ -1,7 +1,7 @@
 //! `riskctl connectors list|show|create|update|enable|disable|delete`.
 
 use riskgate_proto::v1::{
-    Connector, CreateConnectorRequest, DeleteConnectorRequest, GetConnectorRequest,
+    self as pb, Connector, CreateConnectorRequest, DeleteConnectorRequest, GetConnectorRequest,
     ListConnectorsRequest, MinimumOsVersions, PlatformToggles, UpdateConnectorRequest,
 };
 use serde_json::json;
@@ -14,7 +14,7 @@ use crate::{
     error::{CliError, CliResult},
     files,
     json::{self as json_out, ago, duration_text, timestamp_text},
-    names::{self, or_dash, toggle_words, TogglePlatform},
+    names::{self, or_dash, toggle_words, word_of, InputEnum as _, TogglePlatform},
     output::{self, fields, Table},
     policy_file::{proto_duration, ConnectorFile},
 };
@@ -88,7 +88,7 @@ async fn list(conn: &Connection, json: bool) -> CliResult<()> {
         table.row(vec![
             c.connector_id.clone(),
             c.vendor.clone(),
-            or_dash(names::connector_state(c.state)),
+            or_dash(word_of::<pb::ConnectorState>(c.state)),
             platforms_or_dash(c.compliance_enabled.as_ref()),
             platforms_or_dash(c.app_protection_enabled.as_ref()),
             or_dash(ago(c.last_heartbeat.as_ref())),
@@ -132,9 +132,9 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
         ),
         (
             "kind",
-            names::partner_kind(c.kind).unwrap_or_else(|| "third_party".to_owned()),
+            word_of::<pb::PartnerKind>(c.kind).unwrap_or_else(|| "third_party".to_owned()),
         ),
-        ("state", or_dash(names::connector_state(c.state))),
+        ("state", or_dash(word_of::<pb::ConnectorState>(c.state))),
         ("provisioned", c.provisioned.unwrap_or(true).to_string()),
         (
             "compliance",
@@ -171,7 +171,8 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
         ),
         (
             "missing data",
-            names::missing_data(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
+            word_of::<pb::MissingDataMode>(c.missing_data)
+                .unwrap_or_else(|| "last_known".to_owned()),
         ),
         ("version", c.version.to_string()),
     ];
@@ -179,7 +180,8 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
         pairs.push(("error", c.error_message.clone()));
     }
     if let Some(feed) = &c.feed {
-        let state = names::feed_state(feed.state).unwrap_or_else(|| "not reported".to_owned());
+        let state =
+            word_of::<pb::FeedState>(feed.state).unwrap_or_else(|| "not reported".to_owned());
         let since = timestamp_text(feed.since.as_ref())
             .map(|since| format!(" since {since}"))
             .unwrap_or_default();
@@ -276,7 +278,7 @@ async fn toggle(conn: &Connection, args: ToggleArgs, on: bool, json: bool) -> Cl
     let mut connector = get(conn, &args.id).await?;
     let version = connector.version;
     let platforms: &[TogglePlatform] = if args.platforms.is_empty() {
-        &TogglePlatform::ALL
+        TogglePlatform::ALL
     } else {
         &args.platforms
     };
@@ -285,20 +287,12 @@ async fn toggle(conn: &Connection, args: ToggleArgs, on: bool, json: bool) -> Cl
     let app_protection = args.app_protection || (neither && !on);
     for platform in platforms {
         if compliance {
-            platform.set(
-                connector
-                    .compliance_enabled
-                    .get_or_insert_with(Default::default),
-                on,
-            );
+            let toggles = connector.compliance_enabled.get_or_insert_default();
+            *platform.toggle(toggles) = on;
         }
         if app_protection {
-            platform.set(
-                connector
-                    .app_protection_enabled
-                    .get_or_insert_with(Default::default),
-                on,
-            );
+            let toggles = connector.app_protection_enabled.get_or_insert_default();
+            *platform.toggle(toggles) = on;
         }
     }
     if on {
@@ -368,13 +362,7 @@ fn apply_fields(connector: &mut Connector, fields: &ConnectorFields) {
             .minimum_os_versions
             .get_or_insert_with(MinimumOsVersions::default);
         for (platform, version) in &fields.min_os {
-            let slot = match platform {
-                TogglePlatform::Android => &mut min.android,
-                TogglePlatform::Ios => &mut min.ios,
-                TogglePlatform::Windows => &mut min.windows,
-                TogglePlatform::Macos => &mut min.macos,
-            };
-            slot.clone_from(version);
+            platform.minimum_os(min).clone_from(version);
         }
     }
     if let Some(after) = fields.unresponsive_after {

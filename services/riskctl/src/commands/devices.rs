@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use riskgate_proto::v1::{
-    ClearKnownRiskRequest, DeviceHistoryRequest, Event, GetDeviceComplianceRequest,
+    self as pb, ClearKnownRiskRequest, DeviceHistoryRequest, Event, GetDeviceComplianceRequest,
     GetDeviceRequest, ListDevicesRequest, RecheckRequest,
 };
 use serde_json::json;
@@ -13,7 +13,7 @@ use crate::{
     connect::Connection,
     error::CliResult,
     json::{self, ago, timestamp_text},
-    names::{self, or_dash},
+    names::{or_dash, word_of, InputEnum as _},
     output::{self, fields, Table},
     policy_file::proto_duration,
     text,
@@ -146,7 +146,7 @@ async fn clear_risk(
     output::write(&format!(
         "cleared; {} is now at level {}\n",
         device.device_id,
-        or_dash(names::level(device.level))
+        or_dash(word_of::<pb::ThreatLevel>(device.level))
     ))
 }
 
@@ -185,8 +185,8 @@ async fn list(conn: &Connection, request: ListDevicesRequest, json: bool) -> Cli
         let connectors: Vec<&str> = d.reports.iter().map(|r| r.connector_id.as_str()).collect();
         table.row(vec![
             d.device_id.clone(),
-            or_dash(names::platform(d.platform)),
-            or_dash(names::level(d.level)),
+            or_dash(word_of::<pb::Platform>(d.platform)),
+            or_dash(word_of::<pb::ThreatLevel>(d.level)),
             dash_if_empty(&d.os_version),
             dash_if_empty(&d.owner_user_id),
             dash_if_empty(&connectors.join(",")),
@@ -221,13 +221,19 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
     }
     let mut text = fields(&[
         ("device", device.device_id.clone()),
-        ("platform", or_dash(names::platform(device.platform))),
+        (
+            "platform",
+            or_dash(word_of::<pb::Platform>(device.platform)),
+        ),
         ("os version", dash_if_empty(&device.os_version)),
         ("model", dash_if_empty(&device.model)),
         ("owner", dash_if_empty(&device.owner_user_id)),
         ("groups", dash_if_empty(&device.groups.join(", "))),
-        ("level", or_dash(names::level(device.level))),
-        ("compliance", or_dash(names::compliance(compliance.status))),
+        ("level", or_dash(word_of::<pb::ThreatLevel>(device.level))),
+        (
+            "compliance",
+            or_dash(word_of::<pb::ComplianceStatus>(compliance.status)),
+        ),
         (
             "first seen",
             or_dash(timestamp_text(device.first_seen.as_ref())),
@@ -255,21 +261,21 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
                 format!(
                     "{} ({}, {}, {})",
                     t.vendor_threat_id,
-                    or_dash(names::threat_category(t.category)),
-                    or_dash(names::level(t.severity)),
-                    or_dash(names::threat_status(t.status))
+                    or_dash(word_of::<pb::ThreatCategory>(t.category)),
+                    or_dash(word_of::<pb::ThreatLevel>(t.severity)),
+                    or_dash(word_of::<pb::ThreatStatus>(t.status))
                 )
             })
             .collect();
         reports.row(vec![
             r.connector_id.clone(),
-            or_dash(names::health(r.health_state)),
-            or_dash(names::level(r.level)),
+            or_dash(word_of::<pb::HealthState>(r.health_state)),
+            or_dash(word_of::<pb::ThreatLevel>(r.level)),
             or_dash(timestamp_text(r.observed_at.as_ref())),
             or_dash(r.known_risk.as_ref().map(|risk| {
                 format!(
                     "{} at {}",
-                    or_dash(names::level(risk.level)),
+                    or_dash(word_of::<pb::ThreatLevel>(risk.level)),
                     or_dash(timestamp_text(risk.observed_at.as_ref()))
                 )
             })),
@@ -283,7 +289,7 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
         let reasons: Vec<String> = p.reasons.iter().map(text::reason).collect();
         policies.row(vec![
             p.policy_id.clone(),
-            or_dash(names::compliance(p.status)),
+            or_dash(word_of::<pb::ComplianceStatus>(p.status)),
             or_dash(timestamp_text(p.grace_period_ends.as_ref())),
             dash_if_empty(&reasons.join("; ")),
         ]);

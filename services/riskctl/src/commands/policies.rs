@@ -2,8 +2,8 @@
 //! app-protection policies, as one family of objects addressed by id.
 
 use riskgate_proto::v1::{
-    AppProtectionPolicy, CompliancePolicy, DeleteByIdRequest, GetByIdRequest, ListRequest,
-    Resource, UpdateCompliancePolicyRequest,
+    self as pb, AppProtectionPolicy, CompliancePolicy, DeleteByIdRequest, GetByIdRequest,
+    ListRequest, Resource, UpdateCompliancePolicyRequest,
 };
 use serde_json::{json, Value};
 use tonic::Code;
@@ -14,7 +14,7 @@ use crate::{
     error::{CliError, CliResult},
     files,
     json::{self as json_out, duration_text},
-    names::{self, or_dash},
+    names::{or_dash, word_of},
     output::{self, fields, Table},
     policy_file::PolicyFile,
 };
@@ -204,7 +204,7 @@ async fn list(conn: &Connection, kind: Option<PolicyKind>, json: bool) -> CliRes
         for p in &compliance {
             table.row(vec![
                 p.policy_id.clone(),
-                or_dash(names::level(p.max_threat_level)),
+                or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
                 platform_list(&p.platforms),
                 targets(p),
                 duration_text(p.grace_period.as_ref()).unwrap_or_else(|| "0s".to_owned()),
@@ -231,8 +231,8 @@ async fn list(conn: &Connection, kind: Option<PolicyKind>, json: bool) -> CliRes
         for p in &apps {
             table.row(vec![
                 p.policy_id.clone(),
-                or_dash(names::level(p.max_threat_level)),
-                or_dash(names::app_action(p.action)),
+                or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
+                or_dash(word_of::<pb::AppAction>(p.action)),
                 p.app_ids.join(","),
                 p.version.to_string(),
             ]);
@@ -248,7 +248,7 @@ fn platform_list(platforms: &[i32]) -> String {
     }
     platforms
         .iter()
-        .map(|p| or_dash(names::platform(*p)))
+        .map(|p| or_dash(word_of::<pb::Platform>(*p)))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -279,7 +279,7 @@ fn rules_text(r: &Resource) -> String {
             if rule.require_compliant_device {
                 needs.push("compliant device".to_owned());
             }
-            if let Some(level) = names::level(rule.max_threat_level) {
+            if let Some(level) = word_of::<pb::ThreatLevel>(rule.max_threat_level) {
                 needs.push(format!("level <= {level}"));
             }
             if needs.is_empty() {
@@ -377,7 +377,7 @@ fn print_compliance(p: &CompliancePolicy, json: bool) -> CliResult<()> {
         .map(|a| {
             format!(
                 "{} after {}",
-                or_dash(names::action_kind(a.kind)),
+                or_dash(word_of::<pb::ActionKind>(a.kind)),
                 duration_text(a.after.as_ref()).unwrap_or_else(|| "0s".to_owned())
             )
         })
@@ -392,7 +392,7 @@ fn print_compliance(p: &CompliancePolicy, json: bool) -> CliResult<()> {
         ("targets", targets(p)),
         (
             "max threat level",
-            or_dash(names::level(p.max_threat_level)),
+            or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
         ),
         (
             "grace period",
@@ -435,12 +435,12 @@ fn print_app(p: &AppProtectionPolicy, json: bool) -> CliResult<()> {
         ("platforms", platform_list(&p.platforms)),
         (
             "max threat level",
-            or_dash(names::level(p.max_threat_level)),
+            or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
         ),
-        ("action", or_dash(names::app_action(p.action))),
+        ("action", or_dash(word_of::<pb::AppAction>(p.action))),
         (
             "partner priority",
-            names::partner_priority(p.partner_priority)
+            word_of::<pb::PartnerPriority>(p.partner_priority)
                 .unwrap_or_else(|| "defender_over_third_party (default)".to_owned()),
         ),
         ("version", p.version.to_string()),

@@ -21,7 +21,9 @@ use crate::{
     connect::Connection,
     error::{one_line, CliError, CliResult},
     files::{parent_dir, replace_atomically},
-    json as json_out, output, text,
+    json as json_out,
+    names::InputEnum as _,
+    output, text,
 };
 
 /// What the cursor file holds.
