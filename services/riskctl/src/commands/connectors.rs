@@ -112,18 +112,19 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
     if json {
         return output::json(&json_out::connector(c));
     }
-    let min = c.minimum_os_versions.clone().unwrap_or_default();
-    let min_os: Vec<String> = [
-        ("android", &min.android),
-        ("ios", &min.ios),
-        ("windows", &min.windows),
-        ("macos", &min.macos),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(p, v)| format!("{p}={v}"))
-    .collect();
-    let mut pairs = vec![
+    let mut pairs = settings(c);
+    if !c.error_message.is_empty() {
+        pairs.push(("error", c.error_message.clone()));
+    }
+    if let Some(feed) = &c.feed {
+        pairs.extend(feed_fields(c, feed));
+    }
+    output::write(&fields(&pairs))
+}
+
+/// The connector's settings and state, labelled.
+fn settings(c: &Connector) -> Vec<(&'static str, String)> {
+    vec![
         ("id", c.connector_id.clone()),
         ("vendor", c.vendor.clone()),
         (
@@ -152,14 +153,7 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
             "block unsupported os",
             c.block_unsupported_os_versions.to_string(),
         ),
-        (
-            "minimum os",
-            if min_os.is_empty() {
-                "-".to_owned()
-            } else {
-                min_os.join(" ")
-            },
-        ),
+        ("minimum os", minimum_os_text(c.minimum_os_versions.clone())),
         (
             "unresponsive after",
             duration_text(c.unresponsive_after.as_ref())
@@ -175,32 +169,48 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
                 .unwrap_or_else(|| "last_known".to_owned()),
         ),
         ("version", c.version.to_string()),
-    ];
-    if !c.error_message.is_empty() {
-        pairs.push(("error", c.error_message.clone()));
+    ]
+}
+
+/// `ios=16.4 macos=14` for the platforms with a minimum version, or `-`.
+fn minimum_os_text(versions: Option<MinimumOsVersions>) -> String {
+    let mut versions = versions.unwrap_or_default();
+    let set: Vec<String> = TogglePlatform::ALL
+        .iter()
+        .filter_map(|platform| {
+            let version = platform.minimum_os(&mut versions);
+            (!version.is_empty()).then(|| format!("{}={version}", platform.word()))
+        })
+        .collect();
+    if set.is_empty() {
+        "-".to_owned()
+    } else {
+        set.join(" ")
     }
-    if let Some(feed) = &c.feed {
-        let state =
-            word_of::<pb::FeedState>(feed.state).unwrap_or_else(|| "not reported".to_owned());
-        let since = timestamp_text(feed.since.as_ref())
-            .map(|since| format!(" since {since}"))
-            .unwrap_or_default();
-        let reason = if feed.reason.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", feed.reason)
-        };
-        pairs.push(("vendor feed", format!("{state}{since}{reason}")));
-        pairs.push((
+}
+
+/// The state of the connector's vendor feed, labelled.
+fn feed_fields(c: &Connector, feed: &pb::FeedHealth) -> [(&'static str, String); 3] {
+    let state = word_of::<pb::FeedState>(feed.state).unwrap_or_else(|| "not reported".to_owned());
+    let since = timestamp_text(feed.since.as_ref())
+        .map(|since| format!(" since {since}"))
+        .unwrap_or_default();
+    let reason = if feed.reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", feed.reason)
+    };
+    [
+        ("vendor feed", format!("{state}{since}{reason}")),
+        (
             "last vendor sync",
             or_dash(timestamp_text(feed.last_vendor_sync.as_ref())),
-        ));
-        pairs.push((
+        ),
+        (
             "vendor sync lag",
             or_dash(duration_text(c.vendor_sync_lag.as_ref())),
-        ));
-    }
-    output::write(&fields(&pairs))
+        ),
+    ]
 }
 
 async fn create(conn: &Connection, args: ConnectorCreateArgs, json: bool) -> CliResult<()> {
