@@ -3,11 +3,12 @@
 //! round trip with no work behind it (grpc_bench's loopback floors), so the ratio says what riskgate's
 //! decision path costs on top of gRPC.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use anyhow::ensure;
 use riskgate_proto::v1::{decision_service_client::DecisionServiceClient, CheckAccessRequest};
 use riskgate_tests::CoreProcess;
+use tonic::transport::Channel;
 
 use crate::{
     echo::{
@@ -33,7 +34,35 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
     };
 
     let dir = tempfile::tempdir()?;
-    let core = CoreProcess::try_start(dir.path(), &[]).await?;
+    let core = start_seeded_core(dir.path(), devices).await?;
+    let echo = EchoProcess::start().await?;
+    let check_channel = connect(core.grpc_addr()).await?;
+    let echo_channel = connect(echo.addr()).await?;
+    let check_call = move |n: u64| check_access(check_channel.clone(), n % devices);
+    let echo_call = move |n: u64| echo_once(echo_channel.clone(), n % devices);
+
+    let mut results = Vec::new();
+    for in_flight in IN_FLIGHT {
+        // Side by side: each server gets a warm-up and then its measurement, one right after the other.
+        closed_loop(in_flight, warmup, check_call.clone()).await?;
+        let check = closed_loop(in_flight, duration, check_call.clone()).await?;
+        closed_loop(in_flight, warmup, echo_call.clone()).await?;
+        let echo = closed_loop(in_flight, duration, echo_call.clone()).await?;
+        results.push((in_flight, check, echo));
+    }
+    print_results(
+        &format!(
+            "CheckAccess vs bare tonic echo, unary, one channel, closed loop ({devices} devices, {:.1} s per point)",
+            duration.as_secs_f64()
+        ),
+        &results,
+    );
+    Ok(goals(&results))
+}
+
+/// A core with the benchmark's configuration and `devices` devices, checked to answer as seeded.
+async fn start_seeded_core(dir: &Path, devices: u64) -> anyhow::Result<CoreProcess> {
+    let core = CoreProcess::try_start(dir, &[]).await?;
     seed::configure(&core).await?;
     seed::ingest_devices(&core, 0..devices, 1_000).await?;
     let mut probe = core.decision_client().await?;
@@ -42,83 +71,67 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
             && seed::answers_correctly(&mut probe, 10).await?,
         "CheckAccess does not answer as seeded"
     );
-    let echo = EchoProcess::start().await?;
-    let check_channel = connect(core.grpc_addr()).await?;
-    let echo_channel = connect(echo.addr()).await?;
+    Ok(core)
+}
 
-    let check_call = move |n: u64| {
-        let mut client = DecisionServiceClient::new(check_channel.clone());
-        async move {
-            let index = n % devices;
-            let decision = client
-                .check_access(CheckAccessRequest {
-                    device_id: seed::device_id(index),
-                    user_id: String::new(),
-                    resource: seed::RESOURCE.to_owned(),
-                })
-                .await?
-                .into_inner();
-            let allowed = decision.decision == riskgate_proto::v1::Decision::Allow as i32;
-            ensure!(
-                allowed == seed::expected_allow(index),
-                "CheckAccess answered {decision:?} for device {index}"
-            );
-            Ok(())
-        }
-    };
-    let echo_call = move |n: u64| {
-        let mut client = EchoClient::new(echo_channel.clone());
-        async move {
-            client
-                .echo(EchoMessage {
-                    device_id: seed::device_id(n % devices),
-                    user_id: String::new(),
-                    resource: seed::RESOURCE.to_owned(),
-                })
-                .await?;
-            Ok(())
-        }
-    };
+/// One CheckAccess for seeded device `index`, checked against the decision the seed implies.
+async fn check_access(channel: Channel, index: u64) -> anyhow::Result<()> {
+    let decision = DecisionServiceClient::new(channel)
+        .check_access(CheckAccessRequest {
+            device_id: seed::device_id(index),
+            user_id: String::new(),
+            resource: seed::RESOURCE.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let allowed = decision.decision == riskgate_proto::v1::Decision::Allow as i32;
+    ensure!(
+        allowed == seed::expected_allow(index),
+        "CheckAccess answered {decision:?} for device {index}"
+    );
+    Ok(())
+}
 
+/// One echo of a request of CheckAccess's size.
+async fn echo_once(channel: Channel, index: u64) -> anyhow::Result<()> {
+    EchoClient::new(channel)
+        .echo(EchoMessage {
+            device_id: seed::device_id(index),
+            user_id: String::new(),
+            resource: seed::RESOURCE.to_owned(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// The table, a row per server and load level, and the check/echo ratios at each level.
+fn print_results(title: &str, results: &[(usize, LoadResult, LoadResult)]) {
     let mut rows = Vec::new();
-    let mut ratios = Vec::new();
-    let mut results = Vec::new();
-    for in_flight in IN_FLIGHT {
-        // Side by side: each server gets a warm-up and then its measurement, one right after the other.
-        closed_loop(in_flight, warmup, check_call.clone()).await?;
-        let check = closed_loop(in_flight, duration, check_call.clone()).await?;
-        closed_loop(in_flight, warmup, echo_call.clone()).await?;
-        let echo = closed_loop(in_flight, duration, echo_call.clone()).await?;
-        rows.push(row("CheckAccess (riskgate-core)", in_flight, &check));
-        rows.push(row("echo (bare tonic)", in_flight, &echo));
-        ratios.push(format!(
-            "ratio check/echo at {in_flight} in flight: throughput {:.2}, p50 {:.2}, p99 {:.2}",
-            ratio(check.throughput, echo.throughput),
-            ratio(
-                check.samples.percentile(50.0).as_secs_f64(),
-                echo.samples.percentile(50.0).as_secs_f64()
-            ),
-            ratio(
-                check.samples.percentile(99.0).as_secs_f64(),
-                echo.samples.percentile(99.0).as_secs_f64()
-            ),
-        ));
-        results.push((in_flight, check, echo));
+    for (in_flight, check, echo) in results {
+        rows.push(row("CheckAccess (riskgate-core)", *in_flight, check));
+        rows.push(row("echo (bare tonic)", *in_flight, echo));
     }
     print_table(
-        &format!(
-            "CheckAccess vs bare tonic echo, unary, one channel, closed loop ({devices} devices, {:.1} s per point)",
-            duration.as_secs_f64()
-        ),
+        title,
         &["server", "in flight", "req/s", "p50", "p99"],
         &rows,
     );
-    for line in &ratios {
-        print_line(line);
+    let median = |result: &LoadResult| result.samples.percentile(50.0).as_secs_f64();
+    let p99 = |result: &LoadResult| result.samples.percentile(99.0).as_secs_f64();
+    for (in_flight, check, echo) in results {
+        print_line(&format!(
+            "ratio check/echo at {in_flight} in flight: throughput {:.2}, p50 {:.2}, p99 {:.2}",
+            ratio(check.throughput, echo.throughput),
+            ratio(median(check), median(echo)),
+            ratio(p99(check), p99(echo)),
+        ));
     }
+}
 
+/// Throughput against the echo at 100 in flight, and the p99 at 10.
+fn goals(results: &[(usize, LoadResult, LoadResult)]) -> Vec<Goal> {
     let mut goals = Vec::new();
-    for (in_flight, check, echo) in &results {
+    for (in_flight, check, echo) in results {
         if *in_flight == 100 {
             let share = ratio(check.throughput, echo.throughput);
             goals.push(Goal::new(
@@ -143,7 +156,7 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
             ));
         }
     }
-    Ok(goals)
+    goals
 }
 
 fn row(server: &str, in_flight: usize, result: &LoadResult) -> Vec<String> {

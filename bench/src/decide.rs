@@ -196,13 +196,64 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
     const HOUR: i64 = 3_600_000_000_000;
     let now = Timestamp(1_000 * HOUR);
     let connector_id = ConnectorId::parse("bench-mtd").map_err(anyhow::Error::msg)?;
+    let resource = bench_resource();
+    let config = bench_config(&connector_id, &resource, now);
+    let states = ConnectorStates::at(&config, now);
+    let mut cedar = CedarEntities::new()?;
+    let mut devices = Vec::with_capacity(device_count);
+    for index in 0..device_count {
+        let summary = device_summary(&connector_id, HEALTH_CYCLE[index % HEALTH_CYCLE.len()], now);
+        let compliance = evaluate_compliance(&config, &states, &summary, &BTreeMap::new(), now);
+        let level = effective_level(&config, &states, &summary)
+            .with_context(|| format!("device {index} has no threat level"))?;
+        let cedar_request = cedar.add_device(index, level, compliance.status.grants_access())?;
+        devices.push(Device {
+            compliance: ComplianceState::new(&config, &states, &summary, &compliance, now),
+            summary,
+            cedar_request,
+        });
+    }
+    Ok(Fixture {
+        config,
+        states,
+        resource,
+        now,
+        devices,
+        authorizer: Authorizer::new(),
+        policies: PolicySet::from_str(CEDAR_POLICY)?,
+        entities: Entities::from_entities(cedar.entities, None)?,
+    })
+}
+
+/// The health states the devices cycle through.
+const HEALTH_CYCLE: [HealthState; 4] = [
+    HealthState::Secured,
+    HealthState::LowSeverity,
+    HealthState::MediumSeverity,
+    HealthState::HighSeverity,
+];
+
+/// One connector on every platform, one compliance policy (max LOW) for every device and the resource.
+fn bench_config(connector_id: &ConnectorId, resource: &Resource, now: Timestamp) -> PolicyConfig {
+    let policy = bench_policy();
+    PolicyConfig {
+        connectors: BTreeMap::from([(connector_id.clone(), bench_connector(connector_id, now))]),
+        policies: BTreeMap::from([(policy.policy_id.clone(), policy)]),
+        resources: BTreeMap::from([(resource.name.clone(), resource.clone())]),
+        app_policies: BTreeMap::new(),
+        tenant: TenantSettings::default(),
+    }
+}
+
+/// A third-party connector whose data counts for compliance on every platform, alive at `now`.
+fn bench_connector(connector_id: &ConnectorId, now: Timestamp) -> Connector {
     let all = PerPlatform {
         android: true,
         ios: true,
         windows: true,
         macos: true,
     };
-    let connector = Connector {
+    Connector {
         connector_id: connector_id.clone(),
         settings: ConnectorSettings {
             vendor: "bench".into(),
@@ -221,8 +272,12 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
         error_message: String::new(),
         version: 1,
         feed: Default::default(),
-    };
-    let policy = CompliancePolicy {
+    }
+}
+
+/// Every device at or under LOW, no grace period.
+fn bench_policy() -> CompliancePolicy {
+    CompliancePolicy {
         policy_id: "bench-policy".into(),
         display_name: String::new(),
         platforms: Vec::new(),
@@ -236,8 +291,12 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
         actions: Vec::new(),
         version: 1,
         updated_at: Timestamp(0),
-    };
-    let resource = Resource {
+    }
+}
+
+/// The resource: a compliant device at or under LOW.
+fn bench_resource() -> Resource {
+    Resource {
         name: RESOURCE.into(),
         rules: vec![AccessRule {
             platforms: Vec::new(),
@@ -246,55 +305,68 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
         }],
         version: 1,
         unknown_device: UnknownDeviceAccess::Deny,
-    };
-    let config = PolicyConfig {
-        connectors: BTreeMap::from([(connector_id.clone(), connector)]),
-        policies: BTreeMap::from([(policy.policy_id.clone(), policy)]),
-        resources: BTreeMap::from([(resource.name.clone(), resource.clone())]),
-        app_policies: BTreeMap::new(),
-        tenant: TenantSettings::default(),
-    };
-    let states = ConnectorStates::at(&config, now);
+    }
+}
 
-    let action = EntityUid::from_str(r#"Action::"access""#)?;
-    let resource_uid = EntityUid::from_str(&format!(r#"App::"{RESOURCE}""#))?;
-    let mut entities = vec![Entity::new(
-        resource_uid.clone(),
-        HashMap::from([(
-            "max_threat_level".to_owned(),
-            RestrictedExpression::new_long(cedar_level(ThreatLevel::Low)),
-        )]),
-        HashSet::new(),
-    )?];
-    let mut devices = Vec::with_capacity(device_count);
-    for index in 0..device_count {
-        let health = [
-            HealthState::Secured,
-            HealthState::LowSeverity,
-            HealthState::MediumSeverity,
-            HealthState::HighSeverity,
-        ][index % 4];
-        let summary = DeviceSummary {
-            platform: Platform::Android,
-            os_version: "14".into(),
-            owner_user_id: String::new(),
-            groups: Vec::new(),
-            first_seen: now,
-            last_seen: now,
-            reports: vec![(
-                connector_id.clone(),
-                PartnerSummary {
-                    health_state: health,
-                    open_threat_ids: Vec::new(),
-                    known_risk: None,
-                },
-            )],
-        };
-        let compliance = evaluate_compliance(&config, &states, &summary, &BTreeMap::new(), now);
-        let level = effective_level(&config, &states, &summary)
-            .with_context(|| format!("device {index} has no threat level"))?;
+/// An Android device with one report of `health` from the connector.
+fn device_summary(
+    connector_id: &ConnectorId,
+    health: HealthState,
+    now: Timestamp,
+) -> DeviceSummary {
+    DeviceSummary {
+        platform: Platform::Android,
+        os_version: "14".into(),
+        owner_user_id: String::new(),
+        groups: Vec::new(),
+        first_seen: now,
+        last_seen: now,
+        reports: vec![(
+            connector_id.clone(),
+            PartnerSummary {
+                health_state: health,
+                open_threat_ids: Vec::new(),
+                known_risk: None,
+            },
+        )],
+    }
+}
+
+/// Cedar's entities: the resource and, added one by one, the devices.
+struct CedarEntities {
+    action: EntityUid,
+    resource: EntityUid,
+    entities: Vec<Entity>,
+}
+
+impl CedarEntities {
+    /// The resource alone, allowing LOW.
+    fn new() -> anyhow::Result<Self> {
+        let resource = EntityUid::from_str(&format!(r#"App::"{RESOURCE}""#))?;
+        let entity = Entity::new(
+            resource.clone(),
+            HashMap::from([(
+                "max_threat_level".to_owned(),
+                RestrictedExpression::new_long(cedar_level(ThreatLevel::Low)),
+            )]),
+            HashSet::new(),
+        )?;
+        Ok(CedarEntities {
+            action: EntityUid::from_str(r#"Action::"access""#)?,
+            resource,
+            entities: vec![entity],
+        })
+    }
+
+    /// Adds device `index` with its level and compliance; returns the request asking for its access.
+    fn add_device(
+        &mut self,
+        index: usize,
+        level: ThreatLevel,
+        compliant: bool,
+    ) -> anyhow::Result<Request> {
         let uid = EntityUid::from_str(&format!(r#"Device::"device-{index}""#))?;
-        entities.push(Entity::new(
+        self.entities.push(Entity::new(
             uid.clone(),
             HashMap::from([
                 (
@@ -303,34 +375,19 @@ fn fixture(device_count: usize) -> anyhow::Result<Fixture> {
                 ),
                 (
                     "compliant".to_owned(),
-                    RestrictedExpression::new_bool(compliance.status.grants_access()),
+                    RestrictedExpression::new_bool(compliant),
                 ),
             ]),
             HashSet::new(),
         )?);
-        let cedar_request = Request::new(
+        Ok(Request::new(
             uid,
-            action.clone(),
-            resource_uid.clone(),
+            self.action.clone(),
+            self.resource.clone(),
             Context::empty(),
             None,
-        )?;
-        devices.push(Device {
-            compliance: ComplianceState::new(&config, &states, &summary, &compliance, now),
-            summary,
-            cedar_request,
-        });
+        )?)
     }
-    Ok(Fixture {
-        config,
-        states,
-        resource,
-        now,
-        devices,
-        authorizer: Authorizer::new(),
-        policies: PolicySet::from_str(CEDAR_POLICY)?,
-        entities: Entities::from_entities(entities, None)?,
-    })
 }
 
 /// Threat levels as Cedar longs, in riskgate's order.

@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use riskgate_proto::v1::{
     risk_stream_client::RiskStreamClient, subscribe_response::Message, HealthState, Platform,
-    SubscribeRequest, SubscriptionFilter,
+    SubscribeRequest, SubscribeResponse, SubscriptionFilter,
 };
 use riskgate_tests::{batch, now, register_connector, report, rpc::IngestSession, CoreProcess};
 use tokio::sync::mpsc;
+use tonic::{transport::Channel, Streaming};
 
 use crate::{
     stats::{micros, print_table, rate, Samples},
@@ -90,77 +91,17 @@ async fn measure(
     )
     .await?;
     register_connector(&core, CONNECTOR).await?;
-    let filter = SubscriptionFilter {
-        device_ids: vec![DEVICE.into()],
-        kinds: vec![riskgate_proto::v1::EventKind::DeviceReported as i32],
-        ..Default::default()
-    };
-    // Each subscriber reports (vendor event id, arrival instant) for every event it sees.
-    let (arrivals_tx, mut arrivals_rx) = mpsc::unbounded_channel::<(String, Instant)>();
-    let mut ready = Vec::new();
-    for index in 0..subscribers {
-        // A hundred streams per connection, within HTTP/2's concurrent stream limit.
-        if index % 100 == 0 {
-            ready.push(core.channel().await?);
-        }
-        let channel = ready.last().expect("a channel").clone();
-        let mut stream = RiskStreamClient::new(channel)
-            .subscribe(SubscribeRequest {
-                filter: Some(filter.clone()),
-                cursor: String::new(),
-                progress_interval_ms: 0,
-            })
-            .await?
-            .into_inner();
-        // Wait for the snapshot end so that every subscriber is live before the first send.
-        loop {
-            match stream.message().await?.and_then(|m| m.message) {
-                Some(Message::SnapshotEnd(_)) => break,
-                Some(_) => {}
-                None => anyhow::bail!("stream ended before snapshot_end"),
-            }
-        }
-        let arrivals = arrivals_tx.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(response)) = stream.message().await {
-                if let Some(Message::Event(event)) = response.message {
-                    let vendor_event_id = match event.event.and_then(|e| e.kind) {
-                        Some(riskgate_proto::v1::event::Kind::DeviceReported(reported)) => {
-                            reported.vendor_event_id
-                        }
-                        _ => continue,
-                    };
-                    if arrivals.send((vendor_event_id, Instant::now())).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-    }
-    drop(arrivals_tx);
+    let mut arrivals = subscribe(&core, subscribers).await?;
 
     let mut session = IngestSession::open(&mut core.ingest_client().await?, Vec::new()).await?;
     let mut samples = Samples::default();
     let started = Instant::now();
     for seq in 1..=events as u64 {
-        // Alternating states: a report that changes nothing refreshes the device without an event.
-        let state = if seq % 2 == 0 {
-            HealthState::Secured
-        } else {
-            HealthState::LowSeverity
-        };
-        let mut single = report(DEVICE, Platform::Android, state, now());
-        let vendor_event_id = single.vendor_event_id.clone();
-        single.observed_at = Some(now());
-        let sent = Instant::now();
-        session
-            .send(batch(CONNECTOR, seq, b"cp", vec![single]))
-            .await?;
-        session.next_ack().await?.context("ack")?;
+        let (vendor_event_id, sent) = send_report(&mut session, seq).await?;
         // Collect one arrival per subscriber for this event.
         let mut arrived = 0;
         while arrived < subscribers {
-            let (id, at) = tokio::time::timeout(Duration::from_secs(30), arrivals_rx.recv())
+            let (id, at) = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
                 .await
                 .context("a subscriber did not receive the event within 30 s")?
                 .context("subscribers ended")?;
@@ -171,4 +112,91 @@ async fn measure(
         }
     }
     Ok((samples, started.elapsed()))
+}
+
+/// (vendor event id, arrival instant) of an event a subscriber saw.
+type Arrival = (String, Instant);
+
+/// Opens `subscribers` live subscriptions to the device's reports; every event any of them sees
+/// arrives on the returned channel.
+async fn subscribe(
+    core: &CoreProcess,
+    subscribers: usize,
+) -> anyhow::Result<mpsc::UnboundedReceiver<Arrival>> {
+    let (arrivals_tx, arrivals_rx) = mpsc::unbounded_channel::<Arrival>();
+    let mut channel = None;
+    for index in 0..subscribers {
+        // A hundred streams per connection, within HTTP/2's concurrent stream limit.
+        if index % 100 == 0 {
+            channel = Some(core.channel().await?);
+        }
+        let channel = channel.clone().context("a channel")?;
+        let stream = subscribe_live(channel).await?;
+        tokio::spawn(forward_arrivals(stream, arrivals_tx.clone()));
+    }
+    Ok(arrivals_rx)
+}
+
+/// One subscription to the device's reports, returned once its snapshot ended, so that it is live
+/// before the first send.
+async fn subscribe_live(channel: Channel) -> anyhow::Result<Streaming<SubscribeResponse>> {
+    let mut stream = RiskStreamClient::new(channel)
+        .subscribe(SubscribeRequest {
+            filter: Some(SubscriptionFilter {
+                device_ids: vec![DEVICE.into()],
+                kinds: vec![riskgate_proto::v1::EventKind::DeviceReported as i32],
+                ..Default::default()
+            }),
+            cursor: String::new(),
+            progress_interval_ms: 0,
+        })
+        .await?
+        .into_inner();
+    loop {
+        match stream.message().await?.and_then(|m| m.message) {
+            Some(Message::SnapshotEnd(_)) => return Ok(stream),
+            Some(_) => {}
+            None => anyhow::bail!("stream ended before snapshot_end"),
+        }
+    }
+}
+
+/// Sends the arrival of every report event on `stream` until the stream or the receiver ends.
+async fn forward_arrivals(
+    mut stream: Streaming<SubscribeResponse>,
+    arrivals: mpsc::UnboundedSender<Arrival>,
+) {
+    while let Ok(Some(response)) = stream.message().await {
+        if let Some(Message::Event(event)) = response.message {
+            let vendor_event_id = match event.event.and_then(|e| e.kind) {
+                Some(riskgate_proto::v1::event::Kind::DeviceReported(reported)) => {
+                    reported.vendor_event_id
+                }
+                _ => continue,
+            };
+            if arrivals.send((vendor_event_id, Instant::now())).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Sends batch `seq`, one report, and waits for its ack; returns the report's vendor event id and
+/// when it was sent.
+async fn send_report(session: &mut IngestSession, seq: u64) -> anyhow::Result<(String, Instant)> {
+    // Alternating states: a report that changes nothing refreshes the device without an event.
+    let state = if seq.is_multiple_of(2) {
+        HealthState::Secured
+    } else {
+        HealthState::LowSeverity
+    };
+    let mut single = report(DEVICE, Platform::Android, state, now());
+    let vendor_event_id = single.vendor_event_id.clone();
+    single.observed_at = Some(now());
+    let sent = Instant::now();
+    session
+        .send(batch(CONNECTOR, seq, b"cp", vec![single]))
+        .await?;
+    session.next_ack().await?.context("ack")?;
+    Ok((vendor_event_id, sent))
 }

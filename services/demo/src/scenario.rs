@@ -204,91 +204,128 @@ struct Step {
 
 /// The story.
 fn steps() -> Vec<Step> {
+    let mut steps = vec![all_secured()];
+    steps.extend(threats());
+    steps.extend(remediations());
+    steps
+}
+
+/// Where the story starts: every device secured, with access.
+fn all_secured() -> Step {
     use api::{ComplianceStatus::*, Decision::*, ThreatLevel::*};
-    let state = |device, level, compliance, access, flips| Expected {
-        device,
-        level,
-        compliance,
-        access,
-        flips,
-    };
-    vec![
-        Step {
-            title: "the MTD apps report every device secured: all are compliant and reach Exchange and SharePoint",
-            action: None,
-            expected: DEVICES
-                .iter()
-                .map(|device| state(device.id, Secured, Compliant, Allow, false))
-                .collect(),
-            only_expected_flips: false,
-        },
-        Step {
-            title: "alice-iphone installs a trojanised flashlight app; Lookout rates the device HIGH",
-            action: Some(Action::Infect {
+    Step {
+        title: "the MTD apps report every device secured: all are compliant and reach Exchange and SharePoint",
+        action: None,
+        expected: DEVICES
+            .iter()
+            .map(|device| Expected::new(device.id, Secured, Compliant, Allow, false))
+            .collect(),
+        only_expected_flips: false,
+    }
+}
+
+/// Three threats arrive: HIGH and MEDIUM take access away, LOW does not.
+fn threats() -> [Step; 3] {
+    use api::{ComplianceStatus::*, Decision::*, ThreatLevel::*};
+    [
+        Step::change(
+            "alice-iphone installs a trojanised flashlight app; Lookout rates the device HIGH",
+            Action::Infect {
                 device: "alice-iphone",
                 vendor: Vendor::Lookout,
                 threat: "com.example.flashlight",
                 severity: "HIGH",
                 category: "APPLICATION",
                 classification: "TROJAN",
-            }),
-            expected: vec![state("alice-iphone", High, Noncompliant, Deny, true)],
-            only_expected_flips: true,
-        },
-        Step {
-            title: "carol-pixel joins a cafe Wi-Fi with a man-in-the-middle attacker; Zimperium rates it MEDIUM",
-            action: Some(Action::Infect {
+            },
+            Expected::new("alice-iphone", High, Noncompliant, Deny, true),
+        ),
+        Step::change(
+            "carol-pixel joins a cafe Wi-Fi with a man-in-the-middle attacker; Zimperium rates it MEDIUM",
+            Action::Infect {
                 device: "carol-pixel",
                 vendor: Vendor::Zimperium,
                 threat: "MITM on cafe-wifi",
                 severity: "MEDIUM",
                 category: "NETWORK",
                 classification: "MITM",
-            }),
-            expected: vec![state("carol-pixel", Medium, Noncompliant, Deny, true)],
-            only_expected_flips: true,
-        },
-        Step {
-            title: "bob-iphone runs an outdated iOS, a LOW OS flaw: at or under the allowed level, so bob keeps access",
-            action: Some(Action::Infect {
+            },
+            Expected::new("carol-pixel", Medium, Noncompliant, Deny, true),
+        ),
+        Step::change(
+            "bob-iphone runs an outdated iOS, a LOW OS flaw: at or under the allowed level, so bob keeps access",
+            Action::Infect {
                 device: "bob-iphone",
                 vendor: Vendor::Lookout,
                 threat: "outdated iOS",
                 severity: "LOW",
                 category: "OS",
                 classification: "OUTDATED_OS",
-            }),
-            expected: vec![state("bob-iphone", Low, Compliant, Allow, false)],
-            only_expected_flips: true,
-        },
-        Step {
-            title: "alice-iphone removes the app; Lookout resolves the threat and access is granted again",
-            action: Some(Action::Remediate {
+            },
+            Expected::new("bob-iphone", Low, Compliant, Allow, false),
+        ),
+    ]
+}
+
+/// The vendors resolve the threats: access comes back where it was taken away.
+fn remediations() -> [Step; 3] {
+    use api::{ComplianceStatus::*, Decision::*, ThreatLevel::*};
+    [
+        Step::change(
+            "alice-iphone removes the app; Lookout resolves the threat and access is granted again",
+            Action::Remediate {
                 device: "alice-iphone",
                 vendor: Vendor::Lookout,
-            }),
-            expected: vec![state("alice-iphone", Secured, Compliant, Allow, true)],
-            only_expected_flips: true,
-        },
-        Step {
-            title: "carol-pixel leaves the network; Zimperium marks the threat mitigated and access is granted again",
-            action: Some(Action::Remediate {
+            },
+            Expected::new("alice-iphone", Secured, Compliant, Allow, true),
+        ),
+        Step::change(
+            "carol-pixel leaves the network; Zimperium marks the threat mitigated and access is granted again",
+            Action::Remediate {
                 device: "carol-pixel",
                 vendor: Vendor::Zimperium,
-            }),
-            expected: vec![state("carol-pixel", Secured, Compliant, Allow, true)],
-            only_expected_flips: true,
-        },
-        Step {
-            title: "bob-iphone updates iOS; Lookout resolves the OS flaw",
-            action: Some(Action::Remediate {
+            },
+            Expected::new("carol-pixel", Secured, Compliant, Allow, true),
+        ),
+        Step::change(
+            "bob-iphone updates iOS; Lookout resolves the OS flaw",
+            Action::Remediate {
                 device: "bob-iphone",
                 vendor: Vendor::Lookout,
-            }),
-            expected: vec![state("bob-iphone", Secured, Compliant, Allow, false)],
-            only_expected_flips: true,
-        },
+            },
+            Expected::new("bob-iphone", Secured, Compliant, Allow, false),
+        ),
     ]
+}
+
+impl Expected {
+    fn new(
+        device: &'static str,
+        level: api::ThreatLevel,
+        compliance: api::ComplianceStatus,
+        access: api::Decision,
+        flips: bool,
+    ) -> Self {
+        Expected {
+            device,
+            level,
+            compliance,
+            access,
+            flips,
+        }
+    }
+}
+
+impl Step {
+    /// A step that acts on one device and expects exactly the flips it names.
+    fn change(title: &'static str, action: Action, expected: Expected) -> Self {
+        Step {
+            title,
+            action: Some(action),
+            expected: vec![expected],
+            only_expected_flips: true,
+        }
+    }
 }
 
 /// Plays every step; `pacing` pauses between steps (interactive mode). Returns after the last

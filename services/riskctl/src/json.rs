@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use riskgate_proto::v1::{self as pb, event::Kind};
 use serde_json::{json, Value};
 
-use crate::names;
+use crate::names::{self, event_kind_word, word_of};
 
 /// A timestamp as RFC 3339 (UTC, with milliseconds when it has them).
 pub(crate) fn timestamp_text(ts: Option<&prost_types::Timestamp>) -> Option<String> {
@@ -56,10 +56,10 @@ fn opt(text: Option<String>) -> Value {
 pub(crate) fn threat(t: &pb::Threat) -> Value {
     json!({
         "vendor_threat_id": t.vendor_threat_id,
-        "category": opt(names::threat_category(t.category)),
+        "category": opt(word_of::<pb::ThreatCategory>(t.category)),
         "classification": t.classification,
-        "severity": opt(names::level(t.severity)),
-        "status": opt(names::threat_status(t.status)),
+        "severity": opt(word_of::<pb::ThreatLevel>(t.severity)),
+        "status": opt(word_of::<pb::ThreatStatus>(t.status)),
         "detected_at": opt(timestamp_text(t.detected_at.as_ref())),
         "resolved_at": opt(timestamp_text(t.resolved_at.as_ref())),
         "description": t.description,
@@ -70,8 +70,8 @@ pub(crate) fn threat(t: &pb::Threat) -> Value {
 pub(crate) fn partner_report(r: &pb::PartnerReport) -> Value {
     json!({
         "connector_id": r.connector_id,
-        "health_state": opt(names::health(r.health_state)),
-        "level": opt(names::level(r.level)),
+        "health_state": opt(word_of::<pb::HealthState>(r.health_state)),
+        "level": opt(word_of::<pb::ThreatLevel>(r.level)),
         "threats": r.threats.iter().map(threat).collect::<Vec<_>>(),
         "observed_at": opt(timestamp_text(r.observed_at.as_ref())),
         "received_at": opt(timestamp_text(r.received_at.as_ref())),
@@ -85,14 +85,14 @@ pub(crate) fn partner_report(r: &pb::PartnerReport) -> Value {
 pub(crate) fn device(d: &pb::Device) -> Value {
     json!({
         "device_id": d.device_id,
-        "platform": opt(names::platform(d.platform)),
+        "platform": opt(word_of::<pb::Platform>(d.platform)),
         "os_version": d.os_version,
         "model": d.model,
         "owner_user_id": d.owner_user_id,
         "groups": d.groups,
         "first_seen": opt(timestamp_text(d.first_seen.as_ref())),
         "last_seen": opt(timestamp_text(d.last_seen.as_ref())),
-        "level": opt(names::level(d.level)),
+        "level": opt(word_of::<pb::ThreatLevel>(d.level)),
         "reports": d.reports.iter().map(partner_report).collect::<Vec<_>>(),
         "position": d.position,
     })
@@ -116,8 +116,8 @@ fn reasons(list: &[pb::Reason]) -> Vec<Value> {
 /// A risk a partner reported before it lost sight of a device.
 pub(crate) fn known_risk(k: &pb::KnownRisk) -> Value {
     json!({
-        "health_state": opt(names::health(k.health_state)),
-        "level": opt(names::level(k.level)),
+        "health_state": opt(word_of::<pb::HealthState>(k.health_state)),
+        "level": opt(word_of::<pb::ThreatLevel>(k.level)),
         "observed_at": opt(timestamp_text(k.observed_at.as_ref())),
         "threat_ids": k.threat_ids,
     })
@@ -130,75 +130,54 @@ pub(crate) fn event(e: &pb::Event) -> Value {
         "time": opt(timestamp_text(e.time.as_ref())),
         "device_id": e.device_id,
     });
-    let (kind, details) = match &e.kind {
-        Some(Kind::DeviceReported(r)) => (
-            "device_reported",
-            json!({
-                "connector_id": r.connector_id,
-                "health_state": opt(names::health(r.health_state)),
-                "report_level": opt(names::level(r.report_level)),
-                "previous_level": opt(names::level(r.previous_level)),
-                "current_level": opt(names::level(r.current_level)),
-                "vendor_event_id": r.vendor_event_id,
-                "observed_at": opt(timestamp_text(r.observed_at.as_ref())),
-                "threats": r.threats.iter().map(threat).collect::<Vec<_>>(),
-            }),
-        ),
-        Some(Kind::DeviceComplianceChange(c)) => (
-            "device_compliance_change",
-            json!({
-                "previous_status": opt(names::compliance(c.previous_status)),
-                "current_status": opt(names::compliance(c.current_status)),
-                "reasons": reasons(&c.reasons),
-            }),
-        ),
-        Some(Kind::ComplianceActionDue(a)) => (
-            "compliance_action_due",
-            json!({ "policy_id": a.policy_id, "action": opt(names::action_kind(a.action)) }),
-        ),
-        Some(Kind::AccessDecisionChange(c)) => (
-            "access_decision_change",
-            json!({
-                "resource": c.resource,
-                "previous_decision": opt(names::decision(c.previous_decision)),
-                "current_decision": opt(names::decision(c.current_decision)),
-                "reasons": reasons(&c.reasons),
-            }),
-        ),
-        Some(Kind::AppProtectionChange(c)) => (
-            "app_protection_change",
-            json!({
-                "policy_id": c.policy_id,
-                "previous_decision": opt(names::app_decision(c.previous_decision)),
-                "current_decision": opt(names::app_decision(c.current_decision)),
-                "reasons": reasons(&c.reasons),
-            }),
-        ),
-        Some(Kind::ConnectorStateChange(c)) => (
-            "connector_state_change",
-            json!({
-                "connector_id": c.connector_id,
-                "previous_state": opt(names::connector_state(c.previous_state)),
-                "current_state": opt(names::connector_state(c.current_state)),
-            }),
-        ),
-        Some(Kind::ConfigChange(c)) => (
-            "config_change",
-            json!({
-                "object": opt(names::config_object(c.object)),
-                "id": c.id,
-                "version": c.version,
-            }),
-        ),
-        Some(Kind::KnownRiskCleared(c)) => (
-            "known_risk_cleared",
-            json!({
-                "connector_id": c.connector_id,
-                "risk": c.risk.as_ref().map(known_risk),
-            }),
-        ),
-        None => ("unknown", json!({})),
+    let details = match &e.kind {
+        Some(Kind::DeviceReported(r)) => json!({
+            "connector_id": r.connector_id,
+            "health_state": opt(word_of::<pb::HealthState>(r.health_state)),
+            "report_level": opt(word_of::<pb::ThreatLevel>(r.report_level)),
+            "previous_level": opt(word_of::<pb::ThreatLevel>(r.previous_level)),
+            "current_level": opt(word_of::<pb::ThreatLevel>(r.current_level)),
+            "vendor_event_id": r.vendor_event_id,
+            "observed_at": opt(timestamp_text(r.observed_at.as_ref())),
+            "threats": r.threats.iter().map(threat).collect::<Vec<_>>(),
+        }),
+        Some(Kind::DeviceComplianceChange(c)) => json!({
+            "previous_status": opt(word_of::<pb::ComplianceStatus>(c.previous_status)),
+            "current_status": opt(word_of::<pb::ComplianceStatus>(c.current_status)),
+            "reasons": reasons(&c.reasons),
+        }),
+        Some(Kind::ComplianceActionDue(a)) => {
+            json!({ "policy_id": a.policy_id, "action": opt(word_of::<pb::ActionKind>(a.action)) })
+        }
+        Some(Kind::AccessDecisionChange(c)) => json!({
+            "resource": c.resource,
+            "previous_decision": opt(word_of::<pb::Decision>(c.previous_decision)),
+            "current_decision": opt(word_of::<pb::Decision>(c.current_decision)),
+            "reasons": reasons(&c.reasons),
+        }),
+        Some(Kind::AppProtectionChange(c)) => json!({
+            "policy_id": c.policy_id,
+            "previous_decision": opt(word_of::<pb::AppDecision>(c.previous_decision)),
+            "current_decision": opt(word_of::<pb::AppDecision>(c.current_decision)),
+            "reasons": reasons(&c.reasons),
+        }),
+        Some(Kind::ConnectorStateChange(c)) => json!({
+            "connector_id": c.connector_id,
+            "previous_state": opt(word_of::<pb::ConnectorState>(c.previous_state)),
+            "current_state": opt(word_of::<pb::ConnectorState>(c.current_state)),
+        }),
+        Some(Kind::ConfigChange(c)) => json!({
+            "object": opt(word_of::<pb::ConfigObject>(c.object)),
+            "id": c.id,
+            "version": c.version,
+        }),
+        Some(Kind::KnownRiskCleared(c)) => json!({
+            "connector_id": c.connector_id,
+            "risk": c.risk.as_ref().map(known_risk),
+        }),
+        None => json!({}),
     };
+    let kind = event_kind_word(e).unwrap_or_else(|| "unknown".to_owned());
     value["kind"] = json!(kind);
     value[kind] = details;
     value
@@ -215,8 +194,8 @@ pub(crate) fn connector(c: &pb::Connector) -> Value {
         "connector_id": c.connector_id,
         "vendor": c.vendor,
         "display_name": c.display_name,
-        "kind": names::partner_kind(c.kind).unwrap_or_else(|| "third_party".to_owned()),
-        "state": opt(names::connector_state(c.state)),
+        "kind": word_of::<pb::PartnerKind>(c.kind).unwrap_or_else(|| "third_party".to_owned()),
+        "state": opt(word_of::<pb::ConnectorState>(c.state)),
         "compliance_enabled": toggles(c.compliance_enabled.as_ref()),
         "app_protection_enabled": toggles(c.app_protection_enabled.as_ref()),
         "block_on_missing_partner_data": toggles(c.block_on_missing_partner_data.as_ref()),
@@ -229,9 +208,9 @@ pub(crate) fn connector(c: &pb::Connector) -> Value {
         "provisioned": c.provisioned.unwrap_or(true),
         "error_message": c.error_message,
         "version": c.version,
-        "missing_data": names::missing_data(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
+        "missing_data": word_of::<pb::MissingDataMode>(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
         "feed": c.feed.as_ref().map(|feed| json!({
-            "state": opt(names::feed_state(feed.state)),
+            "state": opt(word_of::<pb::FeedState>(feed.state)),
             "reason": feed.reason,
             "since": opt(timestamp_text(feed.since.as_ref())),
             "last_vendor_sync": opt(timestamp_text(feed.last_vendor_sync.as_ref())),
@@ -243,7 +222,7 @@ pub(crate) fn connector(c: &pb::Connector) -> Value {
 fn platforms(list: &[i32]) -> Value {
     json!(list
         .iter()
-        .map(|p| names::or_dash(names::platform(*p)))
+        .map(|p| names::or_dash(word_of::<pb::Platform>(*p)))
         .collect::<Vec<_>>())
 }
 
@@ -257,10 +236,10 @@ pub(crate) fn compliance_policy(p: &pb::CompliancePolicy) -> Value {
         "all_devices": assignment.all_devices,
         "groups": assignment.groups,
         "excluded_groups": assignment.excluded_groups,
-        "max_threat_level": opt(names::level(p.max_threat_level)),
+        "max_threat_level": opt(word_of::<pb::ThreatLevel>(p.max_threat_level)),
         "grace_period": opt(duration_text(p.grace_period.as_ref())),
         "actions": p.actions.iter().map(|a| json!({
-            "kind": opt(names::action_kind(a.kind)),
+            "kind": opt(word_of::<pb::ActionKind>(a.kind)),
             "after": opt(duration_text(a.after.as_ref())),
         })).collect::<Vec<_>>(),
         "version": p.version,
@@ -275,10 +254,10 @@ pub(crate) fn resource(r: &pb::Resource) -> Value {
         "rules": r.rules.iter().map(|rule| json!({
             "platforms": platforms(&rule.platforms),
             "require_compliant_device": rule.require_compliant_device,
-            "max_threat_level": opt(names::level(rule.max_threat_level)),
+            "max_threat_level": opt(word_of::<pb::ThreatLevel>(rule.max_threat_level)),
         })).collect::<Vec<_>>(),
         "version": r.version,
-        "unknown_device": names::unknown_device(r.unknown_device).unwrap_or_else(|| "deny".to_owned()),
+        "unknown_device": word_of::<pb::UnknownDeviceAccess>(r.unknown_device).unwrap_or_else(|| "deny".to_owned()),
     })
 }
 
@@ -289,9 +268,9 @@ pub(crate) fn app_policy(p: &pb::AppProtectionPolicy) -> Value {
         "display_name": p.display_name,
         "apps": p.app_ids,
         "platforms": platforms(&p.platforms),
-        "max_threat_level": opt(names::level(p.max_threat_level)),
-        "action": opt(names::app_action(p.action)),
-        "partner_priority": opt(names::partner_priority(p.partner_priority)),
+        "max_threat_level": opt(word_of::<pb::ThreatLevel>(p.max_threat_level)),
+        "action": opt(word_of::<pb::AppAction>(p.action)),
+        "partner_priority": opt(word_of::<pb::PartnerPriority>(p.partner_priority)),
         "version": p.version,
     })
 }
@@ -301,9 +280,9 @@ pub(crate) fn access_decision(d: &pb::AccessDecision) -> Value {
     json!({
         "device_id": d.device_id,
         "resource": d.resource,
-        "decision": opt(names::decision(d.decision)),
-        "compliance": opt(names::compliance(d.compliance)),
-        "level": opt(names::level(d.level)),
+        "decision": opt(word_of::<pb::Decision>(d.decision)),
+        "compliance": opt(word_of::<pb::ComplianceStatus>(d.compliance)),
+        "level": opt(word_of::<pb::ThreatLevel>(d.level)),
         "reasons": reasons(&d.reasons),
         "position": d.position,
     })
@@ -312,7 +291,7 @@ pub(crate) fn access_decision(d: &pb::AccessDecision) -> Value {
 /// An app-launch decision.
 pub(crate) fn app_decision(d: &pb::AppLaunchDecision) -> Value {
     json!({
-        "decision": opt(names::app_decision(d.decision)),
+        "decision": opt(word_of::<pb::AppDecision>(d.decision)),
         "policy_id": d.policy_id,
         "connector_id": d.connector_id,
         "reasons": reasons(&d.reasons),
@@ -324,11 +303,11 @@ pub(crate) fn app_decision(d: &pb::AppLaunchDecision) -> Value {
 pub(crate) fn device_compliance(c: &pb::DeviceCompliance) -> Value {
     json!({
         "device_id": c.device_id,
-        "status": opt(names::compliance(c.status)),
-        "level": opt(names::level(c.level)),
+        "status": opt(word_of::<pb::ComplianceStatus>(c.status)),
+        "level": opt(word_of::<pb::ThreatLevel>(c.level)),
         "policies": c.policies.iter().map(|p| json!({
             "policy_id": p.policy_id,
-            "status": opt(names::compliance(p.status)),
+            "status": opt(word_of::<pb::ComplianceStatus>(p.status)),
             "reasons": reasons(&p.reasons),
             "noncompliant_since": opt(timestamp_text(p.noncompliant_since.as_ref())),
             "grace_period_ends": opt(timestamp_text(p.grace_period_ends.as_ref())),
@@ -342,10 +321,10 @@ pub(crate) fn device_compliance(c: &pb::DeviceCompliance) -> Value {
 pub(crate) fn snapshot(s: &pb::DeviceSnapshot) -> Value {
     json!({
         "device": s.device.as_ref().map_or(Value::Null, device),
-        "compliance": opt(names::compliance(s.compliance)),
+        "compliance": opt(word_of::<pb::ComplianceStatus>(s.compliance)),
         "access": s.access.iter().map(|a| json!({
             "resource": a.resource,
-            "decision": opt(names::decision(a.decision)),
+            "decision": opt(word_of::<pb::Decision>(a.decision)),
         })).collect::<Vec<_>>(),
     })
 }

@@ -1,25 +1,235 @@
 //! The words riskctl uses for the API's enums, on the command line, in policy files and in output:
-//! lower snake case without the proto prefix (`THREAT_LEVEL_LOW` is `low`).
+//! the proto name without its prefix, in lower case (`THREAT_LEVEL_LOW` is `low`). The names are
+//! prost's (`as_str_name`), so there is no table of words to keep in step with the proto.
 //!
 //! Input enums ([`Level`], [`Platform`], ...) are closed sets that clap and serde check, so a typo is
-//! refused with the accepted values (and, in a file, its line). Output goes through [`enum_text`], which
+//! refused with the accepted values (and, in a file, its line). Output goes through [`word_of`], which
 //! also copes with values newer than this client.
 
-use riskgate_proto::v1 as pb;
+use std::{fmt, marker::PhantomData};
 
-/// Declares an input enum that maps one-to-one onto variants of a proto enum of the same names.
+use clap::builder::PossibleValue;
+use riskgate_proto::v1 as pb;
+use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, VariantAccess, Visitor};
+
+/// A proto enum as prost generates it: 0 is `<PREFIX>UNSPECIFIED`, every other value is
+/// `<PREFIX><NAME>`.
+pub(crate) trait ProtoEnum: Copy + TryFrom<i32> + Into<i32> {
+    /// The proto name, such as `THREAT_LEVEL_LOW`.
+    fn proto_name(self) -> &'static str;
+}
+
+/// Implements [`ProtoEnum`] with prost's `as_str_name`.
+macro_rules! proto_enums {
+    ($($proto:ident),+ $(,)?) => {
+        $(impl ProtoEnum for pb::$proto {
+            fn proto_name(self) -> &'static str {
+                self.as_str_name()
+            }
+        })+
+    };
+}
+
+proto_enums!(
+    ActionKind,
+    AppAction,
+    AppDecision,
+    ComplianceStatus,
+    ConfigObject,
+    ConnectorState,
+    Decision,
+    EventKind,
+    FeedState,
+    HealthState,
+    MissingDataMode,
+    PartnerKind,
+    PartnerPriority,
+    Platform,
+    ThreatCategory,
+    ThreatLevel,
+    ThreatStatus,
+    UnknownDeviceAccess,
+);
+
+/// The word for a value: its proto name without the enum's prefix (what precedes `UNSPECIFIED` in
+/// the name of 0), in lower case.
+pub(crate) fn word<E: ProtoEnum>(value: E) -> String {
+    let unspecified = E::try_from(0).map_or("", E::proto_name);
+    let prefix = unspecified.strip_suffix("UNSPECIFIED").unwrap_or_default();
+    let name = value.proto_name();
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+/// An output enum value as a word: `None` for 0 (UNSPECIFIED, which the API uses for "none"), the
+/// [`word`], or `unknown(N)` for a value newer than this client.
+pub(crate) fn word_of<E: ProtoEnum>(raw: i32) -> Option<String> {
+    if raw == 0 {
+        return None;
+    }
+    Some(E::try_from(raw).map_or_else(|_| format!("unknown({raw})"), word))
+}
+
+/// `word` or `-` when the value is unset, for tables.
+pub(crate) fn or_dash(word: Option<String>) -> String {
+    word.unwrap_or_else(|| "-".to_owned())
+}
+
+/// An enum riskctl reads from the command line and from files: a closed subset of a proto enum,
+/// spelled with the proto's [`word`]s.
+pub(crate) trait InputEnum: Copy + 'static {
+    /// The proto enum.
+    type Proto: ProtoEnum;
+    /// The type's name, for serde's messages.
+    const NAME: &'static str;
+    /// Every accepted value, in the order help lists them.
+    const ALL: &'static [Self];
+
+    /// The proto value.
+    fn proto(self) -> Self::Proto;
+
+    /// The position of this value in [`InputEnum::ALL`].
+    fn index(self) -> usize;
+
+    /// The words of [`InputEnum::ALL`], in order.
+    fn words() -> &'static [&'static str];
+
+    /// The value as the API's number.
+    fn to_proto(self) -> i32 {
+        self.proto().into()
+    }
+
+    /// The value `text` spells, if it is accepted.
+    fn from_word(text: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .zip(Self::words())
+            .find_map(|(value, word)| (*word == text).then_some(*value))
+    }
+
+    /// The word of this value.
+    fn word(self) -> &'static str {
+        Self::words().get(self.index()).copied().unwrap_or_default()
+    }
+}
+
+/// The words of `E::ALL`, computed once per type and kept for the life of the process (clap and serde
+/// take `'static` names).
+fn leak_words<E: InputEnum>() -> &'static [&'static str] {
+    let words: Vec<&'static str> = E::ALL
+        .iter()
+        .map(|value| &*word(value.proto()).leak())
+        .collect();
+    words.leak()
+}
+
+/// clap's view of an input value: its word, and the doc comment of its variant as help.
+fn possible_value<E: InputEnum>(value: E, help: &'static str) -> PossibleValue {
+    let help = help.trim();
+    PossibleValue::new(value.word()).help(help.strip_suffix('.').unwrap_or(help))
+}
+
+/// Reads an input enum the way serde's derive reads a unit variant, so a file's errors read the
+/// same: "unknown variant `critical`, expected one of `secured`, `low`, `medium`, `high`".
+fn deserialize_input<'de, D: Deserializer<'de>, E: InputEnum>(d: D) -> Result<E, D::Error> {
+    d.deserialize_enum(E::NAME, E::words(), EnumVisitor(PhantomData))
+}
+
+#[derive(Debug)]
+struct EnumVisitor<E>(PhantomData<E>);
+
+impl<'de, E: InputEnum> Visitor<'de> for EnumVisitor<E> {
+    type Value = E;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "enum {}", E::NAME)
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<E, A::Error> {
+        let (value, variant) = data.variant_seed(VariantSeed(PhantomData))?;
+        variant.unit_variant()?;
+        Ok(value)
+    }
+}
+
+/// The variant name of an enum value, checked against the accepted words.
+#[derive(Debug)]
+struct VariantSeed<E>(PhantomData<E>);
+
+impl<'de, E: InputEnum> DeserializeSeed<'de> for VariantSeed<E> {
+    type Value = E;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<E, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<E: InputEnum> Visitor<'_> for VariantSeed<E> {
+    type Value = E;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("variant identifier")
+    }
+
+    fn visit_str<Err: de::Error>(self, text: &str) -> Result<E, Err> {
+        E::from_word(text).ok_or_else(|| Err::unknown_variant(text, E::words()))
+    }
+
+    fn visit_bytes<Err: de::Error>(self, bytes: &[u8]) -> Result<E, Err> {
+        self.visit_str(&String::from_utf8_lossy(bytes))
+    }
+}
+
+/// Declares an input enum whose variants are those of the proto enum with the same names; each
+/// variant's doc comment is its help on the command line.
 macro_rules! input_enum {
-    ($(#[$doc:meta])* $name:ident => $proto:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident => $proto:ident {
+        $(#[doc = $help:literal] $variant:ident),+ $(,)?
+    }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub(crate) enum $name {
-            $( $(#[$vdoc])* #[value(name = $text)] #[serde(rename = $text)] $variant ),+
+            $(#[doc = $help] $variant),+
         }
 
-        impl $name {
-            /// The proto enum value.
-            pub(crate) fn to_proto(self) -> i32 {
-                match self { $( $name::$variant => pb::$proto::$variant as i32 ),+ }
+        impl InputEnum for $name {
+            type Proto = pb::$proto;
+            const NAME: &'static str = stringify!($name);
+            const ALL: &'static [Self] = &[$($name::$variant),+];
+
+            fn proto(self) -> pb::$proto {
+                match self {
+                    $($name::$variant => pb::$proto::$variant),+
+                }
+            }
+
+            fn index(self) -> usize {
+                self as usize
+            }
+
+            fn words() -> &'static [&'static str] {
+                static WORDS: std::sync::OnceLock<&'static [&'static str]> =
+                    std::sync::OnceLock::new();
+                WORDS.get_or_init(leak_words::<$name>)
+            }
+        }
+
+        impl clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                Self::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(match self {
+                    $($name::$variant => possible_value(*self, $help)),+
+                })
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                deserialize_input(d)
             }
         }
     };
@@ -29,13 +239,13 @@ input_enum! {
     /// A device threat level, best to worst.
     Level => ThreatLevel {
         /// No threats.
-        Secured = "secured",
+        Secured,
         /// Minimal risk.
-        Low = "low",
+        Low,
         /// Moderate risk.
-        Medium = "medium",
+        Medium,
         /// Severe risk.
-        High = "high",
+        High,
     }
 }
 
@@ -43,15 +253,15 @@ input_enum! {
     /// A device platform.
     Platform => Platform {
         /// Android.
-        Android = "android",
+        Android,
         /// iOS.
-        Ios = "ios",
+        Ios,
         /// iPadOS.
-        Ipados = "ipados",
+        Ipados,
         /// Windows.
-        Windows = "windows",
+        Windows,
         /// macOS.
-        Macos = "macos",
+        Macos,
     }
 }
 
@@ -59,19 +269,19 @@ input_enum! {
     /// Third-party partner or Microsoft Defender.
     PartnerKind => PartnerKind {
         /// A third-party MTD partner (Lookout, Zimperium, ...).
-        ThirdParty = "third_party",
+        ThirdParty,
         /// Microsoft Defender for Endpoint.
-        MicrosoftDefender = "microsoft_defender",
+        MicrosoftDefender,
     }
 }
 
 input_enum! {
-    /// What app protection does above the allowed level.
+    /// What app protection does above the allowed level (`warn` is not offered).
     AppAction => AppAction {
         /// Block the app.
-        Block = "block",
+        Block,
         /// Wipe the app's corporate data.
-        Wipe = "wipe",
+        Wipe,
     }
 }
 
@@ -79,9 +289,9 @@ input_enum! {
     /// Which partner app protection prefers when Defender and a third party are both on.
     PartnerPriority => PartnerPriority {
         /// Defender first (the default).
-        DefenderOverThirdParty = "defender_over_third_party",
+        DefenderOverThirdParty,
         /// The third-party partner first.
-        ThirdPartyOverDefender = "third_party_over_defender",
+        ThirdPartyOverDefender,
     }
 }
 
@@ -89,11 +299,11 @@ input_enum! {
     /// A scheduled noncompliance action.
     ActionKind => ActionKind {
         /// Notify the user.
-        Notify = "notify",
+        Notify,
         /// Lock the device remotely.
-        RemoteLock = "remote_lock",
+        RemoteLock,
         /// Add the device to the retire list.
-        Retire = "retire",
+        Retire,
     }
 }
 
@@ -101,21 +311,21 @@ input_enum! {
     /// A kind of event a subscription can select.
     EventKind => EventKind {
         /// A partner report was applied.
-        DeviceReported = "device_reported",
+        DeviceReported,
         /// The device's compliance changed.
-        DeviceComplianceChange = "device_compliance_change",
+        DeviceComplianceChange,
         /// A resource's access decision flipped.
-        AccessDecisionChange = "access_decision_change",
+        AccessDecisionChange,
         /// An app-protection decision changed.
-        AppProtectionChange = "app_protection_change",
+        AppProtectionChange,
         /// A scheduled noncompliance action fell due.
-        ComplianceActionDue = "compliance_action_due",
+        ComplianceActionDue,
         /// A connector's state changed.
-        ConnectorStateChange = "connector_state_change",
+        ConnectorStateChange,
         /// An admin changed the configuration.
-        ConfigChange = "config_change",
+        ConfigChange,
         /// An admin cleared a device's known risk.
-        KnownRiskCleared = "known_risk_cleared",
+        KnownRiskCleared,
     }
 }
 
@@ -123,17 +333,17 @@ input_enum! {
     /// A device's compliance status.
     Compliance => ComplianceStatus {
         /// Not evaluated yet.
-        Unknown = "unknown",
+        Unknown,
         /// Not applicable.
-        NotApplicable = "not_applicable",
+        NotApplicable,
         /// Compliant.
-        Compliant = "compliant",
+        Compliant,
         /// Noncompliant, within the grace period.
-        InGracePeriod = "in_grace_period",
+        InGracePeriod,
         /// Noncompliant.
-        Noncompliant = "noncompliant",
+        Noncompliant,
         /// The policy could not be evaluated.
-        Error = "error",
+        Error,
     }
 }
 
@@ -141,11 +351,11 @@ input_enum! {
     /// What a connector's missing data counts for.
     MissingDataMode => MissingDataMode {
         /// The risk it last reported keeps counting (the default).
-        LastKnown = "last_known",
+        LastKnown,
         /// Intune's behaviour: missing data clears it.
-        Intune = "intune",
+        Intune,
         /// Losing sight of a device after a known risk is noncompliant.
-        Noncompliant = "noncompliant",
+        Noncompliant,
     }
 }
 
@@ -153,124 +363,84 @@ input_enum! {
     /// What a resource answers for a device no partner has reported.
     UnknownDeviceAccess => UnknownDeviceAccess {
         /// Deny (the default).
-        Deny = "deny",
+        Deny,
         /// Allow.
-        Allow = "allow",
+        Allow,
     }
 }
 
-/// The platforms a connector toggle can name (iPadOS devices use the `ios` toggle).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub(crate) enum TogglePlatform {
-    /// Android.
-    Android,
-    /// iOS and iPadOS.
-    Ios,
-    /// Windows.
-    Windows,
-    /// macOS.
-    Macos,
+input_enum! {
+    /// The platforms a connector toggle can name (iPadOS devices use the `ios` toggle).
+    TogglePlatform => Platform {
+        /// Android.
+        Android,
+        /// iOS and iPadOS.
+        Ios,
+        /// Windows.
+        Windows,
+        /// macOS.
+        Macos,
+    }
 }
 
 impl TogglePlatform {
-    /// Every toggle platform.
-    pub(crate) const ALL: [TogglePlatform; 4] = [
-        TogglePlatform::Android,
-        TogglePlatform::Ios,
-        TogglePlatform::Windows,
-        TogglePlatform::Macos,
-    ];
-
-    /// Sets this platform's flag in `toggles`.
-    pub(crate) fn set(self, toggles: &mut pb::PlatformToggles, on: bool) {
+    /// This platform's flag in a connector's toggles.
+    pub(crate) fn toggle(self, toggles: &mut pb::PlatformToggles) -> &mut bool {
         match self {
-            TogglePlatform::Android => toggles.android = on,
-            TogglePlatform::Ios => toggles.ios = on,
-            TogglePlatform::Windows => toggles.windows = on,
-            TogglePlatform::Macos => toggles.macos = on,
+            TogglePlatform::Android => &mut toggles.android,
+            TogglePlatform::Ios => &mut toggles.ios,
+            TogglePlatform::Windows => &mut toggles.windows,
+            TogglePlatform::Macos => &mut toggles.macos,
         }
     }
+
+    /// This platform's version in a connector's minimum OS versions.
+    pub(crate) fn minimum_os(self, versions: &mut pb::MinimumOsVersions) -> &mut String {
+        match self {
+            TogglePlatform::Android => &mut versions.android,
+            TogglePlatform::Ios => &mut versions.ios,
+            TogglePlatform::Windows => &mut versions.windows,
+            TogglePlatform::Macos => &mut versions.macos,
+        }
+    }
+}
+
+/// The word of an event's kind (the [`pb::EventKind`] its oneof member is), or `None` if this client
+/// does not know the member.
+pub(crate) fn event_kind_word(event: &pb::Event) -> Option<String> {
+    use pb::event::Kind;
+    let kind = match event.kind.as_ref()? {
+        Kind::DeviceReported(_) => pb::EventKind::DeviceReported,
+        Kind::DeviceComplianceChange(_) => pb::EventKind::DeviceComplianceChange,
+        Kind::AccessDecisionChange(_) => pb::EventKind::AccessDecisionChange,
+        Kind::AppProtectionChange(_) => pb::EventKind::AppProtectionChange,
+        Kind::ComplianceActionDue(_) => pb::EventKind::ComplianceActionDue,
+        Kind::ConnectorStateChange(_) => pb::EventKind::ConnectorStateChange,
+        Kind::ConfigChange(_) => pb::EventKind::ConfigChange,
+        Kind::KnownRiskCleared(_) => pb::EventKind::KnownRiskCleared,
+    };
+    Some(word(kind))
 }
 
 /// Toggles with exactly `platforms` on.
 pub(crate) fn toggles(platforms: &[TogglePlatform]) -> pb::PlatformToggles {
     let mut toggles = pb::PlatformToggles::default();
     for platform in platforms {
-        platform.set(&mut toggles, true);
+        *platform.toggle(&mut toggles) = true;
     }
     toggles
 }
 
 /// The platforms whose toggle is on, as words.
 pub(crate) fn toggle_words(toggles: Option<&pb::PlatformToggles>) -> Vec<&'static str> {
-    let Some(t) = toggles else { return Vec::new() };
-    [
-        (t.android, "android"),
-        (t.ios, "ios"),
-        (t.windows, "windows"),
-        (t.macos, "macos"),
-    ]
-    .into_iter()
-    .filter_map(|(on, word)| on.then_some(word))
-    .collect()
-}
-
-/// An output enum value as a word: `None` for 0 (UNSPECIFIED, which the API uses for "none"),
-/// the proto name without `prefix` in lower case, or `unknown(N)` for a value newer than this client.
-pub(crate) fn enum_text(proto_name: Option<&str>, prefix: &str, raw: i32) -> Option<String> {
-    if raw == 0 {
-        return None;
-    }
-    Some(match proto_name {
-        Some(name) => name
-            .strip_prefix(prefix)
-            .unwrap_or(name)
-            .to_ascii_lowercase(),
-        None => format!("unknown({raw})"),
-    })
-}
-
-/// Declares `fn $fn_name(raw: i32) -> Option<String>` for an output enum.
-macro_rules! output_enum {
-    ($fn_name:ident, $proto:ident, $prefix:literal) => {
-        /// The word for a value of this enum (see [`enum_text`]).
-        pub(crate) fn $fn_name(raw: i32) -> Option<String> {
-            enum_text(
-                pb::$proto::try_from(raw).ok().map(|v| v.as_str_name()),
-                $prefix,
-                raw,
-            )
-        }
+    let Some(mut toggles) = toggles.copied() else {
+        return Vec::new();
     };
-}
-
-output_enum!(level, ThreatLevel, "THREAT_LEVEL_");
-output_enum!(platform, Platform, "PLATFORM_");
-output_enum!(health, HealthState, "HEALTH_STATE_");
-output_enum!(threat_category, ThreatCategory, "THREAT_CATEGORY_");
-output_enum!(threat_status, ThreatStatus, "THREAT_STATUS_");
-output_enum!(connector_state, ConnectorState, "CONNECTOR_STATE_");
-output_enum!(partner_kind, PartnerKind, "PARTNER_KIND_");
-output_enum!(compliance, ComplianceStatus, "COMPLIANCE_STATUS_");
-output_enum!(decision, Decision, "DECISION_");
-output_enum!(app_decision, AppDecision, "APP_DECISION_");
-output_enum!(app_action, AppAction, "APP_ACTION_");
-output_enum!(partner_priority, PartnerPriority, "PARTNER_PRIORITY_");
-output_enum!(action_kind, ActionKind, "ACTION_KIND_");
-output_enum!(config_object, ConfigObject, "CONFIG_OBJECT_");
-output_enum!(missing_data, MissingDataMode, "MISSING_DATA_MODE_");
-output_enum!(feed_state, FeedState, "FEED_STATE_");
-output_enum!(
-    unknown_device,
-    UnknownDeviceAccess,
-    "UNKNOWN_DEVICE_ACCESS_"
-);
-
-/// `word` or `-` when the value is unset, for tables.
-pub(crate) fn or_dash(word: Option<String>) -> String {
-    word.unwrap_or_else(|| "-".to_owned())
+    TogglePlatform::ALL
+        .iter()
+        .filter(|platform| *platform.toggle(&mut toggles))
+        .map(|platform| platform.word())
+        .collect()
 }
 
 #[cfg(test)]
@@ -279,11 +449,12 @@ mod tests {
 
     #[test]
     fn output_words_strip_the_prefix_and_treat_zero_as_none() {
+        let level = word_of::<pb::ThreatLevel>;
         assert_eq!(level(pb::ThreatLevel::Low as i32).as_deref(), Some("low"));
         assert_eq!(level(0), None);
         assert_eq!(level(99).as_deref(), Some("unknown(99)"));
         assert_eq!(
-            connector_state(pb::ConnectorState::NotSetUp as i32).as_deref(),
+            word_of::<pb::ConnectorState>(pb::ConnectorState::NotSetUp as i32).as_deref(),
             Some("not_set_up")
         );
     }
@@ -295,6 +466,16 @@ mod tests {
             PartnerPriority::ThirdPartyOverDefender.to_proto(),
             pb::PartnerPriority::ThirdPartyOverDefender as i32
         );
+        assert_eq!(
+            PartnerPriority::ThirdPartyOverDefender.word(),
+            "third_party_over_defender"
+        );
+        assert_eq!(
+            Compliance::from_word("in_grace_period"),
+            Some(Compliance::InGracePeriod)
+        );
+        assert_eq!(AppAction::from_word("warn"), None, "not offered");
+        assert_eq!(Level::from_word("LOW"), None, "words are lower case");
         let on = toggles(&[TogglePlatform::Ios, TogglePlatform::Macos]);
         assert_eq!(toggle_words(Some(&on)), vec!["ios", "macos"]);
     }

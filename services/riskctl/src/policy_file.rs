@@ -14,8 +14,8 @@ use riskgate_proto::v1 as pb;
 use serde::{Deserialize, Deserializer};
 
 use crate::names::{
-    toggles, ActionKind, AppAction, Level, MissingDataMode, PartnerKind, PartnerPriority, Platform,
-    TogglePlatform, UnknownDeviceAccess,
+    toggles, ActionKind, AppAction, InputEnum as _, Level, MissingDataMode, PartnerKind,
+    PartnerPriority, Platform, TogglePlatform, UnknownDeviceAccess,
 };
 
 /// A policy file.

@@ -5,7 +5,7 @@ use riskgate_proto::v1::{self as pb, event::Kind};
 
 use crate::{
     json::timestamp_text,
-    names::{self, or_dash},
+    names::{event_kind_word, or_dash, word_of},
 };
 
 /// `code: message [policy P] [connector C] [threats T1,T2]`.
@@ -46,68 +46,70 @@ pub(crate) fn event_line(e: &pb::Event) -> String {
     };
     let detail = match &e.kind {
         Some(Kind::DeviceReported(r)) => format!(
-            "device_reported {} health={} level {}{}",
+            "{} health={} level {}{}",
             r.connector_id,
-            or_dash(names::health(r.health_state)),
+            or_dash(word_of::<pb::HealthState>(r.health_state)),
             change(
-                names::level(r.previous_level),
-                names::level(r.current_level)
+                word_of::<pb::ThreatLevel>(r.previous_level),
+                word_of::<pb::ThreatLevel>(r.current_level)
             ),
             match r.threats.len() {
                 0 => String::new(),
                 n => format!(" threats={n}"),
             }
         ),
-        Some(Kind::DeviceComplianceChange(c)) => format!(
-            "device_compliance_change {}",
-            change(
-                names::compliance(c.previous_status),
-                names::compliance(c.current_status)
-            )
+        Some(Kind::DeviceComplianceChange(c)) => change(
+            word_of::<pb::ComplianceStatus>(c.previous_status),
+            word_of::<pb::ComplianceStatus>(c.current_status),
         ),
         Some(Kind::ComplianceActionDue(a)) => format!(
-            "compliance_action_due {} policy={}",
-            or_dash(names::action_kind(a.action)),
+            "{} policy={}",
+            or_dash(word_of::<pb::ActionKind>(a.action)),
             a.policy_id
         ),
         Some(Kind::AccessDecisionChange(c)) => format!(
-            "access_decision_change {} {}",
+            "{} {}",
             c.resource,
             change(
-                names::decision(c.previous_decision),
-                names::decision(c.current_decision)
+                word_of::<pb::Decision>(c.previous_decision),
+                word_of::<pb::Decision>(c.current_decision)
             )
         ),
         Some(Kind::AppProtectionChange(c)) => format!(
-            "app_protection_change {} {}",
+            "{} {}",
             c.policy_id,
             change(
-                names::app_decision(c.previous_decision),
-                names::app_decision(c.current_decision)
+                word_of::<pb::AppDecision>(c.previous_decision),
+                word_of::<pb::AppDecision>(c.current_decision)
             )
         ),
         Some(Kind::ConnectorStateChange(c)) => format!(
-            "connector_state_change {} {}",
+            "{} {}",
             c.connector_id,
             change(
-                names::connector_state(c.previous_state),
-                names::connector_state(c.current_state)
+                word_of::<pb::ConnectorState>(c.previous_state),
+                word_of::<pb::ConnectorState>(c.current_state)
             )
         ),
         Some(Kind::ConfigChange(c)) => format!(
-            "config_change {} {} version={}",
-            or_dash(names::config_object(c.object)),
+            "{} {} version={}",
+            or_dash(word_of::<pb::ConfigObject>(c.object)),
             if c.id.is_empty() { "-" } else { &c.id },
             c.version
         ),
         Some(Kind::KnownRiskCleared(c)) => format!(
-            "known_risk_cleared {} level={}",
+            "{} level={}",
             c.connector_id,
-            or_dash(c.risk.as_ref().and_then(|risk| names::level(risk.level)))
+            or_dash(
+                c.risk
+                    .as_ref()
+                    .and_then(|risk| word_of::<pb::ThreatLevel>(risk.level))
+            )
         ),
-        None => "unknown event kind".to_owned(),
+        None => return format!("#{} {time} {device} unknown event kind", e.position),
     };
-    format!("#{} {time} {device} {detail}", e.position)
+    let kind = event_kind_word(e).unwrap_or_default();
+    format!("#{} {time} {device} {kind} {detail}", e.position)
 }
 
 /// One line per snapshot entry: device, platform, level, compliance and its access decisions.
@@ -116,14 +118,20 @@ pub(crate) fn snapshot_line(s: &pb::DeviceSnapshot) -> String {
     let access: Vec<String> = s
         .access
         .iter()
-        .map(|a| format!("{}={}", a.resource, or_dash(names::decision(a.decision))))
+        .map(|a| {
+            format!(
+                "{}={}",
+                a.resource,
+                or_dash(word_of::<pb::Decision>(a.decision))
+            )
+        })
         .collect();
     format!(
         "snapshot {} platform={} level={} compliance={}{}",
         device.device_id,
-        or_dash(names::platform(device.platform)),
-        or_dash(names::level(device.level)),
-        or_dash(names::compliance(s.compliance)),
+        or_dash(word_of::<pb::Platform>(device.platform)),
+        or_dash(word_of::<pb::ThreatLevel>(device.level)),
+        or_dash(word_of::<pb::ComplianceStatus>(s.compliance)),
         if access.is_empty() {
             String::new()
         } else {

@@ -3,6 +3,9 @@
 //! flip, the documented exit codes for each kind of failure, the three token sources, TLS, and `watch`
 //! resuming from its cursor file.
 
+// test code
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "cli/support.rs"]
 mod support;
 

@@ -1,7 +1,7 @@
 //! `riskctl connectors list|show|create|update|enable|disable|delete`.
 
 use riskgate_proto::v1::{
-    Connector, CreateConnectorRequest, DeleteConnectorRequest, GetConnectorRequest,
+    self as pb, Connector, CreateConnectorRequest, DeleteConnectorRequest, GetConnectorRequest,
     ListConnectorsRequest, MinimumOsVersions, PlatformToggles, UpdateConnectorRequest,
 };
 use serde_json::json;
@@ -14,7 +14,7 @@ use crate::{
     error::{CliError, CliResult},
     files,
     json::{self as json_out, ago, duration_text, timestamp_text},
-    names::{self, or_dash, toggle_words, TogglePlatform},
+    names::{self, or_dash, toggle_words, word_of, InputEnum as _, TogglePlatform},
     output::{self, fields, Table},
     policy_file::{proto_duration, ConnectorFile},
 };
@@ -88,7 +88,7 @@ async fn list(conn: &Connection, json: bool) -> CliResult<()> {
         table.row(vec![
             c.connector_id.clone(),
             c.vendor.clone(),
-            or_dash(names::connector_state(c.state)),
+            or_dash(word_of::<pb::ConnectorState>(c.state)),
             platforms_or_dash(c.compliance_enabled.as_ref()),
             platforms_or_dash(c.app_protection_enabled.as_ref()),
             or_dash(ago(c.last_heartbeat.as_ref())),
@@ -112,18 +112,19 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
     if json {
         return output::json(&json_out::connector(c));
     }
-    let min = c.minimum_os_versions.clone().unwrap_or_default();
-    let min_os: Vec<String> = [
-        ("android", &min.android),
-        ("ios", &min.ios),
-        ("windows", &min.windows),
-        ("macos", &min.macos),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(p, v)| format!("{p}={v}"))
-    .collect();
-    let mut pairs = vec![
+    let mut pairs = settings(c);
+    if !c.error_message.is_empty() {
+        pairs.push(("error", c.error_message.clone()));
+    }
+    if let Some(feed) = &c.feed {
+        pairs.extend(feed_fields(c, feed));
+    }
+    output::write(&fields(&pairs))
+}
+
+/// The connector's settings and state, labelled.
+fn settings(c: &Connector) -> Vec<(&'static str, String)> {
+    vec![
         ("id", c.connector_id.clone()),
         ("vendor", c.vendor.clone()),
         (
@@ -132,9 +133,9 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
         ),
         (
             "kind",
-            names::partner_kind(c.kind).unwrap_or_else(|| "third_party".to_owned()),
+            word_of::<pb::PartnerKind>(c.kind).unwrap_or_else(|| "third_party".to_owned()),
         ),
-        ("state", or_dash(names::connector_state(c.state))),
+        ("state", or_dash(word_of::<pb::ConnectorState>(c.state))),
         ("provisioned", c.provisioned.unwrap_or(true).to_string()),
         (
             "compliance",
@@ -152,14 +153,7 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
             "block unsupported os",
             c.block_unsupported_os_versions.to_string(),
         ),
-        (
-            "minimum os",
-            if min_os.is_empty() {
-                "-".to_owned()
-            } else {
-                min_os.join(" ")
-            },
-        ),
+        ("minimum os", minimum_os_text(c.minimum_os_versions.clone())),
         (
             "unresponsive after",
             duration_text(c.unresponsive_after.as_ref())
@@ -171,34 +165,52 @@ fn print(c: &Connector, json: bool) -> CliResult<()> {
         ),
         (
             "missing data",
-            names::missing_data(c.missing_data).unwrap_or_else(|| "last_known".to_owned()),
+            word_of::<pb::MissingDataMode>(c.missing_data)
+                .unwrap_or_else(|| "last_known".to_owned()),
         ),
         ("version", c.version.to_string()),
-    ];
-    if !c.error_message.is_empty() {
-        pairs.push(("error", c.error_message.clone()));
+    ]
+}
+
+/// `ios=16.4 macos=14` for the platforms with a minimum version, or `-`.
+fn minimum_os_text(versions: Option<MinimumOsVersions>) -> String {
+    let mut versions = versions.unwrap_or_default();
+    let set: Vec<String> = TogglePlatform::ALL
+        .iter()
+        .filter_map(|platform| {
+            let version = platform.minimum_os(&mut versions);
+            (!version.is_empty()).then(|| format!("{}={version}", platform.word()))
+        })
+        .collect();
+    if set.is_empty() {
+        "-".to_owned()
+    } else {
+        set.join(" ")
     }
-    if let Some(feed) = &c.feed {
-        let state = names::feed_state(feed.state).unwrap_or_else(|| "not reported".to_owned());
-        let since = timestamp_text(feed.since.as_ref())
-            .map(|since| format!(" since {since}"))
-            .unwrap_or_default();
-        let reason = if feed.reason.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", feed.reason)
-        };
-        pairs.push(("vendor feed", format!("{state}{since}{reason}")));
-        pairs.push((
+}
+
+/// The state of the connector's vendor feed, labelled.
+fn feed_fields(c: &Connector, feed: &pb::FeedHealth) -> [(&'static str, String); 3] {
+    let state = word_of::<pb::FeedState>(feed.state).unwrap_or_else(|| "not reported".to_owned());
+    let since = timestamp_text(feed.since.as_ref())
+        .map(|since| format!(" since {since}"))
+        .unwrap_or_default();
+    let reason = if feed.reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", feed.reason)
+    };
+    [
+        ("vendor feed", format!("{state}{since}{reason}")),
+        (
             "last vendor sync",
             or_dash(timestamp_text(feed.last_vendor_sync.as_ref())),
-        ));
-        pairs.push((
+        ),
+        (
             "vendor sync lag",
             or_dash(duration_text(c.vendor_sync_lag.as_ref())),
-        ));
-    }
-    output::write(&fields(&pairs))
+        ),
+    ]
 }
 
 async fn create(conn: &Connection, args: ConnectorCreateArgs, json: bool) -> CliResult<()> {
@@ -276,7 +288,7 @@ async fn toggle(conn: &Connection, args: ToggleArgs, on: bool, json: bool) -> Cl
     let mut connector = get(conn, &args.id).await?;
     let version = connector.version;
     let platforms: &[TogglePlatform] = if args.platforms.is_empty() {
-        &TogglePlatform::ALL
+        TogglePlatform::ALL
     } else {
         &args.platforms
     };
@@ -285,20 +297,12 @@ async fn toggle(conn: &Connection, args: ToggleArgs, on: bool, json: bool) -> Cl
     let app_protection = args.app_protection || (neither && !on);
     for platform in platforms {
         if compliance {
-            platform.set(
-                connector
-                    .compliance_enabled
-                    .get_or_insert_with(Default::default),
-                on,
-            );
+            let toggles = connector.compliance_enabled.get_or_insert_default();
+            *platform.toggle(toggles) = on;
         }
         if app_protection {
-            platform.set(
-                connector
-                    .app_protection_enabled
-                    .get_or_insert_with(Default::default),
-                on,
-            );
+            let toggles = connector.app_protection_enabled.get_or_insert_default();
+            *platform.toggle(toggles) = on;
         }
     }
     if on {
@@ -368,13 +372,7 @@ fn apply_fields(connector: &mut Connector, fields: &ConnectorFields) {
             .minimum_os_versions
             .get_or_insert_with(MinimumOsVersions::default);
         for (platform, version) in &fields.min_os {
-            let slot = match platform {
-                TogglePlatform::Android => &mut min.android,
-                TogglePlatform::Ios => &mut min.ios,
-                TogglePlatform::Windows => &mut min.windows,
-                TogglePlatform::Macos => &mut min.macos,
-            };
-            slot.clone_from(version);
+            platform.minimum_os(min).clone_from(version);
         }
     }
     if let Some(after) = fields.unresponsive_after {

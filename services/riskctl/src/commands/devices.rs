@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use riskgate_proto::v1::{
-    ClearKnownRiskRequest, DeviceHistoryRequest, Event, GetDeviceComplianceRequest,
-    GetDeviceRequest, ListDevicesRequest, RecheckRequest,
+    self as pb, ClearKnownRiskRequest, Device, DeviceCompliance, DeviceHistoryRequest, Event,
+    GetDeviceComplianceRequest, GetDeviceRequest, KnownRisk, ListDevicesRequest, PartnerReport,
+    PolicyCompliance, RecheckRequest, Threat,
 };
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::{
     connect::Connection,
     error::CliResult,
     json::{self, ago, timestamp_text},
-    names::{self, or_dash},
+    names::{or_dash, word_of, InputEnum as _},
     output::{self, fields, Table},
     policy_file::proto_duration,
     text,
@@ -146,7 +147,7 @@ async fn clear_risk(
     output::write(&format!(
         "cleared; {} is now at level {}\n",
         device.device_id,
-        or_dash(names::level(device.level))
+        or_dash(word_of::<pb::ThreatLevel>(device.level))
     ))
 }
 
@@ -185,8 +186,8 @@ async fn list(conn: &Connection, request: ListDevicesRequest, json: bool) -> Cli
         let connectors: Vec<&str> = d.reports.iter().map(|r| r.connector_id.as_str()).collect();
         table.row(vec![
             d.device_id.clone(),
-            or_dash(names::platform(d.platform)),
-            or_dash(names::level(d.level)),
+            or_dash(word_of::<pb::Platform>(d.platform)),
+            or_dash(word_of::<pb::ThreatLevel>(d.level)),
             dash_if_empty(&d.os_version),
             dash_if_empty(&d.owner_user_id),
             dash_if_empty(&connectors.join(",")),
@@ -219,15 +220,32 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
             "compliance": json::device_compliance(&compliance),
         }));
     }
-    let mut text = fields(&[
+    let mut text = device_fields(&device, &compliance);
+    text.push_str("\nReports:\n");
+    text.push_str(&reports_table(&device.reports));
+    text.push_str("\nCompliance:\n");
+    text.push_str(&compliance_table(&compliance.policies));
+    text.push_str(&text::reason_lines(&compliance.reasons));
+    output::write(&text)
+}
+
+/// The device's own fields and overall compliance, aligned.
+fn device_fields(device: &Device, compliance: &DeviceCompliance) -> String {
+    fields(&[
         ("device", device.device_id.clone()),
-        ("platform", or_dash(names::platform(device.platform))),
+        (
+            "platform",
+            or_dash(word_of::<pb::Platform>(device.platform)),
+        ),
         ("os version", dash_if_empty(&device.os_version)),
         ("model", dash_if_empty(&device.model)),
         ("owner", dash_if_empty(&device.owner_user_id)),
         ("groups", dash_if_empty(&device.groups.join(", "))),
-        ("level", or_dash(names::level(device.level))),
-        ("compliance", or_dash(names::compliance(compliance.status))),
+        ("level", or_dash(word_of::<pb::ThreatLevel>(device.level))),
+        (
+            "compliance",
+            or_dash(word_of::<pb::ComplianceStatus>(compliance.status)),
+        ),
         (
             "first seen",
             or_dash(timestamp_text(device.first_seen.as_ref())),
@@ -237,9 +255,12 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
             or_dash(timestamp_text(device.last_seen.as_ref())),
         ),
         ("position", device.position.to_string()),
-    ]);
-    text.push_str("\nReports:\n");
-    let mut reports = Table::new(&[
+    ])
+}
+
+/// One row per partner report.
+fn reports_table(reports: &[PartnerReport]) -> String {
+    let mut table = Table::new(&[
         "CONNECTOR",
         "HEALTH",
         "LEVEL",
@@ -247,50 +268,53 @@ async fn show(conn: &Connection, device_id: &str, json: bool) -> CliResult<()> {
         "KNOWN RISK",
         "THREATS",
     ]);
-    for r in &device.reports {
-        let open: Vec<String> = r
-            .threats
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} ({}, {}, {})",
-                    t.vendor_threat_id,
-                    or_dash(names::threat_category(t.category)),
-                    or_dash(names::level(t.severity)),
-                    or_dash(names::threat_status(t.status))
-                )
-            })
-            .collect();
-        reports.row(vec![
+    for r in reports {
+        let threats: Vec<String> = r.threats.iter().map(threat_text).collect();
+        table.row(vec![
             r.connector_id.clone(),
-            or_dash(names::health(r.health_state)),
-            or_dash(names::level(r.level)),
+            or_dash(word_of::<pb::HealthState>(r.health_state)),
+            or_dash(word_of::<pb::ThreatLevel>(r.level)),
             or_dash(timestamp_text(r.observed_at.as_ref())),
-            or_dash(r.known_risk.as_ref().map(|risk| {
-                format!(
-                    "{} at {}",
-                    or_dash(names::level(risk.level)),
-                    or_dash(timestamp_text(risk.observed_at.as_ref()))
-                )
-            })),
-            dash_if_empty(&open.join("; ")),
+            or_dash(r.known_risk.as_ref().map(known_risk_text)),
+            dash_if_empty(&threats.join("; ")),
         ]);
     }
-    text.push_str(&reports.render("no reports"));
-    text.push_str("\nCompliance:\n");
-    let mut policies = Table::new(&["POLICY", "STATUS", "GRACE ENDS", "REASONS"]);
-    for p in &compliance.policies {
+    table.render("no reports")
+}
+
+/// `id (category, severity, status)`.
+fn threat_text(t: &Threat) -> String {
+    format!(
+        "{} ({}, {}, {})",
+        t.vendor_threat_id,
+        or_dash(word_of::<pb::ThreatCategory>(t.category)),
+        or_dash(word_of::<pb::ThreatLevel>(t.severity)),
+        or_dash(word_of::<pb::ThreatStatus>(t.status))
+    )
+}
+
+/// `level at time`.
+fn known_risk_text(risk: &KnownRisk) -> String {
+    format!(
+        "{} at {}",
+        or_dash(word_of::<pb::ThreatLevel>(risk.level)),
+        or_dash(timestamp_text(risk.observed_at.as_ref()))
+    )
+}
+
+/// One row per compliance policy targeting the device.
+fn compliance_table(policies: &[PolicyCompliance]) -> String {
+    let mut table = Table::new(&["POLICY", "STATUS", "GRACE ENDS", "REASONS"]);
+    for p in policies {
         let reasons: Vec<String> = p.reasons.iter().map(text::reason).collect();
-        policies.row(vec![
+        table.row(vec![
             p.policy_id.clone(),
-            or_dash(names::compliance(p.status)),
+            or_dash(word_of::<pb::ComplianceStatus>(p.status)),
             or_dash(timestamp_text(p.grace_period_ends.as_ref())),
             dash_if_empty(&reasons.join("; ")),
         ]);
     }
-    text.push_str(&policies.render("no policy targets this device"));
-    text.push_str(&text::reason_lines(&compliance.reasons));
-    output::write(&text)
+    table.render("no policy targets this device")
 }
 
 async fn history(

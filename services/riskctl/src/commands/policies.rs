@@ -2,8 +2,8 @@
 //! app-protection policies, as one family of objects addressed by id.
 
 use riskgate_proto::v1::{
-    AppProtectionPolicy, CompliancePolicy, DeleteByIdRequest, GetByIdRequest, ListRequest,
-    Resource, UpdateCompliancePolicyRequest,
+    self as pb, AppProtectionPolicy, CompliancePolicy, DeleteByIdRequest, GetByIdRequest,
+    ListRequest, Resource, UpdateCompliancePolicyRequest,
 };
 use serde_json::{json, Value};
 use tonic::Code;
@@ -14,7 +14,7 @@ use crate::{
     error::{CliError, CliResult},
     files,
     json::{self as json_out, duration_text},
-    names::{self, or_dash},
+    names::{or_dash, word_of},
     output::{self, fields, Table},
     policy_file::PolicyFile,
 };
@@ -152,94 +152,99 @@ async fn apply(conn: &Connection, file: &PolicyFile, json: bool) -> CliResult<()
 }
 
 async fn list(conn: &Connection, kind: Option<PolicyKind>, json: bool) -> CliResult<()> {
-    let wants = |k: PolicyKind| kind.is_none_or(|only| only == k);
-    let mut client = conn.policies();
-    let compliance = if wants(PolicyKind::Compliance) {
-        client
-            .list_compliance_policies(ListRequest {})
-            .await
-            .map_err(|s| conn.status(&s))?
-            .into_inner()
-            .policies
-    } else {
-        Vec::new()
-    };
-    let resources = if wants(PolicyKind::Resource) {
-        client
-            .list_resources(ListRequest {})
-            .await
-            .map_err(|s| conn.status(&s))?
-            .into_inner()
-            .resources
-    } else {
-        Vec::new()
-    };
-    let apps = if wants(PolicyKind::AppProtection) {
-        client
-            .list_app_protection_policies(ListRequest {})
-            .await
-            .map_err(|s| conn.status(&s))?
-            .into_inner()
-            .policies
-    } else {
-        Vec::new()
-    };
+    let listed = Listed::fetch(conn, kind).await?;
     if json {
         return output::json(&json!({
-            "compliance": compliance.iter().map(json_out::compliance_policy).collect::<Vec<_>>(),
-            "resource": resources.iter().map(json_out::resource).collect::<Vec<_>>(),
-            "app_protection": apps.iter().map(json_out::app_policy).collect::<Vec<_>>(),
+            "compliance": listed.compliance.iter().map(json_out::compliance_policy).collect::<Vec<_>>(),
+            "resource": listed.resources.iter().map(json_out::resource).collect::<Vec<_>>(),
+            "app_protection": listed.apps.iter().map(json_out::app_policy).collect::<Vec<_>>(),
         }));
     }
-    let mut text = String::new();
+    let wants = |k: PolicyKind| kind.is_none_or(|only| only == k);
+    let mut tables = Vec::new();
     if wants(PolicyKind::Compliance) {
-        let mut table = Table::new(&[
-            "COMPLIANCE",
-            "MAX LEVEL",
-            "PLATFORMS",
-            "TARGETS",
-            "GRACE",
-            "VERSION",
-        ]);
-        for p in &compliance {
-            table.row(vec![
-                p.policy_id.clone(),
-                or_dash(names::level(p.max_threat_level)),
-                platform_list(&p.platforms),
-                targets(p),
-                duration_text(p.grace_period.as_ref()).unwrap_or_else(|| "0s".to_owned()),
-                p.version.to_string(),
-            ]);
-        }
-        text.push_str(&table.render("no compliance policies"));
+        tables.push(compliance_table(&listed.compliance));
     }
     if wants(PolicyKind::Resource) {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        let mut table = Table::new(&["RESOURCE", "RULES", "VERSION"]);
-        for r in &resources {
-            table.row(vec![r.name.clone(), rules_text(r), r.version.to_string()]);
-        }
-        text.push_str(&table.render("no resources"));
+        tables.push(resources_table(&listed.resources));
     }
     if wants(PolicyKind::AppProtection) {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        let mut table = Table::new(&["APP PROTECTION", "MAX LEVEL", "ACTION", "APPS", "VERSION"]);
-        for p in &apps {
-            table.row(vec![
-                p.policy_id.clone(),
-                or_dash(names::level(p.max_threat_level)),
-                or_dash(names::app_action(p.action)),
-                p.app_ids.join(","),
-                p.version.to_string(),
-            ]);
-        }
-        text.push_str(&table.render("no app-protection policies"));
+        tables.push(apps_table(&listed.apps));
     }
-    output::write(&text)
+    output::write(&tables.join("\n"))
+}
+
+/// The objects of the kinds `policies list` asked for (the others stay empty).
+#[derive(Debug, Default)]
+struct Listed {
+    compliance: Vec<CompliancePolicy>,
+    resources: Vec<Resource>,
+    apps: Vec<AppProtectionPolicy>,
+}
+
+impl Listed {
+    async fn fetch(conn: &Connection, kind: Option<PolicyKind>) -> CliResult<Listed> {
+        let wants = |k: PolicyKind| kind.is_none_or(|only| only == k);
+        let mut client = conn.policies();
+        let mut listed = Listed::default();
+        if wants(PolicyKind::Compliance) {
+            let answer = client.list_compliance_policies(ListRequest {}).await;
+            listed.compliance = answer.map_err(|s| conn.status(&s))?.into_inner().policies;
+        }
+        if wants(PolicyKind::Resource) {
+            let answer = client.list_resources(ListRequest {}).await;
+            listed.resources = answer.map_err(|s| conn.status(&s))?.into_inner().resources;
+        }
+        if wants(PolicyKind::AppProtection) {
+            let answer = client.list_app_protection_policies(ListRequest {}).await;
+            listed.apps = answer.map_err(|s| conn.status(&s))?.into_inner().policies;
+        }
+        Ok(listed)
+    }
+}
+
+fn compliance_table(policies: &[CompliancePolicy]) -> String {
+    let mut table = Table::new(&[
+        "COMPLIANCE",
+        "MAX LEVEL",
+        "PLATFORMS",
+        "TARGETS",
+        "GRACE",
+        "VERSION",
+    ]);
+    for p in policies {
+        table.row(vec![
+            p.policy_id.clone(),
+            or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
+            platform_list(&p.platforms),
+            targets(p),
+            duration_text(p.grace_period.as_ref()).unwrap_or_else(|| "0s".to_owned()),
+            p.version.to_string(),
+        ]);
+    }
+    table.render("no compliance policies")
+}
+
+fn resources_table(resources: &[Resource]) -> String {
+    let mut table = Table::new(&["RESOURCE", "RULES", "VERSION"]);
+    for r in resources {
+        table.row(vec![r.name.clone(), rules_text(r), r.version.to_string()]);
+    }
+    table.render("no resources")
+}
+
+fn apps_table(policies: &[AppProtectionPolicy]) -> String {
+    let mut table = Table::new(&["APP PROTECTION", "MAX LEVEL", "ACTION", "APPS", "VERSION"]);
+    for p in policies {
+        table.row(vec![
+            p.policy_id.clone(),
+            or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
+            or_dash(word_of::<pb::AppAction>(p.action)),
+            p.app_ids.join(","),
+            p.version.to_string(),
+        ]);
+    }
+    table.render("no app-protection policies")
 }
 
 fn platform_list(platforms: &[i32]) -> String {
@@ -248,7 +253,7 @@ fn platform_list(platforms: &[i32]) -> String {
     }
     platforms
         .iter()
-        .map(|p| or_dash(names::platform(*p)))
+        .map(|p| or_dash(word_of::<pb::Platform>(*p)))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -279,7 +284,7 @@ fn rules_text(r: &Resource) -> String {
             if rule.require_compliant_device {
                 needs.push("compliant device".to_owned());
             }
-            if let Some(level) = names::level(rule.max_threat_level) {
+            if let Some(level) = word_of::<pb::ThreatLevel>(rule.max_threat_level) {
                 needs.push(format!("level <= {level}"));
             }
             if needs.is_empty() {
@@ -377,7 +382,7 @@ fn print_compliance(p: &CompliancePolicy, json: bool) -> CliResult<()> {
         .map(|a| {
             format!(
                 "{} after {}",
-                or_dash(names::action_kind(a.kind)),
+                or_dash(word_of::<pb::ActionKind>(a.kind)),
                 duration_text(a.after.as_ref()).unwrap_or_else(|| "0s".to_owned())
             )
         })
@@ -392,7 +397,7 @@ fn print_compliance(p: &CompliancePolicy, json: bool) -> CliResult<()> {
         ("targets", targets(p)),
         (
             "max threat level",
-            or_dash(names::level(p.max_threat_level)),
+            or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
         ),
         (
             "grace period",
@@ -435,12 +440,12 @@ fn print_app(p: &AppProtectionPolicy, json: bool) -> CliResult<()> {
         ("platforms", platform_list(&p.platforms)),
         (
             "max threat level",
-            or_dash(names::level(p.max_threat_level)),
+            or_dash(word_of::<pb::ThreatLevel>(p.max_threat_level)),
         ),
-        ("action", or_dash(names::app_action(p.action))),
+        ("action", or_dash(word_of::<pb::AppAction>(p.action))),
         (
             "partner priority",
-            names::partner_priority(p.partner_priority)
+            word_of::<pb::PartnerPriority>(p.partner_priority)
                 .unwrap_or_else(|| "defender_over_third_party (default)".to_owned()),
         ),
         ("version", p.version.to_string()),

@@ -8,11 +8,16 @@
 //! would hide the events that were lost; and it treats three progress intervals of silence as a dead
 //! stream.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
-use riskgate_proto::v1::{subscribe_response::Message, SubscribeRequest, SubscriptionFilter};
+use riskgate_proto::v1::{
+    subscribe_response::Message, DeviceSnapshot, Event, SubscribeRequest, SubscriptionFilter,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
@@ -21,7 +26,9 @@ use crate::{
     connect::Connection,
     error::{one_line, CliError, CliResult},
     files::{parent_dir, replace_atomically},
-    json as json_out, output, text,
+    json as json_out,
+    names::InputEnum as _,
+    output, text,
 };
 
 /// What the cursor file holds.
@@ -39,8 +46,37 @@ pub(super) async fn run(conn: &Connection, args: WatchArgs, json: bool) -> CliRe
         _ => None,
     };
     let resumed = saved.is_some();
-    let mut state = saved.unwrap_or_default();
-    let request = SubscribeRequest {
+    let state = saved.unwrap_or_default();
+    let failed = |status: Status| stream_error(conn, &args, resumed, &status);
+    let mut stream = conn
+        .stream()
+        .subscribe(subscribe_request(&args, &state))
+        .await
+        .map_err(failed)?
+        .into_inner();
+
+    if args.max_events == Some(0) {
+        return Ok(());
+    }
+    let mut watch = Watch::new(&args, json, state);
+    loop {
+        let wait = watch.wait();
+        let message = match tokio::time::timeout(wait, stream.message()).await {
+            Err(_) if watch.idle_for_long_enough() => return Ok(()),
+            Err(_) => return Err(dead_stream(conn, watch.dead_after)),
+            Ok(Err(status)) => return Err(failed(status)),
+            Ok(Ok(None)) => return Err(stream_ended(conn)),
+            Ok(Ok(Some(response))) => response.message,
+        };
+        if watch.process(message)? == Flow::Done {
+            return Ok(());
+        }
+    }
+}
+
+/// The subscription `args` select, resuming after `state`'s cursor.
+fn subscribe_request(args: &WatchArgs, state: &SavedCursor) -> SubscribeRequest {
+    SubscribeRequest {
         filter: Some(SubscriptionFilter {
             device_ids: args.devices.clone(),
             user_ids: args.users.clone(),
@@ -52,107 +88,171 @@ pub(super) async fn run(conn: &Connection, args: WatchArgs, json: bool) -> CliRe
         }),
         cursor: state.cursor.clone(),
         progress_interval_ms: u32::try_from(args.progress_interval.as_millis()).unwrap_or(u32::MAX),
-    };
-    let failed = |status: Status| stream_error(conn, &args, resumed, &status);
-    let mut stream = conn
-        .stream()
-        .subscribe(request)
-        .await
-        .map_err(failed)?
-        .into_inner();
-
-    if args.max_events == Some(0) {
-        return Ok(());
     }
-    let dead_after = args.progress_interval.saturating_mul(3);
-    let mut events_printed = 0u64;
-    let mut idle_deadline = args.exit_after_idle.map(|idle| Instant::now() + idle);
-    loop {
-        let now = Instant::now();
-        let wait = match idle_deadline {
-            Some(deadline) => dead_after.min(deadline.saturating_duration_since(now)),
-            None => dead_after,
+}
+
+/// Nothing, not even progress, arrived for three intervals.
+fn dead_stream(conn: &Connection, dead_after: Duration) -> CliError {
+    CliError::Unreachable {
+        url: conn.url().to_owned(),
+        detail: format!(
+            "nothing arrived on the stream for {}, so it is dead; run watch again to resume",
+            humantime::format_duration(dead_after)
+        ),
+    }
+}
+
+/// The server closed the stream.
+fn stream_ended(conn: &Connection) -> CliError {
+    CliError::Unreachable {
+        url: conn.url().to_owned(),
+        detail: "the server ended the stream (shutting down?); run watch again to resume"
+            .to_owned(),
+    }
+}
+
+/// Whether watch goes on after a message.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    /// Wait for the next message.
+    Continue,
+    /// `--max-events` were printed.
+    Done,
+}
+
+/// A running watch: what it prints, how far it got, and when it stops.
+struct Watch<'a> {
+    args: &'a WatchArgs,
+    json: bool,
+    /// The cursor and position of the last message processed.
+    state: SavedCursor,
+    events_printed: u64,
+    /// When `--exit-after-idle` ends the watch unless something arrives first.
+    idle_deadline: Option<Instant>,
+    /// Silence this long means the stream is dead.
+    dead_after: Duration,
+}
+
+impl<'a> Watch<'a> {
+    fn new(args: &'a WatchArgs, json: bool, state: SavedCursor) -> Self {
+        let mut watch = Watch {
+            args,
+            json,
+            state,
+            events_printed: 0,
+            idle_deadline: None,
+            dead_after: args.progress_interval.saturating_mul(3),
         };
-        let message = match tokio::time::timeout(wait, stream.message()).await {
-            Err(_) if idle_deadline.is_some_and(|deadline| Instant::now() >= deadline) => {
-                return Ok(());
-            }
-            Err(_) => {
-                return Err(CliError::Unreachable {
-                    url: conn.url().to_owned(),
-                    detail: format!(
-                        "nothing arrived on the stream for {}, so it is dead; run watch again to resume",
-                        humantime::format_duration(dead_after)
-                    ),
-                })
-            }
-            Ok(Err(status)) => return Err(failed(status)),
-            Ok(Ok(None)) => {
-                return Err(CliError::Unreachable {
-                    url: conn.url().to_owned(),
-                    detail: "the server ended the stream (shutting down?); run watch again to resume"
-                        .to_owned(),
-                })
-            }
-            Ok(Ok(Some(response))) => response.message,
-        };
+        watch.restart_idle_clock();
+        watch
+    }
+
+    /// How long to wait for the next message: until the stream counts as dead or the idle deadline.
+    fn wait(&self) -> Duration {
+        match self.idle_deadline {
+            Some(deadline) => self
+                .dead_after
+                .min(deadline.saturating_duration_since(Instant::now())),
+            None => self.dead_after,
+        }
+    }
+
+    /// Whether `--exit-after-idle` has run out.
+    fn idle_for_long_enough(&self) -> bool {
+        self.idle_deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
+    fn restart_idle_clock(&mut self) {
+        self.idle_deadline = self.args.exit_after_idle.map(|idle| Instant::now() + idle);
+    }
+
+    /// Prints the message if it is new and saves the cursor after it.
+    fn process(&mut self, message: Option<Message>) -> CliResult<Flow> {
         match message {
             Some(Message::Snapshot(snapshot)) => {
-                if json {
-                    let mut value = json_out::snapshot(&snapshot);
-                    value["type"] = json!("snapshot");
-                    output::json_line(&value)?;
-                } else {
-                    output::write(&format!("{}\n", text::snapshot_line(&snapshot)))?;
-                }
-                idle_deadline = args.exit_after_idle.map(|idle| Instant::now() + idle);
+                self.print_snapshot(&snapshot)?;
+                self.restart_idle_clock();
             }
             Some(Message::SnapshotEnd(end)) => {
-                if json {
-                    output::json_line(
-                        &json!({ "type": "snapshot_end", "position": end.position }),
-                    )?;
-                } else {
-                    output::write(&format!("snapshot_end position={}\n", end.position))?;
-                }
+                self.print_snapshot_end(end.position)?;
                 // The snapshot reflects every event up to this position.
-                state = SavedCursor {
-                    cursor: end.cursor,
-                    position: state.position.max(end.position),
-                };
-                save(&args.cursor_file, &state)?;
+                self.advance(end.cursor, end.position)?;
             }
             Some(Message::Event(stream_event)) => {
                 let event = stream_event.event.unwrap_or_default();
-                if event.position > state.position {
-                    if json {
-                        let mut value = json_out::event(&event);
-                        value["type"] = json!("event");
-                        output::json_line(&value)?;
-                    } else {
-                        output::write(&format!("{}\n", text::event_line(&event)))?;
-                    }
-                    events_printed += 1;
+                let is_new = event.position > self.state.position;
+                if is_new {
+                    self.print_event(&event)?;
                 }
-                state = SavedCursor {
-                    cursor: stream_event.cursor,
-                    position: state.position.max(event.position),
-                };
-                save(&args.cursor_file, &state)?;
-                idle_deadline = args.exit_after_idle.map(|idle| Instant::now() + idle);
-                if args.max_events.is_some_and(|max| events_printed >= max) {
-                    return Ok(());
+                self.advance(stream_event.cursor, event.position)?;
+                self.restart_idle_clock();
+                if is_new && self.printed_enough() {
+                    return Ok(Flow::Done);
                 }
             }
             Some(Message::Progress(progress)) => {
                 // Every matching event up to the head was sent: nothing at or below it is new.
-                state = SavedCursor {
-                    cursor: progress.cursor,
-                    position: state.position.max(progress.position),
-                };
-                save(&args.cursor_file, &state)?;
+                self.advance(progress.cursor, progress.position)?;
             }
             None => {}
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Records `cursor` and `position` as processed and saves them.
+    fn advance(&mut self, cursor: String, position: u64) -> CliResult<()> {
+        self.state = SavedCursor {
+            cursor,
+            position: self.state.position.max(position),
+        };
+        save(&self.args.cursor_file, &self.state)
+    }
+
+    fn printed_enough(&mut self) -> bool {
+        self.events_printed += 1;
+        self.args
+            .max_events
+            .is_some_and(|max| self.events_printed >= max)
+    }
+
+    fn print_snapshot(&self, snapshot: &DeviceSnapshot) -> CliResult<()> {
+        self.print(
+            "snapshot",
+            || json_out::snapshot(snapshot),
+            || text::snapshot_line(snapshot),
+        )
+    }
+
+    fn print_snapshot_end(&self, position: u64) -> CliResult<()> {
+        if self.json {
+            output::json_line(&json!({ "type": "snapshot_end", "position": position }))
+        } else {
+            output::write(&format!("snapshot_end position={position}\n"))
+        }
+    }
+
+    fn print_event(&self, event: &Event) -> CliResult<()> {
+        self.print(
+            "event",
+            || json_out::event(event),
+            || text::event_line(event),
+        )
+    }
+
+    /// Prints a message as its JSON object with `type` added, or as its text line.
+    fn print(
+        &self,
+        kind: &str,
+        as_json: impl FnOnce() -> Value,
+        as_line: impl FnOnce() -> String,
+    ) -> CliResult<()> {
+        if self.json {
+            let mut value = as_json();
+            value["type"] = json!(kind);
+            output::json_line(&value)
+        } else {
+            output::write(&format!("{}\n", as_line()))
         }
     }
 }

@@ -3,13 +3,20 @@
 
 use riskgate_tests::admin::heartbeat;
 
-use crate::support::{Fixture, CONNECTOR};
+use crate::support::{Fixture, Riskctl, CONNECTOR};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connectors_are_created_updated_enabled_disabled_and_deleted() {
     let fixture = Fixture::start().await;
     let riskctl = fixture.riskctl();
+    create_and_list(&riskctl).await;
+    update_changes_only_the_given_fields(&riskctl).await;
+    enable_after_a_heartbeat(&fixture, &riskctl).await;
+    disable_and_delete(&riskctl).await;
+}
 
+/// Creates `zimperium` from flags and finds it beside the fixture's connector in both lists.
+async fn create_and_list(riskctl: &Riskctl) {
     let created = riskctl
         .run(&[
             "connectors",
@@ -56,8 +63,9 @@ async fn connectors_are_created_updated_enabled_disabled_and_deleted() {
         .filter_map(|c| c["connector_id"].as_str())
         .collect();
     assert_eq!(ids, vec![CONNECTOR, "zimperium"]);
+}
 
-    // update changes only the given fields.
+async fn update_changes_only_the_given_fields(riskctl: &Riskctl) {
     let updated = riskctl
         .run(&[
             "connectors",
@@ -73,8 +81,10 @@ async fn connectors_are_created_updated_enabled_disabled_and_deleted() {
     assert_eq!(updated["vendor"], "zimperium");
     assert_eq!(updated["unresponsive_after"], "2days");
     assert_eq!(updated["version"], 2);
+}
 
-    // A heartbeat sets it up; enable turns its compliance toggles on.
+/// A heartbeat sets it up; enable turns its compliance toggles on.
+async fn enable_after_a_heartbeat(fixture: &Fixture, riskctl: &Riskctl) {
     let mut client = fixture.core.connector_client().await.expect("client");
     heartbeat(&mut client, "zimperium")
         .await
@@ -102,7 +112,9 @@ async fn connectors_are_created_updated_enabled_disabled_and_deleted() {
         serde_json::json!(["android"])
     );
     assert_eq!(enabled["app_protection_enabled"], serde_json::json!([]));
+}
 
+async fn disable_and_delete(riskctl: &Riskctl) {
     let disabled = riskctl
         .run(&["connectors", "disable", "zimperium", "--json"])
         .await
