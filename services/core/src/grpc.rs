@@ -3,6 +3,7 @@
 //! (`error`).
 
 mod admin;
+mod authz;
 mod clock;
 mod control;
 mod decisions;
@@ -20,6 +21,7 @@ mod render_scalar;
 mod subscribe;
 
 pub use admin::AdminApi;
+pub use authz::{AuthorizationServer, GatewayApi};
 pub use clock::ClockApi;
 pub use decisions::DecisionApi;
 pub use devices::DeviceApi;

@@ -5,6 +5,7 @@
 //! - [`domain`]: devices, reports, threats, events; no I/O.
 //! - [`store`]: the storage-engine trait, the sled adapter and the single-writer risk store.
 //! - [`grpc`]: the only module that sees proto types.
+//! - [`gateway`]: which device, user and resource a gateway's HTTP request asks about.
 //! - [`config`], [`metrics`], [`server`]: configuration, Prometheus metrics, and the wiring.
 
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod config;
 
 pub mod error;
+pub mod gateway;
 pub mod grpc;
 pub mod metrics;
 

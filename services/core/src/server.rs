@@ -5,10 +5,10 @@ use crate::{
     auth::AuthLayer,
     config::Config,
     grpc::{
-        AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
-        DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
-        Limits, MessageSizeStatusLayer, PolicyServiceServer, RiskStreamServer, StreamApi,
-        StreamLimiter,
+        AdminApi, AuthorizationServer, ClockApi, ClockServiceServer, ConnectorServiceServer,
+        DecisionApi, DecisionServiceServer, DeviceApi, DeviceServiceServer, GatewayApi, IngestApi,
+        IngestServiceServer, Limits, MessageSizeStatusLayer, PolicyServiceServer, RiskStreamServer,
+        StreamApi, StreamLimiter,
     },
     metrics::{self, ConnectorGauges, Metrics, RpcMetricsLayer, Scrape},
 };
@@ -61,6 +61,8 @@ pub struct BoundAddrs {
     pub grpc: SocketAddr,
     /// Prometheus metrics.
     pub metrics: SocketAddr,
+    /// Envoy's external authorization, when configured.
+    pub gateway: Option<SocketAddr>,
 }
 
 /// Runs the core until `shutdown` resolves, calling `ready` once both listeners are bound.
@@ -84,9 +86,17 @@ pub async fn serve(
     };
     let grpc_listener = bind(config.listen).await?;
     let metrics_listener = bind(config.metrics_listen).await?;
+    let gateway_listener = match &config.gateway {
+        Some(gateway) => Some((bind(gateway.listen).await?, gateway.listen)),
+        None => None,
+    };
     let addrs = BoundAddrs {
         grpc: local_addr(&grpc_listener, config.listen)?,
         metrics: local_addr(&metrics_listener, config.metrics_listen)?,
+        gateway: gateway_listener
+            .as_ref()
+            .map(|(listener, addr)| local_addr(listener, *addr))
+            .transpose()?,
     };
 
     let cancel = CancellationToken::new();
@@ -103,6 +113,12 @@ pub async fn serve(
     let clock_service =
         manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
     let background = Background::spawn(&config, &store, &cancel);
+    let gateway = serve_gateway(
+        &config,
+        gateway_listener.map(|(listener, _)| listener),
+        &store,
+        (&clock, &metrics, &cancel),
+    )?;
 
     let signal_cancel = cancel.clone();
     let signal = async move {
@@ -141,8 +157,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, signal);
 
     ready(addrs);
-    tracing::info!(grpc = %addrs.grpc, metrics = %addrs.metrics, "serving");
-    drain(grpc, &cancel, config.shutdown_grace).await?;
+    tracing::info!(grpc = %addrs.grpc, metrics = %addrs.metrics, gateway = ?addrs.gateway, "serving");
+    let both = async { tokio::try_join!(grpc, gateway).map(|_| ()) };
+    drain(both, &cancel, config.shutdown_grace).await?;
     let _ = metrics_server.await;
     background.join().await;
     // Everything acknowledged is already durable; this commits what was queued and flushes once more.
@@ -287,6 +304,43 @@ impl Background {
         let _ = self.scheduler.await;
         let _ = self.compactor.await;
     }
+}
+
+/// Serves Envoy's external authorization on its own listener, with the main listener's TLS, tokens and
+/// limits, until the server is cancelled; does nothing without a gateway listener.
+fn serve_gateway(
+    config: &Config,
+    listener: Option<TcpListener>,
+    store: &RiskStore,
+    (clock, metrics, cancel): (&Arc<dyn Clock>, &Arc<Metrics>, &CancellationToken),
+) -> Result<impl Future<Output = Result<(), tonic::transport::Error>>, ServeError> {
+    let served = match (listener, &config.gateway) {
+        (Some(listener), Some(gateway)) => {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let api = GatewayApi::new(store.clone(), gateway.mapping.clone(), metrics.clone());
+            let router = server_builder(config)?
+                .timeout(config.request_timeout)
+                .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+                .layer(RpcMetricsLayer::new(metrics.clone()))
+                .layer(AuthLayer::new(
+                    config.tokens.clone().map(Arc::new),
+                    clock.clone(),
+                ))
+                .layer(MessageSizeStatusLayer)
+                .add_service(
+                    AuthorizationServer::new(api)
+                        .max_decoding_message_size(config.max_message_bytes),
+                );
+            Some(router.serve_with_incoming_shutdown(incoming, cancel.clone().cancelled_owned()))
+        }
+        _ => None,
+    };
+    Ok(async move {
+        match served {
+            Some(served) => served.await,
+            None => Ok(()),
+        }
+    })
 }
 
 /// The transport, with TLS (and optional client certificates) when configured.

@@ -8,6 +8,7 @@ mod bad_input;
 mod config;
 mod crash;
 mod fail_safe;
+mod gateway;
 mod health;
 mod lease;
 mod lifecycle;
