@@ -14,7 +14,7 @@ use crate::{
 };
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
-use riskgate_store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig};
+use riskgate_store::{KvStore, Retention, RiskStore, StoreError, WriterConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
@@ -167,13 +167,13 @@ async fn open_store(
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 ) -> Result<RiskStore, ServeError> {
-    let engine = Arc::new(SledEngine::open(
+    let backend = Arc::new(KvStore::sled(
         &config.data_dir.join("store"),
         config.durability,
         config.store_cache_bytes,
     )?);
     let store = RiskStore::open(
-        engine,
+        backend,
         clock.clone(),
         metrics.clone(),
         WriterConfig::default(),
