@@ -6,10 +6,7 @@
 use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
-use riskgate_core::{
-    config::{Args, Config, LogFormat},
-    server,
-};
+use riskgate_core::{serve, Args, Config, LogFormat};
 
 /// Exit code for a bad command line or configuration (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;
@@ -41,7 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(server::serve(
+    let result = runtime.block_on(serve(
         config,
         |addrs| {
             // The one line on stdout: scripts and tests wait for it to learn the bound ports.

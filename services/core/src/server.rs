@@ -2,15 +2,16 @@
 //! (stop accepting, end streams, drain, flush the store).
 
 use crate::{
-    auth::AuthLayer,
+    auth::AuthCheck,
     config::Config,
     grpc::{
         AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
         DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
-        Limits, MessageSizeStatusLayer, PolicyServiceServer, RiskStreamServer, StreamApi,
+        IngestSetup, Limits, MessageSizeStatus, PolicyServiceServer, RiskStreamServer, StreamApi,
         StreamLimiter,
     },
-    metrics::{self, ConnectorGauges, Metrics, RpcMetricsLayer, Scrape},
+    metrics::{self, ConnectorGauges, Metrics, RpcRecorder, Scrape},
+    middleware::MiddlewareLayer,
 };
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -120,12 +121,12 @@ pub async fn serve(
     let grpc = builder
         .timeout(config.request_timeout)
         .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
-        .layer(RpcMetricsLayer::new(metrics.clone()))
-        .layer(AuthLayer::new(
+        .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
+        .layer(MiddlewareLayer(AuthCheck::new(
             config.tokens.clone().map(Arc::new),
             clock.clone(),
-        ))
-        .layer(MessageSizeStatusLayer)
+        )))
+        .layer(MiddlewareLayer(MessageSizeStatus))
         .add_service(health_service)
         .add_service(reflection.v1())
         .add_service(reflection.v1alpha())
@@ -233,14 +234,14 @@ impl Apis {
         };
         let per_client = StreamLimiter::new(config.max_streams_per_client);
         Self {
-            ingest: IngestApi::new(
-                store.clone(),
+            ingest: IngestApi::new(IngestSetup {
+                store: store.clone(),
                 limits,
-                clock.clone(),
-                metrics.clone(),
-                cancel.clone(),
-                per_client.clone(),
-            ),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                shutdown: cancel.clone(),
+                streams: per_client.clone(),
+            }),
             devices: DeviceApi::new(store.clone(), clock.clone()),
             admin: AdminApi::new(store.clone(), clock.clone()),
             decisions: DecisionApi::new(store.clone(), metrics.clone()),
