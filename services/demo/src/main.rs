@@ -14,10 +14,14 @@
 mod artifacts;
 mod auth;
 mod board;
+mod devices;
 mod live;
+mod out;
 mod processes;
+mod resources;
 mod scenario;
 mod setup;
+mod vendor;
 mod view;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -28,9 +32,9 @@ use tokio::sync::watch;
 
 use crate::{
     board::Board,
+    out::Out,
     processes::{Processes, Started},
     scenario::Outcome,
-    view::Out,
 };
 
 /// Marker file that makes a data dir ours to wipe: the demo never deletes a directory it did not create.
@@ -128,7 +132,7 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
     setup::configure(&channel).await?;
     out.line("configured: connectors lookout (iOS) and zimperium (Android), policy \"device threat level at or under LOW\", resources exchange and sharepoint (compliant device required)");
 
-    let (board_tx, board_rx) = watch::channel(Board::new(scenario::DEVICES.iter()));
+    let (board_tx, board_rx) = watch::channel(Board::new(devices::DEVICES.iter()));
     let subscription = live::subscribe(&channel, &board_tx).await?;
     let hosts = setup::start_hosts(
         processes, &binaries, &data_dir, &core, &tokens, &sim.url, out,
