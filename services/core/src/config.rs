@@ -117,14 +117,7 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
-/// How logs are written to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+pub use riskgate_service_kit::logging::LogFormat;
 
 /// A configuration value that is wrong, with the key it belongs to.
 #[derive(Debug, thiserror::Error)]
