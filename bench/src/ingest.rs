@@ -17,10 +17,11 @@ use std::{
 };
 
 use anyhow::{ensure, Context as _};
-use riskgate_proto::v1::{BatchOutcome, HealthState, Platform};
+use riskgate_proto::v1::{HealthState, Platform};
 use riskgate_tests::{batch, now, register_connector, report, rpc::IngestSession, CoreProcess};
 
 use crate::{
+    seed::expect_ack_applied,
     stats::{print_line, print_table, rate, ratio},
     summary::Goal,
 };
@@ -150,16 +151,7 @@ async fn ingest_through_core(
     for batch in batches {
         let (seq, size) = (batch.batch_seq, batch.reports.len());
         session.send(batch).await?;
-        let ack = session
-            .next_ack()
-            .await?
-            .context("the core ended the Ingest stream")?;
-        ensure!(
-            ack.batch_seq == seq
-                && ack.outcome == BatchOutcome::Applied as i32
-                && ack.applied as usize == size,
-            "batch {seq} of {size} reports was acknowledged as {ack:?}"
-        );
+        expect_ack_applied(&mut session, seq, size).await?;
     }
     let elapsed = started.elapsed();
     drop(session);

@@ -95,6 +95,15 @@ pub(crate) async fn expect_applied(
     outstanding: &mut VecDeque<(u64, usize)>,
 ) -> anyhow::Result<BatchAck> {
     let (seq, reports) = outstanding.pop_front().context("no batch outstanding")?;
+    expect_ack_applied(session, seq, reports).await
+}
+
+/// Waits for the next acknowledgement and checks that it is batch `seq`'s, applying all its `reports`.
+pub(crate) async fn expect_ack_applied(
+    session: &mut IngestSession,
+    seq: u64,
+    reports: usize,
+) -> anyhow::Result<BatchAck> {
     let ack = session
         .next_ack()
         .await?

@@ -1,5 +1,5 @@
 //! The safe API a connector author implements: the [`Connector`] trait, what it receives at start
-//! ([`StartContext`]), what it emits ([`Batch`]) and how it fails ([`ConnectorError`]).
+//! ([`StartContext`]), what it emits ([`Batch`](crate::Batch)) and how it fails ([`ConnectorError`]).
 
 use std::future::Future;
 
@@ -112,20 +112,6 @@ impl StartContext {
         }
     }
 }
-
-/// A batch of device reports and the vendor cursor after them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Batch {
-    /// The vendor cursor after this batch (at most 64 KiB). Once the batch is acknowledged, a
-    /// restarted connector gets it back as [`StartContext::checkpoint`].
-    pub checkpoint: Vec<u8>,
-    /// The reports (at most 1000 by default), applied by the core in order.
-    pub reports: Vec<pb::DeviceReport>,
-}
-
-/// The identifier the SDK gives a batch when it is sent: 1, 2, 3, ... within one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BatchId(pub u64);
 
 /// Why a connector failed. The variant decides what the host and supervisor do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

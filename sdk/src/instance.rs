@@ -18,7 +18,8 @@ use tokio::{
 
 use crate::{
     abi::status,
-    connector::{Batch, BatchId, Connector, ConnectorError, StartContext},
+    batch::{Batch, BatchId},
+    connector::{Connector, ConnectorError, StartContext},
     feed::{Feed, Recheck},
     pb,
     sink::{Acked, BatchSink, Shutdown},

@@ -25,6 +25,7 @@
 //! complete connector.
 
 pub mod abi;
+mod batch;
 mod connector;
 #[doc(hidden)]
 pub mod export;
@@ -51,7 +52,8 @@ pub mod pb {
     include!("pb/riskgate.v1.rs");
 }
 
-pub use connector::{Batch, BatchId, Connector, ConnectorError, Manifest, StartContext};
+pub use batch::{Batch, BatchId};
+pub use connector::{Connector, ConnectorError, Manifest, StartContext};
 pub use feed::{Feed, Recheck};
 pub use instance::{CallError, Pulled};
 pub use sink::{Acked, BatchSink, Shutdown, SinkClosed};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
-    connector::{Batch, BatchId},
+    batch::{Batch, BatchId},
     feed::{Feed, Recheck},
 };
 

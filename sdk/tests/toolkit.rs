@@ -306,3 +306,39 @@ fn range_checks_name_the_key_and_apply_defaults() {
         "base_url: required"
     );
 }
+
+#[test]
+fn the_keys_connectors_share_have_one_default_and_range() {
+    assert_eq!(config::max_batch_reports(None), Ok(500));
+    assert_eq!(config::max_batch_reports(Some(1000)), Ok(1000));
+    assert_eq!(
+        config::max_batch_reports(Some(0)).unwrap_err().0,
+        "max_batch_reports: must be an integer from 1 to 1000"
+    );
+    assert_eq!(config::request_timeout(None), Ok(Duration::from_secs(30)));
+    assert_eq!(
+        config::request_timeout(Some(50)).unwrap_err().0,
+        "request_timeout_ms: must be an integer from 100 to 600000"
+    );
+}
+
+#[test]
+fn a_secret_resolves_from_its_three_fields_in_one_call() {
+    let from_env = riskgate_sdk::toolkit::secret::resolve(
+        "api_key",
+        None,
+        Some("ACME_SECRET".to_owned()),
+        None,
+        fake_env,
+    )
+    .unwrap();
+    assert_eq!(from_env.expose(), "from-env");
+    let both = riskgate_sdk::toolkit::secret::resolve(
+        "api_key",
+        Some(Secret::new("given")),
+        Some("ACME_SECRET".to_owned()),
+        None,
+        fake_env,
+    );
+    assert_eq!(both.unwrap_err().0, "api_key, api_key_env: give only one");
+}

@@ -9,9 +9,7 @@
 //! After a deliberate format change, write the new version's files with `RISKGATE_BLESS_GOLDEN=1 cargo test
 //! -p riskgate-core golden` and commit them next to the old ones; never rewrite an older version's files.
 
-use std::{
-    collections::BTreeMap, fmt::Debug, ops::Bound, path::PathBuf, sync::Arc, time::Duration,
-};
+use std::{fmt::Debug, ops::Bound, path::PathBuf, sync::Arc, time::Duration};
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -20,327 +18,20 @@ use super::{
     engine::{Keyspace, KvEngine, WriteBatch},
     MemoryEngine, RiskStore, WriterConfig,
 };
-use crate::observer::NoObserver;
+use crate::{observer::NoObserver, suite::samples::*, KvStore};
 use riskgate_policy::{
+    admin::AdminCommand,
     domain::{
         policy::{
-            AccessRule, ActionKind, AppAction, AppDecision, AppProtectionPolicy, Assignment,
-            CompliancePolicy, ComplianceStatus, Connector, ConnectorSettings, ConnectorState,
-            FeedHealth, FeedState, MissingDataMode, NoPolicyStatus, PartnerKind, PartnerPriority,
-            PerPlatform, Reason, ReasonCode, Resource, ScheduledAction, TenantSettings,
-            UnknownDeviceAccess, UnresponsiveMode,
+            AccessRule, Assignment, CompliancePolicy, FeedHealth, FeedState, MissingDataMode,
+            Resource, TenantSettings, UnknownDeviceAccess,
         },
-        Checkpoint, ConfigObject, ConnectorId, DeviceId, DeviceInfo, DeviceRecord, DeviceReport,
-        DeviceReported, Event, EventKind, HealthState, KnownRisk, ManualClock, PartnerReport,
-        Platform, ReportBatch, Threat, ThreatCategory, ThreatLevel, ThreatStatus, Timestamp,
-    },
-    {
-        admin::AdminCommand,
-        evaluate::{ConnectorStates, Episode},
-        view::ComplianceMemo,
+        DeviceId, DeviceReport, EventKind, HealthState, ManualClock, ReportBatch, ThreatLevel,
+        Timestamp,
     },
 };
 
 const BLESS: &str = "RISKGATE_BLESS_GOLDEN";
-
-fn at(seconds: i64) -> Timestamp {
-    Timestamp(seconds * 1_000_000_000 + 123)
-}
-
-fn lookout() -> ConnectorId {
-    ConnectorId::parse("lookout").unwrap()
-}
-
-fn device_id() -> DeviceId {
-    DeviceId::parse("device-1").unwrap()
-}
-
-fn threat() -> Threat {
-    Threat {
-        vendor_threat_id: "t-1".into(),
-        category: ThreatCategory::Application,
-        classification: "TROJAN".into(),
-        severity: ThreatLevel::High,
-        status: ThreatStatus::Open,
-        detected_at: at(1_700_000_000),
-        resolved_at: Some(at(1_700_000_500)),
-        description: "a trojan".into(),
-    }
-}
-
-fn known_risk() -> KnownRisk {
-    KnownRisk {
-        health_state: HealthState::HighSeverity,
-        observed_at: at(1_700_000_090),
-        threat_ids: vec!["t-1".into()],
-    }
-}
-
-fn reason() -> Reason {
-    Reason::new(
-        ReasonCode::ThreatLevelExceeded,
-        "threat level HIGH is above LOW",
-    )
-    .policy("strict")
-    .connector(&lookout())
-    .threats(vec!["t-1".into()])
-}
-
-fn device_record() -> DeviceRecord {
-    DeviceRecord {
-        device_id: device_id(),
-        info: DeviceInfo {
-            platform: Platform::Ios,
-            os_version: "17.4".into(),
-            model: "iPhone15,2".into(),
-            owner_user_id: "alice".into(),
-            groups: vec!["sales".into()],
-        },
-        first_seen: at(1_700_000_000),
-        last_seen: at(1_700_000_100),
-        reports: BTreeMap::from([(
-            lookout(),
-            PartnerReport {
-                health_state: HealthState::HighSeverity,
-                threats: vec![threat()],
-                observed_at: at(1_700_000_090),
-                received_at: at(1_700_000_100),
-                vendor_event_id: "e-1".into(),
-                position: 7,
-                known_risk: None,
-            },
-        )]),
-        position: 7,
-    }
-}
-
-fn connector() -> Connector {
-    Connector {
-        connector_id: lookout(),
-        settings: ConnectorSettings {
-            vendor: "lookout".into(),
-            display_name: "Lookout".into(),
-            kind: PartnerKind::ThirdParty,
-            compliance_enabled: PerPlatform {
-                android: true,
-                ios: true,
-                windows: false,
-                macos: false,
-            },
-            app_protection_enabled: PerPlatform {
-                android: false,
-                ios: true,
-                windows: false,
-                macos: false,
-            },
-            block_on_missing_partner_data: PerPlatform::default(),
-            block_unsupported_os_versions: true,
-            minimum_os_versions: PerPlatform {
-                android: "12".into(),
-                ios: "16.4".into(),
-                windows: String::new(),
-                macos: String::new(),
-            },
-            unresponsive_after: Duration::from_secs(7 * 24 * 3600),
-            provisioned: true,
-            missing_data: MissingDataMode::LastKnown,
-        },
-        last_heartbeat: Some(at(1_700_000_050)),
-        error_message: "quarantined: crashed 3 times".into(),
-        version: 4,
-        feed: Default::default(),
-    }
-}
-
-fn compliance_policy() -> CompliancePolicy {
-    CompliancePolicy {
-        policy_id: "strict".into(),
-        display_name: "Strict".into(),
-        platforms: vec![Platform::Ios, Platform::Android],
-        assignment: Assignment {
-            all_devices: false,
-            groups: vec!["sales".into()],
-            excluded_groups: vec!["vip".into()],
-        },
-        max_threat_level: Some(ThreatLevel::Low),
-        grace_period: Duration::from_secs(3600),
-        actions: vec![ScheduledAction {
-            kind: ActionKind::RemoteLock,
-            after: Duration::from_secs(86_400),
-        }],
-        version: 2,
-        updated_at: at(1_700_000_010),
-    }
-}
-
-fn resource() -> Resource {
-    Resource {
-        name: "exchange".into(),
-        rules: vec![AccessRule {
-            platforms: vec![Platform::Windows],
-            require_compliant_device: true,
-            max_threat_level: Some(ThreatLevel::Medium),
-        }],
-        version: 3,
-        unknown_device: UnknownDeviceAccess::Deny,
-    }
-}
-
-fn app_policy() -> AppProtectionPolicy {
-    AppProtectionPolicy {
-        policy_id: "outlook".into(),
-        display_name: "Outlook".into(),
-        app_ids: vec!["com.microsoft.outlook".into()],
-        platforms: vec![Platform::Android],
-        max_threat_level: Some(ThreatLevel::Secured),
-        action: AppAction::Wipe,
-        partner_priority: PartnerPriority::ThirdPartyOverDefender,
-        version: 1,
-    }
-}
-
-fn tenant() -> TenantSettings {
-    TenantSettings {
-        no_policy_status: NoPolicyStatus::Noncompliant,
-        compliance_validity_period: Duration::from_secs(30 * 86_400),
-        unresponsive_mode: UnresponsiveMode::FailClosed,
-        enrollment_grace: Duration::ZERO,
-    }
-}
-
-fn event(position: u64, kind: EventKind) -> Event {
-    Event {
-        position,
-        time: at(1_700_000_200),
-        device_id: Some(device_id()),
-        kind,
-    }
-}
-
-/// One event of every kind.
-fn events() -> Vec<(&'static str, Event)> {
-    vec![
-        (
-            "event_device_reported",
-            event(
-                1,
-                EventKind::DeviceReported(DeviceReported {
-                    connector_id: lookout(),
-                    health_state: HealthState::Compromised,
-                    previous_level: Some(ThreatLevel::Low),
-                    current_level: Some(ThreatLevel::High),
-                    vendor_event_id: "e-2".into(),
-                    observed_at: at(1_700_000_190),
-                    threats: vec![threat()],
-                }),
-            ),
-        ),
-        (
-            "event_compliance_changed",
-            event(
-                2,
-                EventKind::ComplianceChanged {
-                    previous: ComplianceStatus::Compliant,
-                    current: ComplianceStatus::Noncompliant,
-                    reasons: vec![reason()],
-                },
-            ),
-        ),
-        (
-            "event_compliance_action_due",
-            event(
-                3,
-                EventKind::ComplianceActionDue {
-                    policy_id: "strict".into(),
-                    action: ActionKind::Retire,
-                },
-            ),
-        ),
-        (
-            "event_access_changed",
-            event(
-                4,
-                EventKind::AccessChanged {
-                    resource: "exchange".into(),
-                    allowed: false,
-                    reasons: vec![reason()],
-                },
-            ),
-        ),
-        (
-            "event_app_protection_changed",
-            event(
-                5,
-                EventKind::AppProtectionChanged {
-                    policy_id: "outlook".into(),
-                    previous: AppDecision::Allow,
-                    current: AppDecision::Wipe,
-                    reasons: vec![reason()],
-                },
-            ),
-        ),
-        (
-            "event_connector_state_changed",
-            Event {
-                device_id: None,
-                ..event(
-                    6,
-                    EventKind::ConnectorStateChanged {
-                        connector_id: lookout(),
-                        previous: Some(ConnectorState::Enabled),
-                        current: Some(ConnectorState::Error),
-                    },
-                )
-            },
-        ),
-        (
-            "event_config_changed",
-            Event {
-                device_id: None,
-                ..event(
-                    7,
-                    EventKind::ConfigChanged {
-                        object: ConfigObject::Connector,
-                        id: "lookout".into(),
-                        version: 4,
-                    },
-                )
-            },
-        ),
-    ]
-}
-
-fn connector_states() -> ConnectorStates {
-    let mut config = riskgate_policy::domain::policy::PolicyConfig::default();
-    config.connectors.insert(lookout(), connector());
-    ConnectorStates::at(&config, at(1_700_000_060))
-}
-
-fn compliance_memo() -> ComplianceMemo {
-    ComplianceMemo {
-        status: ComplianceStatus::InGracePeriod,
-        episodes: BTreeMap::from([(
-            "strict".to_owned(),
-            Episode {
-                since: at(1_700_000_100),
-                fired: vec![(ActionKind::Notify, 0)],
-            },
-        )]),
-        access: [("exchange".to_owned(), false)].into_iter().collect(),
-        apps: [("outlook".to_owned(), AppDecision::Block)]
-            .into_iter()
-            .collect(),
-    }
-}
-
-fn checkpoint() -> Checkpoint {
-    Checkpoint {
-        cursor: b"oid=42".to_vec(),
-        batch_seq: 9,
-        position: 7,
-        updated_at: at(1_700_000_100),
-    }
-}
 
 fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -474,7 +165,7 @@ fn fixture_time() -> Timestamp {
 
 async fn open_at(engine: Arc<dyn KvEngine>) -> RiskStore {
     RiskStore::open(
-        engine,
+        Arc::new(KvStore::new(engine)),
         Arc::new(ManualClock::new(fixture_time())),
         Arc::new(NoObserver),
         WriterConfig::default(),

@@ -70,14 +70,25 @@ pub(crate) fn checkpoint(connector_id: &ConnectorId) -> Vec<u8> {
     connector_id.as_str().as_bytes().to_vec()
 }
 
+/// Config key kind: a connector.
+pub(crate) const CONFIG_CONNECTOR: u8 = 1;
+/// Config key kind: a compliance policy.
+pub(crate) const CONFIG_COMPLIANCE_POLICY: u8 = 2;
+/// Config key kind: a resource.
+pub(crate) const CONFIG_RESOURCE: u8 = 3;
+/// Config key kind: an app-protection policy.
+pub(crate) const CONFIG_APP_PROTECTION_POLICY: u8 = 4;
+/// Config key kind: the tenant settings.
+pub(crate) const CONFIG_TENANT_SETTINGS: u8 = 5;
+
 /// Config key: a one-byte object kind, then the object's id.
 pub(crate) fn config(object: ConfigObject, id: &str) -> Vec<u8> {
     let tag = match object {
-        ConfigObject::Connector => 1,
-        ConfigObject::CompliancePolicy => 2,
-        ConfigObject::Resource => 3,
-        ConfigObject::AppProtectionPolicy => 4,
-        ConfigObject::TenantSettings => 5,
+        ConfigObject::Connector => CONFIG_CONNECTOR,
+        ConfigObject::CompliancePolicy => CONFIG_COMPLIANCE_POLICY,
+        ConfigObject::Resource => CONFIG_RESOURCE,
+        ConfigObject::AppProtectionPolicy => CONFIG_APP_PROTECTION_POLICY,
+        ConfigObject::TenantSettings => CONFIG_TENANT_SETTINGS,
     };
     let mut key = vec![tag];
     key.extend_from_slice(id.as_bytes());

@@ -2,7 +2,6 @@
 //! and the requests the writer thread serves (`writer.rs`).
 
 use std::{
-    ops::Bound,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -14,24 +13,19 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    codec::{self, decode, encode},
-    engine::{Keyspace, KvEngine, StoreError, StoreResult, WriteBatch},
-    keys,
-    shared::{read_checkpoint, read_device, BatchResult, Shared},
+    backend::{StoreBackend, StoreMeta},
+    engine::{StoreError, StoreResult},
+    shared::{BatchResult, Shared},
     writer::{Compaction, Retention, WriteRequest, Writer},
 };
 use crate::{cursor::CursorCodec, error::WriteResult, observer::WriterObserver};
 use riskgate_policy::{
     domain::{
-        policy::{
-            AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource,
-            TenantSettings,
-        },
         Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, Event, ReportBatch, Timestamp,
     },
     {
         admin::{AdminCommand, AdminOutcome},
-        evaluate::{ConnectorStates, DeviceSummary},
+        evaluate::DeviceSummary,
         view::{ComplianceMemo, DeviceView, View},
     },
 };
@@ -77,7 +71,7 @@ pub struct RiskStore {
 const BROADCAST_CAPACITY: usize = 4096;
 
 impl RiskStore {
-    /// Opens the store on `engine`: creates its metadata on first use, rebuilds the in-memory view from the
+    /// Opens the store in `backend`: creates its metadata on first use, rebuilds the in-memory view from the
     /// stored configuration, devices and compliance memos, starts the writer thread, and queues a
     /// re-evaluation of every device (logging what changed while the core was down) as the writer's first
     /// request.
@@ -88,17 +82,21 @@ impl RiskStore {
     /// again within 5 s (issue #9); what it can change is only what time changed while the core was down,
     /// which the scheduler's ticks would otherwise apply up to a period late anyway.
     pub async fn open(
-        engine: Arc<dyn KvEngine>,
+        backend: Arc<dyn StoreBackend>,
         clock: Arc<dyn Clock>,
         observer: Arc<dyn WriterObserver>,
         config: WriterConfig,
     ) -> WriteResult<Self> {
-        let meta = Meta::load_or_create(engine.as_ref())?;
+        let meta = backend.open()?;
         let loading = std::time::Instant::now();
-        let view = Arc::new(RwLock::new(load_view(engine.as_ref(), &meta, clock.now())?));
+        let view = Arc::new(RwLock::new(load_view(
+            backend.as_ref(),
+            &meta,
+            clock.now(),
+        )?));
         let loaded = loading.elapsed();
         let shared = Arc::new(Shared {
-            engine: engine.clone(),
+            backend: backend.clone(),
             epoch: format!("{:032x}", meta.epoch),
             durable_head: AtomicU64::new(meta.head),
             device_count: AtomicU64::new(meta.device_count),
@@ -110,7 +108,7 @@ impl RiskStore {
         });
         let (requests, receiver) = mpsc::channel(config.queue_depth.max(1));
         let writer = Writer {
-            engine,
+            backend,
             clock,
             observer,
             shared: shared.clone(),
@@ -247,16 +245,9 @@ impl RiskStore {
     pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Option<Vec<Event>>> {
         let head = self.shared.durable_head.load(Ordering::Acquire);
         let mut events = Vec::new();
-        let start = keys::event(after.saturating_add(1));
-        let end = keys::event(head);
-        let range = self.shared.engine.range(
-            Keyspace::Events,
-            Bound::Included(&start),
-            Bound::Included(&end),
-        );
-        for (expected, item) in (after + 1..).zip(range) {
-            let (_, value) = item?;
-            let event: Event = decode(Keyspace::Events, &value)?;
+        let stored = self.shared.backend.events(after.saturating_add(1), head);
+        for (expected, event) in (after + 1..).zip(stored) {
+            let event = event?;
             if event.position != expected {
                 return Ok(None);
             }
@@ -311,13 +302,13 @@ impl RiskStore {
 
     /// Bytes the store takes on disk (0 if the engine cannot tell).
     pub fn size_on_disk(&self) -> u64 {
-        self.shared.engine.size_on_disk().unwrap_or(0)
+        self.shared.backend.size_on_disk().unwrap_or(0)
     }
 
     /// A device's latest state.
     pub fn device(&self, device_id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
         let _durable_only = self.shared.visibility.read();
-        read_device(self.shared.engine.as_ref(), device_id)
+        self.shared.backend.device(device_id)
     }
 
     /// Up to `limit` devices after `after` (exclusive) in id order that satisfy `filter`. Ask for one more
@@ -329,18 +320,9 @@ impl RiskStore {
         filter: impl Fn(&DeviceRecord) -> bool,
     ) -> StoreResult<Vec<DeviceRecord>> {
         let _durable_only = self.shared.visibility.read();
-        let after_key = after.map(keys::device);
-        let start = after_key
-            .as_deref()
-            .map_or(Bound::Unbounded, Bound::Excluded);
         let mut devices = Vec::new();
-        for item in self
-            .shared
-            .engine
-            .range(Keyspace::Devices, start, Bound::Unbounded)
-        {
-            let (_, value) = item?;
-            let device: DeviceRecord = decode(Keyspace::Devices, &value)?;
+        for device in self.shared.backend.devices_after(after) {
+            let device = device?;
             if filter(&device) {
                 devices.push(device);
                 if devices.len() == limit {
@@ -360,227 +342,39 @@ impl RiskStore {
         limit: usize,
     ) -> StoreResult<Vec<Event>> {
         let _durable_only = self.shared.visibility.read();
-        let engine = self.shared.engine.as_ref();
         let head = self.shared.durable_head.load(Ordering::Acquire);
-        let start = keys::device_event(device_id, after.saturating_add(1));
-        let end = keys::device_event(device_id, head);
-        let mut events = Vec::new();
-        for item in engine.range(
-            Keyspace::DeviceEvents,
-            Bound::Included(&start),
-            Bound::Included(&end),
-        ) {
-            let (key, _) = item?;
-            let position =
-                keys::device_event_position(&key).ok_or_else(|| StoreError::Corrupt {
-                    keyspace: Keyspace::DeviceEvents,
-                    reason: "short key".into(),
-                })?;
-            let event = engine
-                .get(Keyspace::Events, &keys::event(position))?
-                .ok_or_else(|| StoreError::Corrupt {
-                    keyspace: Keyspace::Events,
-                    reason: format!("indexed event {position} is missing"),
-                })?;
-            events.push(decode(Keyspace::Events, &event)?);
-            if events.len() == limit {
-                break;
-            }
-        }
-        Ok(events)
+        self.shared
+            .backend
+            .device_events(device_id, after.saturating_add(1), head)
+            .take(limit)
+            .collect()
     }
 
     /// A connector's last acknowledged checkpoint.
     pub fn checkpoint(&self, connector_id: &ConnectorId) -> StoreResult<Option<Checkpoint>> {
         let _durable_only = self.shared.visibility.read();
-        read_checkpoint(self.shared.engine.as_ref(), connector_id)
+        self.shared.backend.checkpoint(connector_id)
     }
 }
 
-/// Rebuilds the view: configuration, then every device with its persisted memo.
-fn load_view(engine: &dyn KvEngine, meta: &Meta, now: Timestamp) -> StoreResult<View> {
-    let (head, device_count) = (meta.head, meta.device_count);
-    let mut config = PolicyConfig::default();
-    for item in engine.range(Keyspace::Config, Bound::Unbounded, Bound::Unbounded) {
-        let (key, value) = item?;
-        match key.first() {
-            Some(1) => {
-                let connector: Connector = decode(Keyspace::Config, &value)?;
-                config
-                    .connectors
-                    .insert(connector.connector_id.clone(), connector);
-            }
-            Some(2) => {
-                let policy: CompliancePolicy = decode(Keyspace::Config, &value)?;
-                config.policies.insert(policy.policy_id.clone(), policy);
-            }
-            Some(3) => {
-                let resource: Resource = decode(Keyspace::Config, &value)?;
-                config.resources.insert(resource.name.clone(), resource);
-            }
-            Some(4) => {
-                let policy: AppProtectionPolicy = decode(Keyspace::Config, &value)?;
-                config.app_policies.insert(policy.policy_id.clone(), policy);
-            }
-            Some(5) => config.tenant = decode::<TenantSettings>(Keyspace::Config, &value)?,
-            _ => {
-                return Err(StoreError::Corrupt {
-                    keyspace: Keyspace::Config,
-                    reason: "unknown object kind".into(),
-                })
-            }
-        }
-    }
-    let states = match engine.get(Keyspace::Meta, keys::META_CONNECTOR_STATES)? {
-        Some(bytes) => decode(Keyspace::Meta, &bytes)?,
-        None => ConnectorStates::default(),
-    };
+/// Rebuilds the view: configuration, connector states, then every device with its persisted memo.
+fn load_view(backend: &dyn StoreBackend, meta: &StoreMeta, now: Timestamp) -> StoreResult<View> {
     let mut view = View {
-        head,
-        config: Arc::new(config),
-        states: Arc::new(states),
+        head: meta.head,
+        config: Arc::new(backend.config()?),
+        states: Arc::new(backend.connector_states()?),
         ..View::default()
     };
-    // Devices and their memos are keyed alike (keys::compliance), so one ordered pass over each keyspace
-    // pairs them; a get per device would descend the tree a million times (issue #9: serving again within
-    // 5 s of a restart with 1M devices).
-    let mut memos = engine
-        .range(Keyspace::Compliance, Bound::Unbounded, Bound::Unbounded)
-        .peekable();
     view.devices
-        .reserve(usize::try_from(device_count).unwrap_or_default());
-    for item in engine.range(Keyspace::Devices, Bound::Unbounded, Bound::Unbounded) {
-        let (key, value) = item?;
-        let record: DeviceRecord = decode(Keyspace::Devices, &value)?;
-        let memo = next_memo_for(&mut memos, &key)?.unwrap_or_else(ComplianceMemo::unknown);
+        .reserve(usize::try_from(meta.device_count).unwrap_or_default());
+    for device in backend.devices_with_memos() {
+        let (record, memo) = device?;
+        let memo = memo.unwrap_or_else(ComplianceMemo::unknown);
         let summary = DeviceSummary::from_record(&record);
         let device_view = DeviceView::restored(summary, memo, now);
         view.devices.insert(record.device_id, Box::new(device_view));
     }
     Ok(view)
-}
-
-/// Advances the ordered memo iterator to `device_key` and takes its memo, if it has one.
-fn next_memo_for(
-    memos: &mut std::iter::Peekable<super::engine::KvIter<'_>>,
-    device_key: &[u8],
-) -> StoreResult<Option<ComplianceMemo>> {
-    loop {
-        let ordering = match memos.peek() {
-            None => return Ok(None),
-            Some(Ok((memo_key, _))) => memo_key.as_slice().cmp(device_key),
-            Some(Err(_)) => std::cmp::Ordering::Less,
-        };
-        match ordering {
-            std::cmp::Ordering::Greater => return Ok(None),
-            std::cmp::Ordering::Less => {
-                // A memo of no device (or a read error, which `?` returns).
-                memos.next().transpose()?;
-            }
-            std::cmp::Ordering::Equal => {
-                let memo = memos.next().transpose()?;
-                return memo
-                    .map(|(_, bytes)| decode(Keyspace::Compliance, &bytes))
-                    .transpose();
-            }
-        }
-    }
-}
-
-/// Store-wide metadata, kept in the Meta keyspace.
-struct Meta {
-    epoch: u128,
-    head: u64,
-    device_count: u64,
-    first_retained: u64,
-    cursor_key: [u8; 32],
-}
-
-impl Meta {
-    fn load_or_create(engine: &dyn KvEngine) -> StoreResult<Self> {
-        let Some(format) = engine.get(Keyspace::Meta, keys::META_FORMAT)? else {
-            let meta = Meta {
-                epoch: rand::random(),
-                head: 0,
-                device_count: 0,
-                first_retained: 1,
-                cursor_key: rand::random(),
-            };
-            let mut batch = WriteBatch::default();
-            batch.put(
-                Keyspace::Meta,
-                keys::META_FORMAT.to_vec(),
-                vec![codec::FORMAT_VERSION],
-            );
-            batch.put(
-                Keyspace::Meta,
-                keys::META_EPOCH.to_vec(),
-                encode(&meta.epoch),
-            );
-            batch.put(Keyspace::Meta, keys::META_HEAD.to_vec(), encode(&meta.head));
-            batch.put(
-                Keyspace::Meta,
-                keys::META_DEVICE_COUNT.to_vec(),
-                encode(&meta.device_count),
-            );
-            batch.put(
-                Keyspace::Meta,
-                keys::META_FIRST_RETAINED.to_vec(),
-                encode(&meta.first_retained),
-            );
-            batch.put(
-                Keyspace::Meta,
-                keys::META_CURSOR_KEY.to_vec(),
-                encode(&meta.cursor_key),
-            );
-            engine.apply(batch)?;
-            engine.flush()?;
-            return Ok(meta);
-        };
-        match format.as_slice() {
-            [version] if *version == codec::FORMAT_VERSION => {}
-            // An older store: its values are migrated as they are read and rewritten in the current format
-            // as they change. Raise the store's marker first, so that an older build, which could not
-            // read those values, refuses the whole store instead of failing on its first such value.
-            [version] if *version < codec::FORMAT_VERSION => {
-                let mut batch = WriteBatch::default();
-                batch.put(
-                    Keyspace::Meta,
-                    keys::META_FORMAT.to_vec(),
-                    vec![codec::FORMAT_VERSION],
-                );
-                engine.apply(batch)?;
-                engine.flush()?;
-            }
-            [version] => {
-                return Err(StoreError::UnsupportedFormat {
-                    found: *version,
-                    supported: codec::FORMAT_VERSION,
-                })
-            }
-            _ => {
-                return Err(StoreError::Corrupt {
-                    keyspace: Keyspace::Meta,
-                    reason: "bad format marker".into(),
-                })
-            }
-        }
-        let read = |key: &[u8]| -> StoreResult<Vec<u8>> {
-            engine
-                .get(Keyspace::Meta, key)?
-                .ok_or_else(|| StoreError::Corrupt {
-                    keyspace: Keyspace::Meta,
-                    reason: format!("missing {}", String::from_utf8_lossy(key)),
-                })
-        };
-        Ok(Meta {
-            epoch: decode(Keyspace::Meta, &read(keys::META_EPOCH)?)?,
-            head: decode(Keyspace::Meta, &read(keys::META_HEAD)?)?,
-            device_count: decode(Keyspace::Meta, &read(keys::META_DEVICE_COUNT)?)?,
-            first_retained: decode(Keyspace::Meta, &read(keys::META_FIRST_RETAINED)?)?,
-            cursor_key: decode(Keyspace::Meta, &read(keys::META_CURSOR_KEY)?)?,
-        })
-    }
 }
 
 #[cfg(test)]

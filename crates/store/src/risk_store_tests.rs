@@ -7,7 +7,8 @@ use riskgate_policy::admin::AdminCommand;
 
 use super::*;
 use crate::{
-    error::WriteError, shared::BatchOutcome, MemoryEngine, NoObserver, Retention, StoreError,
+    error::WriteError, shared::BatchOutcome, KvEngine, KvStore, MemoryEngine, NoObserver,
+    Retention, StoreError,
 };
 use riskgate_policy::domain::{
     policy::{
@@ -20,7 +21,7 @@ use riskgate_policy::error::DomainError;
 
 async fn open_on(engine: Arc<dyn KvEngine>) -> RiskStore {
     RiskStore::open(
-        engine,
+        Arc::new(KvStore::new(engine)),
         Arc::new(SystemClock),
         Arc::new(NoObserver),
         WriterConfig::default(),

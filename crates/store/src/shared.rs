@@ -1,6 +1,5 @@
-//! What the store's handles and its writer thread share: the engine, the durable head and counters the
-//! writer publishes after each flush, the visibility lock, and the broadcast of committed events; and the
-//! point reads both sides use.
+//! What the store's handles and its writer thread share: the backend, the durable head and counters the
+//! writer publishes after each flush, the visibility lock, and the broadcast of committed events.
 
 use std::{
     sync::{
@@ -11,15 +10,10 @@ use std::{
 };
 
 use parking_lot::{Mutex, RwLock};
-use riskgate_policy::domain::{Checkpoint, ConnectorId, DeviceId, DeviceRecord, Event};
+use riskgate_policy::domain::Event;
 use tokio::sync::broadcast;
 
-use crate::{
-    codec::decode,
-    cursor::CursorCodec,
-    engine::{Keyspace, KvEngine, StoreResult},
-    keys,
-};
+use crate::{backend::StoreBackend, cursor::CursorCodec};
 
 /// What happened to a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +43,7 @@ pub struct BatchResult {
 /// State shared between the handles and the writer.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) engine: Arc<dyn KvEngine>,
+    pub(crate) backend: Arc<dyn StoreBackend>,
     pub(crate) epoch: String,
     /// Position of the newest event covered by a completed flush. Readers never go past it.
     pub(crate) durable_head: AtomicU64,
@@ -72,24 +66,4 @@ impl Shared {
         self.first_retained.store(first_retained, Ordering::Release);
         self.durable_head.store(head, Ordering::Release);
     }
-}
-
-pub(crate) fn read_device(
-    engine: &dyn KvEngine,
-    device_id: &DeviceId,
-) -> StoreResult<Option<DeviceRecord>> {
-    engine
-        .get(Keyspace::Devices, &keys::device(device_id))?
-        .map(|bytes| decode(Keyspace::Devices, &bytes))
-        .transpose()
-}
-
-pub(crate) fn read_checkpoint(
-    engine: &dyn KvEngine,
-    connector_id: &ConnectorId,
-) -> StoreResult<Option<Checkpoint>> {
-    engine
-        .get(Keyspace::Checkpoints, &keys::checkpoint(connector_id))?
-        .map(|bytes| decode(Keyspace::Checkpoints, &bytes))
-        .transpose()
 }

@@ -1,126 +1,68 @@
-//! One test suite for the [`KvEngine`] contract, run against every engine: sled and in-memory.
-//! A new engine is added by calling [`engine_suite`] on it from its own tests; a failed expectation panics.
+//! The test suites every storage implementation passes, exported so that a new one runs exactly the same
+//! checks: [`store_suite`] for a [`StoreBackend`](crate::StoreBackend) (the domain-level seam a PostgreSQL
+//! store implements), [`engine_suite`] for a [`KvEngine`](crate::KvEngine) under [`KvStore`](crate::KvStore).
+//! A failed expectation panics, as a test does.
 
-// This module is a test suite exported for other engines' tests: a panic is how it reports a failure.
+// This module is a test suite exported for other stores' tests: a panic is how it reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{ops::Bound, sync::Arc};
+mod engine;
+pub(crate) mod samples;
+mod store;
 
-use crate::engine::{Keyspace, KvEngine, WriteBatch};
-
-fn put(engine: &dyn KvEngine, keyspace: Keyspace, key: &[u8], value: &[u8]) {
-    let mut batch = WriteBatch::default();
-    batch.put(keyspace, key.to_vec(), value.to_vec());
-    engine.apply(batch).unwrap();
-}
-
-fn keys(
-    engine: &dyn KvEngine,
-    keyspace: Keyspace,
-    start: Bound<&[u8]>,
-    end: Bound<&[u8]>,
-) -> Vec<Vec<u8>> {
-    engine
-        .range(keyspace, start, end)
-        .map(|item| item.unwrap().0)
-        .collect()
-}
-
-/// Every behaviour the layers above rely on.
-pub fn engine_suite(engine: Arc<dyn KvEngine>) {
-    let engine = engine.as_ref();
-
-    // Point reads see applied writes; a missing key reads as None.
-    put(engine, Keyspace::Devices, b"d1", b"v1");
-    assert_eq!(
-        engine.get(Keyspace::Devices, b"d1").unwrap(),
-        Some(b"v1".to_vec())
-    );
-    assert_eq!(engine.get(Keyspace::Devices, b"missing").unwrap(), None);
-
-    // Keyspaces are separate: the same key in another keyspace is another entry.
-    assert_eq!(engine.get(Keyspace::Events, b"d1").unwrap(), None);
-    put(engine, Keyspace::Events, b"d1", b"other");
-    assert_eq!(
-        engine.get(Keyspace::Devices, b"d1").unwrap(),
-        Some(b"v1".to_vec())
-    );
-
-    // A batch spans keyspaces, overwrites, and deletes, applied in order.
-    let mut batch = WriteBatch::default();
-    batch.put(Keyspace::Devices, b"d2".to_vec(), b"v2".to_vec());
-    batch.put(Keyspace::Checkpoints, b"c".to_vec(), b"cp".to_vec());
-    batch.put(Keyspace::Devices, b"d1".to_vec(), b"v1b".to_vec());
-    batch.delete(Keyspace::Events, b"d1".to_vec());
-    engine.apply(batch).unwrap();
-    assert_eq!(
-        engine.get(Keyspace::Devices, b"d1").unwrap(),
-        Some(b"v1b".to_vec())
-    );
-    assert_eq!(
-        engine.get(Keyspace::Devices, b"d2").unwrap(),
-        Some(b"v2".to_vec())
-    );
-    assert_eq!(
-        engine.get(Keyspace::Checkpoints, b"c").unwrap(),
-        Some(b"cp".to_vec())
-    );
-    assert_eq!(engine.get(Keyspace::Events, b"d1").unwrap(), None);
-
-    // Ranges are ordered by bytes, honour each kind of bound, and stay inside their keyspace.
-    for position in [3u64, 1, 256, 2] {
-        put(engine, Keyspace::Events, &position.to_be_bytes(), b"e");
-    }
-    put(engine, Keyspace::Dedup, &[0], b"neighbour below");
-    put(engine, Keyspace::Meta, &[0xff; 4], b"neighbour above");
-    let all = keys(engine, Keyspace::Events, Bound::Unbounded, Bound::Unbounded);
-    let expected: Vec<Vec<u8>> = [1u64, 2, 3, 256]
-        .iter()
-        .map(|p| p.to_be_bytes().to_vec())
-        .collect();
-    assert_eq!(all, expected);
-    let two = 2u64.to_be_bytes();
-    let three = 3u64.to_be_bytes();
-    assert_eq!(
-        keys(
-            engine,
-            Keyspace::Events,
-            Bound::Excluded(&two),
-            Bound::Unbounded
-        ),
-        expected[2..].to_vec()
-    );
-    assert_eq!(
-        keys(
-            engine,
-            Keyspace::Events,
-            Bound::Included(&two),
-            Bound::Included(&three)
-        ),
-        expected[1..3].to_vec()
-    );
-    assert_eq!(
-        keys(
-            engine,
-            Keyspace::Events,
-            Bound::Unbounded,
-            Bound::Excluded(&three)
-        ),
-        expected[..2].to_vec()
-    );
-
-    // Flush succeeds on a healthy engine.
-    engine.flush().unwrap();
-    assert!(engine.size_on_disk().is_ok());
-}
+pub use engine::engine_suite;
+pub use store::{store_suite, SuiteStores};
 
 #[cfg(test)]
 mod tests {
+    use std::{collections::HashMap, path::PathBuf, sync::Arc};
+
+    use parking_lot::Mutex;
+
     use super::*;
-    use crate::{engine::Durability, MemoryEngine, SledEngine};
+    use crate::{
+        engine::{Durability, Keyspace, KvEngine, WriteBatch},
+        KvStore, MemoryEngine, SledEngine, StoreBackend,
+    };
 
     /// A small page cache: the suite's stores are tiny.
     const TEST_CACHE_BYTES: u64 = 16 << 20;
+
+    /// In-memory stores by name; "reopening" one hands back the same store.
+    #[derive(Default)]
+    struct MemoryStores(Mutex<HashMap<String, Arc<dyn StoreBackend>>>);
+
+    impl SuiteStores for MemoryStores {
+        fn open(&self, name: &str) -> Arc<dyn StoreBackend> {
+            self.0
+                .lock()
+                .entry(name.to_owned())
+                .or_insert_with(|| Arc::new(KvStore::memory()))
+                .clone()
+        }
+    }
+
+    /// sled stores in a temporary directory, one folder per name.
+    struct SledStores(tempfile::TempDir, Durability);
+
+    impl SuiteStores for SledStores {
+        fn open(&self, name: &str) -> Arc<dyn StoreBackend> {
+            let path: PathBuf = self.0.path().join(name);
+            Arc::new(KvStore::sled(&path, self.1, TEST_CACHE_BYTES).unwrap())
+        }
+    }
+
+    #[test]
+    fn the_in_memory_store_passes_the_store_suite() {
+        store_suite(&MemoryStores::default());
+    }
+
+    #[test]
+    fn the_sled_store_passes_the_store_suite() {
+        for durability in [Durability::Flush, Durability::Fsync] {
+            store_suite(&SledStores(tempfile::tempdir().unwrap(), durability));
+        }
+    }
 
     #[test]
     fn memory_engine_passes_the_engine_suite() {
@@ -142,7 +84,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();
-            put(&engine, Keyspace::Devices, b"d", b"kept");
+            let mut batch = WriteBatch::default();
+            batch.put(Keyspace::Devices, b"d".to_vec(), b"kept".to_vec());
+            engine.apply(batch).unwrap();
             engine.flush().unwrap();
         }
         let engine = SledEngine::open(dir.path(), Durability::Fsync, TEST_CACHE_BYTES).unwrap();

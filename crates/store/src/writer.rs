@@ -6,20 +6,16 @@
 //! answered. A report batch, an admin change or a clock tick re-evaluates the devices it affects in the same
 //! commit, so the events it causes (compliance changes, access flips, due actions) are never lost or early.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-    time::Instant,
-};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    codec::encode,
-    engine::{Keyspace, KvEngine, StoreError, WriteBatch},
-    keys,
-    shared::{read_checkpoint, read_device, BatchOutcome, BatchResult, Shared},
+    backend::StoreBackend,
+    commit::{Commit, Compacted, ConfigChange, DedupEntry},
+    engine::StoreError,
+    shared::{BatchOutcome, BatchResult, Shared},
 };
 use crate::{
     error::{WriteError, WriteResult},
@@ -27,14 +23,14 @@ use crate::{
 };
 use riskgate_policy::{
     domain::{
-        policy::PolicyConfig, Checkpoint, Clock, ConfigObject, ConnectorId, DeviceId, DeviceRecord,
-        DeviceReport, DeviceReported, Event, EventKind, PartnerReport, ReportBatch, Timestamp,
+        policy::PolicyConfig, Checkpoint, Clock, ConnectorId, DeviceId, DeviceRecord, DeviceReport,
+        DeviceReported, Event, EventKind, PartnerReport, ReportBatch, Timestamp,
     },
     error::DomainError,
     {
-        admin::{self, AdminCommand, AdminOutcome, Changed},
+        admin::{self, AdminCommand, AdminOutcome},
         evaluate::{ConnectorStates, DeviceSummary},
-        view::{reevaluate, DeviceView, View},
+        view::{reevaluate, ComplianceMemo, DeviceView, View},
     },
 };
 
@@ -118,7 +114,7 @@ enum Reply {
 
 /// The writer thread's state.
 pub(crate) struct Writer {
-    pub(crate) engine: Arc<dyn KvEngine>,
+    pub(crate) backend: Arc<dyn StoreBackend>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) observer: Arc<dyn WriterObserver>,
     pub(crate) shared: Arc<Shared>,
@@ -131,22 +127,29 @@ pub(crate) struct Writer {
     pub(crate) max_group: usize,
 }
 
-/// Everything one commit group changes that is not yet in the engine or the view. Planning reads through it,
-/// so later requests of the group see earlier ones.
+/// Everything one commit group changes that is not yet in the store or the view. Planning reads through
+/// it, so later requests of the group see earlier ones.
 struct Overlay {
     head: u64,
     new_devices: u64,
-    writes: WriteBatch,
+    /// The new state of every device the group changed.
     records: HashMap<DeviceId, DeviceRecord>,
     views: HashMap<DeviceId, DeviceView>,
-    dedup: HashSet<Vec<u8>>,
+    /// Memos that changed, to store.
+    memos: HashMap<DeviceId, ComplianceMemo>,
+    /// Vendor events applied by the group, with the position that applied each.
+    dedup: HashMap<(ConnectorId, String), u64>,
     checkpoints: HashMap<ConnectorId, Checkpoint>,
     config: Option<Arc<PolicyConfig>>,
+    /// The configuration objects changed, to store, in order.
+    config_changes: Vec<ConfigChange>,
     states: Option<Arc<ConnectorStates>>,
-    /// The events written, for subscribers once they are durable.
+    /// Whether `states` differ from the stored connector states.
+    states_changed: bool,
+    /// The events written, for the store and then for subscribers once they are durable.
     events: Vec<Event>,
-    /// The new oldest retained position, when compaction moved it.
-    first_retained: Option<u64>,
+    /// What compaction removed.
+    compaction: Option<Compacted>,
 }
 
 impl Overlay {
@@ -154,15 +157,17 @@ impl Overlay {
         Self {
             head,
             new_devices: 0,
-            writes: WriteBatch::default(),
             records: HashMap::new(),
             views: HashMap::new(),
-            dedup: HashSet::new(),
+            memos: HashMap::new(),
+            dedup: HashMap::new(),
             checkpoints: HashMap::new(),
             config: None,
+            config_changes: Vec::new(),
             states: None,
+            states_changed: false,
             events: Vec::new(),
-            first_retained: None,
+            compaction: None,
         }
     }
 
@@ -170,23 +175,48 @@ impl Overlay {
     fn push_event(&mut self, device_id: Option<&DeviceId>, kind: EventKind, now: Timestamp) -> u64 {
         self.head += 1;
         let position = self.head;
-        let event = Event {
+        self.events.push(Event {
             position,
             time: now,
             device_id: device_id.cloned(),
             kind,
-        };
-        self.writes
-            .put(Keyspace::Events, keys::event(position), encode(&event));
-        if let Some(device_id) = device_id {
-            self.writes.put(
-                Keyspace::DeviceEvents,
-                keys::device_event(device_id, position),
-                Vec::new(),
-            );
-        }
-        self.events.push(event);
+        });
         position
+    }
+
+    /// The oldest retained position as the group left it, if its compaction moved it.
+    fn first_retained(&self) -> Option<u64> {
+        self.compaction
+            .as_ref()
+            .map(|compacted| compacted.first_retained)
+    }
+
+    /// Takes what the group stores, leaving what the view needs (views, configuration, states).
+    fn take_commit(&mut self, device_count: u64) -> Commit {
+        Commit {
+            events: std::mem::take(&mut self.events),
+            devices: self.records.drain().map(|(_, record)| record).collect(),
+            memos: self.memos.drain().collect(),
+            dedup: self
+                .dedup
+                .drain()
+                .map(|((connector_id, vendor_event_id), position)| DedupEntry {
+                    connector_id,
+                    vendor_event_id,
+                    position,
+                })
+                .collect(),
+            checkpoints: self.checkpoints.drain().collect(),
+            config: std::mem::take(&mut self.config_changes),
+            connector_states: self
+                .states
+                .as_deref()
+                .filter(|_| self.states_changed)
+                .cloned(),
+            compaction: self.compaction.take(),
+            head: self.head,
+            device_count,
+        }
     }
 }
 
@@ -205,7 +235,7 @@ impl Writer {
             }
         }
         // Every handle is gone: make what was applied durable before the thread ends.
-        if let Err(err) = self.engine.flush() {
+        if let Err(err) = self.backend.flush() {
             tracing::error!(error = %err, "final flush failed");
         }
     }
@@ -269,7 +299,7 @@ impl Writer {
         self.answer(replies, &committed);
         match shutdown {
             Some(done) => {
-                let _ = done.send(committed.and_then(|()| self.engine.flush()));
+                let _ = done.send(committed.and_then(|()| self.backend.flush()));
                 true
             }
             None => false,
@@ -310,31 +340,16 @@ impl Writer {
     /// reasons and deadlines the view needs.
     fn commit(&mut self, mut overlay: Overlay) -> Result<(), StoreError> {
         let device_count = self.device_count + overlay.new_devices;
+        let first_retained = overlay.first_retained();
+        let commit = overlay.take_commit(device_count);
         // Readers wait from the apply until the new head is published, so they never see a write that a
         // crash could still lose. (The writer's own reads during planning do not take this lock.)
         let shared = self.shared.clone();
         let visibility = shared.visibility.write();
-        if !overlay.writes.is_empty() {
-            if let Some(first_retained) = overlay.first_retained {
-                overlay.writes.put(
-                    Keyspace::Meta,
-                    keys::META_FIRST_RETAINED.to_vec(),
-                    encode(&first_retained),
-                );
-            }
-            overlay.writes.put(
-                Keyspace::Meta,
-                keys::META_HEAD.to_vec(),
-                encode(&overlay.head),
-            );
-            overlay.writes.put(
-                Keyspace::Meta,
-                keys::META_DEVICE_COUNT.to_vec(),
-                encode(&device_count),
-            );
-            self.engine.apply(std::mem::take(&mut overlay.writes))?;
+        if !commit.is_empty() {
+            self.backend.apply(&commit)?;
             let started = Instant::now();
-            self.engine.flush()?;
+            self.backend.flush()?;
             self.observer.flushed(started.elapsed());
         }
 
@@ -363,7 +378,7 @@ impl Writer {
 
         self.head = overlay.head;
         self.device_count = device_count;
-        if let Some(first_retained) = overlay.first_retained {
+        if let Some(first_retained) = first_retained {
             self.first_retained = first_retained;
         }
         // Publish the head before broadcasting: a subscriber that reads the new head skips these events,
@@ -372,9 +387,9 @@ impl Writer {
             .publish(overlay.head, device_count, self.first_retained);
         drop(visibility);
         self.observer.head_moved(overlay.head);
-        if !overlay.events.is_empty() {
+        if !commit.events.is_empty() {
             // No subscriber is an error only for the sender; events are in the log either way.
-            let _ = self.shared.events.send(Arc::from(overlay.events));
+            let _ = self.shared.events.send(Arc::from(commit.events));
         }
         Ok(())
     }
@@ -387,24 +402,18 @@ impl Writer {
         retention: Retention,
         now: Timestamp,
     ) -> WriteResult<Compaction> {
-        let first = overlay.first_retained.unwrap_or(self.first_retained);
+        let first = overlay.first_retained().unwrap_or(self.first_retained);
         let head = overlay.head;
         let keep_from_count = head.saturating_sub(retention.max_events).saturating_add(1);
         let cutoff = Timestamp(
             now.0
                 .saturating_sub(i64::try_from(retention.max_age.as_nanos()).unwrap_or(i64::MAX)),
         );
-        let start = keys::event(first);
-        let mut next_first = first;
+        let mut compacted = overlay.compaction.take().unwrap_or_default();
         let mut removed = 0;
         let mut more = false;
-        for item in self.engine.range(
-            Keyspace::Events,
-            std::ops::Bound::Included(&start),
-            std::ops::Bound::Unbounded,
-        ) {
-            let (key, value) = item?;
-            let event: Event = super::codec::decode(Keyspace::Events, &value)?;
+        for event in self.backend.events(first, head) {
+            let event = event?;
             if event.position >= keep_from_count && event.time >= cutoff {
                 break;
             }
@@ -412,35 +421,29 @@ impl Writer {
                 more = true;
                 break;
             }
-            overlay.writes.delete(Keyspace::Events, key);
-            if let Some(device_id) = &event.device_id {
-                overlay.writes.delete(
-                    Keyspace::DeviceEvents,
-                    keys::device_event(device_id, event.position),
-                );
-            }
             if let EventKind::DeviceReported(reported) = &event.kind {
-                let dedup_key = keys::dedup(&reported.connector_id, &reported.vendor_event_id);
-                let owned = self
-                    .engine
-                    .get(Keyspace::Dedup, &dedup_key)?
-                    .is_some_and(|bytes| {
-                        super::codec::decode::<u64>(Keyspace::Dedup, &bytes).ok()
-                            == Some(event.position)
-                    });
-                if owned {
-                    overlay.writes.delete(Keyspace::Dedup, dedup_key);
+                let (connector_id, vendor_event_id) =
+                    (&reported.connector_id, &reported.vendor_event_id);
+                let applied_at = self.backend.dedup_position(connector_id, vendor_event_id)?;
+                if applied_at == Some(event.position) {
+                    compacted
+                        .released_dedup
+                        .push((connector_id.clone(), vendor_event_id.clone()));
                 }
             }
-            next_first = event.position + 1;
+            compacted.events.push((event.position, event.device_id));
+            compacted.first_retained = event.position + 1;
             removed += 1;
         }
-        if removed > 0 {
-            overlay.first_retained = Some(next_first);
-        }
+        let first_retained = if removed > 0 {
+            compacted.first_retained
+        } else {
+            first
+        };
+        overlay.compaction = (!compacted.events.is_empty()).then_some(compacted);
         Ok(Compaction {
             removed,
-            first_retained: next_first,
+            first_retained,
             more,
         })
     }
@@ -473,7 +476,10 @@ impl Writer {
         };
         let last_acked = match overlay.checkpoints.get(connector_id) {
             Some(checkpoint) => Some(checkpoint.batch_seq),
-            None => read_checkpoint(self.engine.as_ref(), connector_id)?.map(|c| c.batch_seq),
+            None => self
+                .backend
+                .checkpoint(connector_id)?
+                .map(|checkpoint| checkpoint.batch_seq),
         };
         if last_acked.is_some_and(|last| batch.batch_seq <= last) {
             result.outcome = BatchOutcome::Duplicate;
@@ -532,15 +538,18 @@ impl Writer {
         report: &DeviceReport,
         now: Timestamp,
     ) -> WriteResult<ReportFate> {
-        let dedup_key = keys::dedup(connector_id, &report.vendor_event_id);
-        if overlay.dedup.contains(&dedup_key)
-            || self.engine.get(Keyspace::Dedup, &dedup_key)?.is_some()
+        let dedup_key = (connector_id.clone(), report.vendor_event_id.clone());
+        if overlay.dedup.contains_key(&dedup_key)
+            || self
+                .backend
+                .dedup_position(connector_id, &report.vendor_event_id)?
+                .is_some()
         {
             return Ok(ReportFate::Duplicate);
         }
         let existing = match overlay.records.get(&report.device_id) {
             Some(device) => Some(device.clone()),
-            None => read_device(self.engine.as_ref(), &report.device_id)?,
+            None => self.backend.device(&report.device_id)?,
         };
         let is_stale = existing
             .as_ref()
@@ -574,15 +583,7 @@ impl Writer {
                 (device, position)
             }
         };
-        overlay
-            .writes
-            .put(Keyspace::Dedup, dedup_key.clone(), encode(&dedup_position));
-        overlay.writes.put(
-            Keyspace::Devices,
-            keys::device(&device.device_id),
-            encode(&device),
-        );
-        overlay.dedup.insert(dedup_key);
+        overlay.dedup.insert(dedup_key, dedup_position);
         let device_id = device.device_id.clone();
         overlay.records.insert(device_id.clone(), device);
         Ok(ReportFate::Applied(device_id))
@@ -600,7 +601,9 @@ impl Writer {
         let is_heartbeat = matches!(command, AdminCommand::Heartbeat { .. });
         let mut config = Self::config(view, overlay).clone();
         let (outcome, changed) = admin::apply(&mut config, command, now)?;
-        persist_config(&mut overlay.writes, &config, &changed);
+        overlay
+            .config_changes
+            .push(ConfigChange::of(&config, &changed));
         if !is_heartbeat {
             overlay.push_event(
                 None,
@@ -633,7 +636,7 @@ impl Writer {
     ) -> WriteResult<DeviceRecord> {
         let mut device = match overlay.records.get(device_id) {
             Some(device) => device.clone(),
-            None => read_device(self.engine.as_ref(), device_id)?.ok_or_else(|| {
+            None => self.backend.device(device_id)?.ok_or_else(|| {
                 WriteError::from(DomainError::NotFound {
                     what: "device",
                     id: device_id.to_string(),
@@ -669,9 +672,6 @@ impl Writer {
                 now,
             );
         }
-        overlay
-            .writes
-            .put(Keyspace::Devices, keys::device(device_id), encode(&device));
         overlay.records.insert(device_id.clone(), device.clone());
         self.reevaluate_devices(view, overlay, vec![device_id.clone()], now);
         Ok(device)
@@ -726,13 +726,7 @@ impl Writer {
                 );
             }
         }
-        if changed {
-            overlay.writes.put(
-                Keyspace::Meta,
-                keys::META_CONNECTOR_STATES.to_vec(),
-                encode(&after),
-            );
-        }
+        overlay.states_changed |= changed;
         overlay.states = Some(Arc::new(after));
         changed
     }
@@ -778,11 +772,7 @@ impl Writer {
             }
             let memo = device_view.memo();
             if previous_memo.as_ref() != Some(&memo) {
-                overlay.writes.put(
-                    Keyspace::Compliance,
-                    keys::compliance(&device_id),
-                    encode(&memo),
-                );
+                overlay.memos.insert(device_id.clone(), memo);
             }
             overlay.views.insert(device_id, device_view);
         }
@@ -813,11 +803,6 @@ fn stage_checkpoint(overlay: &mut Overlay, batch: &ReportBatch, now: Timestamp) 
         position: overlay.head,
         updated_at: now,
     };
-    overlay.writes.put(
-        Keyspace::Checkpoints,
-        keys::checkpoint(&batch.connector_id),
-        encode(&checkpoint),
-    );
     overlay
         .checkpoints
         .insert(batch.connector_id.clone(), checkpoint);
@@ -829,25 +814,6 @@ fn after_commit<T>(committed: &Result<(), StoreError>, planned: WriteResult<T>) 
         (Ok(()), planned) => planned,
         (Err(err), Ok(_)) => Err(WriteError::Store(err.clone())),
         (Err(_), Err(err)) => Err(err),
-    }
-}
-
-/// Writes the object a command changed (or its deletion) to the Config keyspace.
-fn persist_config(writes: &mut WriteBatch, config: &PolicyConfig, changed: &Changed) {
-    let key = keys::config(changed.object, &changed.id);
-    let value = match changed.object {
-        ConfigObject::Connector => ConnectorId::parse(&changed.id)
-            .ok()
-            .and_then(|id| config.connectors.get(&id))
-            .map(encode),
-        ConfigObject::CompliancePolicy => config.policies.get(&changed.id).map(encode),
-        ConfigObject::Resource => config.resources.get(&changed.id).map(encode),
-        ConfigObject::AppProtectionPolicy => config.app_policies.get(&changed.id).map(encode),
-        ConfigObject::TenantSettings => Some(encode(&config.tenant)),
-    };
-    match value {
-        Some(value) => writes.put(Keyspace::Config, key, value),
-        None => writes.delete(Keyspace::Config, key),
     }
 }
 

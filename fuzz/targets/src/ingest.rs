@@ -1,14 +1,14 @@
 //! The ingest target: a protobuf `ReportBatch` through the parse the core's Ingest RPC runs on every
-//! batch (services/core/src/grpc/parse.rs).
+//! batch (`riskgate_core::ingest_contract`, services/core/src/grpc/parse.rs).
 
 use std::time::Duration;
 
 use prost::Message as _;
 use riskgate_core::{
-    error::CoreError,
-    grpc::{parse, Limits},
+    ingest_contract::{parse_report_batch, Limits},
+    CoreError,
 };
-use riskgate_policy::domain::Timestamp;
+use riskgate_policy::{domain::Timestamp, error::DomainError};
 use riskgate_proto::v1 as pb;
 
 use crate::{fixtures, Verdict};
@@ -34,9 +34,9 @@ pub fn ingest_validation(data: &[u8]) -> Verdict {
     assert_eq!(again, message, "protobuf round trip");
     let now = Timestamp(i64::try_from(fixtures::NOW_SECS).expect("fits") * 1_000_000_000);
     let latest = now.saturating_add(LIMITS.max_clock_skew);
-    let batch = match parse::report_batch(message.clone(), &LIMITS, now) {
+    let batch = match parse_report_batch(message.clone(), &LIMITS, now) {
         Ok(batch) => batch,
-        Err(CoreError::InvalidArgument { field, reason }) => {
+        Err(CoreError::Domain(DomainError::InvalidArgument { field, reason })) => {
             assert!(
                 !field.is_empty() && !reason.is_empty(),
                 "an error naming no field"

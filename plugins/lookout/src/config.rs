@@ -9,8 +9,8 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use riskgate_sdk::{
     pb::Platform,
     toolkit::{
-        config::{base_url, in_range, in_range_usize, millis, seconds},
-        from_json_or_toml, ConfigError, Secret, SecretSource,
+        config::{base_url, in_range, max_batch_reports, millis, request_timeout, seconds},
+        from_json_or_toml, secret, ConfigError, Secret,
     },
 };
 use serde::Deserialize;
@@ -132,13 +132,13 @@ impl Config {
         let raw: Raw = from_json_or_toml(raw)?;
         Ok(Config {
             base_url: base_url("base_url", raw.base_url)?,
-            application_key: SecretSource {
-                key: "application_key",
-                literal: raw.application_key,
-                env: raw.application_key_env,
-                file: raw.application_key_file,
-            }
-            .resolve(|var| std::env::var(var).ok())?,
+            application_key: secret::resolve(
+                "application_key",
+                raw.application_key,
+                raw.application_key_env,
+                raw.application_key_file,
+                |var| std::env::var(var).ok(),
+            )?,
             device_id: raw.device_id.unwrap_or(DeviceIdSource::ExternalId),
             platforms: platforms(raw.platforms)?,
             ipad_as_ipados: raw.ipad_as_ipados.unwrap_or(true),
@@ -147,12 +147,7 @@ impl Config {
                 .iter()
                 .map(|c| c.to_ascii_uppercase())
                 .collect(),
-            request_timeout: millis(
-                "request_timeout_ms",
-                raw.request_timeout_ms,
-                30_000,
-                100..=600_000,
-            )?,
+            request_timeout: request_timeout(raw.request_timeout_ms)?,
             connect_timeout: millis(
                 "connect_timeout_ms",
                 raw.connect_timeout_ms,
@@ -185,12 +180,7 @@ impl Config {
                 60,
                 0..=9 * 86_400,
             )?,
-            max_batch_reports: in_range_usize(
-                "max_batch_reports",
-                raw.max_batch_reports,
-                500,
-                1..=1000,
-            )?,
+            max_batch_reports: max_batch_reports(raw.max_batch_reports)?,
             resync_interval: seconds(
                 "resync_interval_secs",
                 raw.resync_interval_secs,

@@ -3,8 +3,8 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use riskgate_sdk::toolkit::{
-    config::{in_range_usize, millis, required, seconds},
-    from_json, Secret, SecretSource,
+    config::{in_range_usize, max_batch_reports, millis, required, seconds},
+    from_json, secret, Secret,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -97,13 +97,7 @@ impl WebhookConfig {
                 "must start with / and hold no ?, #, {, } or *",
             ));
         }
-        let secret = SecretSource {
-            key: "secret",
-            literal: raw.secret,
-            env: raw.secret_env,
-            file: raw.secret_file,
-        }
-        .resolve(env)?;
+        let secret = secret::resolve("secret", raw.secret, raw.secret_env, raw.secret_file, env)?;
         if secret.expose().len() < 16 {
             return Err(ConfigError::at("secret", "must be at least 16 bytes long"));
         }
@@ -130,12 +124,7 @@ impl WebhookConfig {
                 1 << 20,
                 1..=64 << 20,
             )?,
-            max_batch_reports: in_range_usize(
-                "max_batch_reports",
-                raw.max_batch_reports,
-                500,
-                1..=1000,
-            )?,
+            max_batch_reports: max_batch_reports(raw.max_batch_reports)?,
             linger: millis("linger_ms", raw.linger_ms, 20, 0..=10_000)?,
             ack_timeout: millis("ack_timeout_ms", raw.ack_timeout_ms, 10_000, 100..=600_000)?,
             mapping,

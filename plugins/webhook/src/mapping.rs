@@ -170,13 +170,19 @@ fn object<'a>(key: &str, value: &'a Value) -> Result<&'a Map<String, Value>, Con
         .ok_or_else(|| ConfigError(format!("{key}: must be a JSON object")))
 }
 
-fn check_keys(key: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), ConfigError> {
+/// The JSON object at `key`, refusing (by name) any key not in `allowed`.
+fn object_with_keys<'a>(
+    key: &str,
+    value: &'a Value,
+    allowed: &[&str],
+) -> Result<&'a Map<String, Value>, ConfigError> {
+    let object = object(key, value)?;
     for name in object.keys() {
         if !allowed.contains(&name.as_str()) {
             return Err(ConfigError(format!("{key}.{name}: unknown key")));
         }
     }
-    Ok(())
+    Ok(object)
 }
 
 fn selector(
@@ -224,10 +230,9 @@ impl FieldMapping {
     /// The `mapping` object: a selector per report field.
     fn parse(mapping: &Value) -> Result<FieldMapping, ConfigError> {
         let key = "mapping";
-        let fields_obj = object(key, mapping)?;
-        check_keys(
+        let fields_obj = object_with_keys(
             key,
-            fields_obj,
+            mapping,
             &[
                 "events",
                 "device_id",
@@ -270,10 +275,9 @@ impl ThreatFields {
     /// The `mapping.threat` object: a selector per threat field, within one threat.
     fn parse(raw: &Value) -> Result<ThreatFields, ConfigError> {
         let key = "mapping.threat";
-        let obj = object(key, raw)?;
-        check_keys(
+        let obj = object_with_keys(
             key,
-            obj,
+            raw,
             &[
                 "id",
                 "category",
@@ -301,10 +305,9 @@ impl ThreatFields {
 impl ValueMaps {
     fn parse(raw: &Value) -> Result<ValueMaps, ConfigError> {
         let key = "values";
-        let obj = object(key, raw)?;
-        check_keys(
+        let obj = object_with_keys(
             key,
-            obj,
+            raw,
             &[
                 "platform",
                 "health_state",

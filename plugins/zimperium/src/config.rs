@@ -3,8 +3,8 @@
 use std::{path::PathBuf, time::Duration};
 
 use riskgate_sdk::toolkit::{
-    config::{base_url, in_range, in_range_usize, millis, required, seconds},
-    from_json, Secret, SecretSource,
+    config::{base_url, in_range, max_batch_reports, millis, request_timeout, required, seconds},
+    from_json, secret, Secret,
 };
 use serde::Deserialize;
 
@@ -75,13 +75,7 @@ impl ZimperiumConfig {
         let raw: Raw = from_json(raw)?;
         let base_url = base_url("base_url", raw.base_url)?;
         let client_id = required("client_id", raw.client_id.filter(|id| !id.is_empty()))?;
-        let secret = SecretSource {
-            key: "secret",
-            literal: raw.secret,
-            env: raw.secret_env,
-            file: raw.secret_file,
-        }
-        .resolve(env)?;
+        let secret = secret::resolve("secret", raw.secret, raw.secret_env, raw.secret_file, env)?;
         Ok(ZimperiumConfig {
             base_url,
             client_id,
@@ -107,12 +101,7 @@ impl ZimperiumConfig {
                 60..=90 * 86_400,
             )?,
             settle: millis("settle_ms", raw.settle_ms, 2_000, 0..=300_000)?,
-            request_timeout: millis(
-                "request_timeout_ms",
-                raw.request_timeout_ms,
-                30_000,
-                100..=600_000,
-            )?,
+            request_timeout: request_timeout(raw.request_timeout_ms)?,
             max_backoff: millis("max_backoff_ms", raw.max_backoff_ms, 60_000, 10..=3_600_000)?,
             checkpoint_interval: millis(
                 "checkpoint_interval_ms",
@@ -121,12 +110,7 @@ impl ZimperiumConfig {
                 0..=86_400_000,
             )?,
             device_id: device_id_source(raw.device_id.as_deref())?,
-            max_batch_reports: in_range_usize(
-                "max_batch_reports",
-                raw.max_batch_reports,
-                500,
-                1..=1000,
-            )?,
+            max_batch_reports: max_batch_reports(raw.max_batch_reports)?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Typed configuration: the configuration bytes a connector gets in [`crate::StartContext`] read into
 //! a `serde` struct, with errors that name the key (`poll_interval_ms: invalid type: string "x",
-//! expected u64`), unknown keys refused by name, and the range checks connectors share.
+//! expected u64`), unknown keys refused by name, and the range checks connectors share, including
+//! keys connectors read alike ([`max_batch_reports`], [`request_timeout`]).
 //!
 //! Key paths come from `serde_path_to_error`, unknown keys from `serde_ignored`, so the struct needs
 //! no `deny_unknown_fields`.
@@ -8,6 +9,8 @@
 use std::{fmt::Display, ops::RangeInclusive, time::Duration};
 
 use serde::de::DeserializeOwned;
+
+use crate::validate::DEFAULT_MAX_BATCH_REPORTS;
 
 /// A configuration error; the message starts with the key path (`mapping.level: ...`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +125,20 @@ pub fn seconds(
     range: RangeInclusive<u64>,
 ) -> Result<Duration, ConfigError> {
     in_range(key, value, default, range).map(Duration::from_secs)
+}
+
+/// `max_batch_reports`, the key every batching connector has: most reports per batch, from 1 to
+/// [`DEFAULT_MAX_BATCH_REPORTS`] (what the core accepts with its default settings), 500 when absent.
+pub fn max_batch_reports(value: Option<u64>) -> Result<usize, ConfigError> {
+    // usize to u64 is lossless on every platform a plugin is built for.
+    let most = DEFAULT_MAX_BATCH_REPORTS as u64;
+    in_range_usize("max_batch_reports", value, 500, 1..=most)
+}
+
+/// `request_timeout_ms`, the timeout of one HTTP request to the vendor: from 100 ms to 10 minutes,
+/// 30 seconds when absent.
+pub fn request_timeout(value: Option<u64>) -> Result<Duration, ConfigError> {
+    millis("request_timeout_ms", value, 30_000, 100..=600_000)
 }
 
 /// How the configuration as a whole is named in errors.

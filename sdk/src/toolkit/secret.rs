@@ -100,6 +100,25 @@ impl SecretSource {
     }
 }
 
+/// Secret `key` from its three configuration fields, `key`, `key_env` and `key_file`, of which
+/// exactly one is given: [`SecretSource::resolve`] in one call, reading environment variables with
+/// `env`.
+pub fn resolve(
+    key: &'static str,
+    literal: Option<Secret>,
+    env_name: Option<String>,
+    file: Option<PathBuf>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Secret, ConfigError> {
+    SecretSource {
+        key,
+        literal,
+        env: env_name,
+        file,
+    }
+    .resolve(env)
+}
+
 /// The secret in the file at `path`, without its trailing line break (files written by `echo` or
 /// editors end with one).
 fn read_file(key: &str, path: &std::path::Path) -> Result<Secret, ConfigError> {

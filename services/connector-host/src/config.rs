@@ -31,14 +31,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// How the host writes its log to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+pub use riskgate_service_kit::logging::LogFormat;
 
 /// The host's modes.
 #[derive(Debug, clap::Subcommand)]

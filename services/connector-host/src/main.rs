@@ -1,7 +1,7 @@
 //! The `riskgate-connector-host` binary: `run` one plugin into the core until SIGTERM, or `probe` a
 //! plugin for the conformance suite. Its stdout and stderr are its logs.
 
-use std::{io::IsTerminal as _, time::Duration};
+use std::time::Duration;
 
 use clap::Parser as _;
 use riskgate_connector_host::{
@@ -48,7 +48,7 @@ fn run(args: riskgate_connector_host::config::RunArgs) -> i32 {
     let stop_deadline = args.stop_deadline;
     let (stop_tx, mut stop_rx) = watch::channel(false);
     runtime.spawn(async move {
-        shutdown_signal().await;
+        riskgate_service_kit::signals::shutdown_signal().await;
         let _ = stop_tx.send(true);
         // The hard deadline: whatever the plugin is doing, the host is gone shortly after it.
         tokio::time::sleep(stop_deadline + Duration::from_secs(1)).await;
@@ -65,30 +65,5 @@ fn run(args: riskgate_connector_host::config::RunArgs) -> i32 {
 /// plugin is loaded: the plugin's records (ABI minor 1) come out of this same subscriber, in the
 /// same format, and the level it records is the `max_level` the plugin is given (`plugin_log`).
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(err) => {
-            tracing::warn!("cannot listen for SIGTERM: {err}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    riskgate_service_kit::logging::init(format, "info");
 }

@@ -7,21 +7,20 @@
 //! ask Envoy's external-authorization `Check` (docs/gateway.md) and nothing else.
 //! Health checks stay open. Failures are logged with the method and the reason, never the token.
 
-use std::{
-    collections::HashMap,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{collections::HashMap, sync::Arc};
 
 use sha2::{Digest, Sha256};
 
 use riskgate_policy::domain::{Clock, ConnectorId, Timestamp};
 
+use crate::{
+    error::CoreError,
+    middleware::{Answer, Middleware},
+};
+
 /// A role a token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// Everything.
     Admin,
     /// Queries and decisions.
@@ -36,7 +35,7 @@ pub enum Role {
 
 impl Role {
     /// Parses `admin`, `reader`, `subscriber`, `gateway` or `connector:<id>`.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "admin" => Ok(Self::Admin),
             "reader" => Ok(Self::Reader),
@@ -56,22 +55,22 @@ impl Role {
 
 /// A configured token, known only by its hash.
 #[derive(Debug, Clone)]
-pub struct TokenEntry {
+pub(crate) struct TokenEntry {
     /// A name for logs (never the token itself).
-    pub name: String,
+    pub(crate) name: String,
     /// What it may do.
-    pub roles: Vec<Role>,
+    pub(crate) roles: Vec<Role>,
     /// When it stops working, if ever.
-    pub expires_at: Option<Timestamp>,
+    pub(crate) expires_at: Option<Timestamp>,
 }
 
-/// Who is calling: put in the request's extensions by [`AuthLayer`].
+/// Who is calling: put in the request's extensions by [`AuthCheck`].
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub(crate) struct Principal {
     /// The token's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its roles.
-    pub roles: Vec<Role>,
+    pub(crate) roles: Vec<Role>,
 }
 
 impl Principal {
@@ -90,14 +89,14 @@ impl Principal {
     }
 
     /// Whether this principal may write or read for `connector_id`: an admin, or that connector's own token.
-    pub fn may_act_for(&self, connector_id: &ConnectorId) -> bool {
+    pub(crate) fn may_act_for(&self, connector_id: &ConnectorId) -> bool {
         self.is_admin() || self.has(&Role::Connector(connector_id.clone()))
     }
 }
 
 /// What an RPC requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
+pub(crate) enum Permission {
     /// Nothing: health checks.
     Open,
     /// Any valid token: server reflection.
@@ -116,7 +115,7 @@ pub enum Permission {
 }
 
 /// The one table from RPC path to permission. Unknown paths need admin.
-pub fn permission_for(path: &str) -> Permission {
+pub(crate) fn permission_for(path: &str) -> Permission {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let (service, method) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let is_read = method.starts_with("Get") || method.starts_with("List");
@@ -142,7 +141,7 @@ pub fn permission_for(path: &str) -> Permission {
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// No valid token: UNAUTHENTICATED.
     Unauthenticated(&'static str),
     /// A valid token without the role: PERMISSION_DENIED.
@@ -151,25 +150,25 @@ pub enum Refusal {
 
 /// The configured tokens.
 #[derive(Debug, Clone, Default)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     by_hash: HashMap<[u8; 32], TokenEntry>,
 }
 
 impl Tokens {
     /// Tokens from (SHA-256 hash, entry) pairs.
-    pub fn new(entries: impl IntoIterator<Item = ([u8; 32], TokenEntry)>) -> Self {
+    pub(crate) fn new(entries: impl IntoIterator<Item = ([u8; 32], TokenEntry)>) -> Self {
         Self {
             by_hash: entries.into_iter().collect(),
         }
     }
 
     /// The SHA-256 of a token, as stored in configuration.
-    pub fn hash(token: &str) -> [u8; 32] {
+    pub(crate) fn hash(token: &str) -> [u8; 32] {
         Sha256::digest(token.as_bytes()).into()
     }
 
     /// Checks the `authorization` header value against the permission `path` needs.
-    pub fn authorize(
+    pub(crate) fn authorize(
         &self,
         authorization: Option<&str>,
         path: &str,
@@ -215,84 +214,59 @@ impl Tokens {
     }
 }
 
-/// The tower layer that authenticates and authorises every request. `None` tokens disable it (allowed only
+/// The middleware that authenticates and authorises every request. `None` tokens disable it (allowed only
 /// on loopback; see `config`).
 #[derive(Debug, Clone)]
-pub struct AuthLayer {
+pub(crate) struct AuthCheck {
     tokens: Option<Arc<Tokens>>,
     clock: Arc<dyn Clock>,
 }
 
-impl AuthLayer {
+impl AuthCheck {
     /// Enforces `tokens` (or nothing, with `None`).
-    pub fn new(tokens: Option<Arc<Tokens>>, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(tokens: Option<Arc<Tokens>>, clock: Arc<dyn Clock>) -> Self {
         Self { tokens, clock }
     }
 }
 
-impl<S> tower::Layer<S> for AuthLayer {
-    type Service = Auth<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Auth {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service made by [`AuthLayer`].
-#[derive(Debug, Clone)]
-pub struct Auth<S> {
-    inner: S,
-    layer: AuthLayer,
-}
-
-impl<S, B> tower::Service<http::Request<B>> for Auth<S>
+impl<S, B> Middleware<S, B> for AuthCheck
 where
     S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        if let Some(tokens) = &self.layer.tokens {
+    fn call(&self, inner: &mut S, mut request: http::Request<B>) -> Answer<S::Response, S::Error> {
+        if let Some(tokens) = &self.tokens {
             let path = request.uri().path().to_owned();
             let header = request
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .and_then(|value| value.to_str().ok());
-            match tokens.authorize(header, &path, self.layer.clock.now()) {
+            match tokens.authorize(header, &path, self.clock.now()) {
                 Ok(Some(principal)) => {
                     request.extensions_mut().insert(principal);
                 }
                 Ok(None) => {}
                 Err(refusal) => {
-                    let status = match refusal {
-                        Refusal::Unauthenticated(reason) => {
-                            tracing::warn!(method = %path, reason, "refused: unauthenticated");
-                            tonic::Status::from(crate::error::CoreError::Unauthenticated(
-                                reason.to_string(),
-                            ))
-                        }
-                        Refusal::PermissionDenied(reason) => {
-                            tracing::warn!(method = %path, %reason, "refused: permission denied");
-                            tonic::Status::from(crate::error::CoreError::PermissionDenied(
-                                reason.to_string(),
-                            ))
-                        }
-                    };
+                    let status = refusal_status(refusal, &path);
                     return Box::pin(async move { Ok(status.into_http()) });
                 }
             }
         }
-        Box::pin(self.inner.call(request))
+        Box::pin(inner.call(request))
+    }
+}
+
+/// Logs a refusal with the method and the reason (never the token) and makes it the call's status.
+fn refusal_status(refusal: Refusal, path: &str) -> tonic::Status {
+    match refusal {
+        Refusal::Unauthenticated(reason) => {
+            tracing::warn!(method = %path, reason, "refused: unauthenticated");
+            CoreError::Unauthenticated(reason.to_string()).into()
+        }
+        Refusal::PermissionDenied(reason) => {
+            tracing::warn!(method = %path, %reason, "refused: permission denied");
+            CoreError::PermissionDenied(reason).into()
+        }
     }
 }
 

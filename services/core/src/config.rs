@@ -4,7 +4,7 @@
 use crate::auth::{Role, TokenEntry, Tokens};
 
 mod gateway;
-pub use gateway::{GatewayArgs, GatewayConfig};
+pub(crate) use gateway::{GatewayArgs, GatewayConfig};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -17,99 +17,99 @@ use serde::Deserialize;
 use riskgate_policy::domain::Timestamp;
 
 /// Default data directory, relative to the working directory.
-pub const DEFAULT_DATA_DIR: &str = "./riskgate-data";
+pub(crate) const DEFAULT_DATA_DIR: &str = "./riskgate-data";
 /// Default gRPC listen address.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// Default Prometheus metrics listen address.
-pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+pub(crate) const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Default most reports in one batch.
-pub const DEFAULT_MAX_BATCH_REPORTS: u64 = 1000;
+pub(crate) const DEFAULT_MAX_BATCH_REPORTS: u64 = 1000;
 /// Hard ceiling for `max_batch_reports`, so one batch stays well under the gRPC message size limit.
-pub const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
+pub(crate) const MAX_BATCH_REPORTS_CEILING: u64 = 10_000;
 /// Default size of sled's page cache, in MiB. sled's own default is 1 GiB; with 1M devices the core used
 /// 1.26–1.31 GiB with 128 MiB and 1.05–1.10 GiB with 32 MiB, ingesting as fast, and the OS page cache
 /// still holds the files (issue #9, BENCHMARKS.md `scale`).
-pub const DEFAULT_STORE_CACHE_MIB: u64 = 32;
+pub(crate) const DEFAULT_STORE_CACHE_MIB: u64 = 32;
 /// Default tolerated clock skew for timestamps from partners.
-pub const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";
+pub(crate) const DEFAULT_MAX_CLOCK_SKEW: &str = "5m";
 /// Default time to drain in-flight requests on shutdown.
-pub const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
 /// Default most concurrent subscriptions.
-pub const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 10_000;
+pub(crate) const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 10_000;
 /// Default event retention by age.
-pub const DEFAULT_RETENTION_MAX_AGE: &str = "7days";
+pub(crate) const DEFAULT_RETENTION_MAX_AGE: &str = "7days";
 /// Default event retention by count.
-pub const DEFAULT_RETENTION_MAX_EVENTS: u64 = 10_000_000;
+pub(crate) const DEFAULT_RETENTION_MAX_EVENTS: u64 = 10_000_000;
 /// Default compaction period.
-pub const DEFAULT_COMPACTION_INTERVAL: &str = "10s";
+pub(crate) const DEFAULT_COMPACTION_INTERVAL: &str = "10s";
 /// Default largest request message: 4 MiB, gRPC's usual limit.
-pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_MESSAGE_BYTES: u64 = 4 * 1024 * 1024;
 /// Default unary deadline.
-pub const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
 /// Default most concurrent streams per client.
-pub const DEFAULT_MAX_STREAMS_PER_CLIENT: u64 = 100;
+pub(crate) const DEFAULT_MAX_STREAMS_PER_CLIENT: u64 = 100;
 /// Default scheduler period.
-pub const DEFAULT_EVALUATION_INTERVAL: &str = "1s";
+pub(crate) const DEFAULT_EVALUATION_INTERVAL: &str = "1s";
 
 /// The validated configuration of `riskgate-core`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where the store lives. Key `data_dir`.
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// gRPC listen address. Key `listen`.
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Prometheus `/metrics` listen address. Key `metrics_listen`.
-    pub metrics_listen: SocketAddr,
+    pub(crate) metrics_listen: SocketAddr,
     /// How far a flush goes: `flush` (survives kill -9) or `fsync` (survives power loss). Key `durability`.
-    pub durability: Durability,
+    pub(crate) durability: Durability,
     /// sled's page cache, in bytes. Key `store_cache_mib` (MiB).
-    pub store_cache_bytes: u64,
+    pub(crate) store_cache_bytes: u64,
     /// Most reports in one ingest batch. Key `max_batch_reports`.
-    pub max_batch_reports: usize,
+    pub(crate) max_batch_reports: usize,
     /// How far in the future a partner timestamp may be. Key `max_clock_skew`.
-    pub max_clock_skew: Duration,
+    pub(crate) max_clock_skew: Duration,
     /// How long shutdown waits for in-flight requests. Key `shutdown_grace`.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// Log format: `text` or `json`. Key `log_format`.
     pub log_format: LogFormat,
     /// How often the scheduler re-evaluates what time changes (grace periods, heartbeats, validity).
     /// Key `evaluation_interval`.
-    pub evaluation_interval: Duration,
+    pub(crate) evaluation_interval: Duration,
     /// Test support: time stands still except through `ClockService.AdvanceClock`. Key `manual_clock`.
-    pub manual_clock: bool,
+    pub(crate) manual_clock: bool,
     /// Most concurrent Subscribe streams. Key `max_subscriptions`.
-    pub max_subscriptions: usize,
+    pub(crate) max_subscriptions: usize,
     /// Events older than this are compacted away. Key `retention_max_age`.
-    pub retention_max_age: Duration,
+    pub(crate) retention_max_age: Duration,
     /// At most this many events are kept. Key `retention_max_events`.
-    pub retention_max_events: u64,
+    pub(crate) retention_max_events: u64,
     /// How often compaction runs. Key `compaction_interval`.
-    pub compaction_interval: Duration,
+    pub(crate) compaction_interval: Duration,
     /// Bearer tokens; `None` disables authentication (allowed only on loopback). Key `[[tokens]]`.
-    pub tokens: Option<Tokens>,
+    pub(crate) tokens: Option<Tokens>,
     /// TLS for the gRPC listener. Key `[tls]`.
-    pub tls: Option<TlsConfig>,
+    pub(crate) tls: Option<TlsConfig>,
     /// Largest request message, in bytes. Key `max_message_bytes`.
-    pub max_message_bytes: usize,
+    pub(crate) max_message_bytes: usize,
     /// Deadline of every unary call. Key `request_timeout`.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// Most concurrent streams (Ingest and Subscribe) per client. Key `max_streams_per_client`.
-    pub max_streams_per_client: usize,
+    pub(crate) max_streams_per_client: usize,
     /// Envoy's external authorization, served on its own listener; `None` when off. Key `[gateway]`.
-    pub gateway: Option<GatewayConfig>,
+    pub(crate) gateway: Option<GatewayConfig>,
 }
 
 /// TLS settings, with the PEM files already read.
 #[derive(Clone)]
-pub struct TlsConfig {
+pub(crate) struct TlsConfig {
     /// The server certificate chain (PEM).
-    pub cert_pem: Vec<u8>,
+    pub(crate) cert_pem: Vec<u8>,
     /// The server private key (PEM).
-    pub key_pem: Vec<u8>,
+    pub(crate) key_pem: Vec<u8>,
     /// CA of client certificates (PEM), for mutual TLS.
-    pub client_ca_pem: Option<Vec<u8>>,
+    pub(crate) client_ca_pem: Option<Vec<u8>>,
     /// With a client CA: refuse connections without a client certificate.
-    pub require_client_cert: bool,
+    pub(crate) require_client_cert: bool,
 }
 
 impl std::fmt::Debug for TlsConfig {
@@ -122,14 +122,7 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
-/// How logs are written to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+pub use riskgate_service_kit::logging::LogFormat;
 
 /// A configuration value that is wrong, with the key it belongs to.
 #[derive(Debug, thiserror::Error)]
@@ -160,64 +153,64 @@ impl ConfigError {
 pub struct Args {
     /// TOML configuration file.
     #[arg(long, env = "RISKGATE_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Data directory [default: ./riskgate-data].
     #[arg(long, env = "RISKGATE_DATA_DIR")]
-    pub data_dir: Option<String>,
+    pub(crate) data_dir: Option<String>,
     /// gRPC listen address [default: 127.0.0.1:50051].
     #[arg(long, env = "RISKGATE_LISTEN")]
-    pub listen: Option<String>,
+    pub(crate) listen: Option<String>,
     /// Prometheus metrics listen address [default: 127.0.0.1:9464].
     #[arg(long, env = "RISKGATE_METRICS_LISTEN")]
-    pub metrics_listen: Option<String>,
+    pub(crate) metrics_listen: Option<String>,
     /// `flush` or `fsync` [default: fsync].
     #[arg(long, env = "RISKGATE_DURABILITY")]
-    pub durability: Option<String>,
+    pub(crate) durability: Option<String>,
     /// sled's page cache in MiB [default: 32].
     #[arg(long, env = "RISKGATE_STORE_CACHE_MIB")]
-    pub store_cache_mib: Option<String>,
+    pub(crate) store_cache_mib: Option<String>,
     /// Most reports per ingest batch [default: 1000].
     #[arg(long, env = "RISKGATE_MAX_BATCH_REPORTS")]
-    pub max_batch_reports: Option<String>,
+    pub(crate) max_batch_reports: Option<String>,
     /// Tolerated clock skew of partner timestamps, such as "5m" [default: 5m].
     #[arg(long, env = "RISKGATE_MAX_CLOCK_SKEW")]
-    pub max_clock_skew: Option<String>,
+    pub(crate) max_clock_skew: Option<String>,
     /// Drain time on shutdown, such as "10s" [default: 10s].
     #[arg(long, env = "RISKGATE_SHUTDOWN_GRACE")]
-    pub shutdown_grace: Option<String>,
+    pub(crate) shutdown_grace: Option<String>,
     /// `text` or `json` [default: text].
     #[arg(long, env = "RISKGATE_LOG_FORMAT")]
-    pub log_format: Option<String>,
+    pub(crate) log_format: Option<String>,
     /// How often time-driven decisions are re-evaluated, such as "1s" [default: 1s].
     #[arg(long, env = "RISKGATE_EVALUATION_INTERVAL")]
-    pub evaluation_interval: Option<String>,
+    pub(crate) evaluation_interval: Option<String>,
     /// Test support only: the clock stands still except through ClockService.AdvanceClock.
     #[arg(long, env = "RISKGATE_MANUAL_CLOCK")]
-    pub manual_clock: bool,
+    pub(crate) manual_clock: bool,
     /// Most concurrent Subscribe streams [default: 10000].
     #[arg(long, env = "RISKGATE_MAX_SUBSCRIPTIONS")]
-    pub max_subscriptions: Option<String>,
+    pub(crate) max_subscriptions: Option<String>,
     /// Keep events this long, such as "7days" [default: 7days].
     #[arg(long, env = "RISKGATE_RETENTION_MAX_AGE")]
-    pub retention_max_age: Option<String>,
+    pub(crate) retention_max_age: Option<String>,
     /// Keep at most this many events [default: 10000000].
     #[arg(long, env = "RISKGATE_RETENTION_MAX_EVENTS")]
-    pub retention_max_events: Option<String>,
+    pub(crate) retention_max_events: Option<String>,
     /// How often compaction runs, such as "10s" [default: 10s].
     #[arg(long, env = "RISKGATE_COMPACTION_INTERVAL")]
-    pub compaction_interval: Option<String>,
+    pub(crate) compaction_interval: Option<String>,
     /// Largest request message in bytes [default: 4194304].
     #[arg(long, env = "RISKGATE_MAX_MESSAGE_BYTES")]
-    pub max_message_bytes: Option<String>,
+    pub(crate) max_message_bytes: Option<String>,
     /// Deadline of every unary call, such as "30s" [default: 30s].
     #[arg(long, env = "RISKGATE_REQUEST_TIMEOUT")]
-    pub request_timeout: Option<String>,
+    pub(crate) request_timeout: Option<String>,
     /// Most concurrent streams per client [default: 100].
     #[arg(long, env = "RISKGATE_MAX_STREAMS_PER_CLIENT")]
-    pub max_streams_per_client: Option<String>,
+    pub(crate) max_streams_per_client: Option<String>,
     /// The `[gateway]` keys.
     #[command(flatten)]
-    pub gateway: GatewayArgs,
+    pub(crate) gateway: GatewayArgs,
 }
 
 /// One `[[tokens]]` entry.
@@ -388,51 +381,34 @@ struct Times {
 
 impl Times {
     fn resolve(args: &mut Args, file: &mut FileConfig) -> Result<Self, ConfigError> {
-        let time =
-            |key: &str, flag: &mut Option<String>, from_file: &mut Option<String>, default| {
-                parse_duration(key, &pick(flag.take(), from_file.take(), default))
+        // A setting's key is its field's name in the flags, the file and here; `$parse` checks the text.
+        macro_rules! setting {
+            ($parse:ident, $key:ident, $default:expr) => {
+                $parse(
+                    stringify!($key),
+                    &pick(args.$key.take(), file.$key.take(), $default),
+                )?
             };
-        let period =
-            |key: &str, flag: &mut Option<String>, from_file: &mut Option<String>, default| {
-                positive_duration(key, &pick(flag.take(), from_file.take(), default))
-            };
+        }
         Ok(Self {
-            max_clock_skew: time(
-                "max_clock_skew",
-                &mut args.max_clock_skew,
-                &mut file.max_clock_skew,
-                DEFAULT_MAX_CLOCK_SKEW,
-            )?,
-            shutdown_grace: time(
-                "shutdown_grace",
-                &mut args.shutdown_grace,
-                &mut file.shutdown_grace,
-                DEFAULT_SHUTDOWN_GRACE,
-            )?,
-            evaluation_interval: period(
-                "evaluation_interval",
-                &mut args.evaluation_interval,
-                &mut file.evaluation_interval,
-                DEFAULT_EVALUATION_INTERVAL,
-            )?,
-            retention_max_age: period(
-                "retention_max_age",
-                &mut args.retention_max_age,
-                &mut file.retention_max_age,
-                DEFAULT_RETENTION_MAX_AGE,
-            )?,
-            compaction_interval: period(
-                "compaction_interval",
-                &mut args.compaction_interval,
-                &mut file.compaction_interval,
-                DEFAULT_COMPACTION_INTERVAL,
-            )?,
-            request_timeout: period(
-                "request_timeout",
-                &mut args.request_timeout,
-                &mut file.request_timeout,
-                DEFAULT_REQUEST_TIMEOUT,
-            )?,
+            max_clock_skew: setting!(parse_duration, max_clock_skew, DEFAULT_MAX_CLOCK_SKEW),
+            shutdown_grace: setting!(parse_duration, shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
+            evaluation_interval: setting!(
+                positive_duration,
+                evaluation_interval,
+                DEFAULT_EVALUATION_INTERVAL
+            ),
+            retention_max_age: setting!(
+                positive_duration,
+                retention_max_age,
+                DEFAULT_RETENTION_MAX_AGE
+            ),
+            compaction_interval: setting!(
+                positive_duration,
+                compaction_interval,
+                DEFAULT_COMPACTION_INTERVAL
+            ),
+            request_timeout: setting!(positive_duration, request_timeout, DEFAULT_REQUEST_TIMEOUT),
         })
     }
 }
@@ -449,49 +425,41 @@ struct Numbers {
 
 impl Numbers {
     fn resolve(args: &mut Args, file: &FileConfig) -> Result<Self, ConfigError> {
+        // A setting's key is its field's name in the flags, the file and here.
+        macro_rules! number {
+            ($key:ident, $default:expr, $range:expr) => {
+                whole_number(
+                    stringify!($key),
+                    args.$key.take(),
+                    file.$key,
+                    $default,
+                    $range,
+                )?
+            };
+        }
         Ok(Self {
-            max_batch_reports: whole_number(
-                "max_batch_reports",
-                args.max_batch_reports.take(),
-                file.max_batch_reports,
+            max_batch_reports: number!(
+                max_batch_reports,
                 DEFAULT_MAX_BATCH_REPORTS,
-                1..=MAX_BATCH_REPORTS_CEILING,
-            )?,
-            store_cache_mib: whole_number(
-                "store_cache_mib",
-                args.store_cache_mib.take(),
-                file.store_cache_mib,
-                DEFAULT_STORE_CACHE_MIB,
-                1..=1024 * 1024,
-            )?,
-            max_subscriptions: whole_number(
-                "max_subscriptions",
-                args.max_subscriptions.take(),
-                file.max_subscriptions,
-                DEFAULT_MAX_SUBSCRIPTIONS,
-                1..=1_000_000,
-            )?,
-            retention_max_events: whole_number(
-                "retention_max_events",
-                args.retention_max_events.take(),
-                file.retention_max_events,
+                1..=MAX_BATCH_REPORTS_CEILING
+            ),
+            store_cache_mib: number!(store_cache_mib, DEFAULT_STORE_CACHE_MIB, 1..=1024 * 1024),
+            max_subscriptions: number!(max_subscriptions, DEFAULT_MAX_SUBSCRIPTIONS, 1..=1_000_000),
+            retention_max_events: number!(
+                retention_max_events,
                 DEFAULT_RETENTION_MAX_EVENTS,
-                1..=u64::MAX,
-            )?,
-            max_message_bytes: whole_number(
-                "max_message_bytes",
-                args.max_message_bytes.take(),
-                file.max_message_bytes,
+                1..=u64::MAX
+            ),
+            max_message_bytes: number!(
+                max_message_bytes,
                 DEFAULT_MAX_MESSAGE_BYTES,
-                1024..=64 * 1024 * 1024,
-            )?,
-            max_streams_per_client: whole_number(
-                "max_streams_per_client",
-                args.max_streams_per_client.take(),
-                file.max_streams_per_client,
+                1024..=64 * 1024 * 1024
+            ),
+            max_streams_per_client: number!(
+                max_streams_per_client,
                 DEFAULT_MAX_STREAMS_PER_CLIENT,
-                1..=100_000,
-            )?,
+                1..=100_000
+            ),
         })
     }
 }

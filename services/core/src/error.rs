@@ -7,42 +7,16 @@ use riskgate_store::{StoreError, WriteError};
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    /// The request is malformed. `field` is the path of the offending field, such as `reports[2].device_id`.
-    #[error("{field}: {reason}")]
-    InvalidArgument {
-        /// Path of the field.
-        field: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The thing asked for does not exist.
-    #[error("{what} {id:?} not found")]
-    NotFound {
-        /// Kind of thing, such as "device".
-        what: &'static str,
-        /// Its id.
-        id: String,
-    },
-    /// The thing to create exists already.
-    #[error("{what} {id:?} already exists")]
-    AlreadyExists {
-        /// Kind of thing.
-        what: &'static str,
-        /// Its id.
-        id: String,
-    },
-    /// The system is not in a state that allows the request, such as a report from a connector that is not set up.
-    #[error("{0}")]
-    FailedPrecondition(String),
+    /// The domain refuses the request: a malformed field, a missing or existing object, a state that does not
+    /// allow it, or a concurrent change.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
     /// The caller's token may not do this (for example write another connector's data).
     #[error("{0}")]
     PermissionDenied(String),
     /// A limit was reached (streams per client, subscriptions).
     #[error("{0}")]
     ResourceExhausted(String),
-    /// An optimistic-concurrency check failed: the object changed since the caller read it.
-    #[error("{0}")]
-    Aborted(String),
     /// A part the request needs is not reachable now (a connector's host holds no control stream).
     #[error("{0}")]
     Unavailable(String),
@@ -68,24 +42,10 @@ pub enum CoreError {
     Store(#[from] StoreError),
 }
 
-impl From<DomainError> for CoreError {
-    fn from(err: DomainError) -> Self {
-        match err {
-            DomainError::InvalidArgument { field, reason } => {
-                Self::InvalidArgument { field, reason }
-            }
-            DomainError::NotFound { what, id } => Self::NotFound { what, id },
-            DomainError::AlreadyExists { what, id } => Self::AlreadyExists { what, id },
-            DomainError::FailedPrecondition(reason) => Self::FailedPrecondition(reason),
-            DomainError::Aborted(reason) => Self::Aborted(reason),
-        }
-    }
-}
-
 impl From<WriteError> for CoreError {
     fn from(err: WriteError) -> Self {
         match err {
-            WriteError::Refused(refusal) => refusal.into(),
+            WriteError::Refused(refusal) => Self::Domain(refusal),
             WriteError::Store(failure) => Self::Store(failure),
         }
     }
@@ -93,13 +53,18 @@ impl From<WriteError> for CoreError {
 
 impl CoreError {
     /// A malformed field.
-    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidArgument {
-            field: field.into(),
-            reason: reason.into(),
-        }
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Domain(DomainError::invalid(field, reason))
+    }
+
+    /// A missing object: `what` is its kind, such as "device".
+    pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Self::Domain(DomainError::NotFound {
+            what,
+            id: id.into(),
+        })
     }
 }
 
 /// Result of a service operation.
-pub type CoreResult<T> = Result<T, CoreError>;
+pub(crate) type CoreResult<T> = Result<T, CoreError>;

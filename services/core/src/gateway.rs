@@ -7,27 +7,27 @@
 use std::collections::HashMap;
 
 /// Request headers with this prefix are riskgate's to set: a client's are ignored and removed upstream.
-pub const RESERVED_HEADER_PREFIX: &str = "x-riskgate-";
+pub(crate) const RESERVED_HEADER_PREFIX: &str = "x-riskgate-";
 /// The header an allowed request carries upstream: `allow`.
-pub const DECISION_HEADER: &str = "x-riskgate-decision";
+pub(crate) const DECISION_HEADER: &str = "x-riskgate-decision";
 /// The header an allowed request carries upstream: the log position the decision reflects.
-pub const POSITION_HEADER: &str = "x-riskgate-position";
+pub(crate) const POSITION_HEADER: &str = "x-riskgate-position";
 /// The `context_extensions` key that names the resource unless configured otherwise.
-pub const DEFAULT_RESOURCE_KEY: &str = "riskgate_resource";
+pub(crate) const DEFAULT_RESOURCE_KEY: &str = "riskgate_resource";
 /// The placeholder of the device id in a principal pattern.
 const ID_PLACEHOLDER: &str = "{id}";
 
 /// A pattern such as `spiffe://example.org/device/{id}` that the peer certificate's principal must match;
 /// the `{id}` part is the device id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrincipalPattern {
+pub(crate) struct PrincipalPattern {
     prefix: String,
     suffix: String,
 }
 
 impl PrincipalPattern {
     /// Parses a pattern holding `{id}` exactly once.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, String> {
         let (prefix, suffix) = raw
             .split_once(ID_PLACEHOLDER)
             .ok_or_else(|| format!("{raw:?} does not hold {ID_PLACEHOLDER}"))?;
@@ -46,7 +46,7 @@ impl PrincipalPattern {
     }
 
     /// The device id in `principal`, if it matches (a non-empty `{id}` part).
-    pub fn device_id<'a>(&self, principal: &'a str) -> Option<&'a str> {
+    pub(crate) fn device_id<'a>(&self, principal: &'a str) -> Option<&'a str> {
         principal
             .strip_prefix(self.prefix.as_str())?
             .strip_suffix(self.suffix.as_str())
@@ -56,7 +56,7 @@ impl PrincipalPattern {
 
 /// Where the device id comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceSource {
+pub(crate) enum DeviceSource {
     /// The peer certificate's principal (Envoy's `source.principal`), through a pattern.
     Principal(PrincipalPattern),
     /// A request header (lower case) that a trusted proxy in front of the gateway sets.
@@ -65,57 +65,57 @@ pub enum DeviceSource {
 
 /// A host and path rule that names a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     /// The host (lower case, no port) the rule applies to; `None` for any host.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// The path prefix the rule applies to (`/` for every path).
-    pub path_prefix: String,
+    pub(crate) path_prefix: String,
     /// The resource it names.
-    pub resource: String,
+    pub(crate) resource: String,
 }
 
 /// The configured rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     /// Where the device id comes from.
-    pub device: DeviceSource,
+    pub(crate) device: DeviceSource,
     /// The request header (lower case) that names the user, if any.
-    pub user_header: Option<String>,
+    pub(crate) user_header: Option<String>,
     /// The `context_extensions` key that names the resource; it wins over `routes`.
-    pub resource_key: String,
+    pub(crate) resource_key: String,
     /// Host and path rules, the first match wins.
-    pub routes: Vec<Route>,
+    pub(crate) routes: Vec<Route>,
 }
 
 /// What the gateway knows of one HTTP request; header names are lower case, as Envoy sends them.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestFacts<'a> {
+pub(crate) struct RequestFacts<'a> {
     /// The peer certificate's URI SAN (or subject), empty without one.
-    pub principal: &'a str,
+    pub(crate) principal: &'a str,
     /// The request headers.
-    pub headers: &'a HashMap<String, String>,
+    pub(crate) headers: &'a HashMap<String, String>,
     /// The route's `context_extensions`.
-    pub context_extensions: &'a HashMap<String, String>,
+    pub(crate) context_extensions: &'a HashMap<String, String>,
     /// The request's host (`:authority`), possibly with a port.
-    pub host: &'a str,
+    pub(crate) host: &'a str,
     /// The request's path, possibly with a query.
-    pub path: &'a str,
+    pub(crate) path: &'a str,
 }
 
 /// The question a request asks, as raw text: the decision code parses and checks it like CheckAccess's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Question<'a> {
+pub(crate) struct Question<'a> {
     /// The device id.
-    pub device_id: &'a str,
+    pub(crate) device_id: &'a str,
     /// The user, if the mapping names a header and the request carries it.
-    pub user_id: Option<&'a str>,
+    pub(crate) user_id: Option<&'a str>,
     /// The resource name.
-    pub resource: &'a str,
+    pub(crate) resource: &'a str,
 }
 
 /// Why a request asks no answerable question; the gateway denies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unanswerable {
+pub(crate) enum Unanswerable {
     /// The request does not say which device it comes from.
     NoDeviceIdentity(&'static str),
     /// The request names no resource.
@@ -124,7 +124,7 @@ pub enum Unanswerable {
 
 impl Unanswerable {
     /// The reason code a deny quotes.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::NoDeviceIdentity(_) => "no_device_identity",
             Self::NoResource => "no_resource",
@@ -132,7 +132,7 @@ impl Unanswerable {
     }
 
     /// What is missing, for the client.
-    pub fn detail(&self) -> &'static str {
+    pub(crate) fn detail(&self) -> &'static str {
         match self {
             Self::NoDeviceIdentity(detail) => detail,
             Self::NoResource => "no context extension and no host and path rule names a resource",
@@ -142,7 +142,10 @@ impl Unanswerable {
 
 impl Mapping {
     /// The device, user and resource `facts` ask about.
-    pub fn question<'a>(&'a self, facts: &RequestFacts<'a>) -> Result<Question<'a>, Unanswerable> {
+    pub(crate) fn question<'a>(
+        &'a self,
+        facts: &RequestFacts<'a>,
+    ) -> Result<Question<'a>, Unanswerable> {
         let device_id = match &self.device {
             DeviceSource::Principal(_) if facts.principal.is_empty() => {
                 return Err(Unanswerable::NoDeviceIdentity(
@@ -197,7 +200,7 @@ impl Mapping {
     /// could drop riskgate's own values, depending on the order the proxy applies the two lists).
     /// The device id is never read from them: a device header must be configured, and `config` refuses one
     /// with this prefix.
-    pub fn forged_headers(headers: &HashMap<String, String>) -> Vec<String> {
+    pub(crate) fn forged_headers(headers: &HashMap<String, String>) -> Vec<String> {
         let mut forged: Vec<String> = headers
             .keys()
             .filter(|name| {

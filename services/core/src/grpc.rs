@@ -10,9 +10,10 @@ mod decisions;
 mod devices;
 mod error;
 mod ingest;
+pub mod ingest_contract;
 mod lease;
 mod limits;
-pub mod parse;
+pub(crate) mod parse;
 mod parse_policy;
 mod reflection;
 mod render;
@@ -20,22 +21,20 @@ mod render_policy;
 mod render_scalar;
 mod subscribe;
 
-pub use admin::AdminApi;
-pub use authz::{AuthorizationServer, GatewayApi};
-pub use clock::ClockApi;
-pub use decisions::DecisionApi;
-pub use devices::DeviceApi;
-pub use error::OLDEST_POSITION_TRAILER;
-pub use ingest::IngestApi;
-pub use limits::{MessageSizeStatusLayer, StreamLimiter};
-pub use parse::Limits;
-pub use reflection::{
-    served_services, ReflectionApi, ReflectionError, ReflectionV1, ReflectionV1Alpha,
-};
-pub use subscribe::StreamApi;
+pub(crate) use admin::AdminApi;
+pub(crate) use authz::{AuthorizationServer, GatewayApi};
+pub(crate) use clock::ClockApi;
+pub(crate) use decisions::DecisionApi;
+pub(crate) use devices::DeviceApi;
+pub(crate) use ingest::{IngestApi, IngestSetup};
+pub(crate) use limits::{MessageSizeStatus, StreamLimiter};
+pub(crate) use parse::Limits;
+pub use reflection::ReflectionError;
+pub(crate) use reflection::{served_services, ReflectionApi};
+pub(crate) use subscribe::StreamApi;
 
 /// The generated server types, re-exported for the server wiring.
-pub use riskgate_proto::v1::{
+pub(crate) use riskgate_proto::v1::{
     clock_service_server::ClockServiceServer, connector_service_server::ConnectorServiceServer,
     decision_service_server::DecisionServiceServer, device_service_server::DeviceServiceServer,
     ingest_service_server::IngestServiceServer, policy_service_server::PolicyServiceServer,

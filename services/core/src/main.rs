@@ -3,13 +3,11 @@
 
 #![forbid(unsafe_code)]
 
-use std::{io::IsTerminal, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::Parser;
-use riskgate_core::{
-    config::{Args, Config, LogFormat},
-    server,
-};
+use riskgate_core::{serve, Args, Config};
+use riskgate_service_kit::{logging, signals::shutdown_signal};
 
 /// Exit code for a bad command line or configuration (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;
@@ -33,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
-    init_tracing(config.log_format);
+    logging::init(config.log_format, "info");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -41,7 +39,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(server::serve(
+    let result = runtime.block_on(serve(
         config,
         |addrs| {
             // The one line on stdout: scripts and tests wait for it to learn the bound ports.
@@ -57,7 +55,9 @@ fn main() -> ExitCode {
                 );
             }
         },
-        shutdown_signal(),
+        async {
+            shutdown_signal().await;
+        },
     ));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,41 +67,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(signal) => signal,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

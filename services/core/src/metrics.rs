@@ -1,11 +1,9 @@
-//! Prometheus metrics: the registry, what the store and the RPCs record, the tower layer that times every
+//! Prometheus metrics: the registry, what the store and the RPCs record, the middleware that times every
 //! RPC, and the HTTP endpoint that serves `/metrics`.
 
 use std::{
     future::Future,
-    pin::Pin,
     sync::{atomic::AtomicU64, Arc, OnceLock},
-    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -21,6 +19,8 @@ use prometheus_client::{
 };
 
 use riskgate_store::{BatchOutcome, BatchResult};
+
+use crate::middleware::{Answer, Middleware};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
@@ -85,33 +85,33 @@ const CODE_NAMES: [&str; 17] = [
 
 /// What a scrape shows of one connector, read from the view when `/metrics` is fetched.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConnectorGauges {
+pub(crate) struct ConnectorGauges {
     /// The connector id.
-    pub connector_id: String,
+    pub(crate) connector_id: String,
     /// Its state's API name (`ENABLED`, `UNRESPONSIVE`, ...).
-    pub state: &'static str,
+    pub(crate) state: &'static str,
     /// Its vendor feed's state (`CONNECTED`, `DEGRADED`, `DISCONNECTED`, `UNSPECIFIED`).
-    pub feed_state: &'static str,
+    pub(crate) feed_state: &'static str,
     /// Seconds since its last healthy heartbeat, if it ever sent one.
-    pub heartbeat_age: Option<f64>,
+    pub(crate) heartbeat_age: Option<f64>,
     /// Seconds since the core last acknowledged a batch of its reports, if ever.
-    pub report_age: Option<f64>,
+    pub(crate) report_age: Option<f64>,
     /// Seconds since its plugin's last successful sync with the vendor, if it reported one.
-    pub vendor_sync_age: Option<f64>,
+    pub(crate) vendor_sync_age: Option<f64>,
 }
 
 /// Reads what a scrape shows that is not counted as it happens: connectors and the store.
-pub type ScrapeSource = Box<dyn Fn() -> Scrape + Send + Sync>;
+pub(crate) type ScrapeSource = Box<dyn Fn() -> Scrape + Send + Sync>;
 
 /// One scrape's reading of the view and the store.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Scrape {
+pub(crate) struct Scrape {
     /// Every registered connector.
-    pub connectors: Vec<ConnectorGauges>,
+    pub(crate) connectors: Vec<ConnectorGauges>,
     /// Devices known.
-    pub devices: u64,
+    pub(crate) devices: u64,
     /// Bytes the store takes on disk.
-    pub store_bytes: u64,
+    pub(crate) store_bytes: u64,
 }
 
 fn latency_histogram() -> Histogram {
@@ -121,7 +121,7 @@ fn latency_histogram() -> Histogram {
 
 /// Every metric the core exports.
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     batches: Family<OutcomeLabel, Counter>,
     reports: Family<ResultLabel, Counter>,
@@ -161,7 +161,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// A registry with every metric registered at zero.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("riskgate");
         let r = &mut registry;
         Self {
@@ -189,7 +189,7 @@ impl Metrics {
     }
 
     /// Counts one acknowledged batch and its reports.
-    pub fn record_batch(&self, result: &BatchResult) {
+    pub(crate) fn record_batch(&self, result: &BatchResult) {
         let outcome = match result.outcome {
             BatchOutcome::Applied => "applied",
             BatchOutcome::Duplicate => "duplicate",
@@ -207,7 +207,7 @@ impl Metrics {
     }
 
     /// Counts a malformed batch of `reports` reports.
-    pub fn record_rejected(&self, reports: usize) {
+    pub(crate) fn record_rejected(&self, reports: usize) {
         self.batches
             .get_or_create(&OutcomeLabel {
                 outcome: "rejected",
@@ -219,43 +219,43 @@ impl Metrics {
     }
 
     /// Records the duration of one durable flush.
-    pub fn observe_flush(&self, elapsed: Duration) {
+    pub(crate) fn observe_flush(&self, elapsed: Duration) {
         self.flush_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// Publishes the durable head position.
-    pub fn set_head(&self, head: u64) {
+    pub(crate) fn set_head(&self, head: u64) {
         self.head_position
             .set(i64::try_from(head).unwrap_or(i64::MAX));
     }
 
     /// A subscription opened.
-    pub fn subscription_opened(&self) {
+    pub(crate) fn subscription_opened(&self) {
         self.subscriptions.inc();
     }
 
     /// A subscription closed.
-    pub fn subscription_closed(&self) {
+    pub(crate) fn subscription_closed(&self) {
         self.subscriptions.dec();
     }
 
     /// An event was sent to a subscriber.
-    pub fn stream_delivery(&self) {
+    pub(crate) fn stream_delivery(&self) {
         self.stream_deliveries.inc();
     }
 
     /// A lagging subscriber went back to the log.
-    pub fn subscription_caught_up(&self) {
+    pub(crate) fn subscription_caught_up(&self) {
         self.stream_catchups.inc();
     }
 
     /// A subscriber fell behind retention.
-    pub fn subscription_expired(&self) {
+    pub(crate) fn subscription_expired(&self) {
         self.stream_expired.inc();
     }
 
     /// Records the latency of one RPC.
-    pub fn observe_rpc(&self, method: &str, elapsed: Duration) {
+    pub(crate) fn observe_rpc(&self, method: &str, elapsed: Duration) {
         // Only known services get their own label, so arbitrary paths cannot grow the label set.
         let method = if method.starts_with("/riskgate.") || method.starts_with("/grpc.") {
             method.to_owned()
@@ -268,14 +268,14 @@ impl Metrics {
     }
 
     /// Counts one decision of `kind` (`access`, `app_launch`) with `outcome` (`allow`, `deny`, ...).
-    pub fn record_decision(&self, kind: &'static str, outcome: &'static str) {
+    pub(crate) fn record_decision(&self, kind: &'static str, outcome: &'static str) {
         self.decisions
             .get_or_create(&DecisionLabel { kind, outcome })
             .inc();
     }
 
     /// Counts a request refused with gRPC status `code`.
-    pub fn record_refusal(&self, code: i32) {
+    pub(crate) fn record_refusal(&self, code: i32) {
         let code = usize::try_from(code)
             .ok()
             .and_then(|code| CODE_NAMES.get(code))
@@ -285,7 +285,7 @@ impl Metrics {
     }
 
     /// Sets where each scrape reads connectors and the store from (once; later calls are ignored).
-    pub fn set_scrape_source(&self, source: ScrapeSource) {
+    pub(crate) fn set_scrape_source(&self, source: ScrapeSource) {
         let _ = self.scrape_source.set(ScrapeHook(source));
     }
 
@@ -332,7 +332,7 @@ impl Metrics {
     }
 
     /// The metrics in the OpenMetrics text format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         if let Some(ScrapeHook(source)) = self.scrape_source.get() {
             self.apply_scrape(&source());
         }
@@ -361,7 +361,7 @@ fn registered_in<M: Metric + Clone>(
 }
 
 /// Serves `GET /metrics` until `shutdown` resolves.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -386,12 +386,6 @@ pub async fn serve(
         .await
 }
 
-/// A tower layer that times every request and records it per RPC method.
-#[derive(Debug, Clone)]
-pub struct RpcMetricsLayer {
-    metrics: Arc<Metrics>,
-}
-
 /// The store's writer reports each commit, flush and head move here.
 impl riskgate_store::WriterObserver for Metrics {
     fn batch_committed(&self, result: &BatchResult) {
@@ -407,49 +401,29 @@ impl riskgate_store::WriterObserver for Metrics {
     }
 }
 
-impl RpcMetricsLayer {
+/// The middleware that times every request and records it per RPC method, with refusals by gRPC code.
+#[derive(Debug, Clone)]
+pub(crate) struct RpcRecorder {
+    metrics: Arc<Metrics>,
+}
+
+impl RpcRecorder {
     /// Records into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
         Self { metrics }
     }
 }
 
-impl<S> tower::Layer<S> for RpcMetricsLayer {
-    type Service = RpcMetrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RpcMetrics {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// The service made by [`RpcMetricsLayer`].
-#[derive(Debug, Clone)]
-pub struct RpcMetrics<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-impl<S, B, RB> tower::Service<http::Request<B>> for RpcMetrics<S>
+impl<S, B, RB> Middleware<S, B> for RpcRecorder
 where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&self, inner: &mut S, request: http::Request<B>) -> Answer<S::Response, S::Error> {
         let method = request.uri().path().to_owned();
         let metrics = self.metrics.clone();
         let started = Instant::now();
-        let response = self.inner.call(request);
+        let response = inner.call(request);
         Box::pin(async move {
             let response = response.await;
             metrics.observe_rpc(&method, started.elapsed());

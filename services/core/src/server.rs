@@ -2,19 +2,20 @@
 //! (stop accepting, end streams, drain, flush the store).
 
 use crate::{
-    auth::AuthLayer,
+    auth::AuthCheck,
     config::Config,
     grpc::{
         AdminApi, AuthorizationServer, ClockApi, ClockServiceServer, ConnectorServiceServer,
         DecisionApi, DecisionServiceServer, DeviceApi, DeviceServiceServer, GatewayApi, IngestApi,
-        IngestServiceServer, Limits, MessageSizeStatusLayer, PolicyServiceServer, RiskStreamServer,
-        StreamApi, StreamLimiter,
+        IngestServiceServer, IngestSetup, Limits, MessageSizeStatus, PolicyServiceServer,
+        RiskStreamServer, StreamApi, StreamLimiter,
     },
-    metrics::{self, ConnectorGauges, Metrics, RpcMetricsLayer, Scrape},
+    metrics::{self, ConnectorGauges, Metrics, RpcRecorder, Scrape},
+    middleware::MiddlewareLayer,
 };
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
-use riskgate_store::{Retention, RiskStore, SledEngine, StoreError, WriterConfig};
+use riskgate_store::{KvStore, Retention, RiskStore, StoreError, WriterConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
@@ -136,12 +137,12 @@ pub async fn serve(
     let grpc = builder
         .timeout(config.request_timeout)
         .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
-        .layer(RpcMetricsLayer::new(metrics.clone()))
-        .layer(AuthLayer::new(
+        .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
+        .layer(MiddlewareLayer(AuthCheck::new(
             config.tokens.clone().map(Arc::new),
             clock.clone(),
-        ))
-        .layer(MessageSizeStatusLayer)
+        )))
+        .layer(MiddlewareLayer(MessageSizeStatus))
         .add_service(health_service)
         .add_service(reflection.v1())
         .add_service(reflection.v1alpha())
@@ -184,13 +185,13 @@ async fn open_store(
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 ) -> Result<RiskStore, ServeError> {
-    let engine = Arc::new(SledEngine::open(
+    let backend = Arc::new(KvStore::sled(
         &config.data_dir.join("store"),
         config.durability,
         config.store_cache_bytes,
     )?);
     let store = RiskStore::open(
-        engine,
+        backend,
         clock.clone(),
         metrics.clone(),
         WriterConfig::default(),
@@ -250,14 +251,14 @@ impl Apis {
         };
         let per_client = StreamLimiter::new(config.max_streams_per_client);
         Self {
-            ingest: IngestApi::new(
-                store.clone(),
+            ingest: IngestApi::new(IngestSetup {
+                store: store.clone(),
                 limits,
-                clock.clone(),
-                metrics.clone(),
-                cancel.clone(),
-                per_client.clone(),
-            ),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                shutdown: cancel.clone(),
+                streams: per_client.clone(),
+            }),
             devices: DeviceApi::new(store.clone(), clock.clone()),
             admin: AdminApi::new(store.clone(), clock.clone()),
             decisions: DecisionApi::new(store.clone(), metrics.clone()),
@@ -321,12 +322,12 @@ fn serve_gateway(
             let router = server_builder(config)?
                 .timeout(config.request_timeout)
                 .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
-                .layer(RpcMetricsLayer::new(metrics.clone()))
-                .layer(AuthLayer::new(
+                .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
+                .layer(MiddlewareLayer(AuthCheck::new(
                     config.tokens.clone().map(Arc::new),
                     clock.clone(),
-                ))
-                .layer(MessageSizeStatusLayer)
+                )))
+                .layer(MiddlewareLayer(MessageSizeStatus))
                 .add_service(
                     AuthorizationServer::new(api)
                         .max_decoding_message_size(config.max_message_bytes),

@@ -1,5 +1,5 @@
 //! One batch contract: what the plugin SDK's `validate::batch` accepts is exactly what the core's
-//! Ingest parse (`grpc::parse::report_batch`) accepts, and a refused batch is refused with the same
+//! Ingest parse (`ingest_contract::parse_report_batch`) accepts, and a refused batch is refused with the same
 //! field path and reason. Batches are generated around every limit (counts, byte lengths, enum
 //! ranges, timestamps at the epoch and at now plus the allowed skew) and with bad fields.
 
@@ -9,8 +9,8 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
-use riskgate_core::{error::CoreError, grpc::parse};
-use riskgate_policy::domain::Timestamp;
+use riskgate_core::{ingest_contract::parse_report_batch, CoreError};
+use riskgate_policy::{domain::Timestamp, error::DomainError};
 use riskgate_proto::v1::{DeviceReport, PluginBatch, ReportBatch, Threat};
 use riskgate_sdk::validate::{self, Limits};
 
@@ -238,9 +238,11 @@ fn verdicts(
         checkpoint,
         reports,
     };
-    let core = match parse::report_batch(ingest, &limits, Timestamp(case.now)) {
+    let core = match parse_report_batch(ingest, &limits, Timestamp(case.now)) {
         Ok(_) => Ok(()),
-        Err(CoreError::InvalidArgument { field, reason }) => Err((field, reason)),
+        Err(CoreError::Domain(DomainError::InvalidArgument { field, reason })) => {
+            Err((field, reason))
+        }
         Err(other) => panic!("the ingest parse failed with a non-argument error: {other}"),
     };
     (sdk, core)

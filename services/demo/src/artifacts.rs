@@ -17,7 +17,7 @@ use tokio::{
     process::Command,
 };
 
-use crate::view::Out;
+use crate::out::Out;
 
 /// Binary names, as cargo builds them.
 const CORE: &str = "riskgate-core";

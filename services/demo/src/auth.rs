@@ -15,7 +15,7 @@ use tonic::{
     Request, Status,
 };
 
-use crate::scenario::Vendor;
+use crate::vendor::Vendor;
 
 /// A channel to the core whose every call carries the demo's admin token.
 pub(crate) type CoreChannel = InterceptedService<Channel, Bearer>;

@@ -4,7 +4,7 @@
 
 use riskgate_proto::v1 as api;
 
-use crate::{scenario::DemoDevice, setup::RESOURCES};
+use crate::{devices::DemoDevice, resources::RESOURCES};
 
 /// The whole picture.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use tonic::Streaming;
 use crate::{
     auth::CoreChannel,
     board::{compliance_name, decision_name, health_name, level_name, Board, Flip},
-    setup::RESOURCES,
+    resources::RESOURCES,
 };
 
 /// Subscribes to the demo devices' reports, compliance changes and access flips. Call it before

@@ -14,10 +14,14 @@
 mod artifacts;
 mod auth;
 mod board;
+mod devices;
 mod live;
+mod out;
 mod processes;
+mod resources;
 mod scenario;
 mod setup;
+mod vendor;
 mod view;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -28,9 +32,9 @@ use tokio::sync::watch;
 
 use crate::{
     board::Board,
+    out::Out,
     processes::{Processes, Started},
     scenario::Outcome,
-    view::Out,
 };
 
 /// Marker file that makes a data dir ours to wipe: the demo never deletes a directory it did not create.
@@ -86,8 +90,8 @@ async fn run(args: Args) -> ExitCode {
     let processes = Processes::default();
     let result = tokio::select! {
         result = demo(&args, &out, &processes) => Some(result),
-        signal = shutdown_signal() => {
-            out.line(&format!("{signal}: stopping"));
+        signal = riskgate_service_kit::signals::shutdown_signal() => {
+            out.line(&format!("{}: stopping", signal.as_str()));
             None
         }
     };
@@ -128,7 +132,7 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
     setup::configure(&channel).await?;
     out.line("configured: connectors lookout (iOS) and zimperium (Android), policy \"device threat level at or under LOW\", resources exchange and sharepoint (compliant device required)");
 
-    let (board_tx, board_rx) = watch::channel(Board::new(scenario::DEVICES.iter()));
+    let (board_tx, board_rx) = watch::channel(Board::new(devices::DEVICES.iter()));
     let subscription = live::subscribe(&channel, &board_tx).await?;
     let hosts = setup::start_hosts(
         processes, &binaries, &data_dir, &core, &tokens, &sim.url, out,
@@ -195,28 +199,7 @@ fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming it.
-async fn shutdown_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(err) => {
-            tracing::warn!("cannot listen for SIGTERM: {err}");
-            let _ = tokio::signal::ctrl_c().await;
-            return "interrupted";
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "interrupted",
-        _ = term.recv() => "terminated",
-    }
-}
-
 /// Logs go to stderr (warnings only unless `RUST_LOG` says otherwise), so they do not tear the view.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    riskgate_service_kit::logging::init(riskgate_service_kit::logging::LogFormat::Text, "warn");
 }

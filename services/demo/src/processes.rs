@@ -24,7 +24,7 @@ use tokio::{
     sync::Mutex,
 };
 
-use crate::{artifacts::Binaries, view::Out};
+use crate::{artifacts::Binaries, out::Out};
 
 /// How long a child may take to print its READY line.
 const READY_WITHIN: Duration = Duration::from_secs(60);

@@ -14,83 +14,11 @@ use tokio::sync::watch;
 
 use crate::{
     board::{compliance_name, decision_name, level_name, Board, Flip},
-    setup::RESOURCES,
-    view::Out,
+    devices::DEVICES,
+    out::Out,
+    resources::RESOURCES,
+    vendor::Vendor,
 };
-
-/// A vendor, its connector and its name in the simulator's admin API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Vendor {
-    Lookout,
-    Zimperium,
-}
-
-impl Vendor {
-    /// The connector id in the core, which is also the simulator's vendor name.
-    pub(crate) fn connector_id(self) -> &'static str {
-        match self {
-            Self::Lookout => "lookout",
-            Self::Zimperium => "zimperium",
-        }
-    }
-
-    pub(crate) fn display_name(self) -> &'static str {
-        match self {
-            Self::Lookout => "Lookout",
-            Self::Zimperium => "Zimperium",
-        }
-    }
-}
-
-/// A device of the story.
-#[derive(Debug)]
-pub(crate) struct DemoDevice {
-    /// The MDM device id, which both vendors report.
-    pub(crate) id: &'static str,
-    /// `IOS` or `ANDROID`, in the simulator's vocabulary.
-    platform: &'static str,
-    /// The vendor whose data counts for the device's platform.
-    pub(crate) vendor: Vendor,
-    manufacturer: &'static str,
-    model: &'static str,
-    os_version: &'static str,
-}
-
-/// The devices: Lookout protects the iPhones, Zimperium the Android phones (see `setup`).
-pub(crate) const DEVICES: [DemoDevice; 4] = [
-    DemoDevice {
-        id: "alice-iphone",
-        platform: "IOS",
-        vendor: Vendor::Lookout,
-        manufacturer: "Apple",
-        model: "iPhone 15",
-        os_version: "17.4",
-    },
-    DemoDevice {
-        id: "bob-iphone",
-        platform: "IOS",
-        vendor: Vendor::Lookout,
-        manufacturer: "Apple",
-        model: "iPhone 13",
-        os_version: "16.1",
-    },
-    DemoDevice {
-        id: "carol-pixel",
-        platform: "ANDROID",
-        vendor: Vendor::Zimperium,
-        manufacturer: "Google",
-        model: "Pixel 8",
-        os_version: "14",
-    },
-    DemoDevice {
-        id: "dave-galaxy",
-        platform: "ANDROID",
-        vendor: Vendor::Zimperium,
-        manufacturer: "Samsung",
-        model: "Galaxy S23",
-        os_version: "14",
-    },
-];
 
 /// How the demo ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

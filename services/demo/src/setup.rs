@@ -17,15 +17,14 @@ use tonic::{service::interceptor::InterceptedService, transport::Endpoint};
 use crate::{
     artifacts::{sha256_hex, Binaries},
     auth::{Bearer, CoreChannel, DemoTokens},
+    out::Out,
     processes::{Processes, Started},
-    scenario::Vendor,
-    view::Out,
+    resources::RESOURCES,
+    vendor::Vendor,
 };
 
 /// The compliance policy's id.
 const POLICY_ID: &str = "mtd-threat-level-low";
-/// The conditional-access resources, in the table's column order.
-pub(crate) const RESOURCES: [&str; 2] = ["exchange", "sharepoint"];
 
 /// Connects to the core; every call on the channel carries `bearer`.
 pub(crate) async fn connect(url: &str, bearer: Bearer) -> anyhow::Result<CoreChannel> {

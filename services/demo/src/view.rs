@@ -4,78 +4,22 @@
 //! Otherwise every narrative line (steps, flips, results) is printed once, as it happens.
 //! Logs go to stderr through `tracing`, never here.
 
-use std::{
-    convert::Infallible,
-    io::{IsTerminal as _, Write as _},
-    sync::Mutex,
-};
+use std::{convert::Infallible, io::Write as _};
 
 use riskgate_proto::v1 as api;
 use tokio::sync::watch;
 
 use crate::{
     board::{compliance_name, decision_name, level_name, Board},
-    setup::RESOURCES,
+    out::Out,
+    resources::RESOURCES,
 };
 
 /// How many narrative lines the redrawn view keeps under the table.
 const RECENT_LINES: usize = 10;
 
-/// The demo's stdout.
-#[derive(Debug)]
-pub(crate) struct Out {
-    /// Redraw in place (a terminal, not headless) rather than print lines.
-    redraw: bool,
-    /// How many of the board's log lines were printed (line mode).
-    printed: Mutex<usize>,
-    /// How many progress updates came (line mode prints only some).
-    progress_updates: Mutex<usize>,
-}
-
+/// Drawing the board: in place on a terminal, else its new narrative lines.
 impl Out {
-    pub(crate) fn new(headless: bool) -> Self {
-        Self {
-            redraw: !headless && std::io::stdout().is_terminal(),
-            printed: Mutex::new(0),
-            progress_updates: Mutex::new(0),
-        }
-    }
-
-    /// Prints one line.
-    pub(crate) fn line(&self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{text}");
-        let _ = stdout.flush();
-    }
-
-    /// Shows a progress line: rewritten in place on a terminal, else printed every so often.
-    pub(crate) fn progress(&self, text: &str) {
-        if self.redraw {
-            let mut stdout = std::io::stdout().lock();
-            let _ = write!(stdout, "\r\x1b[K{text}");
-            let _ = stdout.flush();
-        } else {
-            let mut updates = self
-                .progress_updates
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            // Without a terminal, one line per 25 updates is progress enough.
-            if updates.is_multiple_of(25) {
-                self.line(text);
-            }
-            *updates += 1;
-        }
-    }
-
-    /// Ends the progress line.
-    pub(crate) fn progress_done(&self) {
-        if self.redraw {
-            let mut stdout = std::io::stdout().lock();
-            let _ = write!(stdout, "\r\x1b[K");
-            let _ = stdout.flush();
-        }
-    }
-
     /// Shows every change of the board until dropped.
     pub(crate) async fn render(&self, mut board: watch::Receiver<Board>) -> Infallible {
         loop {
@@ -90,16 +34,10 @@ impl Out {
 
     /// Shows the board once more: the final frame, or the lines not printed yet.
     pub(crate) fn show(&self, board: &Board) {
-        if self.redraw {
+        if self.redraws() {
             self.draw(board);
         } else {
-            let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
-            let mut stdout = std::io::stdout().lock();
-            for line in board.log.iter().skip(*printed) {
-                let _ = writeln!(stdout, "{line}");
-            }
-            let _ = stdout.flush();
-            *printed = board.log.len();
+            self.print_new_lines(&board.log);
         }
     }
 

@@ -2,9 +2,9 @@
 //! supervision loop per configured connector until SIGTERM/SIGINT, then stops every host. SIGHUP is
 //! logged and ignored: a supervisor that dies on a hangup would leave nobody to restart its hosts.
 
-use std::{io::IsTerminal as _, path::PathBuf};
+use std::path::PathBuf;
 
-use clap::Parser as _;
+use riskgate_service_kit::{args, logging};
 use riskgate_supervisor::{config::Config, supervise::Supervision};
 use tokio::{
     signal::unix::{signal, Signal, SignalKind},
@@ -21,20 +21,8 @@ struct Args {
 }
 
 fn main() {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            std::process::exit(if err.use_stderr() { 64 } else { 0 });
-        }
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    let args: Args = args::parse_or_exit();
+    logging::init(logging::LogFormat::Text, "info");
     let config = match Config::load(&args.config) {
         Ok(config) => config,
         Err(err) => exit(64, &err),

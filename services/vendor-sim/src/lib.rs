@@ -14,6 +14,7 @@
 pub mod actions;
 pub mod admin;
 pub mod lookout;
+mod query;
 pub mod scenario;
 pub mod time;
 pub mod world;

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::{
     actions::Vendor,
     bearer,
+    query::{page_size, Params, Reply},
     time::{now_ms, parse_time_ms},
     world::StreamControl,
     Sim,
@@ -94,16 +95,6 @@ async fn token(
     .into_response()
 }
 
-fn limit(params: &HashMap<String, String>, max: usize) -> Result<usize, Response> {
-    match params.get("limit") {
-        None => Ok(20),
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(bad_request(&format!("limit must be 1 to {max}"))),
-        },
-    }
-}
-
 fn after_oid(params: &HashMap<String, String>) -> Result<u64, Response> {
     match params.get("oid") {
         None => Ok(0),
@@ -113,129 +104,95 @@ fn after_oid(params: &HashMap<String, String>) -> Result<u64, Response> {
     }
 }
 
-async fn devices(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
+/// The `limit` and the `oid` to list after, of a devices or threats page.
+fn page(params: &HashMap<String, String>, max_limit: usize) -> Result<(usize, u64), Response> {
+    let limit = page_size(params, "limit", max_limit).map_err(|e| bad_request(&e))?;
+    Ok((limit, after_oid(params)?))
+}
+
+/// Whether `item` has, for each of `keys` given as a query parameter, the value the query asks for.
+fn matches_query(item: &Value, params: &HashMap<String, String>, keys: &[&str]) -> bool {
+    keys.iter().all(|key| {
+        params
+            .get(*key)
+            .is_none_or(|want| item[*key].as_str() == Some(want))
+    })
+}
+
+/// The `guid` query parameter (empty when absent, which matches nothing).
+fn guid_param(params: &HashMap<String, String>) -> &str {
+    params.get("guid").map(String::as_str).unwrap_or_default()
+}
+
+/// `item` as JSON, or 404 `not_found`.
+fn found(item: Option<Value>) -> Response {
+    match item {
+        Some(item) => Json(item).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found"}))).into_response(),
     }
+}
+
+async fn devices(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
+    authorize(&sim, &headers)?;
     let world = sim.world();
-    let limit = match limit(&params, world.settings.lookout_max_limit) {
-        Ok(n) => n,
-        Err(response) => return response,
-    };
-    let after = match after_oid(&params) {
-        Ok(n) => n,
-        Err(response) => return response,
-    };
+    let (limit, after) = page(&params, world.settings.lookout_max_limit)?;
     let updated_since = params.get("updated_since").and_then(|t| parse_time_ms(t));
+    let filters = ["platform", "email", "security_status", "protection_status"];
     let items: Vec<Value> = world
         .devices
         .iter()
         .filter(|d| d.oid > after)
         .filter(|d| updated_since.is_none_or(|t| d.checkin_ms >= t))
         .map(|d| world.lookout_device_item(d))
-        .filter(|item| {
-            ["platform", "email", "security_status", "protection_status"]
-                .iter()
-                .all(|key| {
-                    params
-                        .get(*key)
-                        .is_none_or(|want| item[*key].as_str() == Some(want))
-                })
-        })
+        .filter(|item| matches_query(item, &params, &filters))
         .take(limit)
         .collect();
-    Json(json!({"count": items.len(), "devices": items})).into_response()
+    Ok(Json(json!({"count": items.len(), "devices": items})).into_response())
 }
 
-async fn device(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
+async fn device(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
+    authorize(&sim, &headers)?;
     let world = sim.world();
-    let guid = params.get("guid").map(String::as_str).unwrap_or_default();
-    match world.devices.iter().find(|d| d.lookout_guid == guid) {
-        Some(d) => Json(world.lookout_device_item(d)).into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found"}))).into_response(),
-    }
+    let guid = guid_param(&params);
+    let device = world.devices.iter().find(|d| d.lookout_guid == guid);
+    Ok(found(device.map(|d| world.lookout_device_item(d))))
 }
 
-async fn threats(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
+async fn threats(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
+    authorize(&sim, &headers)?;
     let world = sim.world();
-    let limit = match limit(&params, world.settings.lookout_max_limit) {
-        Ok(n) => n,
-        Err(response) => return response,
-    };
-    let after = match after_oid(&params) {
-        Ok(n) => n,
-        Err(response) => return response,
-    };
+    let (limit, after) = page(&params, world.settings.lookout_max_limit)?;
+    let filters = [
+        "device_guid",
+        "status",
+        "risk",
+        "threat_type",
+        "classification",
+    ];
     let items: Vec<Value> = world
         .lookout_threats
         .iter()
         .filter(|t| t.oid > after)
         .map(|t| world.lookout_threat_item(t))
-        .filter(|item| {
-            [
-                "device_guid",
-                "status",
-                "risk",
-                "threat_type",
-                "classification",
-            ]
-            .iter()
-            .all(|key| {
-                params
-                    .get(*key)
-                    .is_none_or(|want| item[*key].as_str() == Some(want))
-            })
-        })
+        .filter(|item| matches_query(item, &params, &filters))
         .take(limit)
         .collect();
-    Json(json!({"count": items.len(), "threats": items})).into_response()
+    Ok(Json(json!({"count": items.len(), "threats": items})).into_response())
 }
 
-async fn threat(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
+async fn threat(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
+    authorize(&sim, &headers)?;
     let world = sim.world();
-    let guid = params.get("guid").map(String::as_str).unwrap_or_default();
-    match world.lookout_threats.iter().find(|t| t.guid == guid) {
-        Some(t) => Json(world.lookout_threat_item(t)).into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found"}))).into_response(),
-    }
+    let guid = guid_param(&params);
+    let threat = world.lookout_threats.iter().find(|t| t.guid == guid);
+    Ok(found(threat.map(|t| world.lookout_threat_item(t))))
 }
 
 type Chunk = Result<Bytes, std::io::Error>;
 
-async fn stream(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
+async fn stream(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
     let token = bearer(&headers).map(str::to_owned);
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
+    authorize(&sim, &headers)?;
     let resume_id = params
         .get("id")
         .or_else(|| params.get("last_id"))
@@ -264,10 +221,10 @@ async fn stream(
                 .partition_point(|b| b.id.as_str() <= id.as_str())
         } else if let Some(raw) = params.get("start_time") {
             let Some(start) = parse_time_ms(raw) else {
-                return bad_request("start_time must be an ISO 8601 timestamp");
+                return Err(bad_request("start_time must be an ISO 8601 timestamp"));
             };
             if start + MAX_LOOKBACK_MS < now_ms() {
-                return bad_request("start_time is more than 10 days ago");
+                return Err(bad_request("start_time is more than 10 days ago"));
             }
             world.stream_log.partition_point(|b| b.time_ms < start)
         } else {
@@ -301,13 +258,13 @@ async fn stream(
     let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     }));
-    Response::builder()
+    Ok(Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
         .header("x-accel-buffering", "no")
         .body(body)
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
 }
 
 /// One open stream: writes the log after its cursor, then live batches, heartbeats and controls.

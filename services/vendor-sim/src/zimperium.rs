@@ -21,7 +21,13 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{actions::Vendor, bearer, time::parse_time_ms, Sim};
+use crate::{
+    actions::Vendor,
+    bearer,
+    query::{page_size, Params, Reply},
+    time::parse_time_ms,
+    Sim,
+};
 
 /// The Zimperium routes.
 pub fn routes() -> Router<Sim> {
@@ -105,34 +111,24 @@ fn page_params(params: &HashMap<String, String>) -> Result<(usize, usize), Respo
             .parse()
             .map_err(|_| error(StatusCode::BAD_REQUEST, "page must be a number from 0"))?,
     };
-    let size = match params.get("size") {
-        None => 20,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => return Err(error(StatusCode::BAD_REQUEST, "size must be 1 to 1000")),
-        },
-    };
+    let size = page_size(params, "size", 1000).map_err(|e| error(StatusCode::BAD_REQUEST, &e))?;
     Ok((page, size))
 }
 
-async fn threats(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
-    let (page, size) = match page_params(&params) {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
+async fn threats(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
+    authorize(&sim, &headers)?;
+    let (page, size) = page_params(&params)?;
     let mut window = [None, None];
     for (slot, key) in window.iter_mut().zip(["after", "before"]) {
         if let Some(raw) = params.get(key) {
             match parse_time_ms(raw) {
                 Some(ms) => *slot = Some(ms),
-                None => return error(StatusCode::BAD_REQUEST, &format!("{key}: not a date")),
+                None => {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("{key}: not a date"),
+                    ))
+                }
             }
         }
     }
@@ -180,7 +176,7 @@ async fn threats(
         .collect();
     let total_pages = total.div_ceil(size);
     let count = content.len();
-    Json(json!({
+    Ok(Json(json!({
         "content": content,
         "pageable": {"pageNumber": page, "pageSize": size, "sort": {"unsorted": false, "sorted": true, "empty": false},
                      "offset": page * size, "unpaged": false, "paged": true},
@@ -194,21 +190,12 @@ async fn threats(
         "size": size,
         "empty": count == 0,
     }))
-    .into_response()
+    .into_response())
 }
 
-async fn devices(
-    State(sim): State<Sim>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
-    let (page, size) = match page_params(&params) {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
+async fn devices(State(sim): State<Sim>, headers: HeaderMap, Query(params): Params) -> Reply {
+    authorize(&sim, &headers)?;
+    let (page, size) = page_params(&params)?;
     let world = sim.world();
     let content: Vec<Value> = world
         .devices
@@ -218,7 +205,7 @@ async fn devices(
         .map(|d| world.zimperium_device_item(d))
         .collect();
     let empty = content.is_empty();
-    Json(json!({
+    Ok(Json(json!({
         "totalHits": world.devices.len(),
         "totalHitsRelation": "EQUAL_TO",
         "maxScore": "NaN",
@@ -228,20 +215,18 @@ async fn devices(
         "content": content,
         "empty": empty,
     }))
-    .into_response()
+    .into_response())
 }
 
-async fn device(State(sim): State<Sim>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(response) = authorize(&sim, &headers) {
-        return response;
-    }
+async fn device(State(sim): State<Sim>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    authorize(&sim, &headers)?;
     let world = sim.world();
     match world
         .devices
         .iter()
         .find(|d| d.zimperium_id == id || d.key == id)
     {
-        Some(d) => Json(world.zimperium_device_item(d)).into_response(),
-        None => error(StatusCode::NOT_FOUND, "device not found"),
+        Some(d) => Ok(Json(world.zimperium_device_item(d)).into_response()),
+        None => Err(error(StatusCode::NOT_FOUND, "device not found")),
     }
 }

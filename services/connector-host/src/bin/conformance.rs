@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use clap::Parser as _;
 use riskgate_connector_host::conformance::{self, SuiteOptions};
 
 /// Checks a riskgate connector plugin against the ABI and behaviour the host relies on.
@@ -27,13 +26,7 @@ struct Args {
 }
 
 fn main() {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            std::process::exit(if err.use_stderr() { 64 } else { 0 });
-        }
-    };
+    let args: Args = riskgate_service_kit::args::parse_or_exit();
     let Some(host_bin) = args.host.or_else(riskgate_host_protocol::sibling_host_bin) else {
         eprintln!("riskgate-conformance: cannot find riskgate-connector-host next to this program; pass --host");
         std::process::exit(64);

@@ -16,31 +16,31 @@ use crate::gateway::{
 
 /// The validated gateway settings.
 #[derive(Debug, Clone)]
-pub struct GatewayConfig {
+pub(crate) struct GatewayConfig {
     /// Where `Authorization/Check` is served, with the main listener's TLS and tokens. Key `gateway.listen`.
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Who is asking, and for what.
-    pub mapping: Mapping,
+    pub(crate) mapping: Mapping,
 }
 
 /// The gateway's flags; each also reads an environment variable.
 #[derive(Debug, Default, clap::Args)]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     /// Serve Envoy's ext_authz Check on this address [default: off].
     #[arg(long, env = "RISKGATE_GATEWAY_LISTEN")]
-    pub gateway_listen: Option<String>,
+    pub(crate) gateway_listen: Option<String>,
     /// Device id from the client certificate principal, such as "spiffe://example.org/device/{id}".
     #[arg(long, env = "RISKGATE_GATEWAY_DEVICE_PRINCIPAL")]
-    pub gateway_device_principal: Option<String>,
+    pub(crate) gateway_device_principal: Option<String>,
     /// Device id from this request header, set by a trusted proxy [default: off].
     #[arg(long, env = "RISKGATE_GATEWAY_DEVICE_HEADER")]
-    pub gateway_device_header: Option<String>,
+    pub(crate) gateway_device_header: Option<String>,
     /// User id from this request header [default: off].
     #[arg(long, env = "RISKGATE_GATEWAY_USER_HEADER")]
-    pub gateway_user_header: Option<String>,
+    pub(crate) gateway_user_header: Option<String>,
     /// The route's context_extensions key naming the resource [default: riskgate_resource].
     #[arg(long, env = "RISKGATE_GATEWAY_RESOURCE_KEY")]
-    pub gateway_resource_key: Option<String>,
+    pub(crate) gateway_resource_key: Option<String>,
 }
 
 /// The `[gateway]` table.

@@ -1,7 +1,7 @@
 //! `ConnectorService` and `PolicyService`: the admin API. Every change goes through the store's writer,
 //! which persists it and re-evaluates the affected devices before answering.
 
-use std::{pin::Pin, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, pin::Pin, sync::Arc, time::Duration};
 
 use futures::Stream;
 use riskgate_proto::v1::{
@@ -17,13 +17,17 @@ use super::{
 use crate::error::{CoreError, CoreResult};
 use riskgate_policy::{
     admin::{AdminCommand, AdminOutcome},
-    domain::Clock,
+    domain::{
+        policy::{AppProtectionPolicy, CompliancePolicy, Connector, PolicyConfig, Resource},
+        Clock, ConnectorId, Timestamp,
+    },
+    error::DomainError,
 };
 use riskgate_store::RiskStore;
 
 /// The admin API.
 #[derive(Debug, Clone)]
-pub struct AdminApi {
+pub(crate) struct AdminApi {
     store: RiskStore,
     clock: Arc<dyn Clock>,
     control: ControlHub,
@@ -35,9 +39,58 @@ const MAX_RECHECK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most device ids in one re-check.
 const MAX_RECHECK_DEVICES: usize = 1000;
 
+/// One kind of configuration object the admin API serves: its name in errors, where the configuration
+/// keeps it, how the writer's outcome carries it, and its wire form (some depend on the time).
+struct Kind<K: 'static, T: 'static, W> {
+    what: &'static str,
+    in_config: fn(&PolicyConfig) -> &BTreeMap<K, T>,
+    from_outcome: fn(AdminOutcome) -> Result<T, Status>,
+    render: fn(&T, Timestamp) -> W,
+}
+
+const CONNECTORS: Kind<ConnectorId, Connector, pb::Connector> = Kind {
+    what: "connector",
+    in_config: |config| &config.connectors,
+    from_outcome: |outcome| match outcome {
+        AdminOutcome::Connector(connector) => Ok(connector),
+        other => Err(unexpected(other)),
+    },
+    render: render_policy::connector,
+};
+
+const COMPLIANCE_POLICIES: Kind<String, CompliancePolicy, pb::CompliancePolicy> = Kind {
+    what: "compliance policy",
+    in_config: |config| &config.policies,
+    from_outcome: |outcome| match outcome {
+        AdminOutcome::Policy(policy) => Ok(policy),
+        other => Err(unexpected(other)),
+    },
+    render: |policy, _| render_policy::compliance_policy(policy),
+};
+
+const RESOURCES: Kind<String, Resource, pb::Resource> = Kind {
+    what: "resource",
+    in_config: |config| &config.resources,
+    from_outcome: |outcome| match outcome {
+        AdminOutcome::Resource(resource) => Ok(resource),
+        other => Err(unexpected(other)),
+    },
+    render: |resource, _| render_policy::resource(resource),
+};
+
+const APP_POLICIES: Kind<String, AppProtectionPolicy, pb::AppProtectionPolicy> = Kind {
+    what: "app-protection policy",
+    in_config: |config| &config.app_policies,
+    from_outcome: |outcome| match outcome {
+        AdminOutcome::AppPolicy(policy) => Ok(policy),
+        other => Err(unexpected(other)),
+    },
+    render: |policy, _| render_policy::app_policy(policy),
+};
+
 impl AdminApi {
     /// Serves admin changes to `store`; `clock` gives connector states their "now".
-    pub fn new(store: RiskStore, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(store: RiskStore, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
@@ -49,21 +102,73 @@ impl AdminApi {
         Ok(self.store.admin(command).await?)
     }
 
-    async fn connector_outcome(
+    /// Runs `command`, which changes one object of `kind`, and answers with the object after the change.
+    async fn change<K, T, W>(
         &self,
+        kind: &Kind<K, T, W>,
         command: AdminCommand,
-    ) -> Result<Response<pb::Connector>, Status> {
-        match self.run(command).await? {
-            AdminOutcome::Connector(connector) => Ok(Response::new(render_policy::connector(
-                &connector,
-                self.clock.now(),
-            ))),
-            other => Err(unexpected(other)),
-        }
+    ) -> Result<Response<W>, Status> {
+        let object = (kind.from_outcome)(self.run(command).await?)?;
+        Ok(Response::new((kind.render)(&object, self.clock.now())))
     }
 
-    async fn deleted(&self, command: AdminCommand) -> CoreResult<()> {
-        self.run(command).await.map(drop)
+    /// The object of `kind` with `id`, or NOT_FOUND.
+    fn get<K: Ord + AsRef<str>, T, W>(
+        &self,
+        kind: &Kind<K, T, W>,
+        id: &K,
+    ) -> Result<Response<W>, Status> {
+        let view = self.store.view();
+        let object = (kind.in_config)(&view.config)
+            .get(id)
+            .ok_or_else(|| not_found(kind.what, id.as_ref()))?;
+        Ok(Response::new((kind.render)(object, self.clock.now())))
+    }
+
+    /// The object of `kind` whose id the request names.
+    fn get_by_id<T, W>(
+        &self,
+        kind: &Kind<String, T, W>,
+        request: Request<pb::GetByIdRequest>,
+    ) -> Result<Response<W>, Status> {
+        let id = parse_policy::object_id("id", &request.into_inner().id)?;
+        self.get(kind, &id)
+    }
+
+    /// Every object of `kind`, in id order.
+    fn list<K, T, W>(&self, kind: &Kind<K, T, W>) -> Vec<W> {
+        let now = self.clock.now();
+        let view = self.store.view();
+        (kind.in_config)(&view.config)
+            .values()
+            .map(|object| (kind.render)(object, now))
+            .collect()
+    }
+
+    /// Deletes the object whose id the request names with the command `delete` makes of it.
+    async fn delete_by_id(
+        &self,
+        request: Request<pb::DeleteByIdRequest>,
+        delete: fn(String) -> AdminCommand,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let id = parse_policy::object_id("id", &request.into_inner().id)?;
+        self.run(delete(id)).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    /// NOT_FOUND unless the connector is configured.
+    fn require_connector(&self, connector_id: &ConnectorId) -> Result<(), Status> {
+        if self
+            .store
+            .view()
+            .config
+            .connectors
+            .contains_key(connector_id)
+        {
+            Ok(())
+        } else {
+            Err(not_found(CONNECTORS.what, connector_id.as_str()))
+        }
     }
 }
 
@@ -75,11 +180,7 @@ fn unexpected(outcome: AdminOutcome) -> Status {
 }
 
 fn not_found(what: &'static str, id: &str) -> Status {
-    CoreError::NotFound {
-        what,
-        id: id.to_owned(),
-    }
-    .into()
+    CoreError::not_found(what, id.to_owned()).into()
 }
 
 #[tonic::async_trait]
@@ -89,8 +190,11 @@ impl ConnectorService for AdminApi {
         request: Request<pb::CreateConnectorRequest>,
     ) -> Result<Response<pb::Connector>, Status> {
         let (connector_id, settings) = parse_policy::connector(request.into_inner().connector)?;
-        self.connector_outcome(AdminCommand::CreateConnector(connector_id, settings))
-            .await
+        self.change(
+            &CONNECTORS,
+            AdminCommand::CreateConnector(connector_id, settings),
+        )
+        .await
     }
 
     async fn get_connector(
@@ -98,31 +202,16 @@ impl ConnectorService for AdminApi {
         request: Request<pb::GetConnectorRequest>,
     ) -> Result<Response<pb::Connector>, Status> {
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
-        let view = self.store.view();
-        let connector = view
-            .config
-            .connectors
-            .get(&connector_id)
-            .ok_or_else(|| not_found("connector", connector_id.as_str()))?;
-        Ok(Response::new(render_policy::connector(
-            connector,
-            self.clock.now(),
-        )))
+        self.get(&CONNECTORS, &connector_id)
     }
 
     async fn list_connectors(
         &self,
         _request: Request<pb::ListConnectorsRequest>,
     ) -> Result<Response<pb::ListConnectorsResponse>, Status> {
-        let now = self.clock.now();
-        let view = self.store.view();
-        let connectors = view
-            .config
-            .connectors
-            .values()
-            .map(|connector| render_policy::connector(connector, now))
-            .collect();
-        Ok(Response::new(pb::ListConnectorsResponse { connectors }))
+        Ok(Response::new(pb::ListConnectorsResponse {
+            connectors: self.list(&CONNECTORS),
+        }))
     }
 
     async fn update_connector(
@@ -131,12 +220,12 @@ impl ConnectorService for AdminApi {
     ) -> Result<Response<pb::Connector>, Status> {
         let request = request.into_inner();
         let (connector_id, settings) = parse_policy::connector(request.connector)?;
-        self.connector_outcome(AdminCommand::UpdateConnector {
+        let command = AdminCommand::UpdateConnector {
             connector_id,
             settings,
             expected_version: request.expected_version,
-        })
-        .await
+        };
+        self.change(&CONNECTORS, command).await
     }
 
     async fn delete_connector(
@@ -144,7 +233,7 @@ impl ConnectorService for AdminApi {
         request: Request<pb::DeleteConnectorRequest>,
     ) -> Result<Response<pb::DeleteConnectorResponse>, Status> {
         let connector_id = parse::connector_id("connector_id", &request.into_inner().connector_id)?;
-        self.deleted(AdminCommand::DeleteConnector(connector_id))
+        self.run(AdminCommand::DeleteConnector(connector_id))
             .await?;
         Ok(Response::new(pb::DeleteConnectorResponse {}))
     }
@@ -159,12 +248,12 @@ impl ConnectorService for AdminApi {
             return Err(CoreError::invalid("error_message", "longer than 1024 bytes").into());
         }
         let feed = parse::feed_health(request.feed, self.clock.now())?;
-        self.connector_outcome(AdminCommand::Heartbeat {
+        let command = AdminCommand::Heartbeat {
             connector_id,
             error_message: request.error_message,
             feed,
-        })
-        .await
+        };
+        self.change(&CONNECTORS, command).await
     }
 
     type ControlStream = Pin<Box<dyn Stream<Item = ControlItem> + Send>>;
@@ -195,24 +284,16 @@ impl ConnectorService for AdminApi {
         if timeout.is_zero() || timeout > MAX_RECHECK_TIMEOUT {
             return Err(CoreError::invalid("timeout", "must be between 1 ns and 60 s").into());
         }
-        if !self
-            .store
-            .view()
-            .config
-            .connectors
-            .contains_key(&connector_id)
-        {
-            return Err(not_found("connector", connector_id.as_str()));
-        }
+        self.require_connector(&connector_id)?;
         let result = self
             .control
             .recheck(&connector_id, device_ids, timeout)
             .await?;
         if !result.accepted {
-            return Err(CoreError::FailedPrecondition(format!(
+            return Err(CoreError::Domain(DomainError::FailedPrecondition(format!(
                 "connector {connector_id} refused the re-check: {}",
                 result.message
-            ))
+            )))
             .into());
         }
         tracing::info!(connector = %connector_id, devices = request.device_ids.len(), "re-check accepted");
@@ -227,15 +308,7 @@ impl ConnectorService for AdminApi {
         request: Request<pb::ControlRequest>,
     ) -> Result<Response<Self::ControlStream>, Status> {
         let connector_id = acting_for(&request, |m| &m.connector_id)?;
-        if !self
-            .store
-            .view()
-            .config
-            .connectors
-            .contains_key(&connector_id)
-        {
-            return Err(not_found("connector", connector_id.as_str()));
-        }
+        self.require_connector(&connector_id)?;
         let receiver = self.control.open(connector_id);
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(receiver),
@@ -263,41 +336,23 @@ impl PolicyService for AdminApi {
         request: Request<pb::CompliancePolicy>,
     ) -> Result<Response<pb::CompliancePolicy>, Status> {
         let policy = parse_policy::compliance_policy("", Some(request.into_inner()))?;
-        match self.run(AdminCommand::CreatePolicy(policy)).await? {
-            AdminOutcome::Policy(policy) => {
-                Ok(Response::new(render_policy::compliance_policy(&policy)))
-            }
-            other => Err(unexpected(other)),
-        }
+        self.change(&COMPLIANCE_POLICIES, AdminCommand::CreatePolicy(policy))
+            .await
     }
 
     async fn get_compliance_policy(
         &self,
         request: Request<pb::GetByIdRequest>,
     ) -> Result<Response<pb::CompliancePolicy>, Status> {
-        let id = parse_policy::object_id("id", &request.into_inner().id)?;
-        let view = self.store.view();
-        let policy = view
-            .config
-            .policies
-            .get(&id)
-            .ok_or_else(|| not_found("compliance policy", &id))?;
-        Ok(Response::new(render_policy::compliance_policy(policy)))
+        self.get_by_id(&COMPLIANCE_POLICIES, request)
     }
 
     async fn list_compliance_policies(
         &self,
         _request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListCompliancePoliciesResponse>, Status> {
-        let view = self.store.view();
-        let policies = view
-            .config
-            .policies
-            .values()
-            .map(render_policy::compliance_policy)
-            .collect();
         Ok(Response::new(pb::ListCompliancePoliciesResponse {
-            policies,
+            policies: self.list(&COMPLIANCE_POLICIES),
         }))
     }
 
@@ -311,21 +366,14 @@ impl PolicyService for AdminApi {
             policy,
             expected_version: request.expected_version,
         };
-        match self.run(command).await? {
-            AdminOutcome::Policy(policy) => {
-                Ok(Response::new(render_policy::compliance_policy(&policy)))
-            }
-            other => Err(unexpected(other)),
-        }
+        self.change(&COMPLIANCE_POLICIES, command).await
     }
 
     async fn delete_compliance_policy(
         &self,
         request: Request<pb::DeleteByIdRequest>,
     ) -> Result<Response<pb::DeleteResponse>, Status> {
-        let id = parse_policy::object_id("id", &request.into_inner().id)?;
-        self.deleted(AdminCommand::DeletePolicy(id)).await?;
-        Ok(Response::new(pb::DeleteResponse {}))
+        self.delete_by_id(request, AdminCommand::DeletePolicy).await
     }
 
     async fn put_resource(
@@ -333,49 +381,32 @@ impl PolicyService for AdminApi {
         request: Request<pb::Resource>,
     ) -> Result<Response<pb::Resource>, Status> {
         let resource = parse_policy::resource(request.into_inner())?;
-        match self.run(AdminCommand::PutResource(resource)).await? {
-            AdminOutcome::Resource(resource) => {
-                Ok(Response::new(render_policy::resource(&resource)))
-            }
-            other => Err(unexpected(other)),
-        }
+        self.change(&RESOURCES, AdminCommand::PutResource(resource))
+            .await
     }
 
     async fn get_resource(
         &self,
         request: Request<pb::GetByIdRequest>,
     ) -> Result<Response<pb::Resource>, Status> {
-        let id = parse_policy::object_id("id", &request.into_inner().id)?;
-        let view = self.store.view();
-        let resource = view
-            .config
-            .resources
-            .get(&id)
-            .ok_or_else(|| not_found("resource", &id))?;
-        Ok(Response::new(render_policy::resource(resource)))
+        self.get_by_id(&RESOURCES, request)
     }
 
     async fn list_resources(
         &self,
         _request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListResourcesResponse>, Status> {
-        let view = self.store.view();
-        let resources = view
-            .config
-            .resources
-            .values()
-            .map(render_policy::resource)
-            .collect();
-        Ok(Response::new(pb::ListResourcesResponse { resources }))
+        Ok(Response::new(pb::ListResourcesResponse {
+            resources: self.list(&RESOURCES),
+        }))
     }
 
     async fn delete_resource(
         &self,
         request: Request<pb::DeleteByIdRequest>,
     ) -> Result<Response<pb::DeleteResponse>, Status> {
-        let id = parse_policy::object_id("id", &request.into_inner().id)?;
-        self.deleted(AdminCommand::DeleteResource(id)).await?;
-        Ok(Response::new(pb::DeleteResponse {}))
+        self.delete_by_id(request, AdminCommand::DeleteResource)
+            .await
     }
 
     async fn put_app_protection_policy(
@@ -383,41 +414,23 @@ impl PolicyService for AdminApi {
         request: Request<pb::AppProtectionPolicy>,
     ) -> Result<Response<pb::AppProtectionPolicy>, Status> {
         let policy = parse_policy::app_policy(request.into_inner())?;
-        match self.run(AdminCommand::PutAppPolicy(policy)).await? {
-            AdminOutcome::AppPolicy(policy) => {
-                Ok(Response::new(render_policy::app_policy(&policy)))
-            }
-            other => Err(unexpected(other)),
-        }
+        self.change(&APP_POLICIES, AdminCommand::PutAppPolicy(policy))
+            .await
     }
 
     async fn get_app_protection_policy(
         &self,
         request: Request<pb::GetByIdRequest>,
     ) -> Result<Response<pb::AppProtectionPolicy>, Status> {
-        let id = parse_policy::object_id("id", &request.into_inner().id)?;
-        let view = self.store.view();
-        let policy = view
-            .config
-            .app_policies
-            .get(&id)
-            .ok_or_else(|| not_found("app-protection policy", &id))?;
-        Ok(Response::new(render_policy::app_policy(policy)))
+        self.get_by_id(&APP_POLICIES, request)
     }
 
     async fn list_app_protection_policies(
         &self,
         _request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListAppProtectionPoliciesResponse>, Status> {
-        let view = self.store.view();
-        let policies = view
-            .config
-            .app_policies
-            .values()
-            .map(render_policy::app_policy)
-            .collect();
         Ok(Response::new(pb::ListAppProtectionPoliciesResponse {
-            policies,
+            policies: self.list(&APP_POLICIES),
         }))
     }
 
@@ -425,9 +438,8 @@ impl PolicyService for AdminApi {
         &self,
         request: Request<pb::DeleteByIdRequest>,
     ) -> Result<Response<pb::DeleteResponse>, Status> {
-        let id = parse_policy::object_id("id", &request.into_inner().id)?;
-        self.deleted(AdminCommand::DeleteAppPolicy(id)).await?;
-        Ok(Response::new(pb::DeleteResponse {}))
+        self.delete_by_id(request, AdminCommand::DeleteAppPolicy)
+            .await
     }
 
     async fn get_tenant_settings(

@@ -13,7 +13,7 @@ use envoy_types::ext_authz::v3::{
     pb::{Authorization, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode},
     CheckResponseExt, DeniedHttpResponseBuilder, OkHttpResponseBuilder,
 };
-use riskgate_policy::domain::policy::Reason;
+use riskgate_policy::{domain::policy::Reason, error::DomainError};
 use riskgate_store::RiskStore;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
@@ -26,11 +26,11 @@ use crate::{
 };
 
 /// The generated server type, for the server wiring.
-pub use envoy_types::ext_authz::v3::pb::AuthorizationServer;
+pub(crate) use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 
 /// The gateway's authorization API.
 #[derive(Debug, Clone)]
-pub struct GatewayApi {
+pub(crate) struct GatewayApi {
     store: RiskStore,
     mapping: Arc<Mapping>,
     metrics: Arc<Metrics>,
@@ -38,7 +38,7 @@ pub struct GatewayApi {
 
 impl GatewayApi {
     /// Answers from `store`'s view with the rules of `mapping`, counting decisions in `metrics`.
-    pub fn new(store: RiskStore, mapping: Mapping, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(store: RiskStore, mapping: Mapping, metrics: Arc<Metrics>) -> Self {
         Self {
             store,
             mapping: Arc::new(mapping),
@@ -144,7 +144,7 @@ fn answer(
         question.resource,
     ) {
         Ok(check) => check,
-        Err(CoreError::InvalidArgument { field, reason }) => {
+        Err(CoreError::Domain(DomainError::InvalidArgument { field, reason })) => {
             let code = match field.as_str() {
                 "device_id" => "invalid_device_id",
                 "user_id" => "invalid_user_id",
@@ -157,7 +157,7 @@ fn answer(
     };
     let decided = match decide(view, &check) {
         Ok(decided) => decided,
-        Err(CoreError::NotFound { .. }) => {
+        Err(CoreError::Domain(DomainError::NotFound { .. })) => {
             let detail = "riskgate has no resource of this name".to_owned();
             return Ok(Outcome::Deny(DenyBody::refused(
                 resource,

@@ -11,14 +11,14 @@ use riskgate_store::RiskStore;
 
 /// The test clock API.
 #[derive(Debug, Clone)]
-pub struct ClockApi {
+pub(crate) struct ClockApi {
     store: RiskStore,
     clock: Arc<ManualClock>,
 }
 
 impl ClockApi {
     /// Moves `clock` and re-evaluates `store`.
-    pub fn new(store: RiskStore, clock: Arc<ManualClock>) -> Self {
+    pub(crate) fn new(store: RiskStore, clock: Arc<ManualClock>) -> Self {
         Self { store, clock }
     }
 }

@@ -11,7 +11,7 @@ use riskgate_proto::v1 as pb;
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
-use riskgate_policy::domain::ConnectorId;
+use riskgate_policy::{domain::ConnectorId, error::DomainError};
 
 /// Commands waiting in one control stream before `Recheck` refuses more.
 const STREAM_QUEUE: usize = 16;
@@ -41,9 +41,9 @@ impl ControlHub {
     pub(crate) fn open(&self, connector_id: ConnectorId) -> mpsc::Receiver<ControlItem> {
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
         if let Some(older) = self.lock().streams.insert(connector_id.clone(), tx) {
-            let _ = older.try_send(Err(CoreError::Aborted(format!(
+            let _ = older.try_send(Err(CoreError::Domain(DomainError::Aborted(format!(
                 "a newer control stream for connector {connector_id} replaced this one"
-            ))
+            )))
             .into()));
         }
         rx
@@ -107,10 +107,10 @@ impl ControlHub {
         match state.pending.get(&result.command_id) {
             Some((owner, _)) if owner == connector_id => {}
             _ => {
-                return Err(CoreError::NotFound {
-                    what: "control command",
-                    id: result.command_id.to_string(),
-                })
+                return Err(CoreError::not_found(
+                    "control command",
+                    result.command_id.to_string(),
+                ))
             }
         }
         if let Some((_, answer)) = state.pending.remove(&result.command_id) {

@@ -26,14 +26,14 @@ const MAX_USER_ID_BYTES: usize = 256;
 
 /// The decision API.
 #[derive(Debug, Clone)]
-pub struct DecisionApi {
+pub(crate) struct DecisionApi {
     store: RiskStore,
     metrics: Arc<Metrics>,
 }
 
 impl DecisionApi {
     /// Answers from `store`'s view, counting decisions in `metrics`.
-    pub fn new(store: RiskStore, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(store: RiskStore, metrics: Arc<Metrics>) -> Self {
         Self { store, metrics }
     }
 
@@ -94,14 +94,11 @@ pub(crate) struct AccessAnswer<'v> {
 /// Decides `check` from `view`; an unknown resource is NOT_FOUND, an unknown device gets the resource's
 /// unknown-device choice.
 pub(crate) fn decide<'v>(view: &'v View, check: &AccessCheck) -> CoreResult<AccessAnswer<'v>> {
-    let resource =
-        view.config
-            .resources
-            .get(&check.resource)
-            .ok_or_else(|| CoreError::NotFound {
-                what: "resource",
-                id: check.resource.clone(),
-            })?;
+    let resource = view
+        .config
+        .resources
+        .get(&check.resource)
+        .ok_or_else(|| CoreError::not_found("resource", check.resource.clone()))?;
     let device = view.devices.get(&check.device_id).map(Box::as_ref);
     let verdict = decide_access(
         &view.config,
@@ -220,10 +217,7 @@ impl DecisionService for DecisionApi {
         let device = view
             .devices
             .get(&device_id)
-            .ok_or_else(|| CoreError::NotFound {
-                what: "device",
-                id: device_id.to_string(),
-            })?;
+            .ok_or_else(|| CoreError::not_found("device", device_id.to_string()))?;
         let compliance = device
             .compliance
             .verdict(&view.config, &view.states, &device.summary);

@@ -15,14 +15,14 @@ use riskgate_store::RiskStore;
 
 /// The device query API.
 #[derive(Debug, Clone)]
-pub struct DeviceApi {
+pub(crate) struct DeviceApi {
     store: RiskStore,
     clock: Arc<dyn Clock>,
 }
 
 impl DeviceApi {
     /// Serves queries from `store`; `clock` tells how long ago a device was reported.
-    pub fn new(store: RiskStore, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(store: RiskStore, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
 
@@ -30,10 +30,7 @@ impl DeviceApi {
         let device_id = parse::device_id("device_id", raw_id)?;
         self.store
             .device(&device_id)?
-            .ok_or_else(|| CoreError::NotFound {
-                what: "device",
-                id: device_id.to_string(),
-            })
+            .ok_or_else(|| CoreError::not_found("device", device_id.to_string()))
     }
 }
 

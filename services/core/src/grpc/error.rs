@@ -1,21 +1,22 @@
 //! The one table from the service's typed errors to gRPC statuses.
 
+use riskgate_policy::error::DomainError;
 use riskgate_store::StoreError;
 use tonic::{metadata::MetadataMap, Code, Status};
 
 use crate::error::CoreError;
 
 /// The trailer of an OUT_OF_RANGE subscription refusal that names the oldest retained position.
-pub const OLDEST_POSITION_TRAILER: &str = "riskgate-oldest-position";
+const OLDEST_POSITION_TRAILER: &str = "riskgate-oldest-position";
 
 impl From<CoreError> for Status {
     fn from(err: CoreError) -> Self {
         let code = match &err {
-            CoreError::InvalidArgument { .. } => Code::InvalidArgument,
-            CoreError::NotFound { .. } => Code::NotFound,
-            CoreError::AlreadyExists { .. } => Code::AlreadyExists,
-            CoreError::FailedPrecondition(_) => Code::FailedPrecondition,
-            CoreError::Aborted(_) => Code::Aborted,
+            CoreError::Domain(DomainError::InvalidArgument { .. }) => Code::InvalidArgument,
+            CoreError::Domain(DomainError::NotFound { .. }) => Code::NotFound,
+            CoreError::Domain(DomainError::AlreadyExists { .. }) => Code::AlreadyExists,
+            CoreError::Domain(DomainError::FailedPrecondition(_)) => Code::FailedPrecondition,
+            CoreError::Domain(DomainError::Aborted(_)) => Code::Aborted,
             CoreError::Unavailable(_) => Code::Unavailable,
             CoreError::DeadlineExceeded(_) => Code::DeadlineExceeded,
             CoreError::PermissionDenied(_) => Code::PermissionDenied,

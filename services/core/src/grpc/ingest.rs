@@ -14,7 +14,10 @@ use super::{
     parse, render, Limits,
 };
 use crate::{error::CoreError, metrics::Metrics};
-use riskgate_policy::domain::{Clock, ReportBatch};
+use riskgate_policy::{
+    domain::{Clock, ReportBatch},
+    error::DomainError,
+};
 use riskgate_store::{BatchResult, RiskStore, WriteResult};
 
 /// Batches one stream may have queued for the writer before its acknowledgements are read.
@@ -30,35 +33,35 @@ fn is_refused_message(status: &Status) -> bool {
     )
 }
 
+/// What the ingest API serves with.
+#[derive(Debug, Clone)]
+pub(crate) struct IngestSetup {
+    /// Where batches are written.
+    pub(crate) store: RiskStore,
+    /// The batch limits.
+    pub(crate) limits: Limits,
+    /// The "now" batches are checked at.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Where refused batches are counted.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Streams end with UNAVAILABLE once it is cancelled.
+    pub(crate) shutdown: CancellationToken,
+    /// The per-client stream limit.
+    pub(crate) streams: Arc<StreamLimiter>,
+}
+
 /// The ingest API.
 #[derive(Debug, Clone)]
-pub struct IngestApi {
-    store: RiskStore,
-    limits: Limits,
-    clock: Arc<dyn Clock>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    streams: Arc<StreamLimiter>,
+pub(crate) struct IngestApi {
+    setup: IngestSetup,
     leases: Arc<IngestLeases>,
 }
 
 impl IngestApi {
-    /// Serves ingest into `store`. Streams end with UNAVAILABLE once `shutdown` is cancelled.
-    pub fn new(
-        store: RiskStore,
-        limits: Limits,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<Metrics>,
-        shutdown: CancellationToken,
-        streams: Arc<StreamLimiter>,
-    ) -> Self {
+    /// Serves ingest as `setup` says.
+    pub(crate) fn new(setup: IngestSetup) -> Self {
         Self {
-            store,
-            limits,
-            clock,
-            metrics,
-            shutdown,
-            streams,
+            setup,
             leases: Arc::default(),
         }
     }
@@ -78,11 +81,13 @@ impl IngestApi {
             }
         };
         let batch_seq = batch.batch_seq;
-        let queued = held[index].while_held(self.store.enqueue(batch)).await;
+        let queued = held[index]
+            .while_held(self.setup.store.enqueue(batch))
+            .await;
         match queued.and_then(|queued| queued.map_err(CoreError::from)) {
             Ok(result) => Pending::Ack { batch_seq, result },
             Err(err) => {
-                if matches!(err, CoreError::Aborted(_)) {
+                if matches!(err, CoreError::Domain(DomainError::Aborted(_))) {
                     tracing::warn!(error = %err, "fenced off an older ingest stream");
                 }
                 Pending::Fail(err.into())
@@ -115,7 +120,7 @@ impl IngestService for IngestApi {
         &self,
         request: Request<Streaming<pb::ReportBatch>>,
     ) -> Result<Response<Self::IngestStream>, Status> {
-        let slot = self.streams.acquire(client_key(&request))?;
+        let slot = self.setup.streams.acquire(client_key(&request))?;
         let principal = caller(&request);
         let mut inbound = request.into_inner();
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(PIPELINE_DEPTH);
@@ -132,7 +137,7 @@ impl IngestService for IngestApi {
             loop {
                 let next = tokio::select! {
                     biased;
-                    () = api.shutdown.cancelled() => {
+                    () = api.setup.shutdown.cancelled() => {
                         let _ = pending_tx.send(Pending::Fail(shutting_down())).await;
                         return;
                     }
@@ -145,7 +150,7 @@ impl IngestService for IngestApi {
                         let status = message_size_status(status);
                         if is_refused_message(&status) {
                             tracing::warn!(%status, "refused ingest message");
-                            api.metrics.record_rejected(0);
+                            api.setup.metrics.record_rejected(0);
                             let _ = pending_tx.send(Pending::Fail(status)).await;
                         } else {
                             tracing::debug!(%status, "ingest stream ended by the client");
@@ -154,8 +159,8 @@ impl IngestService for IngestApi {
                     }
                 };
                 let report_count = message.reports.len();
-                let parsed =
-                    parse::report_batch(message, &api.limits, api.clock.now()).and_then(|batch| {
+                let parsed = parse::report_batch(message, &api.setup.limits, api.setup.clock.now())
+                    .and_then(|batch| {
                         check_connector(principal.as_ref(), &batch.connector_id)?;
                         Ok(batch)
                     });
@@ -163,7 +168,7 @@ impl IngestService for IngestApi {
                     Ok(batch) => api.queue(&mut leases, batch).await,
                     Err(err) => {
                         tracing::warn!(error = %err, "rejected ingest batch");
-                        api.metrics.record_rejected(report_count);
+                        api.setup.metrics.record_rejected(report_count);
                         Pending::Fail(err.into())
                     }
                 };
@@ -202,12 +207,12 @@ impl IngestService for IngestApi {
     ) -> Result<Response<pb::Checkpoint>, Status> {
         let connector_id = acting_for(&request, |m| &m.connector_id)?;
         let checkpoint = self
+            .setup
             .store
             .checkpoint(&connector_id)
             .map_err(CoreError::from)?
-            .ok_or_else(|| CoreError::NotFound {
-                what: "checkpoint for connector",
-                id: connector_id.to_string(),
+            .ok_or_else(|| {
+                CoreError::not_found("checkpoint for connector", connector_id.to_string())
             })?;
         Ok(Response::new(render::checkpoint(&connector_id, checkpoint)))
     }

@@ -21,7 +21,7 @@ use std::{
     },
 };
 
-use riskgate_policy::domain::ConnectorId;
+use riskgate_policy::{domain::ConnectorId, error::DomainError};
 
 /// The current lease holder of each connector that has a stream.
 #[derive(Debug, Default)]
@@ -66,10 +66,10 @@ impl Lease {
     pub(crate) async fn while_held<T>(&self, queue: impl Future<Output = T>) -> CoreResult<T> {
         let current = self.holder.lock().await;
         if *current != self.generation {
-            return Err(CoreError::Aborted(format!(
+            return Err(CoreError::Domain(DomainError::Aborted(format!(
                 "a newer Ingest stream took over connector {}; only one stream per connector may write",
                 self.connector_id
-            )));
+            ))));
         }
         Ok(queue.await)
     }
@@ -93,7 +93,7 @@ mod tests {
         let newer = leases.take(&id).await;
         assert!(matches!(
             older.while_held(async { 2 }).await,
-            Err(CoreError::Aborted(_))
+            Err(CoreError::Domain(DomainError::Aborted(_)))
         ));
         assert_eq!(newer.while_held(async { 3 }).await.unwrap(), 3);
     }

@@ -1,15 +1,13 @@
 //! Request limits at the edge: concurrent streams per client, the connector identity a token may act for,
 //! and the status for oversized messages.
 
-use std::{
-    collections::HashMap,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{collections::HashMap, sync::Arc};
 
-use crate::{auth::Principal, error::CoreError};
+use crate::{
+    auth::Principal,
+    error::CoreError,
+    middleware::{Answer, Middleware},
+};
 use tonic::{Code, Request, Status};
 
 use riskgate_policy::domain::ConnectorId;
@@ -60,7 +58,7 @@ pub(crate) fn client_key<T>(request: &Request<T>) -> String {
 
 /// Counts open streams per client.
 #[derive(Debug)]
-pub struct StreamLimiter {
+pub(crate) struct StreamLimiter {
     max_per_client: usize,
     open: parking_lot::Mutex<HashMap<String, usize>>,
 }
@@ -74,7 +72,7 @@ pub(crate) struct StreamSlot {
 
 impl StreamLimiter {
     /// At most `max_per_client` streams per client.
-    pub fn new(max_per_client: usize) -> Arc<Self> {
+    pub(crate) fn new(max_per_client: usize) -> Arc<Self> {
         Arc::new(Self {
             max_per_client,
             open: parking_lot::Mutex::new(HashMap::new()),
@@ -122,39 +120,17 @@ pub(crate) fn message_size_status(status: Status) -> Status {
     }
 }
 
-/// The tower layer that applies [`message_size_status`] to trailers-only error responses (unary calls).
+/// The middleware that applies [`message_size_status`] to trailers-only error responses (unary calls).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MessageSizeStatusLayer;
+pub(crate) struct MessageSizeStatus;
 
-impl<S> tower::Layer<S> for MessageSizeStatusLayer {
-    type Service = MessageSizeStatus<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MessageSizeStatus { inner }
-    }
-}
-
-/// The service made by [`MessageSizeStatusLayer`].
-#[derive(Debug, Clone)]
-pub struct MessageSizeStatus<S> {
-    inner: S,
-}
-
-impl<S, B> tower::Service<http::Request<B>> for MessageSizeStatus<S>
+impl<S, B> Middleware<S, B> for MessageSizeStatus
 where
     S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let response = self.inner.call(request);
+    fn call(&self, inner: &mut S, request: http::Request<B>) -> Answer<S::Response, S::Error> {
+        let response = inner.call(request);
         Box::pin(async move {
             let response = response.await?;
             match Status::from_header_map(response.headers()) {

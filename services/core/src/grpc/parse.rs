@@ -24,7 +24,7 @@ pub(crate) const DEFAULT_PAGE_SIZE: u32 = 100;
 
 /// Request limits that come from configuration: most reports in one batch, and how far in the future
 /// a partner timestamp may be. The SDK's, so connectors check against the same limits.
-pub use riskgate_sdk::validate::Limits;
+pub(crate) use riskgate_sdk::validate::Limits;
 
 /// A required identifier field.
 pub(crate) fn device_id(field: &str, raw: &str) -> CoreResult<DeviceId> {
@@ -49,8 +49,8 @@ pub(crate) fn page_size(raw: u32) -> CoreResult<usize> {
 }
 
 /// A connector's batch, checked whole before anything of it is applied: the parse the Ingest RPC runs
-/// on every `ReportBatch`. Public so the fuzz targets (`fuzz/targets`) can drive it directly.
-pub fn report_batch(
+/// on every `ReportBatch` (outside the crate: `ingest_contract::parse_report_batch`).
+pub(crate) fn report_batch(
     msg: pb::ReportBatch,
     limits: &Limits,
     now: Timestamp,

@@ -458,6 +458,7 @@ pub(crate) fn advance_by(raw: Option<prost_types::Duration>) -> CoreResult<Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use riskgate_policy::error::DomainError;
 
     fn raw(seconds: i64, nanos: i32) -> Option<prost_types::Duration> {
         Some(prost_types::Duration { seconds, nanos })
@@ -477,7 +478,7 @@ mod tests {
     fn nanos_of_a_second_or_more_are_refused_naming_the_nanos_field() {
         let err = any("grace_period", raw(0, 2_000_000_000)).unwrap_err();
         assert!(
-            matches!(&err, CoreError::InvalidArgument { field, .. } if field == "grace_period.nanos"),
+            matches!(&err, CoreError::Domain(DomainError::InvalidArgument { field, .. }) if field == "grace_period.nanos"),
             "{err}"
         );
         assert!(any("grace_period", raw(0, 999_999_999)).is_ok());

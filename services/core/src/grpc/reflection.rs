@@ -21,7 +21,7 @@ use riskgate_proto::v1::{
 };
 use tonic_reflection::pb::{v1, v1alpha};
 
-pub use adapters::{v1::ReflectionV1, v1alpha::ReflectionV1Alpha};
+pub(crate) use adapters::{v1::ReflectionV1, v1alpha::ReflectionV1Alpha};
 use index::DescriptorIndex;
 
 /// Every encoded `FileDescriptorSet` the core serves from.
@@ -48,7 +48,7 @@ pub enum ReflectionError {
 
 /// The names of the services the server adds to its router (`server::serve`; keep the two in step).
 /// `riskgate.v1.ClockService` only with `manual_clock`.
-pub fn served_services(manual_clock: bool) -> Vec<&'static str> {
+pub(crate) fn served_services(manual_clock: bool) -> Vec<&'static str> {
     let mut names = vec![
         tonic_health::pb::health_server::SERVICE_NAME,
         v1::server_reflection_server::SERVICE_NAME,
@@ -68,13 +68,15 @@ pub fn served_services(manual_clock: bool) -> Vec<&'static str> {
 
 /// Server reflection over every descriptor the core embeds, listing the services it is built with.
 #[derive(Debug, Clone)]
-pub struct ReflectionApi {
+pub(crate) struct ReflectionApi {
     index: Arc<DescriptorIndex>,
 }
 
 impl ReflectionApi {
     /// Decodes and indexes the embedded descriptors once; `served` are the names `ListServices` answers.
-    pub fn new<'a>(served: impl IntoIterator<Item = &'a str>) -> Result<Self, ReflectionError> {
+    pub(crate) fn new<'a>(
+        served: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, ReflectionError> {
         let index = DescriptorIndex::build(&DESCRIPTOR_SETS, served)?;
         Ok(Self {
             index: Arc::new(index),
@@ -82,14 +84,14 @@ impl ReflectionApi {
     }
 
     /// The `grpc.reflection.v1.ServerReflection` service.
-    pub fn v1(&self) -> v1::server_reflection_server::ServerReflectionServer<ReflectionV1> {
+    pub(crate) fn v1(&self) -> v1::server_reflection_server::ServerReflectionServer<ReflectionV1> {
         v1::server_reflection_server::ServerReflectionServer::new(ReflectionV1::new(
             self.index.clone(),
         ))
     }
 
     /// The `grpc.reflection.v1alpha.ServerReflection` service.
-    pub fn v1alpha(
+    pub(crate) fn v1alpha(
         &self,
     ) -> v1alpha::server_reflection_server::ServerReflectionServer<ReflectionV1Alpha> {
         v1alpha::server_reflection_server::ServerReflectionServer::new(ReflectionV1Alpha::new(

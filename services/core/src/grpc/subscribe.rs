@@ -39,7 +39,7 @@ const PAGE: usize = 512;
 
 /// The streaming API.
 #[derive(Debug, Clone)]
-pub struct StreamApi {
+pub(crate) struct StreamApi {
     store: RiskStore,
     streams: Arc<Semaphore>,
     max_streams: usize,
@@ -50,7 +50,7 @@ pub struct StreamApi {
 
 impl StreamApi {
     /// Serves subscriptions on `store`, at most `max_streams` at once and `per_client`'s limit per client.
-    pub fn new(
+    pub(crate) fn new(
         store: RiskStore,
         max_streams: usize,
         metrics: Arc<Metrics>,

@@ -6,7 +6,7 @@ use riskgate_policy::{
 
 /// The kinds of event a subscriber can select.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventClass {
+pub(crate) enum EventClass {
     /// A partner report was applied (risk-level change).
     DeviceReported,
     /// A compliance change.
@@ -27,7 +27,7 @@ pub enum EventClass {
 
 impl EventClass {
     /// The class of an event.
-    pub fn of(kind: &EventKind) -> Self {
+    pub(crate) fn of(kind: &EventKind) -> Self {
         match kind {
             EventKind::DeviceReported(_) => Self::DeviceReported,
             EventKind::ComplianceChanged { .. } => Self::ComplianceChange,
@@ -43,21 +43,21 @@ impl EventClass {
 
 /// A validated subscription filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Only these devices.
-    pub device_ids: Vec<DeviceId>,
+    pub(crate) device_ids: Vec<DeviceId>,
     /// Only devices owned by these users.
-    pub user_ids: Vec<String>,
+    pub(crate) user_ids: Vec<String>,
     /// Only devices in any of these groups.
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// Only these platforms.
-    pub platforms: Vec<Platform>,
+    pub(crate) platforms: Vec<Platform>,
     /// Only these kinds of event.
-    pub kinds: Vec<EventClass>,
+    pub(crate) kinds: Vec<EventClass>,
     /// Only devices at or above this level.
-    pub min_level: Option<ThreatLevel>,
+    pub(crate) min_level: Option<ThreatLevel>,
     /// Only access decision changes for these resources.
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
 }
 
 impl Filter {
@@ -70,7 +70,7 @@ impl Filter {
     }
 
     /// Whether a device matches the device fields; `level` is its current level.
-    pub fn matches_device(
+    pub(crate) fn matches_device(
         &self,
         device_id: &DeviceId,
         device: Option<&DeviceSummary>,
@@ -105,7 +105,7 @@ impl Filter {
     }
 
     /// Whether an event matches. `device` and `level` describe the event's device now (the caller looks them up).
-    pub fn matches_event(
+    pub(crate) fn matches_event(
         &self,
         event: &Event,
         device: Option<&DeviceSummary>,

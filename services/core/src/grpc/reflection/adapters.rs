@@ -26,7 +26,7 @@ macro_rules! reflection_adapter {
 
             #[doc = concat!("`grpc.reflection.", stringify!($version), ".ServerReflection` over the shared index.")]
             #[derive(Debug, Clone)]
-            pub struct $service {
+            pub(crate) struct $service {
                 index: Arc<DescriptorIndex>,
             }
 
