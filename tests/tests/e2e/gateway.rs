@@ -12,6 +12,7 @@ use envoy_types::pb::envoy::service::auth::v3::{
     check_response::HttpResponse,
     AttributeContext, CheckRequest, CheckResponse, DeniedHttpResponse, OkHttpResponse,
 };
+use prost::Message as _;
 use riskgate_tests::{
     admin::{compliance_connector, compliance_policy, compliant_only_resource},
     api::{
@@ -419,5 +420,29 @@ async fn check_without_token_is_unauthenticated_and_with_reader_token_permission
         Some(Code::PermissionDenied),
         "{reader:?}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_request_that_does_not_decode_is_invalid_argument_not_internal() -> anyhow::Result<()>
+{
+    let gateway = Gateway::start().await?;
+    let addr = gateway.core.gateway_addr().context("gateway listener")?;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await?;
+    let mut encoded = envoy_request(&principal("phone-ok"), "exchange", &[]).encode_to_vec();
+    encoded.truncate(encoded.len() - 3);
+    let answer = riskgate_tests::raw::unary_request::<CheckResponse>(
+        channel,
+        "/envoy.service.auth.v3.Authorization/Check",
+        with_token(encoded, GATEWAY),
+    )
+    .await;
+    let status = answer
+        .err()
+        .context("a truncated CheckRequest is refused")?;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("CheckRequest"), "{status:?}");
     Ok(())
 }
