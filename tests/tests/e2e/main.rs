@@ -7,6 +7,7 @@
 mod bad_input;
 mod config;
 mod crash;
+mod envoy;
 mod fail_safe;
 mod gateway;
 mod health;
