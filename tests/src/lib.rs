@@ -15,6 +15,7 @@
 //! - [`events`] picks events of one kind out of a device's history;
 //! - [`child`], [`connector_host`] and [`vendor_sim`] run the other binaries (connector hosts, the
 //!   vendor-cloud simulator) with captured output, for the plugin and host test suites;
+//! - [`enforcement`] starts the whole enforcement path (simulator, core, Lookout host, Envoy);
 //! - [`envoy`] runs a real Envoy in front of sample apps, asking a core's gateway listener;
 //! - [`auth`] writes `[[tokens]]` entries and puts bearer tokens on requests.
 
@@ -27,6 +28,7 @@ pub mod binary;
 pub mod builders;
 pub mod child;
 pub mod connector_host;
+pub mod enforcement;
 pub mod envoy;
 pub mod events;
 pub mod metrics;

@@ -2,32 +2,14 @@
 //! the device id in a URI SAN, its ext_authz filter asking the core's gateway listener (with a bearer
 //! token of the `gateway` role), and a sample "exchange" app behind it. The device's risk comes from the
 //! vendor simulator through the real Lookout plugin in a real connector host, so each scenario is the
-//! seed's: a threat on the phone, and Exchange stops answering it.
+//! seed's: a threat on the phone, and Exchange stops answering it. The fixture is
+//! `riskgate_tests::enforcement`.
 
 use std::time::Duration;
 
 use anyhow::{ensure, Context as _};
-use riskgate_envoy::Identity;
-use riskgate_tests::{
-    admin::{compliance_connector, compliance_policy, compliant_only_resource},
-    api::{
-        connector_service_client::ConnectorServiceClient,
-        policy_service_client::PolicyServiceClient, CreateConnectorRequest, ThreatLevel,
-    },
-    auth::{token_entry, with_token},
-    binary::artifacts,
-    child::ChildProcess,
-    connector_host::{sha256_file, start_host, HostSpec},
-    envoy::EnvoyProcess,
-    vendor_sim::SimProcess,
-    wait_until, CoreProcess,
-};
-use serde_json::{json, Value};
-
-const ADMIN: &str = "envoy-test-admin-token";
-const GATEWAY: &str = "envoy-test-gateway-token";
-const LOOKOUT: &str = "envoy-test-lookout-host-token";
-const PATTERN: &str = "spiffe://riskgate.test/device/{id}";
+use riskgate_tests::enforcement::{Enforced, HostTimings, PRINCIPAL_PATTERN};
+use serde_json::Value;
 
 /// Generous bound for anything these tests wait for.
 const WAIT: Duration = Duration::from_secs(30);
@@ -37,163 +19,10 @@ const PHONE: &str = "fleet-00001";
 const OTHER_PHONE: &str = "fleet-00000";
 const THIRD_PHONE: &str = "fleet-00002";
 
-/// The simulator (three devices, seed 11), a core with tokens and a gateway listener whose `exchange`
-/// needs a compliant device (at most LOW), the Lookout plugin in a connector host, and Envoy in front
-/// of a sample "exchange"; started once every device is allowed through Envoy.
-struct Enforced {
-    sim: SimProcess,
-    core: CoreProcess,
-    _host: ChildProcess,
-    envoy: EnvoyProcess,
-    _dir: tempfile::TempDir,
-}
-
-impl Enforced {
-    async fn start() -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let sim =
-            SimProcess::start(&["--heartbeat-ms", "200", "--fleet", "3", "--seed", "11"]).await?;
-        let config = dir.path().join("riskgate.toml");
-        std::fs::write(&config, core_config())?;
-        let config = config.to_string_lossy().into_owned();
-        let core = CoreProcess::try_start(&dir.path().join("data"), &["--config", &config]).await?;
-        set_up_policy(&core).await?;
-        let host = start_lookout_host(&core, &sim, dir.path())?;
-        let gateway = core.gateway_addr().context("the core's gateway listener")?;
-        let envoy = EnvoyProcess::start(gateway, GATEWAY, &["exchange"]).await?;
-        let enforced = Self {
-            sim,
-            core,
-            _host: host,
-            envoy,
-            _dir: dir,
-        };
-        for device in [PHONE, OTHER_PHONE, THIRD_PHONE] {
-            enforced
-                .wait_for_status(device, 200, "the synced, secure fleet")
-                .await?;
-        }
-        Ok(enforced)
-    }
-
-    /// The certificate of `device`, as its MDM would have installed it.
-    fn certificate(&self, device: &str) -> anyhow::Result<Identity> {
-        self.envoy.device(&PATTERN.replace("{id}", device))
-    }
-
-    /// `GET /exchange/inbox` through Envoy as `device`, with extra `headers`.
-    async fn exchange(
-        &self,
-        device: &str,
-        headers: &[(&str, &str)],
-    ) -> anyhow::Result<(u16, Value)> {
-        let client = self.envoy.client(Some(&self.certificate(device)?))?;
-        self.envoy.get(&client, "/exchange/inbox", headers).await
-    }
-
-    /// Waits until `device` gets `status` from Envoy.
-    async fn wait_for_status(&self, device: &str, status: u16, why: &str) -> anyhow::Result<()> {
-        let last = std::sync::Mutex::new(String::new());
-        let waited = wait_until(
-            WAIT,
-            &format!("{device} gets {status} through Envoy ({why})"),
-            || async {
-                let answer = self.exchange(device, &[]).await;
-                let reached = matches!(answer, Ok((got, _)) if got == status);
-                *last.lock().expect("not poisoned") = match &answer {
-                    Ok((got, body)) => format!("{got} {body}"),
-                    Err(err) => format!("{err:#}"),
-                };
-                reached
-            },
-        )
-        .await;
-        let last = last.into_inner().expect("not poisoned");
-        waited.with_context(|| format!("the last answer: {last}"))
-    }
-
-    /// Opens a HIGH Lookout threat on `device` in the simulator and returns its threat id.
-    async fn infect(&self, device: &str) -> anyhow::Result<String> {
-        let answer = self
-            .sim
-            .admin(
-                "infect",
-                json!({"device": device, "vendor": "lookout", "severity": "HIGH", "classification": "TROJAN"}),
-            )
-            .await?;
-        answer["lookout_threat"]
-            .as_str()
-            .map(str::to_owned)
-            .context("the simulator names the Lookout threat")
-    }
-}
-
-fn core_config() -> String {
-    format!(
-        "{}{}{}[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{PATTERN}\"\n",
-        token_entry("ops", ADMIN, &["admin"]),
-        token_entry("envoy", GATEWAY, &["gateway"]),
-        token_entry("lookout-host", LOOKOUT, &["connector:lookout"]),
-    )
-}
-
-/// Connector `lookout` (Lookout, counts for compliance), policy `mtd` (at most LOW) and resource
-/// `exchange` (compliant devices only).
-async fn set_up_policy(core: &CoreProcess) -> anyhow::Result<()> {
-    let channel = core.channel().await?;
-    let connector = riskgate_tests::api::Connector {
-        vendor: "Lookout".to_owned(),
-        ..compliance_connector("lookout")
-    };
-    ConnectorServiceClient::new(channel.clone())
-        .create_connector(with_token(
-            CreateConnectorRequest {
-                connector: Some(connector),
-            },
-            ADMIN,
-        ))
-        .await?;
-    let mut policies = PolicyServiceClient::new(channel);
-    policies
-        .create_compliance_policy(with_token(
-            compliance_policy("mtd", ThreatLevel::Low),
-            ADMIN,
-        ))
-        .await?;
-    policies
-        .put_resource(with_token(compliant_only_resource("exchange"), ADMIN))
-        .await?;
-    Ok(())
-}
-
-/// The Lookout plugin in a connector host, pulling from `sim` and ingesting into `core` with its token.
-fn start_lookout_host(
-    core: &CoreProcess,
-    sim: &SimProcess,
-    dir: &std::path::Path,
-) -> anyhow::Result<ChildProcess> {
-    let config = dir.join("lookout.json");
-    let plugin_config = json!({
-        "base_url": sim.url,
-        "application_key": "sim-lookout-app-key",
-        "stream_idle_timeout_ms": 2000,
-        "backoff_initial_ms": 50,
-        "backoff_max_ms": 500,
-    });
-    std::fs::write(&config, plugin_config.to_string())?;
-    let token_file = dir.join("lookout.token");
-    std::fs::write(&token_file, LOOKOUT)?;
-    let plugin = artifacts().cdylib("riskgate_lookout");
-    let url = core.url();
-    let spec = HostSpec {
-        core_url: &url,
-        connector_id: "lookout",
-        plugin,
-        sha256: &sha256_file(plugin),
-        config: &config,
-    };
-    let token_file = token_file.to_string_lossy().into_owned();
-    start_host(spec, &["--token-file", &token_file])
+/// The enforcement path with the three devices allowed through Envoy.
+async fn start() -> anyhow::Result<Enforced> {
+    let fleet = [PHONE, OTHER_PHONE, THIRD_PHONE];
+    Enforced::start(3, HostTimings::Fast, &fleet, WAIT).await
 }
 
 /// The codes, policies, connectors and threats of a deny body's reasons.
@@ -223,7 +52,7 @@ fn reasons(body: &Value) -> Vec<(String, String, String, Vec<String>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookout_high_turns_exchange_to_403_with_reasons_and_remediation_restores_200(
 ) -> anyhow::Result<()> {
-    let enforced = Enforced::start().await?;
+    let enforced = start().await?;
     let (status, body) = enforced.exchange(PHONE, &[]).await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["app"], "exchange", "the app answered: {body}");
@@ -239,7 +68,7 @@ async fn lookout_high_turns_exchange_to_403_with_reasons_and_remediation_restore
 
     let threat = enforced.infect(PHONE).await?;
     enforced
-        .wait_for_status(PHONE, 403, "Lookout raised it to HIGH")
+        .wait_for_status(PHONE, 403, "Lookout raised it to HIGH", WAIT)
         .await?;
     let (status, body) = enforced.exchange(PHONE, &[]).await?;
     assert_eq!(status, 403);
@@ -261,19 +90,16 @@ async fn lookout_high_turns_exchange_to_403_with_reasons_and_remediation_restore
     // Only the infected phone lost access.
     assert_eq!(enforced.exchange(OTHER_PHONE, &[]).await?.0, 200);
 
+    enforced.remediate(PHONE).await?;
     enforced
-        .sim
-        .admin("remediate", json!({"device": PHONE, "vendor": "lookout"}))
-        .await?;
-    enforced
-        .wait_for_status(PHONE, 200, "the threat was remediated")
+        .wait_for_status(PHONE, 200, "the threat was remediated", WAIT)
         .await?;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_without_a_device_certificate_from_the_ca_are_refused() -> anyhow::Result<()> {
-    let enforced = Enforced::start().await?;
+    let enforced = start().await?;
     let anonymous = enforced.envoy.client(None)?;
     let refused = enforced.envoy.get(&anonymous, "/exchange/inbox", &[]).await;
     assert!(
@@ -282,7 +108,7 @@ async fn clients_without_a_device_certificate_from_the_ca_are_refused() -> anyho
     );
 
     let foreign_ca = riskgate_envoy::Pki::generate()?;
-    let foreign = foreign_ca.device(&PATTERN.replace("{id}", PHONE))?;
+    let foreign = foreign_ca.device(&PRINCIPAL_PATTERN.replace("{id}", PHONE))?;
     let impostor = enforced.envoy.client(Some(&foreign))?;
     let refused = enforced.envoy.get(&impostor, "/exchange/inbox", &[]).await;
     assert!(
@@ -296,7 +122,7 @@ async fn clients_without_a_device_certificate_from_the_ca_are_refused() -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_riskgate_headers_change_nothing() -> anyhow::Result<()> {
-    let enforced = Enforced::start().await?;
+    let enforced = start().await?;
     let forged = [
         ("x-riskgate-decision", "deny"),
         ("x-riskgate-position", "999999999"),
@@ -314,7 +140,7 @@ async fn forged_riskgate_headers_change_nothing() -> anyhow::Result<()> {
 
     enforced.infect(THIRD_PHONE).await?;
     enforced
-        .wait_for_status(THIRD_PHONE, 403, "Lookout raised it to HIGH")
+        .wait_for_status(THIRD_PHONE, 403, "Lookout raised it to HIGH", WAIT)
         .await?;
     let claims_allowed = [
         ("x-riskgate-decision", "allow"),
@@ -327,7 +153,7 @@ async fn forged_riskgate_headers_change_nothing() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_riskgate_stopped_envoy_refuses_every_request() -> anyhow::Result<()> {
-    let mut enforced = Enforced::start().await?;
+    let mut enforced = start().await?;
     enforced.core.terminate().await?;
     let (status, body) = enforced.exchange(PHONE, &[]).await?;
     assert_eq!(

@@ -22,10 +22,10 @@ use riskgate_tests::{
         CreateConnectorRequest, HealthState, HeartbeatRequest, Platform, Resource, ThreatCategory,
         ThreatLevel, UnknownDeviceAccess,
     },
+    auth::{token_entry, with_token},
     batch, report, threat, ts, unix_now, CoreProcess,
 };
-use sha2::{Digest, Sha256};
-use tonic::{metadata::MetadataValue, transport::Channel, Code};
+use tonic::{transport::Channel, Code};
 
 const ADMIN: &str = "gateway-test-admin-token";
 const GATEWAY: &str = "gateway-test-envoy-token";
@@ -37,26 +37,12 @@ fn principal(device_id: &str) -> String {
 }
 
 fn config_toml() -> String {
-    let token = |name: &str, token: &str, role: &str| {
-        let hash: String = Sha256::digest(token.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("[[tokens]]\nname = \"{name}\"\nsha256 = \"{hash}\"\nroles = [\"{role}\"]\n\n")
-    };
     format!(
         "{}{}{}[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{PATTERN}\"\n",
-        token("ops", ADMIN, "admin"),
-        token("envoy", GATEWAY, "gateway"),
-        token("dashboard", READER, "reader"),
+        token_entry("ops", ADMIN, &["admin"]),
+        token_entry("envoy", GATEWAY, &["gateway"]),
+        token_entry("dashboard", READER, &["reader"]),
     )
-}
-
-fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {token}").parse().expect("ascii token");
-    request.metadata_mut().insert("authorization", value);
-    request
 }
 
 /// A core with a gateway listener, a compliance connector `lookout`, policy `mtd` (at most LOW) and
@@ -152,7 +138,7 @@ async fn set_up(core: &CoreProcess) -> anyhow::Result<BatchAck> {
         "phone-ok",
         Platform::Ios,
         HealthState::Secured,
-        observed.clone(),
+        observed,
     );
     let mut bad = report(
         "phone-bad",
