@@ -134,12 +134,7 @@ async fn set_up(core: &CoreProcess) -> anyhow::Result<BatchAck> {
         policies.put_resource(with_token(resource, ADMIN)).await?;
     }
     let observed = ts(unix_now() - 60);
-    let ok = report(
-        "phone-ok",
-        Platform::Ios,
-        HealthState::Secured,
-        observed,
-    );
+    let ok = report("phone-ok", Platform::Ios, HealthState::Secured, observed);
     let mut bad = report(
         "phone-bad",
         Platform::Ios,
