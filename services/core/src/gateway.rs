@@ -2,7 +2,7 @@
 //! request a gateway (Envoy's ext_authz) holds, and the request headers a client could forge. Pure: no
 //! proto types and no I/O, so the rules are unit-tested here and configured in `config` (docs/gateway.md).
 //!
-//! Everything that is missing is an [`Unanswerable`]: the gateway denies it, it never allows by default.
+//! Everything that is missing is an [`Missing`]: the gateway denies it, it never allows by default.
 
 use std::collections::HashMap;
 
@@ -63,6 +63,22 @@ pub(crate) enum DeviceSource {
     Header(String),
 }
 
+/// Where the user comes from, when the gateway names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UserSource {
+    /// A request header (lower case).
+    Header(String),
+    /// A claim of a JWT the gateway verified: Envoy's `jwt_authn` filter with `payload_in_metadata`
+    /// puts the verified payload in the request's metadata, under `payload`; only verified tokens get
+    /// there, so a client cannot forge it as it can a header.
+    JwtClaim {
+        /// The `payload_in_metadata` name.
+        payload: String,
+        /// The claim, such as `email` or `sub`.
+        claim: String,
+    },
+}
+
 /// A host and path rule that names a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
@@ -79,8 +95,8 @@ pub(crate) struct Route {
 pub(crate) struct Mapping {
     /// Where the device id comes from.
     pub(crate) device: DeviceSource,
-    /// The request header (lower case) that names the user, if any.
-    pub(crate) user_header: Option<String>,
+    /// Where the user comes from, if the gateway names one.
+    pub(crate) user: Option<UserSource>,
     /// The `context_extensions` key that names the resource; it wins over `routes`.
     pub(crate) resource_key: String,
     /// Host and path rules, the first match wins.
@@ -100,6 +116,9 @@ pub(crate) struct RequestFacts<'a> {
     pub(crate) host: &'a str,
     /// The request's path, possibly with a query.
     pub(crate) path: &'a str,
+    /// The string claims of the JWT payloads Envoy's `jwt_authn` filter verified, by
+    /// `(payload_in_metadata name, claim)`.
+    pub(crate) jwt_claims: &'a HashMap<(String, String), String>,
 }
 
 /// The question a request asks, as raw text: the decision code parses and checks it like CheckAccess's.
@@ -107,35 +126,39 @@ pub(crate) struct RequestFacts<'a> {
 pub(crate) struct Question<'a> {
     /// The device id.
     pub(crate) device_id: &'a str,
-    /// The user, if the mapping names a header and the request carries it.
+    /// The user, if the mapping names a source and the request carries it.
     pub(crate) user_id: Option<&'a str>,
     /// The resource name.
     pub(crate) resource: &'a str,
 }
 
-/// Why a request asks no answerable question; the gateway denies it.
+/// What a request leaves out, so that it asks no answerable question; the gateway denies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Unanswerable {
+pub(crate) enum Missing {
     /// The request does not say which device it comes from.
-    NoDeviceIdentity(&'static str),
+    DeviceIdentity(&'static str),
+    /// The gateway names users, and the request carries none.
+    User,
     /// The request names no resource.
-    NoResource,
+    Resource,
 }
 
-impl Unanswerable {
+impl Missing {
     /// The reason code a deny quotes.
     pub(crate) fn code(&self) -> &'static str {
         match self {
-            Self::NoDeviceIdentity(_) => "no_device_identity",
-            Self::NoResource => "no_resource",
+            Self::DeviceIdentity(_) => "no_device_identity",
+            Self::User => "no_user",
+            Self::Resource => "no_resource",
         }
     }
 
     /// What is missing, for the client.
     pub(crate) fn detail(&self) -> &'static str {
         match self {
-            Self::NoDeviceIdentity(detail) => detail,
-            Self::NoResource => "no context extension and no host and path rule names a resource",
+            Self::DeviceIdentity(detail) => detail,
+            Self::User => "the gateway names the user, and the request names none",
+            Self::Resource => "no context extension and no host and path rule names a resource",
         }
     }
 }
@@ -145,17 +168,15 @@ impl Mapping {
     pub(crate) fn question<'a>(
         &'a self,
         facts: &RequestFacts<'a>,
-    ) -> Result<Question<'a>, Unanswerable> {
+    ) -> Result<Question<'a>, Missing> {
         let device_id = match &self.device {
             DeviceSource::Principal(_) if facts.principal.is_empty() => {
-                return Err(Unanswerable::NoDeviceIdentity(
-                    "no client certificate principal",
-                ));
+                return Err(Missing::DeviceIdentity("no client certificate principal"));
             }
             DeviceSource::Principal(pattern) => {
                 pattern
                     .device_id(facts.principal)
-                    .ok_or(Unanswerable::NoDeviceIdentity(
+                    .ok_or(Missing::DeviceIdentity(
                         "the client certificate principal does not match the device pattern",
                     ))?
             }
@@ -163,20 +184,34 @@ impl Mapping {
                 .headers
                 .get(name)
                 .map(String::as_str)
-                .ok_or(Unanswerable::NoDeviceIdentity("no device header"))?,
+                .ok_or(Missing::DeviceIdentity("no device header"))?,
         };
-        let user_id = self
-            .user_header
-            .as_ref()
-            .and_then(|name| facts.headers.get(name))
-            .map(String::as_str)
-            .filter(|user| !user.is_empty());
-        let resource = self.resource(facts).ok_or(Unanswerable::NoResource)?;
+        let user_id = self.user_id(facts)?;
+        let resource = self.resource(facts).ok_or(Missing::Resource)?;
         Ok(Question {
             device_id,
             user_id,
             resource,
         })
+    }
+
+    /// The user the configured source names; `None` when no source is configured. With a source, a
+    /// request that carries no user (no header, no verified token with the claim) is unanswerable: a
+    /// missing user never skips the owner check.
+    fn user_id<'a>(&self, facts: &RequestFacts<'a>) -> Result<Option<&'a str>, Missing> {
+        let Some(source) = self.user.as_ref() else {
+            return Ok(None);
+        };
+        let user = match source {
+            UserSource::Header(name) => facts.headers.get(name),
+            UserSource::JwtClaim { payload, claim } => {
+                facts.jwt_claims.get(&(payload.clone(), claim.clone()))
+            }
+        };
+        user.map(String::as_str)
+            .filter(|user| !user.is_empty())
+            .map(Some)
+            .ok_or(Missing::User)
     }
 
     /// The resource the route's context extension names, else the first host and path rule that matches.

@@ -47,7 +47,7 @@ fn config_toml() -> String {
 
 /// A core with a gateway listener, a compliance connector `lookout`, policy `mtd` (at most LOW) and
 /// resources `exchange` (compliant devices only, unknown ones denied) and `kiosk` (unknown ones allowed);
-/// `phone-ok` reported SECURED and `phone-bad` HIGH with threat `t-trojan`.
+/// `phone-ok` (owned by alice@example.org) reported SECURED and `phone-bad` HIGH with threat `t-trojan`.
 struct Gateway {
     core: CoreProcess,
     _dir: tempfile::TempDir,
@@ -56,9 +56,14 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> anyhow::Result<Self> {
+        Self::start_with("").await
+    }
+
+    /// [`Self::start`] with `gateway_keys` added to the `[gateway]` table.
+    async fn start_with(gateway_keys: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("riskgate.toml");
-        std::fs::write(&path, config_toml())?;
+        std::fs::write(&path, config_toml() + gateway_keys)?;
         let path = path.to_string_lossy().into_owned();
         let core = CoreProcess::try_start(&dir.path().join("data"), &["--config", &path]).await?;
         ensure!(
@@ -134,7 +139,8 @@ async fn set_up(core: &CoreProcess) -> anyhow::Result<BatchAck> {
         policies.put_resource(with_token(resource, ADMIN)).await?;
     }
     let observed = ts(unix_now() - 60);
-    let ok = report("phone-ok", Platform::Ios, HealthState::Secured, observed);
+    let mut ok = report("phone-ok", Platform::Ios, HealthState::Secured, observed);
+    ok.owner_user_id = "alice@example.org".into();
     let mut bad = report(
         "phone-bad",
         Platform::Ios,
@@ -425,5 +431,62 @@ async fn check_request_that_does_not_decode_is_invalid_argument_not_internal() -
         .context("a truncated CheckRequest is refused")?;
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("CheckRequest"), "{status:?}");
+    Ok(())
+}
+
+/// `request` as Envoy sends it after its `jwt_authn` filter verified a token whose `email` claim is
+/// `email` (`payload_in_metadata: jwt_payload`, and ext_authz's `metadata_context_namespaces` naming the
+/// filter).
+fn with_verified_email(mut request: CheckRequest, email: &str) -> CheckRequest {
+    use envoy_types::pb::{
+        envoy::config::core::v3::Metadata,
+        google::protobuf::{value::Kind, Struct, Value},
+    };
+    let value = |kind| Value { kind: Some(kind) };
+    let payload = Struct {
+        fields: [(
+            "email".to_owned(),
+            value(Kind::StringValue(email.to_owned())),
+        )]
+        .into(),
+    };
+    let namespace = Struct {
+        fields: [("jwt_payload".to_owned(), value(Kind::StructValue(payload)))].into(),
+    };
+    if let Some(attributes) = request.attributes.as_mut() {
+        attributes.metadata_context = Some(Metadata {
+            filter_metadata: [("envoy.filters.http.jwt_authn".to_owned(), namespace)].into(),
+            ..Default::default()
+        });
+    }
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_from_a_verified_jwt_claim_must_own_the_device_and_be_present() -> anyhow::Result<()> {
+    let gateway = Gateway::start_with("user_claim = \"jwt_payload.email\"\n").await?;
+    let request = || envoy_request(&principal("phone-ok"), "exchange", &[]);
+
+    ok_response(
+        gateway
+            .check(with_verified_email(request(), "alice@example.org"))
+            .await?,
+    )?;
+
+    let (_, body) = denied_response(
+        gateway
+            .check(with_verified_email(request(), "mallory@example.org"))
+            .await?,
+    )?;
+    assert!(codes(&body).contains(&"user_mismatch".to_owned()), "{body}");
+
+    // Without a verified token there is no user, and a header naming one does not count.
+    let forged = envoy_request(
+        &principal("phone-ok"),
+        "exchange",
+        &[("email", "alice@example.org")],
+    );
+    let (_, body) = denied_response(gateway.check(forged).await?)?;
+    assert_eq!(codes(&body), vec!["no_user"], "{body}");
     Ok(())
 }

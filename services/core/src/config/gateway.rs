@@ -11,7 +11,8 @@ use riskgate_policy::domain::ConnectorId;
 
 use super::{parse_addr, pick_opt, ConfigError};
 use crate::gateway::{
-    DeviceSource, Mapping, PrincipalPattern, Route, DEFAULT_RESOURCE_KEY, RESERVED_HEADER_PREFIX,
+    DeviceSource, Mapping, PrincipalPattern, Route, UserSource, DEFAULT_RESOURCE_KEY,
+    RESERVED_HEADER_PREFIX,
 };
 
 /// The validated gateway settings.
@@ -38,6 +39,9 @@ pub(crate) struct GatewayArgs {
     /// User id from this request header [default: off].
     #[arg(long, env = "RISKGATE_GATEWAY_USER_HEADER")]
     pub(crate) gateway_user_header: Option<String>,
+    /// User id from this claim of a JWT Envoy verified, as "<payload_in_metadata>.<claim>" [default: off].
+    #[arg(long, env = "RISKGATE_GATEWAY_USER_CLAIM")]
+    pub(crate) gateway_user_claim: Option<String>,
     /// The route's context_extensions key naming the resource [default: riskgate_resource].
     #[arg(long, env = "RISKGATE_GATEWAY_RESOURCE_KEY")]
     pub(crate) gateway_resource_key: Option<String>,
@@ -51,6 +55,7 @@ pub(super) struct GatewayFileConfig {
     device_principal: Option<String>,
     device_header: Option<String>,
     user_header: Option<String>,
+    user_claim: Option<String>,
     resource_key: Option<String>,
     #[serde(default)]
     routes: Vec<RouteFileConfig>,
@@ -76,11 +81,13 @@ pub(super) fn resolve(
     let device_principal = pick_opt(args.gateway_device_principal, file.device_principal);
     let device_header = pick_opt(args.gateway_device_header, file.device_header);
     let user_header = pick_opt(args.gateway_user_header, file.user_header);
+    let user_claim = pick_opt(args.gateway_user_claim, file.user_claim);
     let resource_key = pick_opt(args.gateway_resource_key, file.resource_key);
     let Some(listen) = pick_opt(args.gateway_listen, file.listen) else {
         let configured = device_principal.is_some()
             || device_header.is_some()
             || user_header.is_some()
+            || user_claim.is_some()
             || resource_key.is_some()
             || !file.routes.is_empty();
         if configured {
@@ -126,13 +133,44 @@ pub(super) fn resolve(
     }
     let mapping = Mapping {
         device,
-        user_header: user_header
-            .map(|name| header_name("gateway.user_header", &name))
-            .transpose()?,
+        user: user_source(user_header, user_claim)?,
         resource_key,
         routes: routes(file.routes)?,
     };
     Ok(Some(GatewayConfig { listen, mapping }))
+}
+
+/// Where the user comes from: a header, a verified JWT claim, or neither (not both).
+fn user_source(
+    header: Option<String>,
+    claim: Option<String>,
+) -> Result<Option<UserSource>, ConfigError> {
+    match (header, claim) {
+        (None, None) => Ok(None),
+        (Some(name), None) => Ok(Some(UserSource::Header(header_name(
+            "gateway.user_header",
+            &name,
+        )?))),
+        (None, Some(path)) => {
+            let (payload, claim) = path
+                .split_once('.')
+                .filter(|(payload, claim)| !payload.is_empty() && !claim.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "gateway.user_claim",
+                        format!("{path:?} is not \"<payload_in_metadata>.<claim>\", such as \"jwt_payload.email\""),
+                    )
+                })?;
+            Ok(Some(UserSource::JwtClaim {
+                payload: payload.to_owned(),
+                claim: claim.to_owned(),
+            }))
+        }
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            "gateway.user_claim",
+            "set one of gateway.user_header and gateway.user_claim, not both",
+        )),
+    }
 }
 
 /// A request header name, in lower case as Envoy sends them; riskgate's own prefix is refused, since the

@@ -16,7 +16,7 @@ fn spiffe() -> Mapping {
         device: DeviceSource::Principal(
             PrincipalPattern::parse("spiffe://example.org/device/{id}").unwrap(),
         ),
-        user_header: Some("x-user".to_owned()),
+        user: None,
         resource_key: DEFAULT_RESOURCE_KEY.to_owned(),
         routes: vec![
             Route {
@@ -39,6 +39,7 @@ struct Facts {
     extensions: HashMap<String, String>,
     host: &'static str,
     path: &'static str,
+    jwt_claims: HashMap<(String, String), String>,
 }
 
 impl Facts {
@@ -49,6 +50,7 @@ impl Facts {
             extensions: map(&[("riskgate_resource", "exchange")]),
             host: "app.example.org",
             path: "/",
+            jwt_claims: HashMap::new(),
         }
     }
 
@@ -59,7 +61,16 @@ impl Facts {
             context_extensions: &self.extensions,
             host: self.host,
             path: self.path,
+            jwt_claims: &self.jwt_claims,
         }
+    }
+}
+
+/// [`spiffe`] naming the user from `source`.
+fn spiffe_with_user(source: UserSource) -> Mapping {
+    Mapping {
+        user: Some(source),
+        ..spiffe()
     }
 }
 
@@ -84,7 +95,7 @@ fn principal_of_another_trust_domain_is_no_identity() {
     let facts = Facts::new("spiffe://evil.org/device/phone-1");
     assert!(matches!(
         spiffe().question(&facts.facts()),
-        Err(Unanswerable::NoDeviceIdentity(_))
+        Err(Missing::DeviceIdentity(_))
     ));
 }
 
@@ -121,19 +132,61 @@ fn trusted_header_names_the_device_when_configured() {
     facts.headers.clear();
     assert_eq!(
         mapping.question(&facts.facts()),
-        Err(Unanswerable::NoDeviceIdentity("no device header"))
+        Err(Missing::DeviceIdentity("no device header"))
     );
 }
 
 #[test]
-fn user_comes_from_the_named_header_and_is_optional() {
+fn without_a_user_source_the_question_has_no_user() {
     let mut facts = Facts::new("spiffe://example.org/device/phone-1");
+    facts.headers = map(&[("x-user", "alice")]);
     assert_eq!(spiffe().question(&facts.facts()).unwrap().user_id, None);
+}
+
+#[test]
+fn user_comes_from_the_named_header() {
+    let mapping = spiffe_with_user(UserSource::Header("x-user".to_owned()));
+    let mut facts = Facts::new("spiffe://example.org/device/phone-1");
     facts.headers = map(&[("x-user", "alice")]);
     assert_eq!(
-        spiffe().question(&facts.facts()).unwrap().user_id,
+        mapping.question(&facts.facts()).unwrap().user_id,
         Some("alice")
     );
+}
+
+#[test]
+fn user_comes_from_a_verified_jwt_claim_not_from_a_header() {
+    let mapping = spiffe_with_user(UserSource::JwtClaim {
+        payload: "jwt_payload".to_owned(),
+        claim: "email".to_owned(),
+    });
+    let mut facts = Facts::new("spiffe://example.org/device/phone-1");
+    facts.headers = map(&[("email", "mallory@example.org")]);
+    facts.jwt_claims = HashMap::from([(
+        ("jwt_payload".to_owned(), "email".to_owned()),
+        "alice@example.org".to_owned(),
+    )]);
+    assert_eq!(
+        mapping.question(&facts.facts()).unwrap().user_id,
+        Some("alice@example.org")
+    );
+}
+
+#[test]
+fn a_configured_user_source_without_a_user_is_unanswerable() {
+    let facts = Facts::new("spiffe://example.org/device/phone-1");
+    for source in [
+        UserSource::Header("x-user".to_owned()),
+        UserSource::JwtClaim {
+            payload: "jwt_payload".to_owned(),
+            claim: "sub".to_owned(),
+        },
+    ] {
+        assert_eq!(
+            spiffe_with_user(source).question(&facts.facts()),
+            Err(Missing::User)
+        );
+    }
 }
 
 #[test]
@@ -168,10 +221,7 @@ fn path_rule_matches_the_prefix_without_the_query() {
         "sharepoint"
     );
     facts.path = "/other?q=/sites/";
-    assert_eq!(
-        spiffe().question(&facts.facts()),
-        Err(Unanswerable::NoResource)
-    );
+    assert_eq!(spiffe().question(&facts.facts()), Err(Missing::Resource));
 }
 
 #[test]

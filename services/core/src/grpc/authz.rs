@@ -13,6 +13,7 @@ use envoy_types::ext_authz::v3::{
     pb::{CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode},
     CheckResponseExt, DeniedHttpResponseBuilder, OkHttpResponseBuilder,
 };
+use envoy_types::pb::google::protobuf::value::Kind;
 use riskgate_policy::{domain::policy::Reason, error::DomainError};
 use riskgate_store::RiskStore;
 use serde::Serialize;
@@ -73,7 +74,8 @@ impl Authorization for GatewayApi {
     ) -> Result<Response<CheckResponse>, Status> {
         let request = request.into_inner();
         let headers = request_headers(&request);
-        let facts = request_facts(&request, &headers);
+        let claims = jwt_claims(&request);
+        let facts = request_facts(&request, &headers, &claims);
         let outcome = {
             let view = self.store.view();
             answer(&view, &self.mapping, &facts)?
@@ -146,11 +148,11 @@ fn answer(
 ) -> Result<Outcome, Status> {
     let question = match mapping.question(facts) {
         Ok(question) => question,
-        Err(unanswerable) => {
+        Err(missing) => {
             return Ok(Outcome::Deny(DenyBody::refused(
                 None,
-                unanswerable.code(),
-                unanswerable.detail().to_owned(),
+                missing.code(),
+                missing.detail().to_owned(),
             )));
         }
     };
@@ -239,6 +241,7 @@ fn request_headers(request: &CheckRequest) -> Cow<'_, HashMap<String, String>> {
 fn request_facts<'a>(
     request: &'a CheckRequest,
     headers: &'a HashMap<String, String>,
+    jwt_claims: &'a HashMap<(String, String), String>,
 ) -> RequestFacts<'a> {
     static EMPTY: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
     let attributes = request.attributes.as_ref();
@@ -256,7 +259,37 @@ fn request_facts<'a>(
         ),
         host: http.map_or("", |http| http.host.as_str()),
         path: http.map_or("", |http| http.path.as_str()),
+        jwt_claims,
     }
+}
+
+/// The metadata namespace of Envoy's JWT filter: with `payload_in_metadata: <name>`, a verified token's
+/// payload is there under `<name>`, and ext_authz passes it on when `metadata_context_namespaces` lists
+/// this namespace.
+const JWT_AUTHN_NAMESPACE: &str = "envoy.filters.http.jwt_authn";
+
+/// The string claims of every JWT payload Envoy verified, by `(payload name, claim)`.
+fn jwt_claims(request: &CheckRequest) -> HashMap<(String, String), String> {
+    let Some(namespace) = request
+        .attributes
+        .as_ref()
+        .and_then(|attributes| attributes.metadata_context.as_ref())
+        .and_then(|metadata| metadata.filter_metadata.get(JWT_AUTHN_NAMESPACE))
+    else {
+        return HashMap::new();
+    };
+    let mut claims = HashMap::new();
+    for (payload_name, payload) in &namespace.fields {
+        let Some(Kind::StructValue(payload)) = &payload.kind else {
+            continue;
+        };
+        for (claim, value) in &payload.fields {
+            if let Some(Kind::StringValue(value)) = &value.kind {
+                claims.insert((payload_name.clone(), claim.clone()), value.clone());
+            }
+        }
+    }
+    claims
 }
 
 /// OK: the request goes upstream with riskgate's headers (overwriting any a client sent) and without the

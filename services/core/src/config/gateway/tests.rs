@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::config::{Args, Config};
-use crate::gateway::{DeviceSource, PrincipalPattern, Route};
+use crate::gateway::{DeviceSource, PrincipalPattern, Route, UserSource};
 
 use super::GatewayArgs;
 
@@ -51,7 +51,10 @@ resource = "exchange"
             PrincipalPattern::parse("spiffe://example.org/device/{id}").unwrap()
         )
     );
-    assert_eq!(gateway.mapping.user_header.as_deref(), Some("x-user"));
+    assert_eq!(
+        gateway.mapping.user,
+        Some(UserSource::Header("x-user".to_owned()))
+    );
     assert_eq!(gateway.mapping.resource_key, "riskgate_resource");
     assert_eq!(
         gateway.mapping.routes,
@@ -118,6 +121,16 @@ fn every_bad_gateway_value_names_its_key() {
             format!("{listen}{principal}user_header = \"bad header\"\n"),
         ),
         (
+            "gateway.user_claim",
+            format!("{listen}{principal}user_claim = \"email\"\n"),
+        ),
+        (
+            "gateway.user_claim",
+            format!(
+                "{listen}{principal}user_claim = \"jwt_payload.email\"\nuser_header = \"x-user\"\n"
+            ),
+        ),
+        (
             "gateway.resource_key",
             format!("{listen}{principal}resource_key = \"\"\n"),
         ),
@@ -136,4 +149,20 @@ fn every_bad_gateway_value_names_its_key() {
         let err = resolve(&toml, GatewayArgs::default()).unwrap_err();
         assert_eq!(err.key, key, "{toml}: {err}");
     }
+}
+
+#[test]
+fn user_claim_names_the_jwt_payload_and_the_claim() {
+    let config = resolve(
+        "[gateway]\nlisten = \"127.0.0.1:9191\"\ndevice_principal = \"spiffe://example.org/device/{id}\"\nuser_claim = \"jwt_payload.email\"\n",
+        GatewayArgs::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.gateway.unwrap().mapping.user,
+        Some(UserSource::JwtClaim {
+            payload: "jwt_payload".to_owned(),
+            claim: "email".to_owned(),
+        })
+    );
 }

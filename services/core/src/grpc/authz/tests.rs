@@ -124,7 +124,62 @@ fn raw_header_map_is_read_when_envoy_encodes_raw_headers() {
 fn request_without_attributes_has_empty_facts() {
     let request = CheckRequest::default();
     let headers = request_headers(&request);
-    let facts = request_facts(&request, &headers);
+    let claims = jwt_claims(&request);
+    let facts = request_facts(&request, &headers, &claims);
     assert_eq!((facts.principal, facts.host, facts.path), ("", "", ""));
     assert!(facts.context_extensions.is_empty());
+    assert!(facts.jwt_claims.is_empty());
+}
+
+#[test]
+fn jwt_claims_are_the_string_claims_of_the_verified_payloads() {
+    use envoy_types::pb::{
+        envoy::config::core::v3::Metadata,
+        google::protobuf::{Struct, Value},
+    };
+    let string = |text: &str| Value {
+        kind: Some(Kind::StringValue(text.to_owned())),
+    };
+    let payload = Struct {
+        fields: [
+            ("email".to_owned(), string("alice@example.org")),
+            (
+                "exp".to_owned(),
+                Value {
+                    kind: Some(Kind::NumberValue(1.0)),
+                },
+            ),
+        ]
+        .into(),
+    };
+    let namespace = Struct {
+        fields: [(
+            "jwt_payload".to_owned(),
+            Value {
+                kind: Some(Kind::StructValue(payload)),
+            },
+        )]
+        .into(),
+    };
+    let request = CheckRequest {
+        attributes: Some(AttributeContext {
+            metadata_context: Some(Metadata {
+                filter_metadata: [
+                    (JWT_AUTHN_NAMESPACE.to_owned(), namespace.clone()),
+                    ("some.other.filter".to_owned(), namespace),
+                ]
+                .into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    };
+    let claims = jwt_claims(&request);
+    assert_eq!(
+        claims,
+        HashMap::from([(
+            ("jwt_payload".to_owned(), "email".to_owned()),
+            "alice@example.org".to_owned()
+        )])
+    );
 }
