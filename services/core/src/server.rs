@@ -80,29 +80,11 @@ pub async fn serve(
     let (clock, manual_clock) = choose_clock(&config);
     let store = open_store(&config, clock.clone(), metrics.clone()).await?;
 
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServeError::Bind { addr, source })
-    };
-    let grpc_listener = bind(config.listen).await?;
-    let metrics_listener = bind(config.metrics_listen).await?;
-    let gateway_listener = match &config.gateway {
-        Some(gateway) => Some((bind(gateway.listen).await?, gateway.listen)),
-        None => None,
-    };
-    let addrs = BoundAddrs {
-        grpc: local_addr(&grpc_listener, config.listen)?,
-        metrics: local_addr(&metrics_listener, config.metrics_listen)?,
-        gateway: gateway_listener
-            .as_ref()
-            .map(|(listener, addr)| local_addr(listener, *addr))
-            .transpose()?,
-    };
+    let (listeners, addrs) = bind_listeners(&config).await?;
 
     let cancel = CancellationToken::new();
     let metrics_server = tokio::spawn(metrics::serve(
-        metrics_listener,
+        listeners.metrics,
         metrics.clone(),
         cancel.clone().cancelled_owned(),
     ));
@@ -116,7 +98,7 @@ pub async fn serve(
     let background = Background::spawn(&config, &store, &cancel);
     let gateway = serve_gateway(
         &config,
-        gateway_listener.map(|(listener, _)| listener),
+        listeners.gateway,
         &store,
         (&clock, &metrics, &cancel),
     )?;
@@ -130,7 +112,7 @@ pub async fn serve(
             .await;
         signal_cancel.cancel();
     };
-    let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+    let incoming = TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
     let builder = server_builder(&config)?;
     warn_about_exposure(&config, addrs.grpc);
     let size = config.max_message_bytes;
@@ -167,6 +149,46 @@ pub async fn serve(
     store.shutdown().await?;
     tracing::info!("store flushed; stopped");
     Ok(())
+}
+
+/// The listeners, bound before anything serves.
+struct Listeners {
+    grpc: TcpListener,
+    metrics: TcpListener,
+    gateway: Option<TcpListener>,
+}
+
+/// Binds the gRPC, metrics and (when configured) gateway listeners, and says where they are bound.
+async fn bind_listeners(config: &Config) -> Result<(Listeners, BoundAddrs), ServeError> {
+    let bind = |addr: SocketAddr| async move {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let bound = local_addr(&listener, addr)?;
+        Ok::<_, ServeError>((listener, bound))
+    };
+    let (grpc, grpc_addr) = bind(config.listen).await?;
+    let (metrics, metrics_addr) = bind(config.metrics_listen).await?;
+    let (gateway, gateway_addr) = match &config.gateway {
+        Some(gateway) => {
+            let (listener, bound) = bind(gateway.listen).await?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
+    let addrs = BoundAddrs {
+        grpc: grpc_addr,
+        metrics: metrics_addr,
+        gateway: gateway_addr,
+    };
+    Ok((
+        Listeners {
+            grpc,
+            metrics,
+            gateway,
+        },
+        addrs,
+    ))
 }
 
 /// The system clock, or with `--manual-clock` one that moves only through `ClockService`.
