@@ -11,9 +11,8 @@ use std::{
 };
 
 use anyhow::Context as _;
-use riskgate_envoy::{admin::Admin, bootstrap, launch, App, AuthzService, Gateway, Identity, Pki};
+use riskgate_envoy::{admin::Admin, launch, AuthzService, Gateway, Identity, Pki, SampleApps};
 use serde_json::Value;
-use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{binary::artifacts, child::ChildProcess};
 
@@ -53,18 +52,8 @@ pub struct EnvoyProcess {
     pub url: String,
     /// The CA that issued the listener's and the devices' certificates.
     pub pki: Pki,
-    _apps: Vec<AbortOnDrop>,
+    _apps: SampleApps,
     _dir: tempfile::TempDir,
-}
-
-/// A task that ends when this is dropped.
-#[derive(Debug)]
-struct AbortOnDrop(JoinHandle<std::io::Result<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 impl EnvoyProcess {
@@ -74,17 +63,7 @@ impl EnvoyProcess {
         let binary = tokio::task::spawn_blocking(envoy_binary).await??;
         let dir = tempfile::tempdir()?;
         let pki = Pki::generate()?;
-        let mut tasks = Vec::new();
-        let mut routes = Vec::new();
-        for name in apps {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            routes.push(App {
-                name: (*name).to_owned(),
-                addr: listener.local_addr()?,
-            });
-            let task = riskgate_envoy::app::serve((*name).to_owned(), listener);
-            tasks.push(AbortOnDrop(tokio::spawn(task)));
-        }
+        let sample_apps = SampleApps::start(apps).await?;
         let gateway = Gateway {
             tls: pki.write_listener_files(dir.path())?,
             authz: AuthzService {
@@ -92,21 +71,20 @@ impl EnvoyProcess {
                 bearer_token: token.to_owned(),
                 timeout: AUTHZ_TIMEOUT,
             },
-            apps: routes,
+            apps: sample_apps.apps.clone(),
             listen: "127.0.0.1:0".parse()?,
         };
         let launch = launch::command(binary, dir.path(), &gateway, "warn")?;
         let process = ChildProcess::spawn(launch.command, "envoy")?;
-        let admin = Admin::wait_ready(&launch.admin_address_path, START_WITHIN)
+        let (admin, listener) = launch::ready(&launch.admin_address_path, START_WITHIN)
             .await
             .with_context(|| format!("Envoy output:\n{}", process.output.text()))?;
-        let listener = admin.listener_addr(bootstrap::LISTENER).await?;
         Ok(Self {
             process,
             admin,
             url: format!("https://{listener}"),
             pki,
-            _apps: tasks,
+            _apps: sample_apps,
             _dir: dir,
         })
     }

@@ -1,11 +1,19 @@
 //! Starting Envoy on a [`Gateway`] bootstrap. The caller spawns the command (the test harness captures
-//! its output, the demo ties it to its own life), then waits with [`crate::Admin::wait_ready`].
+//! its output, the demo ties it to its own life), then waits with [`ready`].
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use tokio::process::Command;
 
-use crate::{bootstrap::Gateway, EnvoyError};
+use crate::{
+    admin::Admin,
+    bootstrap::{Gateway, LISTENER},
+    EnvoyError,
+};
 
 /// An Envoy command ready to spawn, and where it will write its admin address.
 #[derive(Debug)]
@@ -43,4 +51,15 @@ pub fn command(
         command,
         admin_address_path,
     })
+}
+
+/// Once a [`Launch`]'s command was spawned: waits, for at most `within`, until Envoy is ready, and
+/// returns its admin client and the address its listener is bound to.
+pub async fn ready(
+    admin_address_path: &Path,
+    within: Duration,
+) -> Result<(Admin, SocketAddr), EnvoyError> {
+    let admin = Admin::wait_ready(admin_address_path, within).await?;
+    let listener = admin.listener_addr(LISTENER).await?;
+    Ok((admin, listener))
 }

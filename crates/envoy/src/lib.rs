@@ -6,7 +6,7 @@
 //!   missing, so that a fresh machine with Python 3 needs no manual step;
 //! - [`bootstrap::Gateway`] renders Envoy's bootstrap: an mTLS listener whose client certificates name
 //!   the device, the `ext_authz` filter pointing at riskgate and failing closed, one route per app;
-//! - [`launch`] starts Envoy on it and [`admin::Admin`] waits until it is ready, then reads its bound
+//! - [`launch`] starts Envoy on it and waits until it is ready; [`admin::Admin`] reads its bound
 //!   listener address and counters;
 //! - [`pki::Pki`] makes the certificate authority, the listener's certificate and device certificates
 //!   that carry the device id in a URI SAN;
@@ -24,6 +24,7 @@ pub mod pki;
 pub mod provision;
 
 pub use admin::Admin;
+pub use app::SampleApps;
 pub use bootstrap::{App, AuthzService, Gateway, ListenerTls};
 pub use pki::{Identity, Pki};
 pub use provision::{envoy_binary, ENVOY_VERSION};

@@ -6,8 +6,8 @@
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::Context as _;
-use riskgate_envoy::{admin::Admin, bootstrap, launch, App, AuthzService, Gateway, Pki};
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use riskgate_envoy::{launch, AuthzService, Gateway, Pki, SampleApps};
+use tokio::sync::watch;
 
 use crate::{board::Board, devices::DEVICES, out::Out, processes::Processes, resources::RESOURCES};
 
@@ -32,15 +32,7 @@ pub(crate) struct Enforcement {
     pub(crate) pid: u32,
     /// One client per entry of [`DEVICES`], presenting that device's certificate.
     clients: Vec<reqwest::Client>,
-    apps: Vec<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Drop for Enforcement {
-    fn drop(&mut self) {
-        for app in &self.apps {
-            app.abort();
-        }
-    }
+    _apps: SampleApps,
 }
 
 /// Finds or installs Envoy (under `tools_dir`), starts the sample apps and Envoy in front of them,
@@ -65,19 +57,7 @@ pub(crate) async fn start(
     let pki = Pki::generate()?;
     let dir = data_dir.join("envoy");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut apps = Vec::new();
-    let mut routes = Vec::new();
-    for name in RESOURCES {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        routes.push(App {
-            name: name.to_owned(),
-            addr: listener.local_addr()?,
-        });
-        apps.push(tokio::spawn(riskgate_envoy::app::serve(
-            name.to_owned(),
-            listener,
-        )));
-    }
+    let apps = SampleApps::start(&RESOURCES).await?;
     let config = Gateway {
         tls: pki.write_listener_files(&dir)?,
         authz: AuthzService {
@@ -85,13 +65,12 @@ pub(crate) async fn start(
             bearer_token: token.to_owned(),
             timeout: AUTHZ_TIMEOUT,
         },
-        apps: routes,
+        apps: apps.apps.clone(),
         listen: "127.0.0.1:0".parse()?,
     };
     let launch = launch::command(&binary, &dir, &config, "warn")?;
     let started = processes.start_envoy(launch.command, data_dir).await?;
-    let admin = Admin::wait_ready(&launch.admin_address_path, START_WITHIN).await?;
-    let listener = admin.listener_addr(bootstrap::LISTENER).await?;
+    let (_, listener) = launch::ready(&launch.admin_address_path, START_WITHIN).await?;
     let clients = DEVICES
         .iter()
         .map(|device| {
@@ -111,7 +90,7 @@ pub(crate) async fn start(
         url: format!("https://{listener}"),
         pid: started.pid,
         clients,
-        apps,
+        _apps: apps,
     })
 }
 
