@@ -21,7 +21,7 @@ use envoy_types::pb::envoy::service::auth::v3::{
     attribute_context::Peer, authorization_client::AuthorizationClient, AttributeContext,
     CheckRequest,
 };
-use riskgate_tests::enforcement::{Enforced, HostTimings, EXCHANGE_PATH};
+use riskgate_tests::enforcement::{Enforced, HostTimings, Setup, Users, EXCHANGE_PATH};
 use tonic::transport::Channel;
 
 use crate::{
@@ -118,7 +118,14 @@ async fn ext_authz_check(channel: Channel, index: u64) -> anyhow::Result<()> {
 
 async fn time_to_block(quick: bool) -> anyhow::Result<Vec<Goal>> {
     let flips = if quick { 3 } else { 120 };
-    let enforced = Enforced::start(3, HostTimings::Default, &[FLIPPING], FLIP_WITHIN).await?;
+    let enforced = Enforced::start(Setup {
+        fleet: 3,
+        timings: HostTimings::Default,
+        users: Users::None,
+        ready_devices: &[FLIPPING],
+        within: FLIP_WITHIN,
+    })
+    .await?;
     let client = enforced.device_client(FLIPPING)?;
     let mut blocked = Samples::default();
     let mut restored = Samples::default();

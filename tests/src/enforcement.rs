@@ -7,7 +7,7 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::Context as _;
-use riskgate_envoy::Identity;
+use riskgate_envoy::{bootstrap::JWT_PAYLOAD, Identity, JwtAuthn, JwtIssuer};
 use serde_json::{json, Value};
 
 use crate::{
@@ -36,6 +36,26 @@ pub const PRINCIPAL_PATTERN: &str = "spiffe://riskgate.test/device/{id}";
 /// The path a device asks for through Envoy.
 pub const EXCHANGE_PATH: &str = "/exchange/inbox";
 
+/// The issuer of the test identity provider's tokens.
+pub const IDP_ISSUER: &str = "https://idp.riskgate.test";
+
+/// The owner the simulator gives a device it was not told an email for (`<id>@corp.example`), which the
+/// Lookout plugin reports as the device's `owner_user_id`.
+pub fn owner_email(device: &str) -> String {
+    format!("{device}@corp.example")
+}
+
+/// Whether requests name a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Users {
+    /// No user: the device alone decides.
+    None,
+    /// Envoy verifies bearer JWTs of a test identity provider, and the core takes the user from their
+    /// `email` claim (`gateway.user_claim = "jwt_payload.email"`); [`Enforced::exchange`] sends the
+    /// device owner's token.
+    JwtEmail,
+}
+
 /// How the connector host runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostTimings {
@@ -45,49 +65,69 @@ pub enum HostTimings {
     Default,
 }
 
+/// What to start.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup<'a> {
+    /// Devices in the simulator's fleet (`fleet-00000`, …, seed 11).
+    pub fleet: u32,
+    /// How the connector host runs.
+    pub timings: HostTimings,
+    /// Whether requests name a user.
+    pub users: Users,
+    /// Devices that must get 200 through Envoy before `start` returns.
+    pub ready_devices: &'a [&'a str],
+    /// How long that may take.
+    pub within: Duration,
+}
+
 /// The running enforcement path.
 #[derive(Debug)]
 pub struct Enforced {
-    /// The vendor simulator (`--fleet N --seed 11`; devices `fleet-00000`, …).
+    /// The vendor simulator.
     pub sim: SimProcess,
     /// The core.
     pub core: CoreProcess,
     /// Envoy and the sample app.
     pub envoy: EnvoyProcess,
+    /// The test identity provider, with [`Users::JwtEmail`].
+    pub idp: Option<JwtIssuer>,
     _host: ChildProcess,
     _dir: tempfile::TempDir,
 }
 
 impl Enforced {
-    /// Starts everything with a fleet of `fleet` devices and waits until `ready_devices` all get 200
-    /// through Envoy.
-    pub async fn start(
-        fleet: u32,
-        timings: HostTimings,
-        ready_devices: &[&str],
-        within: Duration,
-    ) -> anyhow::Result<Self> {
+    /// Starts everything as `setup` says and waits until its ready devices get 200 through Envoy.
+    pub async fn start(setup: Setup<'_>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let fleet = fleet.to_string();
+        let fleet = setup.fleet.to_string();
         let sim = SimProcess::start(&["--fleet", &fleet, "--seed", "11"]).await?;
         let config = dir.path().join("riskgate.toml");
-        std::fs::write(&config, core_config())?;
+        std::fs::write(&config, core_config(setup.users))?;
         let config = config.to_string_lossy().into_owned();
         let core = CoreProcess::try_start(&dir.path().join("data"), &["--config", &config]).await?;
         set_up_policy(&core).await?;
-        let host = start_lookout_host(&core, &sim, dir.path(), timings)?;
+        let host = start_lookout_host(&core, &sim, dir.path(), setup.timings)?;
         let gateway = core.gateway_addr().context("the core's gateway listener")?;
-        let envoy = EnvoyProcess::start(gateway, GATEWAY_TOKEN, &["exchange"]).await?;
+        let idp = match setup.users {
+            Users::None => None,
+            Users::JwtEmail => Some(JwtIssuer::generate(IDP_ISSUER)?),
+        };
+        let jwt = idp.as_ref().map(|idp| JwtAuthn {
+            issuer: idp.issuer().to_owned(),
+            jwks: idp.jwks(),
+        });
+        let envoy = EnvoyProcess::start(gateway, GATEWAY_TOKEN, &["exchange"], jwt).await?;
         let enforced = Self {
             sim,
             core,
             envoy,
+            idp,
             _host: host,
             _dir: dir,
         };
-        for device in ready_devices {
+        for device in setup.ready_devices {
             enforced
-                .wait_for_status(device, 200, "the synced, secure fleet", within)
+                .wait_for_status(device, 200, "the synced, secure fleet", setup.within)
                 .await?;
         }
         Ok(enforced)
@@ -104,14 +144,32 @@ impl Enforced {
         self.envoy.client(Some(&self.certificate(device)?))
     }
 
-    /// `GET /exchange/inbox` through Envoy as `device` (on a new connection), with extra `headers`.
+    /// `GET /exchange/inbox` through Envoy as `device` (on a new connection), with extra `headers`; with
+    /// [`Users::JwtEmail`], with the device owner's bearer token.
     pub async fn exchange(
         &self,
         device: &str,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<(u16, Value)> {
         let client = self.device_client(device)?;
-        self.envoy.get(&client, EXCHANGE_PATH, headers).await
+        let bearer = match &self.idp {
+            Some(_) => Some(self.bearer_for(&owner_email(device))?),
+            None => None,
+        };
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(bearer) = &bearer {
+            all.push(("authorization", bearer));
+        }
+        self.envoy.get(&client, EXCHANGE_PATH, &all).await
+    }
+
+    /// `Bearer <token>` of the test identity provider for the user `email` ([`Users::JwtEmail`]).
+    pub fn bearer_for(&self, email: &str) -> anyhow::Result<String> {
+        let idp = self
+            .idp
+            .as_ref()
+            .context("started without an identity provider")?;
+        Ok(format!("Bearer {}", idp.token(&json!({ "email": email }))?))
     }
 
     /// Waits, at most `within`, until `device` gets `status` from Envoy; the error names the last answer.
@@ -162,9 +220,13 @@ impl Enforced {
     }
 }
 
-fn core_config() -> String {
+fn core_config(users: Users) -> String {
+    let user_claim = match users {
+        Users::None => String::new(),
+        Users::JwtEmail => format!("user_claim = \"{JWT_PAYLOAD}.email\"\n"),
+    };
     format!(
-        "{}{}{}[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{PRINCIPAL_PATTERN}\"\n",
+        "{}{}{}[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{PRINCIPAL_PATTERN}\"\n{user_claim}",
         token_entry("ops", ADMIN_TOKEN, &["admin"]),
         token_entry("envoy", GATEWAY_TOKEN, &["gateway"]),
         token_entry("lookout-host", LOOKOUT_TOKEN, &["connector:lookout"]),

@@ -11,7 +11,9 @@ use std::{
 };
 
 use anyhow::Context as _;
-use riskgate_envoy::{admin::Admin, launch, AuthzService, Gateway, Identity, Pki, SampleApps};
+use riskgate_envoy::{
+    admin::Admin, launch, AuthzService, Gateway, Identity, JwtAuthn, Pki, SampleApps,
+};
 use serde_json::Value;
 
 use crate::{binary::artifacts, child::ChildProcess};
@@ -58,8 +60,14 @@ pub struct EnvoyProcess {
 
 impl EnvoyProcess {
     /// Starts a sample app per name in `apps` and an Envoy in front of them whose ext_authz filter asks
-    /// the gateway listener at `authz` with `token`; waits until Envoy is ready.
-    pub async fn start(authz: SocketAddr, token: &str, apps: &[&str]) -> anyhow::Result<Self> {
+    /// the gateway listener at `authz` with `token` (after verifying bearer JWTs of `jwt`, if given);
+    /// waits until Envoy is ready.
+    pub async fn start(
+        authz: SocketAddr,
+        token: &str,
+        apps: &[&str],
+        jwt: Option<JwtAuthn>,
+    ) -> anyhow::Result<Self> {
         let binary = tokio::task::spawn_blocking(envoy_binary).await??;
         let dir = tempfile::tempdir()?;
         let pki = Pki::generate()?;
@@ -73,6 +81,7 @@ impl EnvoyProcess {
             },
             apps: sample_apps.apps.clone(),
             listen: "127.0.0.1:0".parse()?,
+            jwt,
         };
         let launch = launch::command(binary, dir.path(), &gateway, "warn")?;
         let process = ChildProcess::spawn(launch.command, "envoy")?;

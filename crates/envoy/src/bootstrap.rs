@@ -32,7 +32,27 @@ pub struct Gateway {
     pub apps: Vec<App>,
     /// The listener's address; port 0 picks a free one ([`crate::Admin::listener_addr`] reads it).
     pub listen: SocketAddr,
+    /// Verify bearer JWTs before asking riskgate, and pass their payload on (for `gateway.user_claim`).
+    pub jwt: Option<JwtAuthn>,
 }
+
+/// An identity provider whose tokens Envoy's `jwt_authn` filter verifies. A request without a token
+/// goes on to riskgate (which denies it `no_user` when it names users); one with a bad token is refused
+/// by Envoy with 401.
+#[derive(Debug, Clone)]
+pub struct JwtAuthn {
+    /// The tokens' `iss`.
+    pub issuer: String,
+    /// The provider's public keys, a JWKS document.
+    pub jwks: String,
+}
+
+/// Where `jwt_authn` puts a verified token's payload (`payload_in_metadata`): riskgate's
+/// `gateway.user_claim` is `jwt_payload.<claim>`.
+pub const JWT_PAYLOAD: &str = "jwt_payload";
+
+/// The metadata namespace of Envoy's JWT filter, which ext_authz passes on to riskgate.
+const JWT_AUTHN: &str = "envoy.filters.http.jwt_authn";
 
 /// The listener's TLS files (PEM).
 #[derive(Debug, Clone)]
@@ -99,11 +119,38 @@ impl Gateway {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": LISTENER,
                         "route_config": self.routes(),
-                        "http_filters": [self.ext_authz(), router()],
+                        "http_filters": self.http_filters(),
                     },
                 }],
             }],
         })
+    }
+
+    /// The JWT filter (when configured), ext_authz, then the router.
+    fn http_filters(&self) -> Vec<Value> {
+        let jwt = self.jwt.as_ref().map(|jwt| {
+            json!({
+                "name": JWT_AUTHN,
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+                    "providers": { "idp": {
+                        "issuer": jwt.issuer,
+                        "local_jwks": { "inline_string": jwt.jwks },
+                        "payload_in_metadata": JWT_PAYLOAD,
+                    } },
+                    "rules": [{
+                        "match": { "prefix": "/" },
+                        "requires": { "requires_any": { "requirements": [
+                            { "provider_name": "idp" },
+                            { "allow_missing": {} },
+                        ] } },
+                    }],
+                },
+            })
+        });
+        jwt.into_iter()
+            .chain([self.ext_authz(), router()])
+            .collect()
     }
 
     /// TLS that requires a client certificate from the device CA: without one the handshake fails.
@@ -134,6 +181,7 @@ impl Gateway {
                 "transport_api_version": "V3",
                 "failure_mode_allow": false,
                 "status_on_error": { "code": STATUS_ON_ERROR },
+                "metadata_context_namespaces": [JWT_AUTHN],
                 "grpc_service": {
                     "envoy_grpc": { "cluster_name": "riskgate" },
                     "timeout": duration(self.authz.timeout),

@@ -11,7 +11,8 @@
 //! - [`pki::Pki`] makes the certificate authority, the listener's certificate and device certificates
 //!   that carry the device id in a URI SAN;
 //! - [`app`] serves a sample app ("exchange", "sharepoint") that shows what reached it;
-//! - [`client`] builds an HTTPS client that presents a device certificate.
+//! - [`client`] builds an HTTPS client that presents a device certificate;
+//! - [`jwt`] is a test identity provider whose tokens Envoy's `jwt_authn` filter verifies.
 
 #![forbid(unsafe_code)]
 
@@ -19,13 +20,15 @@ pub mod admin;
 pub mod app;
 pub mod bootstrap;
 pub mod client;
+pub mod jwt;
 pub mod launch;
 pub mod pki;
 pub mod provision;
 
 pub use admin::Admin;
 pub use app::SampleApps;
-pub use bootstrap::{App, AuthzService, Gateway, ListenerTls};
+pub use bootstrap::{App, AuthzService, Gateway, JwtAuthn, ListenerTls};
+pub use jwt::JwtIssuer;
 pub use pki::{Identity, Pki};
 pub use provision::{envoy_binary, ENVOY_VERSION};
 
@@ -49,6 +52,9 @@ pub enum EnvoyError {
     /// Certificates could not be made.
     #[error("certificates: {0}")]
     Pki(#[from] rcgen::Error),
+    /// A JWT key could not be made or used.
+    #[error("jwt: {0}")]
+    Jwt(String),
     /// An HTTPS client could not be built.
     #[error("https client: {0}")]
     Client(#[from] reqwest::Error),

@@ -67,6 +67,7 @@ pub(crate) async fn start(
         },
         apps: apps.apps.clone(),
         listen: "127.0.0.1:0".parse()?,
+        jwt: None,
     };
     let launch = launch::command(&binary, &dir, &config, "warn")?;
     let started = processes.start_envoy(launch.command, data_dir).await?;

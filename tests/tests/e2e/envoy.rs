@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context as _};
-use riskgate_tests::enforcement::{Enforced, HostTimings, PRINCIPAL_PATTERN};
+use riskgate_tests::enforcement::{
+    owner_email, Enforced, HostTimings, Setup, Users, EXCHANGE_PATH, PRINCIPAL_PATTERN,
+};
 use serde_json::Value;
 
 /// Generous bound for anything these tests wait for.
@@ -21,8 +23,18 @@ const THIRD_PHONE: &str = "fleet-00002";
 
 /// The enforcement path with the three devices allowed through Envoy.
 async fn start() -> anyhow::Result<Enforced> {
-    let fleet = [PHONE, OTHER_PHONE, THIRD_PHONE];
-    Enforced::start(3, HostTimings::Fast, &fleet, WAIT).await
+    start_with(Users::None).await
+}
+
+async fn start_with(users: Users) -> anyhow::Result<Enforced> {
+    Enforced::start(Setup {
+        fleet: 3,
+        timings: HostTimings::Fast,
+        users,
+        ready_devices: &[PHONE, OTHER_PHONE, THIRD_PHONE],
+        within: WAIT,
+    })
+    .await
 }
 
 /// The codes, policies, connectors and threats of a deny body's reasons.
@@ -173,5 +185,47 @@ async fn with_riskgate_stopped_envoy_refuses_every_request() -> anyhow::Result<(
         errors >= 1,
         "Envoy counts the refusal as an ext_authz error, not a deny"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_of_a_token_envoy_verified_must_own_the_device() -> anyhow::Result<()> {
+    // Starting waits until each device's owner, with a token, gets 200 on it.
+    let enforced = start_with(Users::JwtEmail).await?;
+    let client = enforced.device_client(PHONE)?;
+    let status = |bearer: Option<String>| {
+        let client = client.clone();
+        let enforced = &enforced;
+        async move {
+            let headers: Vec<(&str, &str)> = bearer
+                .as_deref()
+                .map(|bearer| ("authorization", bearer))
+                .into_iter()
+                .collect();
+            enforced.envoy.get(&client, EXCHANGE_PATH, &headers).await
+        }
+    };
+
+    let (code, body) = status(Some(enforced.bearer_for(&owner_email(OTHER_PHONE))?)).await?;
+    assert_eq!(code, 403, "another user on this phone: {body}");
+    assert!(
+        reasons(&body)
+            .iter()
+            .any(|(code, ..)| code == "user_mismatch"),
+        "{body}"
+    );
+
+    let (code, body) = status(None).await?;
+    assert_eq!(code, 403, "no token, no user: {body}");
+    assert_eq!(reasons(&body)[0].0, "no_user", "{body}");
+
+    let (code, _) = status(Some("Bearer not.a.token".to_owned())).await?;
+    assert_eq!(
+        code, 401,
+        "Envoy refuses a token it cannot verify before asking riskgate"
+    );
+
+    let (code, body) = status(Some(enforced.bearer_for(&owner_email(PHONE))?)).await?;
+    assert_eq!(code, 200, "the owner gets in: {body}");
     Ok(())
 }

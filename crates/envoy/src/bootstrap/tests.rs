@@ -25,6 +25,7 @@ fn gateway() -> Gateway {
             },
         ],
         listen: "127.0.0.1:0".parse().unwrap(),
+        jwt: None,
     }
 }
 
@@ -81,4 +82,26 @@ fn each_app_is_a_route_naming_its_resource_and_a_cluster() {
     assert!(clusters[1]
         .get("typed_extension_protocol_options")
         .is_none());
+}
+
+#[test]
+fn jwt_authn_comes_first_and_its_payload_reaches_riskgate() {
+    let mut gateway = gateway();
+    gateway.jwt = Some(JwtAuthn {
+        issuer: "https://idp.test".into(),
+        jwks: "{\"keys\":[]}".into(),
+    });
+    let bootstrap = gateway.bootstrap();
+    let filters = &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["http_filters"];
+    assert_eq!(filters[0]["name"], "envoy.filters.http.jwt_authn");
+    assert_eq!(
+        filters[0]["typed_config"]["providers"]["idp"]["payload_in_metadata"],
+        "jwt_payload"
+    );
+    assert_eq!(filters[1]["name"], "envoy.filters.http.ext_authz");
+    assert_eq!(
+        filters[1]["typed_config"]["metadata_context_namespaces"][0],
+        "envoy.filters.http.jwt_authn"
+    );
 }
