@@ -26,43 +26,79 @@ const IN_FLIGHT: [usize; 3] = [1, 10, 100];
 
 /// Runs the benchmark, prints the table and the ratios, and returns the goals it measures.
 pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
-    let devices: u64 = if quick { 200 } else { 5_000 };
-    let (warmup, duration) = if quick {
-        (Duration::from_millis(50), Duration::from_millis(300))
-    } else {
-        (Duration::from_millis(500), Duration::from_secs(4))
-    };
-
+    let devices = seeded_devices(quick);
     let dir = tempfile::tempdir()?;
-    let core = start_seeded_core(dir.path(), devices).await?;
-    let echo = EchoProcess::start().await?;
+    let core = start_seeded_core(dir.path(), devices, &[]).await?;
     let check_channel = connect(core.grpc_addr()).await?;
-    let echo_channel = connect(echo.addr()).await?;
     let check_call = move |n: u64| check_access(check_channel.clone(), n % devices);
-    let echo_call = move |n: u64| echo_once(echo_channel.clone(), n % devices);
-
-    let mut results = Vec::new();
-    for in_flight in IN_FLIGHT {
-        // Side by side: each server gets a warm-up and then its measurement, one right after the other.
-        closed_loop(in_flight, warmup, check_call.clone()).await?;
-        let check = closed_loop(in_flight, duration, check_call.clone()).await?;
-        closed_loop(in_flight, warmup, echo_call.clone()).await?;
-        let echo = closed_loop(in_flight, duration, echo_call.clone()).await?;
-        results.push((in_flight, check, echo));
-    }
+    let results = side_by_side_with_echo(quick, devices, check_call).await?;
     print_results(
         &format!(
             "CheckAccess vs bare tonic echo, unary, one channel, closed loop ({devices} devices, {:.1} s per point)",
-            duration.as_secs_f64()
+            point_duration(quick).1.as_secs_f64()
         ),
+        "CheckAccess (riskgate-core)",
+        "check",
         &results,
     );
     Ok(goals(&results))
 }
 
-/// A core with the benchmark's configuration and `devices` devices, checked to answer as seeded.
-async fn start_seeded_core(dir: &Path, devices: u64) -> anyhow::Result<CoreProcess> {
-    let core = CoreProcess::try_start(dir, &[]).await?;
+/// Devices the seeded core holds.
+pub(crate) fn seeded_devices(quick: bool) -> u64 {
+    if quick {
+        200
+    } else {
+        5_000
+    }
+}
+
+/// Warm-up and measurement time per load level.
+fn point_duration(quick: bool) -> (Duration, Duration) {
+    if quick {
+        (Duration::from_millis(50), Duration::from_millis(300))
+    } else {
+        (Duration::from_millis(500), Duration::from_secs(4))
+    }
+}
+
+/// One load level: requests in flight, the server under test, the echo.
+pub(crate) type Point = (usize, LoadResult, LoadResult);
+
+/// Runs `call` and the echo (with requests of `devices` device ids) at each load level, side by side: each
+/// gets a warm-up and then its measurement, one right after the other.
+pub(crate) async fn side_by_side_with_echo<F, Fut>(
+    quick: bool,
+    devices: u64,
+    call: F,
+) -> anyhow::Result<Vec<Point>>
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let (warmup, duration) = point_duration(quick);
+    let echo = EchoProcess::start().await?;
+    let echo_channel = connect(echo.addr()).await?;
+    let echo_call = move |n: u64| echo_once(echo_channel.clone(), n % devices);
+    let mut results = Vec::new();
+    for in_flight in IN_FLIGHT {
+        closed_loop(in_flight, warmup, call.clone()).await?;
+        let measured = closed_loop(in_flight, duration, call.clone()).await?;
+        closed_loop(in_flight, warmup, echo_call.clone()).await?;
+        let echo = closed_loop(in_flight, duration, echo_call.clone()).await?;
+        results.push((in_flight, measured, echo));
+    }
+    Ok(results)
+}
+
+/// A core started with `extra_args`, the benchmark's configuration and `devices` devices, checked to answer
+/// as seeded.
+pub(crate) async fn start_seeded_core(
+    dir: &Path,
+    devices: u64,
+    extra_args: &[&str],
+) -> anyhow::Result<CoreProcess> {
+    let core = CoreProcess::try_start(dir, extra_args).await?;
     seed::configure(&core).await?;
     seed::ingest_devices(&core, 0..devices, 1_000).await?;
     let mut probe = core.decision_client().await?;
@@ -93,7 +129,7 @@ async fn check_access(channel: Channel, index: u64) -> anyhow::Result<()> {
 }
 
 /// One echo of a request of CheckAccess's size.
-async fn echo_once(channel: Channel, index: u64) -> anyhow::Result<()> {
+pub(crate) async fn echo_once(channel: Channel, index: u64) -> anyhow::Result<()> {
     EchoClient::new(channel)
         .echo(EchoMessage {
             device_id: seed::device_id(index),
@@ -104,11 +140,12 @@ async fn echo_once(channel: Channel, index: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The table, a row per server and load level, and the check/echo ratios at each level.
-fn print_results(title: &str, results: &[(usize, LoadResult, LoadResult)]) {
+/// The table, a row per server (`server` is the one under test) and load level, and the `short`/echo
+/// ratios at each level.
+pub(crate) fn print_results(title: &str, server: &str, short: &str, results: &[Point]) {
     let mut rows = Vec::new();
     for (in_flight, check, echo) in results {
-        rows.push(row("CheckAccess (riskgate-core)", *in_flight, check));
+        rows.push(row(server, *in_flight, check));
         rows.push(row("echo (bare tonic)", *in_flight, echo));
     }
     print_table(
@@ -120,7 +157,8 @@ fn print_results(title: &str, results: &[(usize, LoadResult, LoadResult)]) {
     let p99 = |result: &LoadResult| result.samples.percentile(99.0).as_secs_f64();
     for (in_flight, check, echo) in results {
         print_line(&format!(
-            "ratio check/echo at {in_flight} in flight: throughput {:.2}, p50 {:.2}, p99 {:.2}",
+            "ratio {}/echo at {in_flight} in flight: throughput {:.2}, p50 {:.2}, p99 {:.2}",
+            short,
             ratio(check.throughput, echo.throughput),
             ratio(median(check), median(echo)),
             ratio(p99(check), p99(echo)),
@@ -129,7 +167,7 @@ fn print_results(title: &str, results: &[(usize, LoadResult, LoadResult)]) {
 }
 
 /// Throughput against the echo at 100 in flight, and the p99 at 10.
-fn goals(results: &[(usize, LoadResult, LoadResult)]) -> Vec<Goal> {
+fn goals(results: &[Point]) -> Vec<Goal> {
     let mut goals = Vec::new();
     for (in_flight, check, echo) in results {
         if *in_flight == 100 {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod decide;
 mod echo;
+mod gateway;
 mod ingest;
 mod load;
 mod scale;
@@ -42,7 +43,9 @@ enum Bench {
     Subscribe,
     /// Resident memory with many devices, and the time from a restart to a correct CheckAccess.
     Scale,
-    /// Every benchmark, then the goals of issue #9.
+    /// Envoy ext_authz Check against the echo, and the time from a vendor event to Envoy's 403 and back.
+    Gateway,
+    /// Every benchmark, then the goals (issues #9 and #17).
     All,
     /// Serves the echo RPC of the `check` benchmark and prints `READY grpc=ADDR` (started by the harness).
     #[command(hide = true)]
@@ -65,12 +68,14 @@ async fn main() -> anyhow::Result<()> {
         Bench::Ingest => ingest::run(quick).await?,
         Bench::Subscribe => subscribe::run(quick).await?,
         Bench::Scale => scale::run(quick, args.devices).await?,
+        Bench::Gateway => gateway::run(quick).await?,
         Bench::All => {
             let mut goals = check::run(quick).await?;
             goals.extend(decide::run(quick)?);
             goals.extend(ingest::run(quick).await?);
             goals.extend(subscribe::run(quick).await?);
             goals.extend(scale::run(quick, args.devices).await?);
+            goals.extend(gateway::run(quick).await?);
             goals
         }
     };

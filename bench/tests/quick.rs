@@ -32,7 +32,11 @@ fn all_quick_runs_every_benchmark_and_prints_its_ratio() {
         "### Ingest-to-subscriber latency",
         "### Scale",
         "scale: 10,000 devices, VmRSS",
-        "### Goals of issue #9 (QUICK MODE",
+        "### Enforcement: ext_authz Check vs bare tonic echo",
+        "ratio ext_authz/echo at 100 in flight",
+        "### Enforcement: from the simulator's vendor event to the status Envoy returns",
+        "time to block p99",
+        "### Goals of issues #9 and #17 (QUICK MODE",
     ] {
         assert!(
             stdout.contains(expected),

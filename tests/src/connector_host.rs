@@ -35,6 +35,12 @@ pub struct HostSpec<'a> {
 
 /// Starts the host with [`FAST_HOST_TIMINGS`] and `extra` flags.
 pub fn start_host(spec: HostSpec<'_>, extra: &[&str]) -> anyhow::Result<ChildProcess> {
+    let flags: Vec<&str> = FAST_HOST_TIMINGS.iter().chain(extra).copied().collect();
+    start_host_with(spec, &flags)
+}
+
+/// Starts the host in its default configuration plus `flags` (no test timings).
+pub fn start_host_with(spec: HostSpec<'_>, flags: &[&str]) -> anyhow::Result<ChildProcess> {
     let mut command = Command::new(artifacts().bin("riskgate-connector-host"));
     command
         .arg("run")
@@ -45,8 +51,7 @@ pub fn start_host(spec: HostSpec<'_>, extra: &[&str]) -> anyhow::Result<ChildPro
         .args(["--sha256", spec.sha256])
         .arg("--config")
         .arg(spec.config)
-        .args(FAST_HOST_TIMINGS)
-        .args(extra);
+        .args(flags);
     ChildProcess::spawn(command, &format!("host {}", spec.connector_id))
 }
 

@@ -14,16 +14,22 @@
 //!   decisions and moves the manual clock;
 //! - [`events`] picks events of one kind out of a device's history;
 //! - [`child`], [`connector_host`] and [`vendor_sim`] run the other binaries (connector hosts, the
-//!   vendor-cloud simulator) with captured output, for the plugin and host test suites.
+//!   vendor-cloud simulator) with captured output, for the plugin and host test suites;
+//! - [`enforcement`] starts the whole enforcement path (simulator, core, Lookout host, Envoy);
+//! - [`envoy`] runs a real Envoy in front of sample apps, asking a core's gateway listener;
+//! - [`auth`] writes `[[tokens]]` entries and puts bearer tokens on requests.
 
 // test code: the harness fails loudly where a test cannot go on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod admin;
+pub mod auth;
 pub mod binary;
 pub mod builders;
 pub mod child;
 pub mod connector_host;
+pub mod enforcement;
+pub mod envoy;
 pub mod events;
 pub mod metrics;
 pub mod process;

@@ -51,6 +51,7 @@ pub struct CoreProcess {
     pid: u32,
     grpc_addr: SocketAddr,
     metrics_addr: SocketAddr,
+    gateway_addr: Option<SocketAddr>,
     data_dir: PathBuf,
     stderr: Captured,
     extra_stdout: Captured,
@@ -109,7 +110,7 @@ impl CoreProcess {
 
         let ready = tokio::time::timeout(READY_TIMEOUT, async {
             match stdout.next_line().await {
-                Ok(Some(line)) => parse_ready_line(&line),
+                Ok(Some(line)) => parse_ready(&line),
                 Ok(None) => Err(anyhow!("stdout closed before the READY line")),
                 Err(e) => Err(anyhow!("reading stdout: {e}")),
             }
@@ -117,7 +118,11 @@ impl CoreProcess {
         .await
         .unwrap_or_else(|_| Err(anyhow!("no READY line within {READY_TIMEOUT:?}")));
 
-        let (grpc_addr, metrics_addr) = match ready {
+        let ReadyLine {
+            grpc: grpc_addr,
+            metrics: metrics_addr,
+            gateway: gateway_addr,
+        } = match ready {
             Ok(addrs) => addrs,
             Err(e) => {
                 // Stop the process (if still running) and collect everything it wrote on stderr.
@@ -152,6 +157,7 @@ impl CoreProcess {
             pid,
             grpc_addr,
             metrics_addr,
+            gateway_addr,
             data_dir: data_dir.to_path_buf(),
             stderr,
             extra_stdout,
@@ -167,6 +173,12 @@ impl CoreProcess {
     /// The bound metrics (HTTP) address from the `READY` line.
     pub fn metrics_addr(&self) -> SocketAddr {
         self.metrics_addr
+    }
+
+    /// The bound address of Envoy's external authorization (`gateway=` in the `READY` line), when the
+    /// core was configured with `[gateway]`.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway_addr
     }
 
     /// The data dir the process was started on.
@@ -262,10 +274,26 @@ impl CoreProcess {
 
 /// Parses `READY grpc=127.0.0.1:PORT metrics=127.0.0.1:PORT` into (grpc, metrics).
 pub fn parse_ready_line(line: &str) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+    parse_ready(line).map(|ready| (ready.grpc, ready.metrics))
+}
+
+/// The addresses a `READY` line announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadyLine {
+    /// `grpc=`.
+    pub grpc: SocketAddr,
+    /// `metrics=`.
+    pub metrics: SocketAddr,
+    /// `gateway=`, present when the core serves Envoy's external authorization.
+    pub gateway: Option<SocketAddr>,
+}
+
+/// Parses `READY grpc=ADDR metrics=ADDR [gateway=ADDR]`.
+pub fn parse_ready(line: &str) -> anyhow::Result<ReadyLine> {
     let rest = line
         .strip_prefix("READY ")
         .ok_or_else(|| anyhow!("first stdout line is not a READY line: {line:?}"))?;
-    let (mut grpc, mut metrics) = (None, None);
+    let (mut grpc, mut metrics, mut gateway) = (None, None, None);
     for token in rest.split_whitespace() {
         let (key, value) = token
             .split_once('=')
@@ -279,11 +307,16 @@ pub fn parse_ready_line(line: &str) -> anyhow::Result<(SocketAddr, SocketAddr)> 
         match key {
             "grpc" => grpc = Some(addr),
             "metrics" => metrics = Some(addr),
+            "gateway" => gateway = Some(addr),
             _ => bail!("unknown key {key:?} in READY line {line:?}"),
         }
     }
     match (grpc, metrics) {
-        (Some(grpc), Some(metrics)) => Ok((grpc, metrics)),
+        (Some(grpc), Some(metrics)) => Ok(ReadyLine {
+            grpc,
+            metrics,
+            gateway,
+        }),
         _ => bail!("READY line lacks grpc= or metrics=: {line:?}"),
     }
 }
@@ -333,5 +366,17 @@ mod tests {
         assert!(parse_ready_line("READY grpc=127.0.0.1:4000").is_err());
         assert!(parse_ready_line("listening on 127.0.0.1:4000").is_err());
         assert!(parse_ready_line("READY grpc=127.0.0.1:0 metrics=127.0.0.1:4001").is_err());
+    }
+
+    #[test]
+    fn ready_line_may_name_the_gateway_listener() {
+        let ready = super::parse_ready(
+            "READY grpc=127.0.0.1:4000 metrics=127.0.0.1:4001 gateway=127.0.0.1:4002",
+        )
+        .expect("valid");
+        assert_eq!(ready.gateway.map(|addr| addr.port()), Some(4002));
+        let without =
+            super::parse_ready("READY grpc=127.0.0.1:4000 metrics=127.0.0.1:4001").expect("valid");
+        assert_eq!(without.gateway, None);
     }
 }

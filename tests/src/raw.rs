@@ -51,12 +51,21 @@ pub async fn unary<U: Message + Default + Send + 'static>(
     path: &'static str,
     bytes: Vec<u8>,
 ) -> Result<U, Status> {
+    unary_request(channel, path, tonic::Request::new(bytes)).await
+}
+
+/// [`unary`] with the request's metadata set by the caller (such as a bearer token).
+pub async fn unary_request<U: Message + Default + Send + 'static>(
+    channel: Channel,
+    path: &'static str,
+    request: tonic::Request<Vec<u8>>,
+) -> Result<U, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
     let path = http::uri::PathAndQuery::from_static(path);
-    grpc.unary(tonic::Request::new(bytes), path, RawCodec(PhantomData))
+    grpc.unary(request, path, RawCodec(PhantomData))
         .await
         .map(tonic::Response::into_inner)
 }

@@ -3,7 +3,8 @@
 //!
 //! Roles: `admin` may do everything; `reader` may query and ask for decisions; `subscriber` may subscribe;
 //! `connector:<id>` may ingest, heartbeat and read its checkpoint for that connector only (the handlers check
-//! the connector id in each request against the principal, see [`Principal::may_act_for`]).
+//! the connector id in each request against the principal, see [`Principal::may_act_for`]); `gateway` may
+//! ask Envoy's external-authorization `Check` (docs/gateway.md) and nothing else.
 //! Health checks stay open. Failures are logged with the method and the reason, never the token.
 
 use std::{collections::HashMap, sync::Arc};
@@ -28,21 +29,24 @@ pub(crate) enum Role {
     Subscriber,
     /// Ingest, heartbeat and checkpoint for one connector.
     Connector(ConnectorId),
+    /// Envoy's external-authorization `Check`, for a gateway in front of apps.
+    Gateway,
 }
 
 impl Role {
-    /// Parses `admin`, `reader`, `subscriber` or `connector:<id>`.
+    /// Parses `admin`, `reader`, `subscriber`, `gateway` or `connector:<id>`.
     pub(crate) fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "admin" => Ok(Self::Admin),
             "reader" => Ok(Self::Reader),
             "subscriber" => Ok(Self::Subscriber),
+            "gateway" => Ok(Self::Gateway),
             _ => match raw.strip_prefix("connector:") {
                 Some(id) => ConnectorId::parse(id)
                     .map(Self::Connector)
                     .map_err(|reason| format!("connector id {id:?}: {reason}")),
                 None => Err(format!(
-                    "{raw:?} is not a role (admin, reader, subscriber, connector:<id>)"
+                    "{raw:?} is not a role (admin, reader, subscriber, gateway, connector:<id>)"
                 )),
             },
         }
@@ -104,6 +108,8 @@ pub(crate) enum Permission {
     /// A connector token (checked per connector id by the handler) or admin. Covers the connector's
     /// checkpoint too: it is the vendor's cursor into its own API, not fleet data a reader needs.
     Connector,
+    /// gateway or admin: Envoy's external-authorization `Check`.
+    Gateway,
     /// admin only.
     Admin,
 }
@@ -128,6 +134,7 @@ pub(crate) fn permission_for(path: &str) -> Permission {
         "riskgate.v1.DeviceService" if method == "ClearKnownRisk" => Permission::Admin,
         "riskgate.v1.DeviceService" | "riskgate.v1.DecisionService" => Permission::Read,
         "riskgate.v1.RiskStream" => Permission::Subscribe,
+        "envoy.service.auth.v3.Authorization" => Permission::Gateway,
         _ => Permission::Admin,
     }
 }
@@ -194,6 +201,7 @@ impl Tokens {
                 Permission::Read => principal.has(&Role::Reader),
                 Permission::Subscribe => principal.has(&Role::Subscriber),
                 Permission::Connector => principal.is_connector(),
+                Permission::Gateway => principal.has(&Role::Gateway),
                 Permission::Admin => false,
             };
         if !allowed {

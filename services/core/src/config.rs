@@ -2,6 +2,9 @@
 //! Everything is validated before anything binds; errors name the key.
 
 use crate::auth::{Role, TokenEntry, Tokens};
+
+mod gateway;
+pub(crate) use gateway::{GatewayArgs, GatewayConfig};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -92,6 +95,8 @@ pub struct Config {
     pub(crate) request_timeout: Duration,
     /// Most concurrent streams (Ingest and Subscribe) per client. Key `max_streams_per_client`.
     pub(crate) max_streams_per_client: usize,
+    /// Envoy's external authorization, served on its own listener; `None` when off. Key `[gateway]`.
+    pub(crate) gateway: Option<GatewayConfig>,
 }
 
 /// TLS settings, with the PEM files already read.
@@ -203,6 +208,9 @@ pub struct Args {
     /// Most concurrent streams per client [default: 100].
     #[arg(long, env = "RISKGATE_MAX_STREAMS_PER_CLIENT")]
     pub(crate) max_streams_per_client: Option<String>,
+    /// The `[gateway]` keys.
+    #[command(flatten)]
+    pub(crate) gateway: GatewayArgs,
 }
 
 /// One `[[tokens]]` entry.
@@ -249,6 +257,7 @@ struct FileConfig {
     max_streams_per_client: Option<u64>,
     tokens: Option<Vec<TokenFileConfig>>,
     tls: Option<TlsFileConfig>,
+    gateway: Option<gateway::GatewayFileConfig>,
 }
 
 impl Config {
@@ -274,6 +283,11 @@ impl Config {
             &pick(args.listen.take(), file.listen.take(), DEFAULT_LISTEN),
         )?;
         refuse_open_exposure(listen, tokens.is_some() || tls.is_some())?;
+        let gateway = gateway::resolve(
+            std::mem::take(&mut args.gateway),
+            file.gateway.take(),
+            tokens.is_some() || tls.is_some(),
+        )?;
         let times = Times::resolve(&mut args, &mut file)?;
         let metrics_listen = pick(
             args.metrics_listen,
@@ -311,6 +325,7 @@ impl Config {
             max_message_bytes: numbers.max_message_bytes as usize,
             request_timeout: times.request_timeout,
             max_streams_per_client: numbers.max_streams_per_client as usize,
+            gateway,
         })
     }
 }
@@ -318,6 +333,11 @@ impl Config {
 /// The flag (or environment variable), else the file's value, else the default.
 fn pick(flag: Option<String>, from_file: Option<String>, default: &str) -> String {
     flag.or(from_file).unwrap_or_else(|| default.to_owned())
+}
+
+/// The flag (or environment variable), else the file's value, if either is set.
+fn pick_opt(flag: Option<String>, from_file: Option<String>) -> Option<String> {
+    flag.or(from_file)
 }
 
 /// Plain TCP without authentication is allowed only on loopback (the security baseline).

@@ -3,6 +3,7 @@
 //! (`error`).
 
 mod admin;
+mod authz;
 mod clock;
 mod control;
 mod decisions;
@@ -21,6 +22,7 @@ mod render_scalar;
 mod subscribe;
 
 pub(crate) use admin::AdminApi;
+pub(crate) use authz::{AuthorizationServer, GatewayApi};
 pub(crate) use clock::ClockApi;
 pub(crate) use decisions::DecisionApi;
 pub(crate) use devices::DeviceApi;

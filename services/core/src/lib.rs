@@ -9,14 +9,15 @@
 //!   contract from outside (`tests/batch_contract.rs`, the ingest fuzz target).
 //!
 //! Module map (see ARCHITECTURE.md): `grpc` is the only module that sees proto types (`ingest_contract` is
-//! part of it); `auth`, `config`, `metrics`, `middleware`, `stream` and `error` serve it; `server` wires
-//! them to the store.
+//! part of it); `auth`, `config`, `metrics`, `middleware`, `stream` and `error` serve it; `gateway` reads
+//! which device, user and resource a gateway's HTTP request asks about; `server` wires them to the store.
 
 #![forbid(unsafe_code)]
 
 mod auth;
 mod config;
 mod error;
+mod gateway;
 mod grpc;
 mod metrics;
 mod middleware;

@@ -45,7 +45,14 @@ fn main() -> ExitCode {
             // The one line on stdout: scripts and tests wait for it to learn the bound ports.
             #[allow(clippy::print_stdout)]
             {
-                println!("READY grpc={} metrics={}", addrs.grpc, addrs.metrics);
+                let gateway = addrs
+                    .gateway
+                    .map(|addr| format!(" gateway={addr}"))
+                    .unwrap_or_default();
+                println!(
+                    "READY grpc={} metrics={}{gateway}",
+                    addrs.grpc, addrs.metrics
+                );
             }
         },
         async {

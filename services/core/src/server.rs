@@ -5,10 +5,10 @@ use crate::{
     auth::AuthCheck,
     config::Config,
     grpc::{
-        AdminApi, ClockApi, ClockServiceServer, ConnectorServiceServer, DecisionApi,
-        DecisionServiceServer, DeviceApi, DeviceServiceServer, IngestApi, IngestServiceServer,
-        IngestSetup, Limits, MessageSizeStatus, PolicyServiceServer, RiskStreamServer, StreamApi,
-        StreamLimiter,
+        AdminApi, AuthorizationServer, ClockApi, ClockServiceServer, ConnectorServiceServer,
+        DecisionApi, DecisionServiceServer, DeviceApi, DeviceServiceServer, GatewayApi, IngestApi,
+        IngestServiceServer, IngestSetup, Limits, MessageSizeStatus, PolicyServiceServer,
+        RiskStreamServer, StreamApi, StreamLimiter,
     },
     metrics::{self, ConnectorGauges, Metrics, RpcRecorder, Scrape},
     middleware::MiddlewareLayer,
@@ -62,6 +62,8 @@ pub struct BoundAddrs {
     pub grpc: SocketAddr,
     /// Prometheus metrics.
     pub metrics: SocketAddr,
+    /// Envoy's external authorization, when configured.
+    pub gateway: Option<SocketAddr>,
 }
 
 /// Runs the core until `shutdown` resolves, calling `ready` once both listeners are bound.
@@ -78,21 +80,11 @@ pub async fn serve(
     let (clock, manual_clock) = choose_clock(&config);
     let store = open_store(&config, clock.clone(), metrics.clone()).await?;
 
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServeError::Bind { addr, source })
-    };
-    let grpc_listener = bind(config.listen).await?;
-    let metrics_listener = bind(config.metrics_listen).await?;
-    let addrs = BoundAddrs {
-        grpc: local_addr(&grpc_listener, config.listen)?,
-        metrics: local_addr(&metrics_listener, config.metrics_listen)?,
-    };
+    let (listeners, addrs) = bind_listeners(&config).await?;
 
     let cancel = CancellationToken::new();
     let metrics_server = tokio::spawn(metrics::serve(
-        metrics_listener,
+        listeners.metrics,
         metrics.clone(),
         cancel.clone().cancelled_owned(),
     ));
@@ -104,6 +96,12 @@ pub async fn serve(
     let clock_service =
         manual_clock.map(|manual| ClockServiceServer::new(ClockApi::new(store.clone(), manual)));
     let background = Background::spawn(&config, &store, &cancel);
+    let gateway = serve_gateway(
+        &config,
+        listeners.gateway,
+        &store,
+        (&clock, &metrics, &cancel),
+    )?;
 
     let signal_cancel = cancel.clone();
     let signal = async move {
@@ -114,7 +112,7 @@ pub async fn serve(
             .await;
         signal_cancel.cancel();
     };
-    let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+    let incoming = TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
     let builder = server_builder(&config)?;
     warn_about_exposure(&config, addrs.grpc);
     let size = config.max_message_bytes;
@@ -142,14 +140,55 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, signal);
 
     ready(addrs);
-    tracing::info!(grpc = %addrs.grpc, metrics = %addrs.metrics, "serving");
-    drain(grpc, &cancel, config.shutdown_grace).await?;
+    tracing::info!(grpc = %addrs.grpc, metrics = %addrs.metrics, gateway = ?addrs.gateway, "serving");
+    let both = async { tokio::try_join!(grpc, gateway).map(|_| ()) };
+    drain(both, &cancel, config.shutdown_grace).await?;
     let _ = metrics_server.await;
     background.join().await;
     // Everything acknowledged is already durable; this commits what was queued and flushes once more.
     store.shutdown().await?;
     tracing::info!("store flushed; stopped");
     Ok(())
+}
+
+/// The listeners, bound before anything serves.
+struct Listeners {
+    grpc: TcpListener,
+    metrics: TcpListener,
+    gateway: Option<TcpListener>,
+}
+
+/// Binds the gRPC, metrics and (when configured) gateway listeners, and says where they are bound.
+async fn bind_listeners(config: &Config) -> Result<(Listeners, BoundAddrs), ServeError> {
+    let bind = |addr: SocketAddr| async move {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let bound = local_addr(&listener, addr)?;
+        Ok::<_, ServeError>((listener, bound))
+    };
+    let (grpc, grpc_addr) = bind(config.listen).await?;
+    let (metrics, metrics_addr) = bind(config.metrics_listen).await?;
+    let (gateway, gateway_addr) = match &config.gateway {
+        Some(gateway) => {
+            let (listener, bound) = bind(gateway.listen).await?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
+    let addrs = BoundAddrs {
+        grpc: grpc_addr,
+        metrics: metrics_addr,
+        gateway: gateway_addr,
+    };
+    Ok((
+        Listeners {
+            grpc,
+            metrics,
+            gateway,
+        },
+        addrs,
+    ))
 }
 
 /// The system clock, or with `--manual-clock` one that moves only through `ClockService`.
@@ -288,6 +327,43 @@ impl Background {
         let _ = self.scheduler.await;
         let _ = self.compactor.await;
     }
+}
+
+/// Serves Envoy's external authorization on its own listener, with the main listener's TLS, tokens and
+/// limits, until the server is cancelled; does nothing without a gateway listener.
+fn serve_gateway(
+    config: &Config,
+    listener: Option<TcpListener>,
+    store: &RiskStore,
+    (clock, metrics, cancel): (&Arc<dyn Clock>, &Arc<Metrics>, &CancellationToken),
+) -> Result<impl Future<Output = Result<(), tonic::transport::Error>>, ServeError> {
+    let served = match (listener, &config.gateway) {
+        (Some(listener), Some(gateway)) => {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let api = GatewayApi::new(store.clone(), gateway.mapping.clone(), metrics.clone());
+            let router = server_builder(config)?
+                .timeout(config.request_timeout)
+                .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+                .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
+                .layer(MiddlewareLayer(AuthCheck::new(
+                    config.tokens.clone().map(Arc::new),
+                    clock.clone(),
+                )))
+                .layer(MiddlewareLayer(MessageSizeStatus))
+                .add_service(
+                    AuthorizationServer::new(api)
+                        .max_decoding_message_size(config.max_message_bytes),
+                );
+            Some(router.serve_with_incoming_shutdown(incoming, cancel.clone().cancelled_owned()))
+        }
+        _ => None,
+    };
+    Ok(async move {
+        match served {
+            Some(served) => served.await,
+            None => Ok(()),
+        }
+    })
 }
 
 /// The transport, with TLS (and optional client certificates) when configured.

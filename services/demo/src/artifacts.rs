@@ -59,6 +59,18 @@ impl Binaries {
     }
 }
 
+impl Binaries {
+    /// Where tools the demo installs go (Envoy): `tools/` beside the profile directory the binaries are
+    /// in, which is where the test harness puts them too (`target/tools`).
+    pub(crate) fn tools_dir(&self) -> PathBuf {
+        self.core
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+            .join("tools")
+    }
+}
+
 /// `libriskgate_lookout.so` on Linux.
 fn shared_object_name(target: &str) -> String {
     format!(

@@ -1,7 +1,8 @@
 //! The demo runs the core as production would: every RPC needs a bearer token. At each start it makes
 //! fresh random tokens (one `admin` token for its own calls, one `connector:<id>` token per connector
-//! host), gives the core only their SHA-256 (`[[tokens]]`, docs/configuration.md), and hands each host
-//! its own token in a file, so a host can write only its own connector's data.
+//! host, one `gateway` token for Envoy), gives the core only their SHA-256 (`[[tokens]]`,
+//! docs/configuration.md), and hands each host its own token in a file, so a host can write only its
+//! own connector's data. The core's configuration also turns on the gateway listener Envoy asks.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,7 @@ impl Interceptor for Bearer {
 #[derive(Debug)]
 pub(crate) struct DemoTokens {
     admin: String,
+    gateway: String,
     connectors: Vec<(Vendor, String)>,
 }
 
@@ -45,6 +47,7 @@ impl DemoTokens {
     pub(crate) fn generate() -> Self {
         DemoTokens {
             admin: random_token(),
+            gateway: random_token(),
             connectors: [Vendor::Lookout, Vendor::Zimperium]
                 .into_iter()
                 .map(|vendor| (vendor, random_token()))
@@ -52,7 +55,8 @@ impl DemoTokens {
         }
     }
 
-    /// Writes the core's configuration (the hashed tokens and their roles) to `dir/core.toml`.
+    /// Writes the core's configuration (the hashed tokens and their roles, and the gateway listener) to
+    /// `dir/core.toml`.
     pub(crate) fn write_core_config(&self, dir: &Path) -> anyhow::Result<PathBuf> {
         let mut toml = format!(
             "# Written by riskgate-demo: hashed tokens only (docs/configuration.md).\n\n{}",
@@ -66,6 +70,11 @@ impl DemoTokens {
                 &format!("connector:{id}"),
             ));
         }
+        toml.push_str(&token_entry("envoy", &self.gateway, "gateway"));
+        toml.push_str(&format!(
+            "[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{}\"\n",
+            crate::enforcement::PRINCIPAL_PATTERN
+        ));
         let path = dir.join("core.toml");
         std::fs::write(&path, toml).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
@@ -85,6 +94,11 @@ impl DemoTokens {
         let path = dir.join(format!("{}.token", vendor.connector_id()));
         std::fs::write(&path, token).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
+    }
+
+    /// The token Envoy sends to the core's gateway listener.
+    pub(crate) fn gateway_token(&self) -> &str {
+        &self.gateway
     }
 
     /// The interceptor that authenticates the demo's own calls as admin.
@@ -126,6 +140,9 @@ mod tests {
         assert!(!config.contains(&tokens.admin));
         assert!(config.contains(&hex(&Sha256::digest(tokens.admin.as_bytes()))));
         assert!(config.contains("roles = [\"admin\"]"));
+        assert!(!config.contains(&tokens.gateway));
+        assert!(config.contains("roles = [\"gateway\"]"));
+        assert!(config.contains("[gateway]"));
         for (vendor, token) in &tokens.connectors {
             assert!(!config.contains(token.as_str()));
             assert!(config.contains(&format!(

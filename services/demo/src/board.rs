@@ -35,6 +35,8 @@ pub(crate) struct Row {
     pub(crate) compliance: api::ComplianceStatus,
     /// One decision per entry of [`RESOURCES`].
     pub(crate) access: [api::Decision; RESOURCES.len()],
+    /// The HTTP status the device last got through Envoy, per entry of [`RESOURCES`] (0: no answer).
+    pub(crate) http: [Option<u16>; RESOURCES.len()],
     /// The log position the decisions were made at.
     pub(crate) position: u64,
 }
@@ -72,6 +74,7 @@ impl Board {
                     level: api::ThreatLevel::Unspecified,
                     compliance: api::ComplianceStatus::Unspecified,
                     access: [api::Decision::Unspecified; RESOURCES.len()],
+                    http: [None; RESOURCES.len()],
                     position: 0,
                 })
                 .collect(),
@@ -114,6 +117,23 @@ impl Row {
             .iter()
             .position(|r| *r == resource)
             .map_or(api::Decision::Unspecified, |i| self.access[i])
+    }
+
+    /// The HTTP status the device last got for `resource` through Envoy.
+    pub(crate) fn http_status(&self, resource: &str) -> Option<u16> {
+        RESOURCES
+            .iter()
+            .position(|r| *r == resource)
+            .and_then(|i| self.http[i])
+    }
+}
+
+/// The status a client gets through Envoy for `decision`: 200 from the app, or riskgate's 403.
+pub(crate) fn enforced_status(decision: api::Decision) -> Option<u16> {
+    match decision {
+        api::Decision::Allow => Some(200),
+        api::Decision::Deny => Some(403),
+        api::Decision::Unspecified => None,
     }
 }
 

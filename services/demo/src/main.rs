@@ -1,13 +1,16 @@
 //! `riskgate-demo` (`cargo demo`): the product's seed scenario, live, in one command.
 //!
 //! It builds the workspace, starts the core, the vendor-cloud simulator and one connector host per
-//! vendor (Lookout, Zimperium), applies the sample policy, then plays the story of the seed: a
-//! device's MTD app reports a threat, its level exceeds what the admin allows, access to Exchange
-//! and SharePoint is revoked while it is compromised and granted again once it is remediated. A
-//! table shows every device's threat level, compliance and decisions as the core publishes them.
+//! vendor (Lookout, Zimperium), applies the sample policy, puts a real Envoy in front of two sample
+//! apps, "exchange" and "sharepoint", asking the core before every request, then plays the story of
+//! the seed: a device's MTD app reports a threat, its level exceeds what the admin allows, access to
+//! Exchange and SharePoint is revoked while it is compromised and granted again once it is remediated.
+//! A table shows every device's threat level, compliance and decisions as the core publishes them,
+//! beside the HTTP status each device gets through Envoy.
 //!
 //! `--headless` plays the same story without pacing or redrawing and exits 0 only if every
-//! expected decision flip happened (CI runs it, `tests/headless.rs`).
+//! expected decision flip happened and every device got the matching status through Envoy (CI runs
+//! it, `tests/headless.rs`).
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +18,7 @@ mod artifacts;
 mod auth;
 mod board;
 mod devices;
+mod enforcement;
 mod live;
 mod out;
 mod processes;
@@ -47,7 +51,8 @@ const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Debug, clap::Parser)]
 #[command(name = "riskgate-demo", version, about)]
 struct Args {
-    /// Play without pacing or redrawing; exit 0 only if every expected decision flip happened.
+    /// Play without pacing or redrawing; exit 0 only if every expected decision flip happened and every
+    /// device got the matching HTTP status through Envoy.
     #[arg(long)]
     headless: bool,
     /// Take the binaries and plugin `lib*.so` files from this directory instead of building.
@@ -139,8 +144,21 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
     )
     .await?;
     setup::wait_connectors_enabled(&channel, args.step_timeout).await?;
+    let gateway = core
+        .gateway
+        .parse()
+        .context("the core's READY line names no gateway listener")?;
+    let envoy = enforcement::start(
+        processes,
+        &binaries.tools_dir(),
+        &data_dir,
+        gateway,
+        tokens.gateway_token(),
+        out,
+    )
+    .await?;
     board_tx.send_modify(|board| {
-        board.set_processes(process_summary(&core, &sim_process, &hosts));
+        board.set_processes(process_summary(&core, &sim_process, &hosts, &envoy));
     });
 
     let pacing = (!args.headless).then_some(args.step_delay);
@@ -150,6 +168,7 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
             Err(err) => Err(err.context("watching the core's risk stream")),
         },
         never = out.render(board_rx) => match never {},
+        never = envoy.probe(&board_tx) => match never {},
         outcome = scenario::play(&sim, &board_tx, pacing, args.step_timeout, out) => outcome,
     };
     // The last changes may not have been drawn yet.
@@ -158,17 +177,24 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
 }
 
 /// One line naming every process, for the view's header.
-fn process_summary(core: &Started, sim: &Started, hosts: &[Started]) -> String {
+fn process_summary(
+    core: &Started,
+    sim: &Started,
+    hosts: &[Started],
+    envoy: &enforcement::Enforcement,
+) -> String {
     let hosts: Vec<String> = hosts
         .iter()
         .map(|host| format!("{} pid {}", host.name, host.pid))
         .collect();
     format!(
-        "core pid {} grpc={} · vendor-sim pid {} · {}",
+        "core pid {} grpc={} · vendor-sim pid {} · {} · envoy pid {} {}",
         core.pid,
         core.url.trim_start_matches("http://"),
         sim.pid,
-        hosts.join(", ")
+        hosts.join(", "),
+        envoy.pid,
+        envoy.url
     )
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct Started {
     pub(crate) pid: u32,
     /// `http://ADDR` of its READY line; empty for a host (it prints none).
     pub(crate) url: String,
+    /// The core's gateway listener (`ADDR`, Envoy's ext_authz target); empty for the others.
+    pub(crate) gateway: String,
 }
 
 /// Every child the demo started, in start order.
@@ -82,16 +84,37 @@ impl Processes {
         }
         let (started, stdout) = self.spawn("core", command, data_dir).await?;
         let ready = read_ready(stdout, "READY grpc=", &started, data_dir).await?;
-        let (grpc, metrics) = ready.split_once(" metrics=").unwrap_or((&ready, ""));
+        // `READY grpc=ADDR metrics=ADDR gateway=ADDR`; the part after the prefix.
+        let mut words = ready.split_whitespace();
+        let grpc = words.next().unwrap_or_default().to_owned();
+        let value = |key: &str, words: &mut std::str::SplitWhitespace<'_>| {
+            words
+                .find_map(|word| word.strip_prefix(key))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let metrics = value("metrics=", &mut words);
+        let gateway = value("gateway=", &mut words);
         out.line(&format!(
-            "started core pid={} grpc={grpc} metrics={metrics} (sled store in {}, bearer tokens required)",
+            "started core pid={} grpc={grpc} metrics={metrics} gateway={gateway} (sled store in {}, bearer tokens required)",
             started.pid,
             data_dir.join("core").display()
         ));
         Ok(Started {
             url: format!("http://{grpc}"),
+            gateway,
             ..started
         })
+    }
+
+    /// Starts Envoy (`command` from `riskgate_envoy::launch`); its output goes to its log file. It prints
+    /// no READY line: the caller waits on its admin interface.
+    pub(crate) async fn start_envoy(
+        &self,
+        command: Command,
+        data_dir: &Path,
+    ) -> anyhow::Result<Started> {
+        self.start_host("envoy", command, data_dir).await
     }
 
     /// Starts the vendor-cloud simulator on port 0 and waits for its READY line.
@@ -115,8 +138,8 @@ impl Processes {
         })
     }
 
-    /// Starts a connector host (`riskgate-connector-host run ...` in `command`); it prints no READY
-    /// line, its logs go to its log file.
+    /// Starts a child that prints no READY line (a connector host, `riskgate-connector-host run ...`
+    /// in `command`); its logs go to its log file.
     pub(crate) async fn start_host(
         &self,
         name: &str,
@@ -170,6 +193,7 @@ impl Processes {
                 name: name.to_owned(),
                 pid,
                 url: String::new(),
+                gateway: String::new(),
             },
             stdout,
         ))

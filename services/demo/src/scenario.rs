@@ -2,7 +2,8 @@
 //! and a man-in-the-middle network (MEDIUM) take access to Exchange and SharePoint away, a
 //! low-severity OS flaw does not (LOW is at or under what the policy allows), and remediation gives
 //! access back. Each step acts through the simulator's admin API (`services/vendor-sim/README.md`)
-//! and then waits, with a deadline, until the board shows the flips and states it expects.
+//! and then waits, with a deadline, until the board shows the flips and states it expects, and each
+//! device gets the matching HTTP status through Envoy (200 where allowed, 403 where denied).
 //! Pacing between steps is presentation only; it never stands in for waiting.
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::{
-    board::{compliance_name, decision_name, level_name, Board, Flip},
+    board::{compliance_name, decision_name, enforced_status, level_name, Board, Flip},
     devices::DEVICES,
     out::Out,
     resources::RESOURCES,
@@ -401,9 +402,10 @@ impl Step {
                 board.row(expected.device).is_some_and(|row| {
                     row.level == expected.level
                         && row.compliance == expected.compliance
-                        && RESOURCES
-                            .iter()
-                            .all(|resource| row.decision(resource) == expected.access)
+                        && RESOURCES.iter().all(|resource| {
+                            row.decision(resource) == expected.access
+                                && row.http_status(resource) == enforced_status(expected.access)
+                        })
                 })
             })
     }
@@ -425,8 +427,9 @@ impl Step {
                     RESOURCES
                         .iter()
                         .map(|resource| format!(
-                            "{resource} {}",
-                            decision_name(row.decision(resource))
+                            "{resource} {} (Envoy answers {})",
+                            decision_name(row.decision(resource)),
+                            row.http_status(resource).unwrap_or_default()
                         ))
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -469,6 +472,17 @@ impl Step {
                 expected.compliance,
                 RESOURCES.map(|_| expected.access),
             );
+            for resource in RESOURCES {
+                let status = row.http_status(resource);
+                if status != enforced_status(expected.access) {
+                    lines.push(format!(
+                        "MISSING status {} {resource}: expected HTTP {} through Envoy, the last answer was {}",
+                        expected.device,
+                        enforced_status(expected.access).unwrap_or_default(),
+                        status.map_or_else(|| "none yet".to_owned(), |status| status.to_string()),
+                    ));
+                }
+            }
             if seen != wanted {
                 lines.push(format!(
                     "MISSING state {}: expected {} {} {}, the core says {} {} {:?}",

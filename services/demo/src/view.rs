@@ -1,6 +1,6 @@
 //! What the demo shows on stdout. On a terminal (and without `--headless`) the board is redrawn in
-//! place with plain ANSI escapes: a table of devices with their vendor, threat level, compliance
-//! and decision per resource, the step being played, the latest event and the recent narrative.
+//! place with plain ANSI escapes: a table of devices with their vendor, threat level, compliance,
+//! and per resource riskgate's decision beside the HTTP status the device gets through Envoy, the step being played, the latest event and the recent narrative.
 //! Otherwise every narrative line (steps, flips, results) is printed once, as it happens.
 //! Logs go to stderr through `tracing`, never here.
 
@@ -60,7 +60,10 @@ impl Out {
             "DEVICE", "VENDOR", "THREAT LEVEL", "COMPLIANCE"
         );
         for resource in RESOURCES {
-            header.push_str(&format!("{:<12}", resource.to_uppercase()));
+            header.push_str(&format!(
+                "{:<24}",
+                format!("{} (ENVOY)", resource.to_uppercase())
+            ));
         }
         lines.push(format!("\x1b[1m{}\x1b[0m", header.trim_end()));
         for row in &board.rows {
@@ -71,12 +74,14 @@ impl Out {
                 15,
                 compliance_colour(row.compliance),
             ));
-            for decision in row.access {
+            for (decision, status) in row.access.iter().zip(row.http) {
                 line.push_str(&paint(
-                    decision_name(decision),
-                    12,
-                    decision_colour(decision),
+                    decision_name(*decision),
+                    6,
+                    decision_colour(*decision),
                 ));
+                let status = status.map_or_else(|| "-".to_owned(), |status| status.to_string());
+                line.push_str(&format!("{:<18}", format!("(HTTP {status})")));
             }
             lines.push(line);
         }

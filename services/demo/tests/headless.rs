@@ -42,6 +42,13 @@ const EXPECTED_FLIPS: [(&str, &str); 8] = [
 ];
 
 /// The directory of the workspace's binaries and plugins (built once by the harness, dev profile).
+/// What a device gets through Envoy once a step has taken effect: the step and the start of its `ok:` line.
+const ENFORCED_STATES: [(&str, &str); 3] = [
+    ("STEP 1/7", "ok: alice-iphone is SECURED, COMPLIANT: exchange ALLOW (Envoy answers 200), sharepoint ALLOW (Envoy answers 200)"),
+    ("STEP 2/7", "ok: alice-iphone is HIGH, NONCOMPLIANT: exchange DENY (Envoy answers 403), sharepoint DENY (Envoy answers 403)"),
+    ("STEP 5/7", "ok: alice-iphone is SECURED, COMPLIANT: exchange ALLOW (Envoy answers 200), sharepoint ALLOW (Envoy answers 200)"),
+];
+
 fn bin_dir() -> PathBuf {
     let core = artifacts().bin("riskgate-core");
     core.parent()
@@ -81,6 +88,19 @@ async fn headless_demo_exits_zero_after_every_expected_access_flip() -> anyhow::
         );
     }
     assert!(output.contains("RESULT ok"), "no RESULT ok line:\n{output}");
+    // Envoy enforces: the HTTP status each device gets through it matches riskgate's decision.
+    for (step, state) in ENFORCED_STATES {
+        let step_at = lines
+            .iter()
+            .position(|line| line.starts_with(step))
+            .unwrap_or_else(|| panic!("the output has no {step:?} line:\n{output}"));
+        assert!(
+            lines[step_at..]
+                .iter()
+                .any(|line| line.trim_start().starts_with(state)),
+            "the output does not show {state:?} after {step:?}:\n{output}"
+        );
+    }
     // The core runs with bearer tokens, as in production, and the demo checked it refuses calls without one.
     assert!(
         output.contains("checked: the core refuses a call without a token (UNAUTHENTICATED)"),
@@ -107,8 +127,8 @@ async fn an_interrupted_demo_stops_every_process_it_started() -> anyhow::Result<
     let children = child_pids(&output);
     assert_eq!(
         children.len(),
-        4,
-        "expected the core, the simulator and two hosts among the started lines:\n{output}"
+        5,
+        "expected the core, the simulator, two hosts and Envoy among the started lines:\n{output}"
     );
 
     let demo_pid = Pid::from_raw(i32::try_from(demo.child.id().expect("the demo runs"))?);
@@ -145,8 +165,8 @@ async fn a_killed_demo_leaves_none_of_its_processes_running() -> anyhow::Result<
     let children = child_pids(&output);
     assert_eq!(
         children.len(),
-        4,
-        "expected the core, the simulator and two hosts among the started lines:\n{output}"
+        5,
+        "expected the core, the simulator, two hosts and Envoy among the started lines:\n{output}"
     );
 
     demo.kill().await?;

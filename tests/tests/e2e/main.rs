@@ -7,7 +7,9 @@
 mod bad_input;
 mod config;
 mod crash;
+mod envoy;
 mod fail_safe;
+mod gateway;
 mod health;
 mod lease;
 mod lifecycle;

@@ -141,3 +141,47 @@ fn roles_parse_and_refuse_unknown_names() {
     assert!(Role::parse("root").is_err());
     assert!(Role::parse("connector:bad id").is_err());
 }
+
+#[test]
+fn gateway_role_may_call_check_and_nothing_else() {
+    assert_eq!(Role::parse("gateway"), Ok(Role::Gateway));
+    let tokens = Tokens::new([(
+        Tokens::hash("gw-secret"),
+        TokenEntry {
+            name: "envoy".into(),
+            roles: vec![Role::Gateway],
+            expires_at: None,
+        },
+    )]);
+    let check = "/envoy.service.auth.v3.Authorization/Check";
+    let gateway = bearer("gw-secret");
+    assert!(tokens.authorize(Some(&gateway), check, NOW).is_ok());
+    for other in [
+        "/riskgate.v1.DecisionService/CheckAccess",
+        "/riskgate.v1.DeviceService/GetDevice",
+        "/riskgate.v1.RiskStream/Subscribe",
+    ] {
+        assert!(matches!(
+            tokens.authorize(Some(&gateway), other, NOW),
+            Err(Refusal::PermissionDenied(_))
+        ));
+    }
+}
+
+#[test]
+fn only_gateway_and_admin_tokens_may_call_check() {
+    let check = "/envoy.service.auth.v3.Authorization/Check";
+    assert!(tokens()
+        .authorize(Some(&bearer("admin-secret")), check, NOW)
+        .is_ok());
+    for token in ["reader-secret", "sub-secret", "lookout-secret"] {
+        assert!(matches!(
+            tokens().authorize(Some(&bearer(token)), check, NOW),
+            Err(Refusal::PermissionDenied(_))
+        ));
+    }
+    assert!(matches!(
+        tokens().authorize(None, check, NOW),
+        Err(Refusal::Unauthenticated(_))
+    ));
+}

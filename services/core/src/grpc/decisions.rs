@@ -14,8 +14,8 @@ use crate::{
 use riskgate_policy::{
     domain::{policy::AppDecision, DeviceId},
     {
-        evaluate::{decide_access, decide_app_launch, effective_level},
-        view::View,
+        evaluate::{decide_access, decide_app_launch, effective_level, AccessVerdict},
+        view::{DeviceView, View},
     },
 };
 use riskgate_store::RiskStore;
@@ -47,34 +47,59 @@ impl DecisionApi {
     }
 }
 
-/// A parsed access check.
-struct AccessCheck {
-    device_id: DeviceId,
-    user_id: Option<String>,
-    resource: String,
+/// A parsed access check: what CheckAccess, BatchCheckAccess and the gateway's `Check` ask.
+pub(crate) struct AccessCheck {
+    pub(crate) device_id: DeviceId,
+    pub(crate) user_id: Option<String>,
+    pub(crate) resource: String,
+}
+
+impl AccessCheck {
+    /// Checks the raw fields; errors name `prefix` + the field (`device_id`, `user_id`, `resource`).
+    pub(crate) fn parse(
+        prefix: &str,
+        device_id: &str,
+        user_id: &str,
+        resource: &str,
+    ) -> CoreResult<Self> {
+        if user_id.len() > MAX_USER_ID_BYTES {
+            return Err(CoreError::invalid(
+                format!("{prefix}user_id"),
+                "longer than 256 bytes",
+            ));
+        }
+        Ok(Self {
+            device_id: parse::device_id(&format!("{prefix}device_id"), device_id)?,
+            user_id: (!user_id.is_empty()).then(|| user_id.to_owned()),
+            resource: parse_policy::object_id(&format!("{prefix}resource"), resource)?,
+        })
+    }
 }
 
 fn parse_check(prefix: &str, msg: pb::CheckAccessRequest) -> CoreResult<AccessCheck> {
-    if msg.user_id.len() > MAX_USER_ID_BYTES {
-        return Err(CoreError::invalid(
-            format!("{prefix}user_id"),
-            "longer than 256 bytes",
-        ));
-    }
-    Ok(AccessCheck {
-        device_id: parse::device_id(&format!("{prefix}device_id"), &msg.device_id)?,
-        user_id: (!msg.user_id.is_empty()).then_some(msg.user_id),
-        resource: parse_policy::object_id(&format!("{prefix}resource"), &msg.resource)?,
-    })
+    AccessCheck::parse(prefix, &msg.device_id, &msg.user_id, &msg.resource)
 }
 
-fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecision> {
+/// An access decision in domain terms, before it is rendered for a client: the one decision
+/// CheckAccess and the gateway's `Check` both answer with.
+pub(crate) struct AccessAnswer<'v> {
+    /// Allow or deny, and why.
+    pub(crate) verdict: AccessVerdict,
+    /// The log position the view reflects.
+    pub(crate) position: u64,
+    /// The device, if any partner has reported it.
+    device: Option<&'v DeviceView>,
+}
+
+/// Decides `check` from `view`; an unknown resource is NOT_FOUND, an unknown device gets the resource's
+/// unknown-device choice.
+pub(crate) fn decide<'v>(view: &'v View, check: &AccessCheck) -> CoreResult<AccessAnswer<'v>> {
     let resource = view
         .config
         .resources
         .get(&check.resource)
         .ok_or_else(|| CoreError::not_found("resource", check.resource.clone()))?;
-    let device = view.devices.get(&check.device_id);
+    let device = view.devices.get(&check.device_id).map(Box::as_ref);
     let verdict = decide_access(
         &view.config,
         &view.states,
@@ -82,10 +107,23 @@ fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecisi
         resource,
         check.user_id.as_deref(),
     );
+    Ok(AccessAnswer {
+        verdict,
+        position: view.head,
+        device,
+    })
+}
+
+fn check_access(view: &View, check: &AccessCheck) -> CoreResult<pb::AccessDecision> {
+    let AccessAnswer {
+        verdict,
+        position,
+        device,
+    } = decide(view, check)?;
     Ok(pb::AccessDecision {
         decision: render_policy::decision(verdict.allow),
         reasons: render_policy::reasons(&verdict.reasons),
-        position: view.head,
+        position,
         compliance: device.map_or(0, |device| {
             render_policy::compliance_status(device.compliance.status)
         }),
