@@ -7,7 +7,8 @@
 //!   `session-revoked`) and the framework's own (`verification`, `stream-updated`), and how riskgate's
 //!   threat levels map onto CAEP's;
 //! - [`set`]: the Security Event Token claims (RFC 8417 as SSF profiles it) and its JOSE header;
-//! - [`stream`]: a receiver's stream configuration request, checked field by field.
+//! - [`stream`]: a receiver's stream configuration request, checked field by field;
+//! - [`translate`]: which changes in riskgate's log become which events.
 //!
 //! Signing, keys, HTTP and storage belong to the transmitter service; this crate only builds and checks
 //! the documents, so every rule of the specifications is unit-tested here.
@@ -18,6 +19,7 @@ pub mod event;
 pub mod set;
 pub mod stream;
 pub mod subject;
+pub mod translate;
 
 pub use event::{CaepLevel, ComplianceStatus, Event, RiskLevel, StreamStatus};
 pub use set::{JoseHeader, SecurityEventToken};
