@@ -6,6 +6,7 @@
 //! - [`event`]: the events riskgate emits (`device-compliance-change`, `risk-level-change`,
 //!   `session-revoked`) and the framework's own (`verification`, `stream-updated`), and how riskgate's
 //!   threat levels map onto CAEP's;
+//! - [`metadata`]: the transmitter's `/.well-known/ssf-configuration` document;
 //! - [`set`]: the Security Event Token claims (RFC 8417 as SSF profiles it) and its JOSE header;
 //! - [`stream`]: a receiver's stream configuration request, checked field by field;
 //! - [`translate`]: which changes in riskgate's log become which events.
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod event;
+pub mod metadata;
 pub mod set;
 pub mod stream;
 pub mod subject;
