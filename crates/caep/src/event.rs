@@ -10,6 +10,14 @@ pub const CAEP_EVENT_TYPE: &str = "https://schemas.openid.net/secevent/caep/even
 /// The URI prefix of SSF 1.0's own event types.
 pub const SSF_EVENT_TYPE: &str = "https://schemas.openid.net/secevent/ssf/event-type/";
 
+/// The CAEP events riskgate transmits, the stream's `events_supported`. The framework's own `verification`
+/// and `stream-updated` are always delivered and never requested (SSF 1.0 §8.1.1).
+pub const SUPPORTED_EVENTS: [&str; 3] = [
+    "https://schemas.openid.net/secevent/caep/event-type/device-compliance-change",
+    "https://schemas.openid.net/secevent/caep/event-type/risk-level-change",
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked",
+];
+
 /// riskgate's threat level of a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RiskLevel {

@@ -23,6 +23,6 @@ pub mod stream;
 pub mod subject;
 pub mod translate;
 
-pub use event::{CaepLevel, ComplianceStatus, Event, RiskLevel, StreamStatus};
+pub use event::{CaepLevel, ComplianceStatus, Event, RiskLevel, StreamStatus, SUPPORTED_EVENTS};
 pub use set::{JoseHeader, SecurityEventToken};
 pub use subject::{ComplexSubject, Subject};

@@ -2,12 +2,29 @@
 //! the core through the public `RiskStream.Subscribe` and tells identity providers, as signed Security
 //! Event Tokens, when a device's compliance, risk level or access changes.
 //!
-//! So far: [`keys`], the RS256 signing keys (made at first start, rotated, published as a JWKS);
-//! [`jws`], the compact JWS that carries each SET; [`http`], the metadata and JWKS endpoints. The
-//! documents themselves come from `riskgate-caep`.
+//! - [`config`], [`auth`]: the configuration file and the receivers' tokens;
+//! - [`http`], [`api`]: discovery, stream management, polling and admin calls;
+//! - [`transmitter`], [`streams`], [`store`]: the shared state, the live streams and their saved records;
+//! - [`worker`], [`source`], [`core_client`]: one task per stream following the core's log;
+//! - [`push`], [`poll`]: the two delivery methods;
+//! - [`keys`], [`jws`]: RS256 signing keys and the compact JWS of each SET.
+//!
+//! The documents themselves (events, subjects, SET claims, metadata) come from `riskgate-caep`.
 
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod core_client;
+pub mod error;
 pub mod http;
 pub mod jws;
 pub mod keys;
+pub mod poll;
+pub mod push;
+pub mod source;
+pub mod store;
+pub mod streams;
+pub mod transmitter;
+pub mod worker;

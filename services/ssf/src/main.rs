@@ -1,54 +1,54 @@
-//! `riskgate-ssf`: serves the transmitter's metadata and keys (the rest of issue 18 is to come).
-//! Prints `READY http=ADDR` once it listens.
+//! `riskgate-ssf`: riskgate's OpenID Shared Signals transmitter. `riskgate-ssf --config ssf.toml`
+//! (docs/ssf.md); prints `READY http=ADDR` once it listens.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use riskgate_caep::metadata::DefaultSubjects;
 use riskgate_ssf::{
-    http::{router, unix_now, Transmitter},
+    auth::Tokens,
+    config::{Config, DefaultSubjectsSetting},
+    core_client::Core,
+    http::router,
     keys::KeyRing,
+    store::StreamStore,
+    streams::Streams,
+    transmitter::{unix_now, Shared, Transmitter},
+    worker,
 };
 
 /// riskgate's OpenID Shared Signals transmitter.
 #[derive(Debug, clap::Parser)]
 #[command(name = "riskgate-ssf", version, about)]
 struct Args {
-    /// Where to listen (plain HTTP: loopback only until TLS is configured).
-    #[arg(long, default_value = "127.0.0.1:8443")]
-    listen: SocketAddr,
-    /// Where the keys and the stream store live.
-    #[arg(long, default_value = "./riskgate-ssf-data")]
-    data_dir: PathBuf,
-    /// The issuer of every SET; also the base URL receivers reach the endpoints at.
-    #[arg(long)]
-    issuer: String,
-    /// How long a retired signing key stays in the JWKS.
-    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
-    key_overlap: std::time::Duration,
+    /// The configuration file (TOML, docs/ssf.md).
+    #[arg(long, env = "RISKGATE_SSF_CONFIG")]
+    config: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = riskgate_service_kit::args::parse_or_exit();
     riskgate_service_kit::logging::init(riskgate_service_kit::logging::LogFormat::Text, "info");
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let config =
+        Config::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", args.config.display()))?;
     anyhow::ensure!(
-        args.listen.ip().is_loopback(),
-        "--listen {}: plain HTTP is allowed only on loopback",
-        args.listen
+        config.tls.is_some() || config.listen.ip().is_loopback(),
+        "listen {}: plain HTTP is allowed only on loopback; configure [tls]",
+        config.listen
     );
-    let keys = KeyRing::open(&args.data_dir.join("keys"), unix_now())?;
-    let transmitter = Arc::new(Transmitter {
-        base_url: args.issuer.trim_end_matches('/').to_owned(),
-        issuer: args.issuer,
-        keys: parking_lot::RwLock::new(keys),
-        key_overlap_secs: args.key_overlap.as_secs(),
-    });
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("binding {}", args.listen))?;
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let transmitter = Arc::new(transmitter(config, address).await?);
+    start_workers(&transmitter);
+    spawn_key_rotation(&transmitter);
     #[allow(clippy::print_stdout)] // the one READY line other programs wait for
     {
-        println!("READY http={}", listener.local_addr()?);
+        println!("READY http={address}");
     }
     axum::serve(listener, router(transmitter))
         .with_graceful_shutdown(async {
@@ -56,4 +56,88 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
+}
+
+async fn transmitter(config: Config, address: std::net::SocketAddr) -> anyhow::Result<Transmitter> {
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let keys = match &config.keys.file {
+        Some(file) => KeyRing::from_pkcs8_file(file)?,
+        None => KeyRing::open(&config.data_dir.join("keys"), unix_now())?,
+    };
+    let token = config
+        .core
+        .token_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("core.token_file {}", path.display()))
+        })
+        .transpose()?;
+    let ca = config
+        .core
+        .ca_file
+        .as_ref()
+        .map(|path| std::fs::read(path).with_context(|| format!("core.ca_file {}", path.display())))
+        .transpose()?;
+    let core = Core::new(&config.core.url, token.as_deref(), ca).map_err(anyhow::Error::msg)?;
+    let (store, records) = StreamStore::open(&config.data_dir.join("streams"))?;
+    let streams = Streams::default();
+    for record in records {
+        streams.insert(record);
+    }
+    Ok(Transmitter {
+        issuer: config.issuer.clone().unwrap_or_else(|| base_url.clone()),
+        base_url,
+        tenant: config.tenant.clone(),
+        default_subjects: match config.default_subjects {
+            DefaultSubjectsSetting::All => DefaultSubjects::All,
+            DefaultSubjectsSetting::None => DefaultSubjects::None,
+        },
+        min_verification_interval: config.min_verification_interval,
+        keys: parking_lot::RwLock::new(keys),
+        key_overlap_secs: config.keys.overlap.as_secs(),
+        tokens: Tokens::from_config(&config.tokens).map_err(anyhow::Error::msg)?,
+        store,
+        streams,
+        core,
+        http: reqwest::Client::builder().build()?,
+        delivery: config.delivery,
+        key_rotate_after: config
+            .keys
+            .rotate_after
+            .filter(|_| config.keys.file.is_none()),
+    })
+}
+
+fn start_workers(transmitter: &Shared) {
+    for handle in transmitter.streams.all() {
+        worker::spawn(Arc::clone(transmitter), handle);
+    }
+}
+
+/// Rotates a made key once it is `rotate_after` old (checked every minute).
+fn spawn_key_rotation(transmitter: &Shared) {
+    let Some(max_age) = transmitter.key_rotate_after else {
+        return;
+    };
+    let transmitter = Arc::clone(transmitter);
+    tokio::spawn(async move {
+        loop {
+            match transmitter
+                .keys
+                .write()
+                .rotate_if_older(max_age.as_secs(), unix_now())
+            {
+                Ok(true) => tracing::info!("signing key rotated"),
+                Ok(false) => {}
+                Err(err) => tracing::error!(error = %err, "rotating the signing key"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
 }

@@ -1,0 +1,813 @@
+//! The Shared Signals transmitter end to end: the vendor simulator, the real Lookout plugin in a real
+//! connector host, the core, `riskgate-ssf` following it, and an independent receiver (Python with
+//! PyJWT, `tests/ssf/receiver.py`) that verifies every SET against the JWKS it fetched at run time:
+//! `typ`, `kid`, `iss`, `aud` and the signature. These tests check the rest: unique `jti`s, `txn` equal
+//! to the log position of the change, order, and nothing lost.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use anyhow::{ensure, Context as _};
+use reqwest::Method;
+use riskgate_tests::{
+    api::{
+        device_service_client::DeviceServiceClient, event::Kind, Decision, DeviceHistoryRequest,
+        Event,
+    },
+    auth::with_token,
+    enforcement::{owner_email, Fleet, HostTimings, Users, ADMIN_TOKEN},
+    ssf::{
+        ReceivedSet, Receiver, SsfProcess, ISSUER, KEYCLOAK_TOKEN, OKTA_AUDIENCE, OKTA_TOKEN,
+        OPS_TOKEN, TENANT, VIEWER_TOKEN,
+    },
+    wait_until,
+};
+use serde_json::{json, Value};
+
+/// Generous bound for anything these tests wait for.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Secure devices of the simulator's seeded fleet.
+const PHONE: &str = "fleet-00001";
+const OTHER_PHONE: &str = "fleet-00002";
+
+const CAEP: &str = "https://schemas.openid.net/secevent/caep/event-type/";
+
+fn all_events() -> Value {
+    json!([
+        format!("{CAEP}device-compliance-change"),
+        format!("{CAEP}risk-level-change"),
+        format!("{CAEP}session-revoked"),
+    ])
+}
+
+/// The fleet, synced (each device's first compliance change logged), with the transmitter following
+/// its core.
+async fn start() -> anyhow::Result<(Fleet, SsfProcess)> {
+    let fleet = Fleet::start(3, HostTimings::Fast, Users::None).await?;
+    for device in [PHONE, OTHER_PHONE] {
+        wait_until(WAIT, "the initial sync logged", || async {
+            history(&fleet, device).await.is_ok_and(|events| {
+                caep_positions(&events)
+                    .iter()
+                    .any(|(_, name)| *name == "device-compliance-change")
+            })
+        })
+        .await?;
+    }
+    let ssf = SsfProcess::start(&fleet.core.url(), "min_verification_interval = \"1h\"").await?;
+    Ok((fleet, ssf))
+}
+
+/// A push stream of the `okta` receiver to `receiver`, asking for every CAEP event.
+async fn push_stream(ssf: &SsfProcess, receiver: &Receiver) -> anyhow::Result<String> {
+    let endpoint = receiver.endpoint_url.clone().context("a push receiver")?;
+    let config = ssf
+        .create_stream(
+            OKTA_TOKEN,
+            &json!({
+                "events_requested": all_events(),
+                "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": endpoint },
+                "description": "okta itp",
+            }),
+        )
+        .await?;
+    stream_id(&config)
+}
+
+fn stream_id(config: &Value) -> anyhow::Result<String> {
+    config["stream_id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the configuration has a stream_id")
+}
+
+/// The device's events in the core's log.
+async fn history(fleet: &Fleet, device: &str) -> anyhow::Result<Vec<Event>> {
+    let mut client = DeviceServiceClient::new(fleet.core.channel().await?);
+    let request = DeviceHistoryRequest {
+        device_id: device.to_owned(),
+        page_size: 1000,
+        page_token: String::new(),
+    };
+    Ok(client
+        .device_history(with_token(request, ADMIN_TOKEN))
+        .await?
+        .into_inner()
+        .events)
+}
+
+/// CAEP's level for riskgate's: SECURED and LOW are both LOW; 0 is no level yet.
+fn caep_level(level: i32) -> i32 {
+    if level == 0 {
+        0
+    } else {
+        level.max(2)
+    }
+}
+
+/// The positions of `events` that are CAEP events, with their names: a report that changes CAEP's
+/// level, a compliance change between compliant and not, a flip to deny.
+fn caep_positions(events: &[Event]) -> Vec<(u64, &'static str)> {
+    let compliant = |status: i32| matches!(status, 2 | 3);
+    events
+        .iter()
+        .filter_map(|event| {
+            let name = match event.kind.as_ref()? {
+                Kind::DeviceReported(report)
+                    if report.current_level != 0
+                        && caep_level(report.previous_level)
+                            != caep_level(report.current_level) =>
+                {
+                    "risk-level-change"
+                }
+                Kind::DeviceComplianceChange(change)
+                    if compliant(change.previous_status) != compliant(change.current_status) =>
+                {
+                    "device-compliance-change"
+                }
+                Kind::AccessDecisionChange(flip)
+                    if flip.current_decision == Decision::Deny as i32 =>
+                {
+                    "session-revoked"
+                }
+                _ => return None,
+            };
+            Some((event.position, name))
+        })
+        .collect()
+}
+
+/// The SETs about `device`, de-duplicated by `jti` (first arrival kept).
+fn about(sets: &[ReceivedSet], device: &str) -> Vec<ReceivedSet> {
+    let mut seen = BTreeSet::new();
+    sets.iter()
+        .filter(|set| set.device() == Some(device) && seen.insert(set.jti.clone()))
+        .cloned()
+        .collect()
+}
+
+/// `(txn, name)` of each SET.
+fn txns(sets: &[ReceivedSet]) -> Vec<(u64, String)> {
+    sets.iter()
+        .map(|set| (set.position().unwrap_or(0), set.name().to_owned()))
+        .collect()
+}
+
+/// The `(txn, name)`s a stream created once the fleet synced must deliver: its CAEP changes after the
+/// initial sync.
+fn expected(events: &[Event]) -> Vec<(u64, String)> {
+    let positions = caep_positions(events);
+    let synced = positions
+        .iter()
+        .find(|(_, name)| *name == "device-compliance-change")
+        .map_or(u64::MAX, |(position, _)| *position);
+    positions
+        .into_iter()
+        .filter(|(position, _)| *position > synced)
+        .map(|(position, name)| (position, name.to_owned()))
+        .collect()
+}
+
+/// Waits until the core's log holds at least `count` CAEP changes of `device` after the initial sync and
+/// the receiver has a SET for each; returns the SETs about the device and the expected `(txn, name)`s.
+async fn wait_for_all(
+    fleet: &Fleet,
+    receiver: &Receiver,
+    device: &str,
+    count: usize,
+) -> anyhow::Result<(Vec<ReceivedSet>, Vec<(u64, String)>)> {
+    let delivered = wait_until(WAIT, "every CAEP change of the log delivered", || async {
+        let Ok(events) = history(fleet, device).await else {
+            return false;
+        };
+        let want = expected(&events);
+        let got = txns(&about(&receiver.sets(), device));
+        want.len() >= count && want.iter().all(|want| got.contains(want))
+    })
+    .await;
+    let expected_txns = expected(&history(fleet, device).await?);
+    delivered.with_context(|| {
+        format!(
+            "{device}: expected {expected_txns:?}, got {:?}; rejected {:?}",
+            txns(&about(&receiver.sets(), device)),
+            receiver.rejects()
+        )
+    })?;
+    Ok((about(&receiver.sets(), device), expected_txns))
+}
+
+/// CAEP changes of a threat: risk-level-change, device-compliance-change, session-revoked.
+const INFECTED: usize = 3;
+/// And of its remediation: risk-level-change and device-compliance-change.
+const REMEDIATED: usize = 5;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_delivers_signed_caep_events_from_a_vendor_threat_and_its_remediation(
+) -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    push_stream(&ssf, &receiver).await?;
+
+    fleet.infect(PHONE).await?;
+    let revoked = receiver
+        .wait_for("session-revoked for the infected phone", WAIT, |set| {
+            set.device() == Some(PHONE) && set.name() == "session-revoked"
+        })
+        .await?;
+    ensure!(
+        revoked.body["reason_admin"]["en"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("exchange")),
+        "reason_admin names the resource: {revoked:?}"
+    );
+    ensure!(
+        revoked.sub_id
+            == json!({
+                "format": "complex",
+                "device": { "format": "opaque", "id": PHONE },
+                "user": { "format": "email", "email": owner_email(PHONE) },
+                "tenant": { "format": "opaque", "id": TENANT },
+            }),
+        "complex subject: {}",
+        revoked.sub_id
+    );
+    let (sets, _) = wait_for_all(&fleet, &receiver, PHONE, INFECTED).await?;
+    let high = sets
+        .iter()
+        .find(|set| set.name() == "risk-level-change")
+        .context("a risk-level-change")?;
+    ensure!(
+        high.body["principal"] == "DEVICE" && high.body["current_level"] == "HIGH",
+        "{high:?}"
+    );
+    ensure!(
+        high.body["risk_reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("TROJAN")),
+        "risk_reason names the threat: {high:?}"
+    );
+
+    fleet.remediate(PHONE).await?;
+    let (sets, expected_txns) = wait_for_all(&fleet, &receiver, PHONE, REMEDIATED).await?;
+    let back = sets.last().context("SETs")?;
+    ensure!(back.body["current_status"] == "compliant", "{back:?}");
+    ensure!(
+        txns(&sets) == expected_txns,
+        "txn = log position, in order: {:?} vs {expected_txns:?}",
+        txns(&sets)
+    );
+    let jtis: BTreeSet<_> = receiver.sets().iter().map(|set| set.jti.clone()).collect();
+    ensure!(jtis.len() == receiver.sets().len(), "every jti is unique");
+    ensure!(
+        receiver.rejects().is_empty(),
+        "every SET verified: {:?}",
+        receiver.rejects()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poll_delivers_and_unacknowledged_sets_come_again() -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let config = ssf
+        .create_stream(OKTA_TOKEN, &json!({ "events_requested": all_events() }))
+        .await?;
+    ensure!(
+        config["delivery"]["method"] == "urn:ietf:rfc:8936",
+        "no delivery means poll: {config}"
+    );
+    let poll_url = config["delivery"]["endpoint_url"]
+        .as_str()
+        .context("poll URL")?
+        .to_owned();
+    let path = poll_url
+        .strip_prefix(&ssf.url)
+        .context("the poll URL is the transmitter's")?
+        .to_owned();
+
+    fleet.infect(PHONE).await?;
+    let poll = |body: Value| {
+        let path = path.clone();
+        let ssf = &ssf;
+        async move {
+            ssf.call(Method::POST, &path, Some(OKTA_TOKEN), Some(&body))
+                .await
+        }
+    };
+    wait_until(WAIT, "a poll returns a SET", || async {
+        let answer = poll(json!({ "maxEvents": 1, "returnImmediately": true })).await;
+        answer.is_ok_and(|(_, body)| {
+            body["sets"]
+                .as_object()
+                .is_some_and(|sets| !sets.is_empty())
+        })
+    })
+    .await?;
+    let (_, first) = poll(json!({ "maxEvents": 1, "returnImmediately": true })).await?;
+    let jti = first["sets"]
+        .as_object()
+        .and_then(|sets| sets.keys().next().cloned())
+        .context("a jti")?;
+    let (_, again) = poll(json!({ "maxEvents": 1, "returnImmediately": true })).await?;
+    ensure!(
+        again["sets"].get(&jti).is_some(),
+        "an unacknowledged SET comes again: {again}"
+    );
+    wait_until(
+        WAIT,
+        "moreAvailable once the threat's three events are in",
+        || async {
+            let answer = poll(json!({ "maxEvents": 1, "returnImmediately": true })).await;
+            answer.is_ok_and(|(_, body)| body["moreAvailable"] == true)
+        },
+    )
+    .await?;
+    let receiver = Receiver::poll(&ssf, OKTA_AUDIENCE, &poll_url, OKTA_TOKEN).await?;
+    let (sets, expected_txns) = wait_for_all(&fleet, &receiver, PHONE, INFECTED).await?;
+    ensure!(
+        txns(&sets) == expected_txns,
+        "the long-polling receiver got them all: {:?} vs {expected_txns:?}",
+        txns(&sets)
+    );
+    let jtis: BTreeSet<_> = receiver.sets().iter().map(|set| set.jti.clone()).collect();
+    ensure!(
+        jtis.len() == receiver.sets().len(),
+        "acknowledged SETs do not come again"
+    );
+    ensure!(
+        receiver.rejects().is_empty(),
+        "every SET verified: {:?}",
+        receiver.rejects()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_stream_holds_its_events_and_delivers_them_in_order_when_enabled(
+) -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    ssf.set_status(OKTA_TOKEN, &stream, "paused").await?;
+
+    fleet.infect(PHONE).await?;
+    wait_until(WAIT, "the core logged the flip to deny", || async {
+        history(&fleet, PHONE)
+            .await
+            .is_ok_and(|events| expected(&events).len() >= INFECTED)
+    })
+    .await?;
+    ensure!(
+        about(&receiver.sets(), PHONE).is_empty(),
+        "nothing is delivered while paused"
+    );
+    let (_, status) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/status?stream_id={stream}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(status["status"] == "paused", "{status}");
+
+    ssf.set_status(OKTA_TOKEN, &stream, "enabled").await?;
+    let (sets, expected_txns) = wait_for_all(&fleet, &receiver, PHONE, INFECTED).await?;
+    ensure!(
+        txns(&sets) == expected_txns,
+        "held events arrive in log order: {:?} vs {expected_txns:?}",
+        txns(&sets)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_was_down_gets_everything_in_order_once_back() -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let mut receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    push_stream(&ssf, &receiver).await?;
+    let address = receiver
+        .endpoint_url
+        .as_deref()
+        .and_then(|url| url.strip_prefix("http://"))
+        .and_then(|rest| rest.split('/').next())
+        .context("the receiver's address")?
+        .to_owned();
+    receiver.process.kill().await?;
+
+    fleet.infect(PHONE).await?;
+    fleet.infect(OTHER_PHONE).await?;
+    wait_until(WAIT, "the core logged both flips", || async {
+        let mut both = true;
+        for device in [PHONE, OTHER_PHONE] {
+            both &= history(&fleet, device)
+                .await
+                .is_ok_and(|events| expected(&events).len() >= INFECTED);
+        }
+        both
+    })
+    .await?;
+
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, &address).await?;
+    for device in [PHONE, OTHER_PHONE] {
+        let (sets, expected_txns) = wait_for_all(&fleet, &receiver, device, INFECTED).await?;
+        ensure!(
+            txns(&sets) == expected_txns,
+            "{device}: {:?} vs {expected_txns:?}",
+            txns(&sets)
+        );
+    }
+    let all: Vec<u64> = receiver
+        .sets()
+        .iter()
+        .filter_map(ReceivedSet::position)
+        .collect();
+    ensure!(
+        all.windows(2).all(|pair| pair[0] < pair[1]),
+        "one stream, log order: {all:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_of_the_transmitter_mid_stream_loses_and_reorders_nothing() -> anyhow::Result<()> {
+    let (fleet, mut ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    push_stream(&ssf, &receiver).await?;
+
+    fleet.infect(PHONE).await?;
+    receiver
+        .wait_for("the first SET", WAIT, |set| set.device() == Some(PHONE))
+        .await?;
+    ssf.kill_and_restart().await?;
+    fleet.infect(OTHER_PHONE).await?;
+    fleet.remediate(PHONE).await?;
+
+    let (sets, expected_txns) = wait_for_all(&fleet, &receiver, PHONE, REMEDIATED).await?;
+    ensure!(
+        txns(&sets) == expected_txns,
+        "{PHONE}: {:?} vs {expected_txns:?}",
+        txns(&sets)
+    );
+    let (sets, expected_txns) = wait_for_all(&fleet, &receiver, OTHER_PHONE, INFECTED).await?;
+    ensure!(
+        txns(&sets) == expected_txns,
+        "{OTHER_PHONE}: {:?} vs {expected_txns:?}",
+        txns(&sets)
+    );
+    let mut unique = BTreeSet::new();
+    let order: Vec<u64> = receiver
+        .sets()
+        .into_iter()
+        .filter(|set| unique.insert(set.jti.clone()))
+        .filter_map(|set| set.position())
+        .collect();
+    ensure!(
+        order.windows(2).all(|pair| pair[0] < pair[1]),
+        "after de-duplication, log order: {order:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verification_events_arrive_and_asking_again_too_soon_is_429() -> anyhow::Result<()> {
+    let (_fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    let body = json!({ "stream_id": stream, "state": "VGhpcyBpcyBhIHRlc3Q" });
+    let (status, _) = ssf
+        .call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
+        .await?;
+    ensure!(status == 204, "verification accepted: {status}");
+    let verification = receiver
+        .wait_for("the verification event", WAIT, |set| {
+            set.name() == "verification"
+        })
+        .await?;
+    ensure!(
+        verification.body["state"] == "VGhpcyBpcyBhIHRlc3Q",
+        "state echoed: {verification:?}"
+    );
+    ensure!(
+        verification.sub_id == json!({ "format": "opaque", "id": stream }),
+        "{verification:?}"
+    );
+    let (status, answer) = ssf
+        .call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
+        .await?;
+    ensure!(status == 429, "too soon: {status} {answer}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_receiver_can_neither_read_nor_change_the_first_ones_stream() -> anyhow::Result<()>
+{
+    let (_fleet, ssf) = start().await?;
+    let config = ssf
+        .create_stream(OKTA_TOKEN, &json!({ "events_requested": all_events() }))
+        .await?;
+    let stream = stream_id(&config)?;
+    ensure!(
+        config["aud"] == OKTA_AUDIENCE && config["iss"] == ISSUER,
+        "{config}"
+    );
+    let id = json!({ "stream_id": stream });
+    let status = json!({ "stream_id": stream, "status": "disabled" });
+    let subject =
+        json!({ "stream_id": stream, "subject": { "format": "email", "email": "a@corp.example" } });
+    let query = format!("?stream_id={stream}");
+    let poll = format!("/ssf/poll/{stream}");
+    let attempts: [(Method, String, Option<&Value>); 8] = [
+        (Method::GET, format!("/ssf/streams{query}"), None),
+        (Method::PATCH, "/ssf/streams".to_owned(), Some(&id)),
+        (Method::DELETE, format!("/ssf/streams{query}"), None),
+        (Method::GET, format!("/ssf/status{query}"), None),
+        (Method::POST, "/ssf/status".to_owned(), Some(&status)),
+        (Method::POST, "/ssf/subjects:add".to_owned(), Some(&subject)),
+        (Method::POST, "/ssf/verify".to_owned(), Some(&id)),
+        (Method::POST, poll.clone(), Some(&id)),
+    ];
+    for (method, path, body) in attempts {
+        let (code, answer) = ssf
+            .call(method.clone(), &path, Some(KEYCLOAK_TOKEN), body)
+            .await?;
+        ensure!(
+            code == 404,
+            "{method} {path} by another receiver: {code} {answer}"
+        );
+    }
+    let (_, listed) = ssf
+        .call(Method::GET, "/ssf/streams", Some(KEYCLOAK_TOKEN), None)
+        .await?;
+    ensure!(listed == json!([]), "another receiver lists none: {listed}");
+    let (code, _) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/streams{query}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(code == 200, "the owner still has it");
+    let (code, _) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/streams{query}"),
+            Some(OPS_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(code == 200, "an admin sees every stream");
+    Ok(())
+}
+
+/// A bad request: method, path, token, body, the status it gets and what its description names.
+type Case<'a> = (Method, String, Option<&'a str>, Option<Value>, u16, &'a str);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_management_requests_get_their_status_and_name_the_field() -> anyhow::Result<()> {
+    let (_fleet, ssf) = start().await?;
+    let config = ssf
+        .create_stream(OKTA_TOKEN, &json!({ "events_requested": all_events() }))
+        .await?;
+    let stream = stream_id(&config)?;
+    let push =
+        |url: &str| json!({ "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": url } });
+    let cases: Vec<Case<'_>> = vec![
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!([])),
+            400,
+            "body",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "events_requested": "all" })),
+            400,
+            "events_requested",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "events_requested": [""] })),
+            400,
+            "events_requested[0]",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "delivery": { "method": "carrier-pigeon" } })),
+            400,
+            "delivery.method",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "delivery": { "method": "urn:ietf:rfc:8935" } })),
+            400,
+            "delivery.endpoint_url",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(push("http://idp.example/events")),
+            400,
+            "delivery.endpoint_url",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some(VIEWER_TOKEN),
+            Some(json!({})),
+            403,
+            "ssf.manage",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            None,
+            Some(json!({})),
+            401,
+            "bearer",
+        ),
+        (
+            Method::POST,
+            "/ssf/streams".into(),
+            Some("not-a-token"),
+            Some(json!({})),
+            401,
+            "unknown token",
+        ),
+        (
+            Method::PATCH,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({})),
+            400,
+            "stream_id",
+        ),
+        (
+            Method::PATCH,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "stream_id": stream, "description": 7 })),
+            400,
+            "description",
+        ),
+        (
+            Method::GET,
+            "/ssf/status".into(),
+            Some(OKTA_TOKEN),
+            None,
+            400,
+            "stream_id",
+        ),
+        (
+            Method::DELETE,
+            "/ssf/streams".into(),
+            Some(OKTA_TOKEN),
+            None,
+            400,
+            "stream_id",
+        ),
+        (
+            Method::GET,
+            "/ssf/streams?stream_id=nope".into(),
+            Some(OKTA_TOKEN),
+            None,
+            404,
+            "nope",
+        ),
+        (
+            Method::POST,
+            "/ssf/status".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "stream_id": stream, "status": "off" })),
+            400,
+            "status",
+        ),
+        (
+            Method::POST,
+            "/ssf/subjects:add".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "stream_id": stream })),
+            400,
+            "subject",
+        ),
+        (
+            Method::POST,
+            "/ssf/subjects:add".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "stream_id": stream, "subject": { "format": "phone" } })),
+            400,
+            "subject",
+        ),
+        (
+            Method::POST,
+            "/ssf/subjects:remove".into(),
+            Some(OKTA_TOKEN),
+            Some(
+                json!({ "stream_id": stream, "subject": { "format": "email", "email": "a@b.example" }, "verified": "yes" }),
+            ),
+            400,
+            "verified",
+        ),
+        (
+            Method::POST,
+            "/ssf/verify".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({ "stream_id": stream, "state": 1 })),
+            400,
+            "state",
+        ),
+        (
+            Method::POST,
+            format!("/ssf/poll/{stream}"),
+            Some(OKTA_TOKEN),
+            Some(json!({ "maxEvents": -1 })),
+            400,
+            "maxEvents",
+        ),
+        (
+            Method::POST,
+            format!("/ssf/poll/{stream}"),
+            Some(OKTA_TOKEN),
+            Some(json!({ "ack": "x" })),
+            400,
+            "ack",
+        ),
+        (
+            Method::POST,
+            format!("/ssf/poll/{stream}"),
+            Some(OKTA_TOKEN),
+            Some(json!({ "returnImmediately": "no" })),
+            400,
+            "returnImmediately",
+        ),
+        (
+            Method::POST,
+            "/ssf/admin/emit-test".into(),
+            Some(OKTA_TOKEN),
+            Some(json!({})),
+            403,
+            "admin",
+        ),
+        (
+            Method::POST,
+            "/ssf/admin/emit-test".into(),
+            Some(OPS_TOKEN),
+            Some(json!({})),
+            400,
+            "subject",
+        ),
+    ];
+    for (method, path, token, body, want, field) in cases {
+        let (code, answer) = ssf
+            .call(method.clone(), &path, token, body.as_ref())
+            .await?;
+        let description = answer["description"].as_str().unwrap_or_default();
+        ensure!(
+            code == want && description.contains(field),
+            "{method} {path} {body:?}: want {want} naming {field:?}, got {code} {answer}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyhow::Result<()> {
+    let (_fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    let subject = json!({ "format": "email", "email": owner_email(PHONE) });
+    let (code, answer) = ssf
+        .call(
+            Method::POST,
+            "/ssf/admin/emit-test",
+            Some(OPS_TOKEN),
+            Some(&json!({ "subject": subject })),
+        )
+        .await?;
+    ensure!(
+        code == 200 && answer["streams"] == json!([stream]),
+        "{code} {answer}"
+    );
+    let test = receiver
+        .wait_for("the test event", WAIT, |set| {
+            set.name() == "session-revoked" && set.sub_id == subject
+        })
+        .await?;
+    ensure!(
+        test.txn.is_none(),
+        "a test event has no log position: {test:?}"
+    );
+    Ok(())
+}
