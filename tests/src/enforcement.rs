@@ -99,13 +99,25 @@ impl Fleet {
     /// Starts the simulator with `fleet` devices, the core (with `users`' gateway settings) and the
     /// Lookout connector host.
     pub async fn start(fleet: u32, timings: HostTimings, users: Users) -> anyhow::Result<Self> {
+        Self::start_with(fleet, timings, users, &[]).await
+    }
+
+    /// [`Fleet::start`] with more flags for the core (`--retention-max-events 10`).
+    pub async fn start_with(
+        fleet: u32,
+        timings: HostTimings,
+        users: Users,
+        core_flags: &[&str],
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let fleet = fleet.to_string();
         let sim = SimProcess::start(&["--fleet", &fleet, "--seed", "11"]).await?;
         let config = dir.path().join("riskgate.toml");
         std::fs::write(&config, core_config(users))?;
         let config = config.to_string_lossy().into_owned();
-        let core = CoreProcess::try_start(&dir.path().join("data"), &["--config", &config]).await?;
+        let mut flags = vec!["--config", config.as_str()];
+        flags.extend_from_slice(core_flags);
+        let core = CoreProcess::try_start(&dir.path().join("data"), &flags).await?;
         set_up_policy(&core).await?;
         let host = start_lookout_host(&core, &sim, dir.path(), timings)?;
         Ok(Self {

@@ -71,7 +71,7 @@ pub struct SsfProcess {
 
 impl SsfProcess {
     /// Starts a transmitter following the core at `core_url`, with the test tokens and `extra`
-    /// configuration lines (top-level keys).
+    /// configuration lines (top-level keys, then tables; a `[tls]` table makes it HTTPS).
     pub async fn start(core_url: &str, extra: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let token_file = dir.path().join("core.token");
@@ -89,7 +89,10 @@ impl SsfProcess {
             token_entry("ops", OPS_TOKEN, &["admin"]),
         );
         std::fs::write(&config, text)?;
-        let (process, url) = spawn(&config).await?;
+        let (process, mut url) = spawn(&config).await?;
+        if extra.contains("[tls]") {
+            url = url.replacen("http://", "https://", 1);
+        }
         Ok(Self {
             process,
             url,
@@ -211,6 +214,9 @@ pub struct ReceivedSet {
     pub body: Value,
     /// `sub_id`.
     pub sub_id: Value,
+    /// When a push receiver accepted it (Unix seconds).
+    #[serde(default)]
+    pub at: Option<f64>,
 }
 
 impl ReceivedSet {
@@ -242,7 +248,19 @@ pub struct Receiver {
 impl Receiver {
     /// A push receiver (RFC 8935) on `listen` (`127.0.0.1:0` for any port) for SETs to `audience`.
     pub async fn push(ssf: &SsfProcess, audience: &str, listen: &str) -> anyhow::Result<Self> {
-        let process = receiver(ssf, audience, &["push", "--listen", listen]).await?;
+        Self::push_with(ssf, audience, listen, &[]).await
+    }
+
+    /// A push receiver with more options (`--throttle N`).
+    pub async fn push_with(
+        ssf: &SsfProcess,
+        audience: &str,
+        listen: &str,
+        options: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut args = vec!["push", "--listen", listen];
+        args.extend_from_slice(options);
+        let process = receiver(ssf, audience, &args).await?;
         let address = process.ready_value("READY http=").await?;
         Ok(Self {
             process,
@@ -281,6 +299,15 @@ impl Receiver {
     /// The reasons of every refused SET.
     pub fn rejects(&self) -> Vec<String> {
         self.lines("REJECT ")
+    }
+
+    /// When the receiver answered 429 (`--throttle`), Unix seconds.
+    pub fn throttled(&self) -> Vec<f64> {
+        self.lines("THROTTLED ")
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|record| record["at"].as_f64())
+            .collect()
     }
 
     fn lines(&self, prefix: &str) -> Vec<String> {

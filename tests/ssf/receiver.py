@@ -10,6 +10,7 @@ Each accepted SET is printed as one line `SET {json}` (jti, txn, kid, event type
 each refused one as `REJECT {json}`. The test reads the lines.
 
   receiver.py push --metadata URL --audience AUD --listen 127.0.0.1:0   (RFC 8935: answers 202, or 400)
+      [--throttle N]: answers the first N POSTs 429 with Retry-After: 1 (printed as `THROTTLED {json}`)
   receiver.py poll --metadata URL --audience AUD --url POLL_URL --token T (RFC 8936: long polls, acks)
 """
 
@@ -80,10 +81,20 @@ class Verifier:
 
 
 def push(args, verifier):
+    throttled = [0]
+
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
             token = self.rfile.read(length).decode()
+            if throttled[0] < args.throttle:
+                throttled[0] += 1
+                emit("THROTTLED", {"at": time.time()})
+                self.send_response(429)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             try:
                 if self.headers.get("Content-Type") != "application/secevent+jwt":
                     raise ValueError("content type %r" % self.headers.get("Content-Type"))
@@ -97,6 +108,7 @@ def push(args, verifier):
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            record["at"] = time.time()
             emit("SET", record)
             self.send_response(202)
             self.send_header("Content-Length", "0")
@@ -144,6 +156,7 @@ def main():
     parser.add_argument("--url")
     parser.add_argument("--token")
     parser.add_argument("--max-events", type=int, default=5)
+    parser.add_argument("--throttle", type=int, default=0)
     args = parser.parse_args()
     verifier = Verifier(args.metadata, args.audience)
     if args.mode == "push":

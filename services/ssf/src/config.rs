@@ -57,7 +57,7 @@ pub enum DefaultSubjectsSetting {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-    /// An operator's RSA key (PKCS#8 DER or PEM); without it the key is made at first start.
+    /// An operator's RSA key (PKCS#8, DER or PEM `PRIVATE KEY`); without it the key is made at first start.
     pub file: Option<PathBuf>,
     /// Rotate the key once it is this old (made keys only).
     #[serde(default, deserialize_with = "optional_duration")]

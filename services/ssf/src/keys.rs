@@ -152,7 +152,8 @@ impl KeyRing {
 
     /// The operator's key from a PKCS#8 DER file; it is never rotated by riskgate.
     pub fn from_pkcs8_file(path: &Path) -> Result<KeyRing, KeyError> {
-        let der = fs::read(path).map_err(io_error(path))?;
+        let bytes = fs::read(path).map_err(io_error(path))?;
+        let der = pem_body(&bytes).unwrap_or(bytes);
         Ok(KeyRing {
             dir: None,
             keys: vec![SigningKey::from_pkcs8(&der, 0, path)?],
@@ -227,7 +228,7 @@ fn created_from_name(path: &Path) -> Option<u64> {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    let mut file = fs::File::create(path).map_err(io_error(path))?;
+    let mut file = private_file(path).map_err(io_error(path))?;
     file.write_all(bytes).map_err(io_error(path))?;
     file.sync_all().map_err(io_error(path))
 }
@@ -243,6 +244,31 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
         path: path.to_owned(),
         source,
     }
+}
+
+/// The DER inside a PEM `-----BEGIN PRIVATE KEY-----` block, if `bytes` is one.
+fn pem_body(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let body = text
+        .split("-----BEGIN PRIVATE KEY-----")
+        .nth(1)?
+        .split("-----END PRIVATE KEY-----")
+        .next()?;
+    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .ok()
+}
+
+/// A new file only its owner may read: it holds a secret (a private key, a receiver's push credential).
+pub fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! `riskgate-ssf`: riskgate's OpenID Shared Signals transmitter. `riskgate-ssf --config ssf.toml`
-//! (docs/ssf.md); prints `READY http=ADDR` once it listens.
+//! (docs/ssf.md); prints `READY http=ADDR` once it listens (HTTPS with `[tls]`).
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use axum_server::tls_rustls::RustlsConfig;
 use riskgate_caep::metadata::DefaultSubjects;
 use riskgate_ssf::{
     auth::Tokens,
-    config::{Config, DefaultSubjectsSetting},
+    config::{Config, DefaultSubjectsSetting, TlsConfig},
     core_client::Core,
     http::router,
     keys::KeyRing,
@@ -39,30 +40,80 @@ async fn main() -> anyhow::Result<()> {
         "listen {}: plain HTTP is allowed only on loopback; configure [tls]",
         config.listen
     );
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("binding {}", config.listen))?;
+    listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    let tls = config.tls.clone();
     let transmitter = Arc::new(transmitter(config, address).await?);
     start_workers(&transmitter);
     spawn_key_rotation(&transmitter);
-    #[allow(clippy::print_stdout)] // the one READY line other programs wait for
-    {
-        println!("READY http={address}");
-    }
-    axum::serve(listener, router(transmitter))
-        .with_graceful_shutdown(async {
-            riskgate_service_kit::signals::shutdown_signal().await;
-        })
-        .await?;
-    Ok(())
+    serve(listener, tls.as_ref(), router(transmitter)).await
+}
+
+/// Serves `app` on `listener`, over TLS when configured, until SIGTERM or Ctrl-C; then lets requests in
+/// flight finish (long polls included) for up to 10 seconds.
+async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<&TlsConfig>,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        riskgate_service_kit::signals::shutdown_signal().await;
+        stopping.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let service = app.into_make_service();
+    let served = match tls {
+        Some(tls) => {
+            // The process-wide provider may already be installed; either way it is ring.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+                .await
+                .with_context(|| {
+                    format!(
+                        "tls: {} and {}",
+                        tls.cert_file.display(),
+                        tls.key_file.display()
+                    )
+                })?;
+            announce(address);
+            axum_server::from_tcp_rustls(listener, config)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        None => {
+            announce(address);
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
+    Ok(served?)
+}
+
+/// The one READY line other programs wait for.
+#[allow(clippy::print_stdout)]
+fn announce(address: std::net::SocketAddr) {
+    println!("READY http={address}");
 }
 
 async fn transmitter(config: Config, address: std::net::SocketAddr) -> anyhow::Result<Transmitter> {
     let base_url = config
         .base_url
         .clone()
-        .unwrap_or_else(|| format!("http://{address}"))
+        .unwrap_or_else(|| {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{address}")
+        })
         .trim_end_matches('/')
         .to_owned();
     let keys = match &config.keys.file {

@@ -53,7 +53,22 @@ impl PollQueue {
         self.changed.notify_waiters();
     }
 
-    /// Empties the queue (the stream reads the core again from its delivery position).
+    /// Drops the SETs made from the log (the stream reads the core again from its delivery position
+    /// and makes them again); SETs the transmitter made itself stay, having no log to come from.
+    pub fn restart(&self) {
+        let mut queue = self.queue.lock();
+        queue.batches.retain(|(batch, _)| batch.position.is_none());
+        queue.unacked = queue
+            .batches
+            .iter()
+            .flat_map(|(_, acked)| acked.iter())
+            .filter(|done| !**done)
+            .count();
+        drop(queue);
+        self.changed.notify_waiters();
+    }
+
+    /// Empties the queue (a disabled stream holds nothing).
     pub fn clear(&self) {
         *self.queue.lock() = Queue::default();
         self.changed.notify_waiters();

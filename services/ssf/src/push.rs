@@ -130,6 +130,9 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 /// Sleeps `wait`, ending early (with [`Interrupted`]) when the stream stops being enabled.
 async fn wait_while_enabled(handle: &StreamHandle, wait: Duration) -> Result<(), Interrupted> {
     let mut status = handle.status();
+    if *status.borrow_and_update() != StreamStatus::Enabled {
+        return Err(Interrupted);
+    }
     let sleep = tokio::time::sleep(wait);
     tokio::pin!(sleep);
     loop {

@@ -2,7 +2,8 @@
 //! configuration, status, subjects and delivery position. SETs themselves are never stored: they are
 //! rebuilt from the core's log, which is why the position is enough.
 //!
-//! Every save writes a temporary file, `fsync`s it, renames it over the old one and `fsync`s the
+//! Records are readable by the owner only (a push stream's record holds the receiver's
+//! `authorization_header`). Every save writes a temporary file, `fsync`s it, renames it over the old one and `fsync`s the
 //! directory, so an acknowledged change survives `kill -9` and power loss, and a crash leaves either the
 //! old record or the new one, never half of one. The records are few (one per receiver stream) and
 //! small, so a file each is simpler than an embedded database and as safe.
@@ -123,7 +124,7 @@ impl StreamStore {
         let staged = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(record).map_err(|err| StoreError::new(&path, err))?;
         let write = || -> std::io::Result<()> {
-            let mut file = File::create(&staged)?;
+            let mut file = crate::keys::private_file(&staged)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
             fs::rename(&staged, &path)?;

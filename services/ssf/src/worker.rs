@@ -58,7 +58,7 @@ async fn run(transmitter: Shared, handle: Arc<StreamHandle>) {
         {
             return;
         }
-        handle.poll.clear();
+        handle.poll.restart();
         let stop = follow(&transmitter, &handle, recovering).await;
         recovering = false;
         match stop {
@@ -97,6 +97,10 @@ async fn follow(transmitter: &Transmitter, handle: &StreamHandle, recovering: bo
     let mut snapshot = Vec::new();
     let mut injected = handle.injected().lock().await;
     loop {
+        // The status may have changed before this receiver was made; `changed` only sees later changes.
+        if *status.borrow_and_update() != StreamStatus::Enabled {
+            return Stop::StatusChanged;
+        }
         let item = tokio::select! {
             biased;
             changed = status.changed() => {
@@ -248,7 +252,7 @@ fn state_batch(
         if !handle.wants(&subject, transmitter.default_subjects) {
             continue;
         }
-        for event in current_state(&device, position.position) {
+        for event in current_state(&device, crate::transmitter::unix_now()) {
             if !Transmitter::delivers(&record, &event.uri()) {
                 continue;
             }
@@ -372,6 +376,9 @@ async fn queue_for_poll(
     let mut status = handle.status();
     loop {
         let notified = handle.poll.notified();
+        if *status.borrow_and_update() != StreamStatus::Enabled {
+            return Err(Stop::StatusChanged);
+        }
         if handle.poll.unacked() < transmitter.delivery.max_outstanding {
             break;
         }
@@ -397,16 +404,27 @@ fn commit(
 ) -> Result<(), Stop> {
     handle
         .update(&transmitter.store, |record: &mut StreamRecord| {
-            if record
-                .delivered
-                .as_ref()
-                .is_none_or(|old| old.position <= position.position)
-            {
-                record.delivered = Some(position);
-            }
-            record.acked = acked;
+            advance(record, Some(position), acked);
         })
         .map_err(|err| Stop::Failed(err.to_string()))
+}
+
+/// Moves the delivery position forward (never back), unless the stream was disabled meanwhile: a
+/// disabled stream holds nothing, and a position saved after the disable would make it resume there.
+fn advance(record: &mut StreamRecord, position: Option<Position>, acked: Vec<String>) {
+    if record.status == StreamStatus::Disabled {
+        return;
+    }
+    if let Some(position) = position {
+        if record
+            .delivered
+            .as_ref()
+            .is_none_or(|old| old.position <= position.position)
+        {
+            record.delivered = Some(position);
+        }
+    }
+    record.acked = acked;
 }
 
 /// Past the core's retention: the status says so and the receiver hears it in a `stream-updated`.
@@ -446,16 +464,7 @@ pub fn acknowledge_poll(
 ) -> Result<(), String> {
     handle
         .update(&transmitter.store, |record| {
-            if let Some(position) = acked.position {
-                if record
-                    .delivered
-                    .as_ref()
-                    .is_none_or(|old| old.position <= position.position)
-                {
-                    record.delivered = Some(position);
-                }
-            }
-            record.acked = acked.still_queued;
+            advance(record, acked.position, acked.still_queued);
         })
         .map_err(|err| err.to_string())
 }

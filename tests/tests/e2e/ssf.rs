@@ -811,3 +811,473 @@ async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyho
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_serves_discovery_and_plain_http_is_refused_off_loopback() -> anyhow::Result<()> {
+    let fleet = Fleet::start(1, HostTimings::Fast, Users::None).await?;
+    let pki = riskgate_envoy::Pki::generate()?;
+    let tls = pki.write_listener_files(fleet.dir.path())?;
+    let extra = format!(
+        "[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+        tls.certificate.display(),
+        tls.private_key.display()
+    );
+    let ssf = SsfProcess::start(&fleet.core.url(), &extra).await?;
+    ensure!(ssf.url.starts_with("https://"), "{}", ssf.url);
+    let client = riskgate_envoy::client::https_client(&pki.ca_pem(), None)?;
+    let metadata: Value = client.get(ssf.metadata_url()).send().await?.json().await?;
+    ensure!(metadata["issuer"] == ISSUER, "{metadata}");
+    for member in [
+        "spec_version",
+        "jwks_uri",
+        "delivery_methods_supported",
+        "configuration_endpoint",
+        "status_endpoint",
+        "add_subject_endpoint",
+        "remove_subject_endpoint",
+        "verification_endpoint",
+        "authorization_schemes",
+        "default_subjects",
+    ] {
+        ensure!(
+            !metadata[member].is_null(),
+            "the metadata has {member}: {metadata}"
+        );
+    }
+    let jwks_uri = metadata["jwks_uri"].as_str().context("jwks_uri")?;
+    ensure!(jwks_uri.starts_with("https://"), "{jwks_uri}");
+    let jwks: Value = client.get(jwks_uri).send().await?.json().await?;
+    let key = &jwks["keys"][0];
+    ensure!(key["kty"] == "RSA" && key["alg"] == "RS256", "{jwks}");
+    let modulus = key["n"].as_str().context("n")?;
+    ensure!(
+        modulus.len() >= 342,
+        "a key of 2048 bits or more: {} base64url characters",
+        modulus.len()
+    );
+
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("ssf.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"0.0.0.0:0\"\ndata_dir = \"{}\"\n[core]\nurl = \"{}\"\n",
+            dir.path().display(),
+            fleet.core.url()
+        ),
+    )?;
+    let output =
+        tokio::process::Command::new(riskgate_tests::binary::artifacts().bin("riskgate-ssf"))
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .await?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        !output.status.success() && stderr.contains("only on loopback"),
+        "plain HTTP off loopback is refused: {stderr}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_stream_holds_nothing_and_starts_at_the_head_when_enabled() -> anyhow::Result<()>
+{
+    let (fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    ssf.set_status(OKTA_TOKEN, &stream, "disabled").await?;
+    fleet.infect(PHONE).await?;
+    wait_until(WAIT, "the core logged the phone's flip", || async {
+        history(&fleet, PHONE)
+            .await
+            .is_ok_and(|events| expected(&events).len() >= INFECTED)
+    })
+    .await?;
+    ssf.set_status(OKTA_TOKEN, &stream, "enabled").await?;
+    fleet.infect(OTHER_PHONE).await?;
+    wait_for_all(&fleet, &receiver, OTHER_PHONE, INFECTED).await?;
+    // The other phone's events come after the phone's in the log, and one stream delivers in log order.
+    ensure!(
+        about(&receiver.sets(), PHONE).is_empty(),
+        "nothing held while disabled: {:?}",
+        receiver.sets()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removed_subjects_are_not_delivered_until_added_again() -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    let subject = json!({ "stream_id": stream, "subject": { "format": "email", "email": owner_email(PHONE) } });
+    let (code, answer) = ssf
+        .call(
+            Method::POST,
+            "/ssf/subjects:remove",
+            Some(OKTA_TOKEN),
+            Some(&subject),
+        )
+        .await?;
+    ensure!(code == 204, "{code} {answer}");
+    fleet.infect(PHONE).await?;
+    wait_until(WAIT, "the core logged the phone's flip", || async {
+        history(&fleet, PHONE)
+            .await
+            .is_ok_and(|events| expected(&events).len() >= INFECTED)
+    })
+    .await?;
+    fleet.infect(OTHER_PHONE).await?;
+    wait_for_all(&fleet, &receiver, OTHER_PHONE, INFECTED).await?;
+    ensure!(
+        about(&receiver.sets(), PHONE).is_empty(),
+        "the removed user's device: {:?}",
+        receiver.sets()
+    );
+
+    let (code, answer) = ssf
+        .call(
+            Method::POST,
+            "/ssf/subjects:add",
+            Some(OKTA_TOKEN),
+            Some(&subject),
+        )
+        .await?;
+    ensure!(code == 200, "{code} {answer}");
+    fleet.remediate(PHONE).await?;
+    receiver
+        .wait_for("the phone's remediation once added again", WAIT, |set| {
+            set.device() == Some(PHONE) && set.body["current_status"] == "compliant"
+        })
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_default_subjects_none_only_added_subjects_are_delivered() -> anyhow::Result<()> {
+    let fleet = Fleet::start(3, HostTimings::Fast, Users::None).await?;
+    let ssf = SsfProcess::start(&fleet.core.url(), "default_subjects = \"NONE\"").await?;
+    let (_, metadata) = ssf
+        .call(Method::GET, "/.well-known/ssf-configuration", None, None)
+        .await?;
+    ensure!(metadata["default_subjects"] == "NONE", "{metadata}");
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    let device =
+        json!({ "format": "complex", "device": { "format": "opaque", "id": OTHER_PHONE } });
+    let body = json!({ "stream_id": stream, "subject": device, "verified": true });
+    let (code, answer) = ssf
+        .call(
+            Method::POST,
+            "/ssf/subjects:add",
+            Some(OKTA_TOKEN),
+            Some(&body),
+        )
+        .await?;
+    ensure!(code == 200, "{code} {answer}");
+    fleet.infect(PHONE).await?;
+    wait_until(WAIT, "the core logged the phone's flip", || async {
+        history(&fleet, PHONE)
+            .await
+            .is_ok_and(|events| expected(&events).len() >= INFECTED)
+    })
+    .await?;
+    fleet.infect(OTHER_PHONE).await?;
+    receiver
+        .wait_for("the added device's session-revoked", WAIT, |set| {
+            set.device() == Some(OTHER_PHONE) && set.name() == "session-revoked"
+        })
+        .await?;
+    ensure!(
+        about(&receiver.sets(), PHONE).is_empty(),
+        "a device never added: {:?}",
+        receiver.sets()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_and_replace_change_what_is_delivered() -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    let revoked = format!("{CAEP}session-revoked");
+    let patch =
+        json!({ "stream_id": stream, "events_requested": [revoked, "urn:example:unknown"] });
+    let (code, config) = ssf
+        .call(
+            Method::PATCH,
+            "/ssf/streams",
+            Some(OKTA_TOKEN),
+            Some(&patch),
+        )
+        .await?;
+    ensure!(
+        code == 200 && config["events_delivered"] == json!([revoked]),
+        "{code} {config}"
+    );
+    ensure!(
+        config["description"] == "okta itp",
+        "PATCH keeps what it does not name: {config}"
+    );
+    ensure!(
+        config["delivery"]["method"] == "urn:ietf:rfc:8935",
+        "{config}"
+    );
+    fleet.infect(PHONE).await?;
+    receiver
+        .wait_for("the session-revoked", WAIT, |set| {
+            set.name() == "session-revoked"
+        })
+        .await?;
+    ensure!(
+        receiver
+            .sets()
+            .iter()
+            .all(|set| set.name() == "session-revoked"),
+        "only the events still requested: {:?}",
+        receiver.sets()
+    );
+
+    let put = json!({ "stream_id": stream, "events_requested": all_events() });
+    let (code, config) = ssf
+        .call(Method::PUT, "/ssf/streams", Some(OKTA_TOKEN), Some(&put))
+        .await?;
+    ensure!(code == 200, "{code} {config}");
+    ensure!(
+        config["delivery"]["method"] == "urn:ietf:rfc:8936",
+        "PUT replaces everything: {config}"
+    );
+    ensure!(config.get("description").is_none(), "{config}");
+    ensure!(
+        config["events_delivered"].as_array().map(Vec::len) == Some(3),
+        "{config}"
+    );
+    let (code, _) = ssf
+        .call(
+            Method::DELETE,
+            &format!("/ssf/streams?stream_id={stream}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(code == 204, "deleted: {code}");
+    let (code, _) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/streams?stream_id={stream}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(code == 404, "gone: {code}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receivers_400_is_shown_in_the_status_and_not_retried() -> anyhow::Result<()> {
+    let (fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, "https://someone-else.example", "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    fleet.infect(PHONE).await?;
+    wait_until(WAIT, "the status shows the receiver's refusal", || async {
+        let answer = ssf
+            .call(
+                Method::GET,
+                &format!("/ssf/status?stream_id={stream}"),
+                Some(OKTA_TOKEN),
+                None,
+            )
+            .await;
+        answer.is_ok_and(|(_, body)| {
+            body["last_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("invalid_request"))
+        })
+    })
+    .await?;
+    let (_, status) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/status?stream_id={stream}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(
+        status["status"] == "enabled",
+        "a refusal does not stop the stream: {status}"
+    );
+    wait_until(WAIT, "each SET refused once, in turn", || async {
+        receiver.rejects().len() >= INFECTED
+    })
+    .await?;
+    ensure!(receiver.sets().is_empty(), "the receiver accepted nothing");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_honours_429_and_retry_after() -> anyhow::Result<()> {
+    let (_fleet, ssf) = start().await?;
+    let receiver =
+        Receiver::push_with(&ssf, OKTA_AUDIENCE, "127.0.0.1:0", &["--throttle", "1"]).await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    let body = json!({ "stream_id": stream });
+    ssf.call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
+        .await?;
+    let verification = receiver
+        .wait_for("the verification after the 429", WAIT, |set| {
+            set.name() == "verification"
+        })
+        .await?;
+    let throttled = receiver.throttled();
+    let (Some(first), Some(accepted)) = (throttled.first(), verification.at) else {
+        anyhow::bail!("one 429 ({throttled:?}) then the SET ({verification:?})");
+    };
+    // The configured backoff is 50 ms: a retry a second later is the receiver's Retry-After.
+    ensure!(
+        accepted - first >= 0.9,
+        "retried after {:.3} s, not after Retry-After: 1",
+        accepted - first
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_key_signs_new_sets_and_the_old_one_stays_in_the_jwks() -> anyhow::Result<()> {
+    let (_fleet, ssf) = start().await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    push_stream(&ssf, &receiver).await?;
+    let subject = json!({ "subject": { "format": "email", "email": "someone@corp.example" } });
+    ssf.call(
+        Method::POST,
+        "/ssf/admin/emit-test",
+        Some(OPS_TOKEN),
+        Some(&subject),
+    )
+    .await?;
+    let before = receiver
+        .wait_for("a SET with the first key", WAIT, |_| true)
+        .await?;
+    let (code, rotated) = ssf
+        .call(Method::POST, "/ssf/admin/rotate-key", Some(OPS_TOKEN), None)
+        .await?;
+    ensure!(code == 200, "{code} {rotated}");
+    let new_kid = rotated["kid"].as_str().context("kid")?.to_owned();
+    ensure!(new_kid != before.kid, "a new key");
+    let (_, jwks) = ssf.call(Method::GET, "/ssf/jwks.json", None, None).await?;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|key| key["kid"].as_str())
+        .collect();
+    ensure!(
+        kids.contains(&before.kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "both keys: {kids:?}"
+    );
+    ssf.call(
+        Method::POST,
+        "/ssf/admin/emit-test",
+        Some(OPS_TOKEN),
+        Some(&subject),
+    )
+    .await?;
+    receiver
+        .wait_for(
+            "a SET with the new key, verified after fetching the JWKS again",
+            WAIT,
+            |set| set.kid == new_kid,
+        )
+        .await?;
+    let (code, _) = ssf
+        .call(
+            Method::POST,
+            "/ssf/admin/rotate-key",
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(code == 403, "receivers may not rotate keys: {code}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_cores_retention_the_stream_says_so_and_sends_the_current_state(
+) -> anyhow::Result<()> {
+    let fleet = Fleet::start_with(
+        3,
+        HostTimings::Fast,
+        Users::None,
+        &[
+            "--retention-max-events",
+            "3",
+            "--compaction-interval",
+            "100ms",
+        ],
+    )
+    .await?;
+    let ssf = SsfProcess::start(&fleet.core.url(), "").await?;
+    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(&ssf, &receiver).await?;
+    ssf.set_status(OKTA_TOKEN, &stream, "paused").await?;
+    let client = DeviceServiceClient::new(fleet.core.channel().await?);
+    let store_info = || {
+        let mut client = client.clone();
+        async move {
+            let request = riskgate_tests::api::GetStoreInfoRequest {};
+            anyhow::Ok(
+                client
+                    .get_store_info(with_token(request, ADMIN_TOKEN))
+                    .await?
+                    .into_inner(),
+            )
+        }
+    };
+    let paused_at = store_info().await?.head_position;
+    fleet.infect(PHONE).await?;
+    fleet.infect(OTHER_PHONE).await?;
+    wait_until(
+        WAIT,
+        "the core compacted past the paused stream",
+        || async {
+            store_info()
+                .await
+                .is_ok_and(|info| info.oldest_position > paused_at + 1)
+        },
+    )
+    .await?;
+    ssf.set_status(OKTA_TOKEN, &stream, "enabled").await?;
+    let updated = receiver
+        .wait_for("stream-updated", WAIT, |set| set.name() == "stream-updated")
+        .await?;
+    ensure!(
+        updated.body["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("retention")),
+        "{updated:?}"
+    );
+    for device in [PHONE, OTHER_PHONE] {
+        receiver
+            .wait_for("the infected device's current state", WAIT, |set| {
+                set.device() == Some(device) && set.body["current_status"] == "not-compliant"
+            })
+            .await?;
+    }
+    let (_, status) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/status?stream_id={stream}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("retention")),
+        "{status}"
+    );
+    Ok(())
+}

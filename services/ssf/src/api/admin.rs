@@ -1,6 +1,6 @@
 //! Admin calls: a test event for a subject (`riskctl ssf emit-test`), as the OpenID conformance suite
 //! asks a transmitter to produce on demand. It is a `session-revoked` whose `reason_admin` says it is a
-//! test, sent to every stream (or the one named) that carries the subject.
+//! test, sent to every stream (or the one named) that carries the subject and asked for session-revoked.
 
 use riskgate_caep::{event::Context, Event};
 use serde_json::{json, Value};
@@ -18,11 +18,6 @@ pub fn emit_test(transmitter: &Transmitter, body: &Value) -> Result<Value, ApiEr
     let mut sent = Vec::new();
     for handle in transmitter.streams.all() {
         let record = handle.record();
-        if only.is_some_and(|only| only != record.stream_id)
-            || !handle.wants(&subject, transmitter.default_subjects)
-        {
-            continue;
-        }
         let event = Event::SessionRevoked {
             context: Context {
                 event_timestamp: Some(unix_now()),
@@ -30,6 +25,12 @@ pub fn emit_test(transmitter: &Transmitter, body: &Value) -> Result<Value, ApiEr
                 reason_admin: Some("test event (riskctl ssf emit-test)".to_owned()),
             },
         };
+        if only.is_some_and(|only| only != record.stream_id)
+            || !handle.wants(&subject, transmitter.default_subjects)
+            || !Transmitter::delivers(&record, &event.uri())
+        {
+            continue;
+        }
         handle.inject(transmitter.sign_own(&record, subject.clone(), event)?);
         sent.push(record.stream_id);
     }

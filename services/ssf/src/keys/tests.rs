@@ -63,3 +63,32 @@ fn a_file_that_is_not_a_key_is_refused_naming_it() {
     let err = KeyRing::from_pkcs8_file(&path).unwrap_err();
     assert!(err.to_string().contains("operator.p8"), "{err}");
 }
+
+#[test]
+fn an_operators_key_is_read_as_der_or_pem_and_made_keys_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let made = KeyRing::open(dir.path(), 1).unwrap();
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let der = std::fs::read(&file).unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(&der)
+    );
+    let pem_path = dir.path().join("operator.pem");
+    std::fs::write(&pem_path, pem).unwrap();
+    for path in [&file, &pem_path] {
+        let ring = KeyRing::from_pkcs8_file(path).unwrap();
+        assert_eq!(ring.current().kid, made.current().kid, "{}", path.display());
+    }
+}

@@ -60,3 +60,18 @@ fn sets_without_a_position_leave_the_position_where_it_was() {
     let acked = ack(&queue, &["v", "unknown"]);
     assert_eq!(acked, Acked::default());
 }
+
+#[test]
+fn a_restart_keeps_the_transmitters_own_sets_and_drops_those_made_from_the_log() {
+    let queue = PollQueue::default();
+    queue.push(at(1, &["a"]));
+    queue.push(Batch {
+        position: None,
+        sets: vec![set("v")],
+    });
+    queue.restart();
+    assert_eq!(queue.take(10), (vec![set("v")], false));
+    assert_eq!(queue.unacked(), 1);
+    queue.clear();
+    assert_eq!(queue.unacked(), 0);
+}
