@@ -787,27 +787,35 @@ async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyho
     let (_fleet, ssf) = start().await?;
     let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
     let stream = push_stream(&ssf, &receiver).await?;
-    let subject = json!({ "format": "email", "email": owner_email(PHONE) });
-    let (code, answer) = ssf
-        .call(
-            Method::POST,
-            "/ssf/admin/emit-test",
-            Some(OPS_TOKEN),
-            Some(&json!({ "subject": subject })),
-        )
-        .await?;
+    let riskctl = |token: &str| {
+        let mut command =
+            tokio::process::Command::new(riskgate_tests::binary::artifacts().bin("riskctl"));
+        command.args(["--token", token, "ssf", "emit-test", "--url", &ssf.url]);
+        command.args(["--email", &owner_email(PHONE)]);
+        command
+    };
+    let output = riskctl(OPS_TOKEN).output().await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
     ensure!(
-        code == 200 && answer["streams"] == json!([stream]),
-        "{code} {answer}"
+        output.status.success() && stdout.contains(&stream),
+        "riskctl ssf emit-test: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
     );
+    let subject = json!({ "format": "email", "email": owner_email(PHONE) });
     let test = receiver
         .wait_for("the test event", WAIT, |set| {
             set.name() == "session-revoked" && set.sub_id == subject
         })
         .await?;
+    ensure!(test.txn.is_none(), "a test event has no log position: {test:?}");
     ensure!(
-        test.txn.is_none(),
-        "a test event has no log position: {test:?}"
+        test.body["reason_admin"]["en"].as_str().is_some_and(|reason| reason.contains("test")),
+        "{test:?}"
+    );
+    let refused = riskctl(OKTA_TOKEN).output().await?;
+    ensure!(
+        refused.status.code() == Some(4),
+        "a receiver's token is refused (exit 4): {refused:?}"
     );
     Ok(())
 }
