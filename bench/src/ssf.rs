@@ -47,7 +47,10 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Vec<Goal>> {
     let many = if quick { 5 } else { 100 };
     let mut rows = Vec::new();
     let mut goals = Vec::new();
-    for (streams, goal) in [(1, "SSF push p99, 1 stream"), (many, "SSF push p99, 100 streams")] {
+    for (streams, goal) in [
+        (1, "SSF push p99, 1 stream"),
+        (many, "SSF push p99, 100 streams"),
+    ] {
         let samples = push_latency(streams, flips).await?;
         let p99 = samples.percentile(99.0);
         rows.push(vec![
@@ -108,8 +111,14 @@ async fn push_latency(streams: usize, flips: usize) -> anyhow::Result<Samples> {
     }
     let written = event_times(&fleet).await?;
     let mut samples = Samples::default();
-    for ((_, txn), arrived) in arrivals.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.iter() {
-        let written = written.get(txn).with_context(|| format!("no event at {txn}"))?;
+    for ((_, txn), arrived) in arrivals
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .iter()
+    {
+        let written = written
+            .get(txn)
+            .with_context(|| format!("no event at {txn}"))?;
         samples.push(arrived.duration_since(*written).unwrap_or(Duration::ZERO));
     }
     Ok(samples)
@@ -175,10 +184,7 @@ async fn event_times(fleet: &Fleet) -> anyhow::Result<HashMap<u64, SystemTime>> 
     let mut times = HashMap::new();
     for event in history(fleet).await? {
         let time = event.time.context("an event time")?;
-        let since_epoch = Duration::new(
-            u64::try_from(time.seconds)?,
-            u32::try_from(time.nanos)?,
-        );
+        let since_epoch = Duration::new(u64::try_from(time.seconds)?, u32::try_from(time.nanos)?);
         times.insert(event.position, UNIX_EPOCH + since_epoch);
     }
     ensure!(!times.is_empty(), "no events");

@@ -88,10 +88,19 @@ pub(crate) enum SsfCommand {
     /// transmitter. Needs the transmitter's admin token.
     EmitTest {
         /// The transmitter's base URL; https:// needs --ca-cert.
-        #[arg(long, env = "RISKCTL_SSF_URL", default_value = "https://127.0.0.1:8443")]
+        #[arg(
+            long,
+            env = "RISKCTL_SSF_URL",
+            default_value = "https://127.0.0.1:8443"
+        )]
         url: String,
         /// The subject: a user, by email.
-        #[arg(long, value_name = "EMAIL", required_unless_present = "device", conflicts_with = "device")]
+        #[arg(
+            long,
+            value_name = "EMAIL",
+            required_unless_present = "device",
+            conflicts_with = "device"
+        )]
         email: Option<String>,
         /// The subject: a device, by riskgate device id.
         #[arg(long, value_name = "ID")]
@@ -99,6 +108,17 @@ pub(crate) enum SsfCommand {
         /// Only this stream.
         #[arg(long, value_name = "STREAM_ID")]
         stream: Option<String>,
+    },
+    /// Make a new signing key; the old one stays in the JWKS for the configured overlap, so receivers
+    /// still verify SETs it signed. Needs the transmitter's admin token.
+    RotateKey {
+        /// The transmitter's base URL; https:// needs --ca-cert.
+        #[arg(
+            long,
+            env = "RISKCTL_SSF_URL",
+            default_value = "https://127.0.0.1:8443"
+        )]
+        url: String,
     },
 }
 

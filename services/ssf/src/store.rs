@@ -2,6 +2,12 @@
 //! configuration, status, subjects and delivery position. SETs themselves are never stored: they are
 //! rebuilt from the core's log, which is why the position is enough.
 //!
+//! A stream's progress (its delivery position and poll acknowledgements) changes with every SET a
+//! receiver accepts, so it is also saved apart, in `<id>.progress`, written and renamed but not
+//! `fsync`ed: that survives `kill -9` (the page cache outlives the process), and a power loss can only
+//! take it back to an older position, which means SETs delivered again with the same `jti`, never lost.
+//! At open the newer of the two positions counts (never for a disabled stream, which holds nothing).
+//!
 //! Records are readable by the owner only (a push stream's record holds the receiver's
 //! `authorization_header`). Every save writes a temporary file, `fsync`s it, renames it over the old one and `fsync`s the
 //! directory, so an acknowledged change survives `kill -9` and power loss, and a crash leaves either the
@@ -89,6 +95,35 @@ pub struct StreamRecord {
     pub last_verification: Option<u64>,
 }
 
+/// What `<id>.progress` holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Progress {
+    delivered: Option<Position>,
+    acked: Vec<String>,
+}
+
+/// Takes the progress file's position when it is newer than the record's; an unreadable progress file
+/// (a power loss during its write) is ignored: the record's older position only means redelivery.
+fn apply_progress(record: &mut StreamRecord, path: &Path) {
+    let Some(progress) = fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Progress>(&bytes).ok())
+    else {
+        return;
+    };
+    let Some(delivered) = progress.delivered else {
+        return;
+    };
+    let newer = record
+        .delivered
+        .as_ref()
+        .is_none_or(|saved| saved.position <= delivered.position);
+    if record.status != StreamStatus::Disabled && newer {
+        record.delivered = Some(delivered);
+        record.acked = progress.acked;
+    }
+}
+
 /// The records on disk.
 #[derive(Debug)]
 pub struct StreamStore {
@@ -104,8 +139,9 @@ impl StreamStore {
             let path = entry.map_err(|err| StoreError::new(dir, err))?.path();
             if path.extension().is_some_and(|ext| ext == "json") {
                 let bytes = fs::read(&path).map_err(|err| StoreError::new(&path, err))?;
-                let record = serde_json::from_slice(&bytes)
+                let mut record: StreamRecord = serde_json::from_slice(&bytes)
                     .map_err(|err| StoreError::new(&path, format!("corrupt record: {err}")))?;
+                apply_progress(&mut record, &path.with_extension("progress"));
                 records.push(record);
             }
         }
@@ -133,13 +169,31 @@ impl StreamStore {
         write().map_err(|err| StoreError::new(&path, err))
     }
 
+    /// Writes `record`'s progress (see the module's note: renamed, not `fsync`ed).
+    pub fn save_progress(&self, record: &StreamRecord) -> Result<(), StoreError> {
+        let path = self.path(&record.stream_id).with_extension("progress");
+        let staged = path.with_extension("progress.tmp");
+        let progress = Progress {
+            delivered: record.delivered.clone(),
+            acked: record.acked.clone(),
+        };
+        let bytes = serde_json::to_vec(&progress).map_err(|err| StoreError::new(&path, err))?;
+        let write = || -> std::io::Result<()> {
+            crate::keys::private_file(&staged)?.write_all(&bytes)?;
+            fs::rename(&staged, &path)
+        };
+        write().map_err(|err| StoreError::new(&path, err))
+    }
+
     /// Removes the record of `stream_id` durably.
     pub fn delete(&self, stream_id: &str) -> Result<(), StoreError> {
         let path = self.path(stream_id);
         let remove = || -> std::io::Result<()> {
-            match fs::remove_file(&path) {
-                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
-                _ => {}
+            for file in [path.with_extension("progress"), path.clone()] {
+                match fs::remove_file(&file) {
+                    Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+                    _ => {}
+                }
             }
             File::open(&self.dir)?.sync_all()
         };

@@ -56,16 +56,34 @@ impl StreamHandle {
         self.record.lock().clone()
     }
 
-    /// Changes the record with `change` and saves it; the change stays only if the save succeeded.
+    /// Changes the record with `change` and saves it durably; the change stays only if the save succeeded.
     pub fn update<T>(
         &self,
         store: &StreamStore,
         change: impl FnOnce(&mut StreamRecord) -> T,
     ) -> Result<T, StoreError> {
+        self.change(change, |record| store.save(record))
+    }
+
+    /// Changes the stream's progress (delivery position, acknowledgements) with `change` and saves it as
+    /// progress ([`StreamStore::save_progress`]).
+    pub fn update_progress(
+        &self,
+        store: &StreamStore,
+        change: impl FnOnce(&mut StreamRecord),
+    ) -> Result<(), StoreError> {
+        self.change(change, |record| store.save_progress(record))
+    }
+
+    fn change<T>(
+        &self,
+        change: impl FnOnce(&mut StreamRecord) -> T,
+        save: impl FnOnce(&StreamRecord) -> Result<(), StoreError>,
+    ) -> Result<T, StoreError> {
         let mut record = self.record.lock();
         let mut changed = record.clone();
         let result = change(&mut changed);
-        store.save(&changed)?;
+        save(&changed)?;
         let status = changed.status;
         *record = changed;
         drop(record);

@@ -403,7 +403,7 @@ fn commit(
     acked: Vec<String>,
 ) -> Result<(), Stop> {
     handle
-        .update(&transmitter.store, |record: &mut StreamRecord| {
+        .update_progress(&transmitter.store, |record: &mut StreamRecord| {
             advance(record, Some(position), acked);
         })
         .map_err(|err| Stop::Failed(err.to_string()))
@@ -463,7 +463,7 @@ pub fn acknowledge_poll(
     acked: crate::poll::Acked,
 ) -> Result<(), String> {
     handle
-        .update(&transmitter.store, |record| {
+        .update_progress(&transmitter.store, |record| {
             advance(record, acked.position, acked.still_queued);
         })
         .map_err(|err| err.to_string())

@@ -807,9 +807,14 @@ async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyho
             set.name() == "session-revoked" && set.sub_id == subject
         })
         .await?;
-    ensure!(test.txn.is_none(), "a test event has no log position: {test:?}");
     ensure!(
-        test.body["reason_admin"]["en"].as_str().is_some_and(|reason| reason.contains("test")),
+        test.txn.is_none(),
+        "a test event has no log position: {test:?}"
+    );
+    ensure!(
+        test.body["reason_admin"]["en"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("test")),
         "{test:?}"
     );
     let refused = riskctl(OKTA_TOKEN).output().await?;
@@ -1168,10 +1173,23 @@ async fn a_rotated_key_signs_new_sets_and_the_old_one_stays_in_the_jwks() -> any
     let before = receiver
         .wait_for("a SET with the first key", WAIT, |_| true)
         .await?;
-    let (code, rotated) = ssf
-        .call(Method::POST, "/ssf/admin/rotate-key", Some(OPS_TOKEN), None)
+    let rotated = tokio::process::Command::new(riskgate_tests::binary::artifacts().bin("riskctl"))
+        .args([
+            "--token",
+            OPS_TOKEN,
+            "--json",
+            "ssf",
+            "rotate-key",
+            "--url",
+            &ssf.url,
+        ])
+        .output()
         .await?;
-    ensure!(code == 200, "{code} {rotated}");
+    ensure!(
+        rotated.status.success(),
+        "riskctl ssf rotate-key: {rotated:?}"
+    );
+    let rotated: Value = serde_json::from_slice(&rotated.stdout)?;
     let new_kid = rotated["kid"].as_str().context("kid")?.to_owned();
     ensure!(new_kid != before.kid, "a new key");
     let (_, jwks) = ssf.call(Method::GET, "/ssf/jwks.json", None, None).await?;
@@ -1287,5 +1305,68 @@ async fn past_the_cores_retention_the_stream_says_so_and_sends_the_current_state
             .is_some_and(|reason| reason.contains("retention")),
         "{status}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poll_receivers_set_errors_end_the_sets_delivery_and_show_in_the_status(
+) -> anyhow::Result<()> {
+    let (_fleet, ssf) = start().await?;
+    let config = ssf
+        .create_stream(OKTA_TOKEN, &json!({ "events_requested": all_events() }))
+        .await?;
+    let stream = stream_id(&config)?;
+    let poll_path = format!("/ssf/poll/{stream}");
+    let body = json!({ "stream_id": stream, "state": "s" });
+    let (code, _) = ssf
+        .call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
+        .await?;
+    ensure!(code == 204, "verification: {code}");
+    let (_, answer) = ssf
+        .call(
+            Method::POST,
+            &poll_path,
+            Some(OKTA_TOKEN),
+            Some(&json!({ "maxEvents": 10 })),
+        )
+        .await?;
+    let jti = answer["sets"]
+        .as_object()
+        .and_then(|sets| sets.keys().next().cloned())
+        .with_context(|| format!("a long poll returns the verification SET: {answer}"))?;
+    let errors = json!({
+        "setErrs": { jti.clone(): { "err": "invalid_key", "description": "kid not found" } },
+        "returnImmediately": true,
+    });
+    let (code, answer) = ssf
+        .call(Method::POST, &poll_path, Some(OKTA_TOKEN), Some(&errors))
+        .await?;
+    ensure!(
+        code == 200 && answer["sets"] == json!({}),
+        "a SET reported as failed is not sent again: {answer}"
+    );
+    let (_, status) = ssf
+        .call(
+            Method::GET,
+            &format!("/ssf/status?stream_id={stream}"),
+            Some(OKTA_TOKEN),
+            None,
+        )
+        .await?;
+    ensure!(
+        status["last_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("invalid_key") && error.contains(&jti)),
+        "{status}"
+    );
+    let (code, _) = ssf
+        .call(
+            Method::POST,
+            &poll_path,
+            Some(VIEWER_TOKEN),
+            Some(&json!({})),
+        )
+        .await?;
+    ensure!(code == 404, "another token's poll: {code}");
     Ok(())
 }

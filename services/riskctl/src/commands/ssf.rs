@@ -1,5 +1,6 @@
-//! `riskctl ssf emit-test`: asks the SSF transmitter (riskgate-ssf) for a test event, over its HTTP API
-//! (`POST /ssf/admin/emit-test`), with the same token options as every command.
+//! `riskctl ssf emit-test` and `riskctl ssf rotate-key`: the SSF transmitter's (riskgate-ssf) admin calls
+//! over its HTTP API (`POST /ssf/admin/emit-test`, `POST /ssf/admin/rotate-key`), with the same token
+//! options as every command.
 
 use std::time::Duration;
 
@@ -14,12 +15,32 @@ use crate::{
 
 /// Runs one `ssf` command.
 pub(crate) async fn run(global: &GlobalArgs, command: SsfCommand, json: bool) -> CliResult<()> {
-    let SsfCommand::EmitTest {
-        url,
-        email,
-        device,
-        stream,
-    } = command;
+    match command {
+        SsfCommand::EmitTest {
+            url,
+            email,
+            device,
+            stream,
+        } => emit_test(global, &url, email, device, stream, json).await,
+        SsfCommand::RotateKey { url } => {
+            let answer = post(global, &url, "/ssf/admin/rotate-key", &json!({})).await?;
+            if json {
+                return output::json(&answer);
+            }
+            let kid = answer["kid"].as_str().unwrap_or_default();
+            output::write(&format!("new signing key {kid}\n"))
+        }
+    }
+}
+
+async fn emit_test(
+    global: &GlobalArgs,
+    url: &str,
+    email: Option<String>,
+    device: Option<String>,
+    stream: Option<String>,
+    json: bool,
+) -> CliResult<()> {
     let subject = match (email, device) {
         (Some(email), _) => json!({ "format": "email", "email": email }),
         (None, Some(device)) => json!({
@@ -32,7 +53,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: SsfCommand, json: bool) ->
     if let Some(stream) = stream {
         body["stream_id"] = json!(stream);
     }
-    let answer = post(global, &url, "/ssf/admin/emit-test", &body).await?;
+    let answer = post(global, url, "/ssf/admin/emit-test", &body).await?;
     if json {
         return output::json(&answer);
     }
@@ -54,7 +75,9 @@ async fn post(global: &GlobalArgs, base: &str, path: &str, body: &Value) -> CliR
     if let Some(ca) = ca_pem(global)? {
         let ca = reqwest::Certificate::from_pem(&ca)
             .map_err(|err| CliError::Other(format!("--ca-cert: {}", error_chain(&err))))?;
-        client = client.tls_built_in_root_certs(false).add_root_certificate(ca);
+        client = client
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca);
     }
     let client = client
         .build()
@@ -70,7 +93,10 @@ async fn post(global: &GlobalArgs, base: &str, path: &str, body: &Value) -> CliR
     })?;
     let status = response.status();
     let answer: Value = response.json().await.unwrap_or(Value::Null);
-    let description = answer["description"].as_str().unwrap_or_default().to_owned();
+    let description = answer["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     match status.as_u16() {
         200..=299 => Ok(answer),
         400 => Err(CliError::InvalidArgument(description)),
@@ -83,6 +109,8 @@ async fn post(global: &GlobalArgs, base: &str, path: &str, body: &Value) -> CliR
             message: description,
         }),
         404 => Err(CliError::NotFound(description)),
-        other => Err(CliError::Other(format!("{url} answered {other}: {description}"))),
+        other => Err(CliError::Other(format!(
+            "{url} answered {other}: {description}"
+        ))),
     }
 }

@@ -54,3 +54,40 @@ fn a_corrupt_record_is_an_error_naming_the_file() {
     let err = StreamStore::open(dir.path()).unwrap_err().to_string();
     assert!(err.contains("x.json") && err.contains("corrupt"), "{err}");
 }
+
+#[test]
+fn the_newer_progress_counts_but_never_for_a_disabled_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = StreamStore::open(dir.path()).unwrap();
+    let mut ahead = record("a");
+    store.save(&ahead).unwrap();
+    ahead.delivered = Some(Position {
+        position: 9,
+        cursor: "c9".to_owned(),
+    });
+    ahead.acked = vec!["a.10.0".to_owned()];
+    store.save_progress(&ahead).unwrap();
+    let (_, records) = StreamStore::open(dir.path()).unwrap();
+    assert_eq!(records, vec![ahead.clone()], "the progress file is newer");
+
+    let mut disabled = record("a");
+    disabled.status = StreamStatus::Disabled;
+    disabled.delivered = None;
+    store.save(&disabled).unwrap();
+    let (_, records) = StreamStore::open(dir.path()).unwrap();
+    assert_eq!(records, vec![disabled], "a disabled stream holds nothing");
+
+    std::fs::write(dir.path().join("a.progress"), b"{tor").unwrap();
+    store.save(&record("a")).unwrap();
+    let (_, records) = StreamStore::open(dir.path()).unwrap();
+    assert_eq!(
+        records,
+        vec![record("a")],
+        "a torn progress file falls back to the record"
+    );
+    store.delete("a").unwrap();
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "both files gone"
+    );
+}
