@@ -18,9 +18,8 @@ use anyhow::{ensure, Context as _};
 use axum::{extract::Path, extract::State, http::StatusCode, routing::post, Router};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use riskgate_tests::{
-    api::{device_service_client::DeviceServiceClient, event::Kind, DeviceHistoryRequest},
-    auth::with_token,
-    enforcement::{Fleet, HostTimings, Users, ADMIN_TOKEN},
+    api::event::Kind,
+    enforcement::{Fleet, HostTimings, Users},
     ssf::{SsfProcess, OKTA_TOKEN},
     wait_until,
 };
@@ -79,7 +78,7 @@ async fn push_latency(streams: usize, flips: usize) -> anyhow::Result<Samples> {
     )
     .await?;
     wait_until(FLIP_WITHIN, "the fleet synced", || async {
-        history(&fleet).await.is_ok_and(|events| {
+        fleet.history(FLIPPING).await.is_ok_and(|events| {
             events
                 .iter()
                 .any(|event| matches!(event.kind, Some(Kind::DeviceComplianceChange(_))))
@@ -165,24 +164,10 @@ fn txn_of(jwt: &str) -> Option<u64> {
     claims["txn"].as_str()?.parse().ok()
 }
 
-async fn history(fleet: &Fleet) -> anyhow::Result<Vec<riskgate_tests::api::Event>> {
-    let mut client = DeviceServiceClient::new(fleet.core.channel().await?);
-    let request = DeviceHistoryRequest {
-        device_id: FLIPPING.to_owned(),
-        page_size: 1000,
-        page_token: String::new(),
-    };
-    Ok(client
-        .device_history(with_token(request, ADMIN_TOKEN))
-        .await?
-        .into_inner()
-        .events)
-}
-
 /// When the core wrote each of the flipping device's events.
 async fn event_times(fleet: &Fleet) -> anyhow::Result<HashMap<u64, SystemTime>> {
     let mut times = HashMap::new();
-    for event in history(fleet).await? {
+    for event in fleet.history(FLIPPING).await? {
         let time = event.time.context("an event time")?;
         let since_epoch = Duration::new(u64::try_from(time.seconds)?, u32::try_from(time.nanos)?);
         times.insert(event.position, UNIX_EPOCH + since_epoch);

@@ -14,7 +14,8 @@ use crate::{
     admin::{compliance_connector, compliance_policy, compliant_only_resource},
     api::{
         connector_service_client::ConnectorServiceClient,
-        policy_service_client::PolicyServiceClient, Connector, CreateConnectorRequest, ThreatLevel,
+        device_service_client::DeviceServiceClient, policy_service_client::PolicyServiceClient,
+        Connector, CreateConnectorRequest, ThreatLevel,
     },
     auth::{token_entry, with_token},
     binary::artifacts,
@@ -126,6 +127,20 @@ impl Fleet {
             dir,
             _host: host,
         })
+    }
+
+    /// The first 1,000 events of `device` in the core's log, read with the admin token.
+    pub async fn history(&self, device: &str) -> anyhow::Result<Vec<crate::api::Event>> {
+        let request = crate::api::DeviceHistoryRequest {
+            device_id: device.to_owned(),
+            page_size: 1000,
+            page_token: String::new(),
+        };
+        Ok(DeviceServiceClient::new(self.core.channel().await?)
+            .device_history(with_token(request, ADMIN_TOKEN))
+            .await?
+            .into_inner()
+            .events)
     }
 
     /// Opens a HIGH Lookout threat (a trojan) on `device` in the simulator; returns the threat id.

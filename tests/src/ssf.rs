@@ -149,6 +149,31 @@ impl SsfProcess {
         Ok((status, body))
     }
 
+    /// `GET path` as `token`.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// `POST path` with a JSON `body` as `token`.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<(u16, Value)> {
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    /// The stream's status document, as `token` sees it.
+    pub async fn status(&self, token: &str, stream_id: &str) -> anyhow::Result<Value> {
+        let (code, status) = self
+            .get(&format!("/ssf/status?stream_id={stream_id}"), Some(token))
+            .await?;
+        anyhow::ensure!(code == 200, "status of {stream_id}: {code} {status}");
+        Ok(status)
+    }
+
     /// Creates a stream as `token`; the configuration the transmitter answers.
     pub async fn create_stream(&self, token: &str, body: &Value) -> anyhow::Result<Value> {
         let (status, config) = self

@@ -9,10 +9,7 @@ use std::{collections::BTreeSet, time::Duration};
 use anyhow::{ensure, Context as _};
 use reqwest::Method;
 use riskgate_tests::{
-    api::{
-        device_service_client::DeviceServiceClient, event::Kind, Decision, DeviceHistoryRequest,
-        Event,
-    },
+    api::{device_service_client::DeviceServiceClient, event::Kind, Decision, Event},
     auth::with_token,
     enforcement::{owner_email, Fleet, HostTimings, Users, ADMIN_TOKEN},
     ssf::{
@@ -83,17 +80,7 @@ fn stream_id(config: &Value) -> anyhow::Result<String> {
 
 /// The device's events in the core's log.
 async fn history(fleet: &Fleet, device: &str) -> anyhow::Result<Vec<Event>> {
-    let mut client = DeviceServiceClient::new(fleet.core.channel().await?);
-    let request = DeviceHistoryRequest {
-        device_id: device.to_owned(),
-        page_size: 1000,
-        page_token: String::new(),
-    };
-    Ok(client
-        .device_history(with_token(request, ADMIN_TOKEN))
-        .await?
-        .into_inner()
-        .events)
+    fleet.history(device).await
 }
 
 /// CAEP's level for riskgate's: SECURED and LOW are both LOW; 0 is no level yet.
@@ -289,10 +276,7 @@ async fn poll_delivers_and_unacknowledged_sets_come_again() -> anyhow::Result<()
     let poll = |body: Value| {
         let path = path.clone();
         let ssf = &ssf;
-        async move {
-            ssf.call(Method::POST, &path, Some(OKTA_TOKEN), Some(&body))
-                .await
-        }
+        async move { ssf.post(&path, Some(OKTA_TOKEN), &body).await }
     };
     wait_until(WAIT, "a poll returns a SET", || async {
         let answer = poll(json!({ "maxEvents": 1, "returnImmediately": true })).await;
@@ -361,14 +345,7 @@ async fn a_paused_stream_holds_its_events_and_delivers_them_in_order_when_enable
         about(&receiver.sets(), PHONE).is_empty(),
         "nothing is delivered while paused"
     );
-    let (_, status) = ssf
-        .call(
-            Method::GET,
-            &format!("/ssf/status?stream_id={stream}"),
-            Some(OKTA_TOKEN),
-            None,
-        )
-        .await?;
+    let status = ssf.status(OKTA_TOKEN, &stream).await?;
     ensure!(status["status"] == "paused", "{status}");
 
     ssf.set_status(OKTA_TOKEN, &stream, "enabled").await?;
@@ -475,9 +452,7 @@ async fn verification_events_arrive_and_asking_again_too_soon_is_429() -> anyhow
     let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
     let stream = push_stream(&ssf, &receiver).await?;
     let body = json!({ "stream_id": stream, "state": "VGhpcyBpcyBhIHRlc3Q" });
-    let (status, _) = ssf
-        .call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
-        .await?;
+    let (status, _) = ssf.post("/ssf/verify", Some(OKTA_TOKEN), &body).await?;
     ensure!(status == 204, "verification accepted: {status}");
     let verification = receiver
         .wait_for("the verification event", WAIT, |set| {
@@ -492,9 +467,7 @@ async fn verification_events_arrive_and_asking_again_too_soon_is_429() -> anyhow
         verification.sub_id == json!({ "format": "opaque", "id": stream }),
         "{verification:?}"
     );
-    let (status, answer) = ssf
-        .call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
-        .await?;
+    let (status, answer) = ssf.post("/ssf/verify", Some(OKTA_TOKEN), &body).await?;
     ensure!(status == 429, "too soon: {status} {answer}");
     Ok(())
 }
@@ -536,26 +509,14 @@ async fn a_second_receiver_can_neither_read_nor_change_the_first_ones_stream() -
             "{method} {path} by another receiver: {code} {answer}"
         );
     }
-    let (_, listed) = ssf
-        .call(Method::GET, "/ssf/streams", Some(KEYCLOAK_TOKEN), None)
-        .await?;
+    let (_, listed) = ssf.get("/ssf/streams", Some(KEYCLOAK_TOKEN)).await?;
     ensure!(listed == json!([]), "another receiver lists none: {listed}");
     let (code, _) = ssf
-        .call(
-            Method::GET,
-            &format!("/ssf/streams{query}"),
-            Some(OKTA_TOKEN),
-            None,
-        )
+        .get(&format!("/ssf/streams{query}"), Some(OKTA_TOKEN))
         .await?;
     ensure!(code == 200, "the owner still has it");
     let (code, _) = ssf
-        .call(
-            Method::GET,
-            &format!("/ssf/streams{query}"),
-            Some(OPS_TOKEN),
-            None,
-        )
+        .get(&format!("/ssf/streams{query}"), Some(OPS_TOKEN))
         .await?;
     ensure!(code == 200, "an admin sees every stream");
     Ok(())
@@ -926,12 +887,7 @@ async fn removed_subjects_are_not_delivered_until_added_again() -> anyhow::Resul
     let stream = push_stream(&ssf, &receiver).await?;
     let subject = json!({ "stream_id": stream, "subject": { "format": "email", "email": owner_email(PHONE) } });
     let (code, answer) = ssf
-        .call(
-            Method::POST,
-            "/ssf/subjects:remove",
-            Some(OKTA_TOKEN),
-            Some(&subject),
-        )
+        .post("/ssf/subjects:remove", Some(OKTA_TOKEN), &subject)
         .await?;
     ensure!(code == 204, "{code} {answer}");
     fleet.infect(PHONE).await?;
@@ -950,12 +906,7 @@ async fn removed_subjects_are_not_delivered_until_added_again() -> anyhow::Resul
     );
 
     let (code, answer) = ssf
-        .call(
-            Method::POST,
-            "/ssf/subjects:add",
-            Some(OKTA_TOKEN),
-            Some(&subject),
-        )
+        .post("/ssf/subjects:add", Some(OKTA_TOKEN), &subject)
         .await?;
     ensure!(code == 200, "{code} {answer}");
     fleet.remediate(PHONE).await?;
@@ -971,9 +922,7 @@ async fn removed_subjects_are_not_delivered_until_added_again() -> anyhow::Resul
 async fn with_default_subjects_none_only_added_subjects_are_delivered() -> anyhow::Result<()> {
     let fleet = Fleet::start(3, HostTimings::Fast, Users::None).await?;
     let ssf = SsfProcess::start(&fleet.core.url(), "default_subjects = \"NONE\"").await?;
-    let (_, metadata) = ssf
-        .call(Method::GET, "/.well-known/ssf-configuration", None, None)
-        .await?;
+    let (_, metadata) = ssf.get("/.well-known/ssf-configuration", None).await?;
     ensure!(metadata["default_subjects"] == "NONE", "{metadata}");
     let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
     let stream = push_stream(&ssf, &receiver).await?;
@@ -981,12 +930,7 @@ async fn with_default_subjects_none_only_added_subjects_are_delivered() -> anyho
         json!({ "format": "complex", "device": { "format": "opaque", "id": OTHER_PHONE } });
     let body = json!({ "stream_id": stream, "subject": device, "verified": true });
     let (code, answer) = ssf
-        .call(
-            Method::POST,
-            "/ssf/subjects:add",
-            Some(OKTA_TOKEN),
-            Some(&body),
-        )
+        .post("/ssf/subjects:add", Some(OKTA_TOKEN), &body)
         .await?;
     ensure!(code == 200, "{code} {answer}");
     fleet.infect(PHONE).await?;
@@ -1077,11 +1021,9 @@ async fn update_and_replace_change_what_is_delivered() -> anyhow::Result<()> {
         .await?;
     ensure!(code == 204, "deleted: {code}");
     let (code, _) = ssf
-        .call(
-            Method::GET,
+        .get(
             &format!("/ssf/streams?stream_id={stream}"),
             Some(OKTA_TOKEN),
-            None,
         )
         .await?;
     ensure!(code == 404, "gone: {code}");
@@ -1095,29 +1037,15 @@ async fn a_receivers_400_is_shown_in_the_status_and_not_retried() -> anyhow::Res
     let stream = push_stream(&ssf, &receiver).await?;
     fleet.infect(PHONE).await?;
     wait_until(WAIT, "the status shows the receiver's refusal", || async {
-        let answer = ssf
-            .call(
-                Method::GET,
-                &format!("/ssf/status?stream_id={stream}"),
-                Some(OKTA_TOKEN),
-                None,
-            )
-            .await;
-        answer.is_ok_and(|(_, body)| {
+        let answer = ssf.status(OKTA_TOKEN, &stream).await;
+        answer.is_ok_and(|body| {
             body["last_error"]
                 .as_str()
                 .is_some_and(|error| error.contains("invalid_request"))
         })
     })
     .await?;
-    let (_, status) = ssf
-        .call(
-            Method::GET,
-            &format!("/ssf/status?stream_id={stream}"),
-            Some(OKTA_TOKEN),
-            None,
-        )
-        .await?;
+    let status = ssf.status(OKTA_TOKEN, &stream).await?;
     ensure!(
         status["status"] == "enabled",
         "a refusal does not stop the stream: {status}"
@@ -1137,8 +1065,7 @@ async fn push_honours_429_and_retry_after() -> anyhow::Result<()> {
         Receiver::push_with(&ssf, OKTA_AUDIENCE, "127.0.0.1:0", &["--throttle", "1"]).await?;
     let stream = push_stream(&ssf, &receiver).await?;
     let body = json!({ "stream_id": stream });
-    ssf.call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
-        .await?;
+    ssf.post("/ssf/verify", Some(OKTA_TOKEN), &body).await?;
     let verification = receiver
         .wait_for("the verification after the 429", WAIT, |set| {
             set.name() == "verification"
@@ -1163,13 +1090,8 @@ async fn a_rotated_key_signs_new_sets_and_the_old_one_stays_in_the_jwks() -> any
     let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
     push_stream(&ssf, &receiver).await?;
     let subject = json!({ "subject": { "format": "email", "email": "someone@corp.example" } });
-    ssf.call(
-        Method::POST,
-        "/ssf/admin/emit-test",
-        Some(OPS_TOKEN),
-        Some(&subject),
-    )
-    .await?;
+    ssf.post("/ssf/admin/emit-test", Some(OPS_TOKEN), &subject)
+        .await?;
     let before = receiver
         .wait_for("a SET with the first key", WAIT, |_| true)
         .await?;
@@ -1192,7 +1114,7 @@ async fn a_rotated_key_signs_new_sets_and_the_old_one_stays_in_the_jwks() -> any
     let rotated: Value = serde_json::from_slice(&rotated.stdout)?;
     let new_kid = rotated["kid"].as_str().context("kid")?.to_owned();
     ensure!(new_kid != before.kid, "a new key");
-    let (_, jwks) = ssf.call(Method::GET, "/ssf/jwks.json", None, None).await?;
+    let (_, jwks) = ssf.get("/ssf/jwks.json", None).await?;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .into_iter()
@@ -1203,13 +1125,8 @@ async fn a_rotated_key_signs_new_sets_and_the_old_one_stays_in_the_jwks() -> any
         kids.contains(&before.kid.as_str()) && kids.contains(&new_kid.as_str()),
         "both keys: {kids:?}"
     );
-    ssf.call(
-        Method::POST,
-        "/ssf/admin/emit-test",
-        Some(OPS_TOKEN),
-        Some(&subject),
-    )
-    .await?;
+    ssf.post("/ssf/admin/emit-test", Some(OPS_TOKEN), &subject)
+        .await?;
     receiver
         .wait_for(
             "a SET with the new key, verified after fetching the JWKS again",
@@ -1291,14 +1208,7 @@ async fn past_the_cores_retention_the_stream_says_so_and_sends_the_current_state
             })
             .await?;
     }
-    let (_, status) = ssf
-        .call(
-            Method::GET,
-            &format!("/ssf/status?stream_id={stream}"),
-            Some(OKTA_TOKEN),
-            None,
-        )
-        .await?;
+    let status = ssf.status(OKTA_TOKEN, &stream).await?;
     ensure!(
         status["reason"]
             .as_str()
@@ -1318,9 +1228,7 @@ async fn a_poll_receivers_set_errors_end_the_sets_delivery_and_show_in_the_statu
     let stream = stream_id(&config)?;
     let poll_path = format!("/ssf/poll/{stream}");
     let body = json!({ "stream_id": stream, "state": "s" });
-    let (code, _) = ssf
-        .call(Method::POST, "/ssf/verify", Some(OKTA_TOKEN), Some(&body))
-        .await?;
+    let (code, _) = ssf.post("/ssf/verify", Some(OKTA_TOKEN), &body).await?;
     ensure!(code == 204, "verification: {code}");
     let (_, answer) = ssf
         .call(
@@ -1338,21 +1246,12 @@ async fn a_poll_receivers_set_errors_end_the_sets_delivery_and_show_in_the_statu
         "setErrs": { jti.clone(): { "err": "invalid_key", "description": "kid not found" } },
         "returnImmediately": true,
     });
-    let (code, answer) = ssf
-        .call(Method::POST, &poll_path, Some(OKTA_TOKEN), Some(&errors))
-        .await?;
+    let (code, answer) = ssf.post(&poll_path, Some(OKTA_TOKEN), &errors).await?;
     ensure!(
         code == 200 && answer["sets"] == json!({}),
         "a SET reported as failed is not sent again: {answer}"
     );
-    let (_, status) = ssf
-        .call(
-            Method::GET,
-            &format!("/ssf/status?stream_id={stream}"),
-            Some(OKTA_TOKEN),
-            None,
-        )
-        .await?;
+    let status = ssf.status(OKTA_TOKEN, &stream).await?;
     ensure!(
         status["last_error"]
             .as_str()
