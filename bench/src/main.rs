@@ -13,6 +13,7 @@ mod ingest;
 mod load;
 mod scale;
 mod seed;
+mod ssf;
 mod stats;
 mod subscribe;
 mod summary;
@@ -45,7 +46,9 @@ enum Bench {
     Scale,
     /// Envoy ext_authz Check against the echo, and the time from a vendor event to Envoy's 403 and back.
     Gateway,
-    /// Every benchmark, then the goals (issues #9 and #17).
+    /// SSF push latency, from the core's commit to a receiver, with 1 and with 100 streams.
+    Ssf,
+    /// Every benchmark, then the goals (issues #9, #17 and #18).
     All,
     /// Serves the echo RPC of the `check` benchmark and prints `READY grpc=ADDR` (started by the harness).
     #[command(hide = true)]
@@ -69,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         Bench::Subscribe => subscribe::run(quick).await?,
         Bench::Scale => scale::run(quick, args.devices).await?,
         Bench::Gateway => gateway::run(quick).await?,
+        Bench::Ssf => ssf::run(quick).await?,
         Bench::All => {
             let mut goals = check::run(quick).await?;
             goals.extend(decide::run(quick)?);
@@ -76,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
             goals.extend(subscribe::run(quick).await?);
             goals.extend(scale::run(quick, args.devices).await?);
             goals.extend(gateway::run(quick).await?);
+            goals.extend(ssf::run(quick).await?);
             goals
         }
     };

@@ -36,7 +36,8 @@ fn all_quick_runs_every_benchmark_and_prints_its_ratio() {
         "ratio ext_authz/echo at 100 in flight",
         "### Enforcement: from the simulator's vendor event to the status Envoy returns",
         "time to block p99",
-        "### Goals of issues #9 and #17 (QUICK MODE",
+        "### SSF push: from the core's commit to the receiver's 202",
+        "### Goals of issues #9, #17 and #18 (QUICK MODE",
     ] {
         assert!(
             stdout.contains(expected),
@@ -47,6 +48,7 @@ fn all_quick_runs_every_benchmark_and_prints_its_ratio() {
         .lines()
         .filter(|line| line.ends_with("| MET |") || line.ends_with("| MISSED |"))
         .count();
-    // Issue #9's eight goals and issue #17's three (ext_authz Check vs echo, time to block, time to restore).
-    assert_eq!(verdicts, 11, "expected 11 goals in the summary\n{stdout}");
+    // Issue #9's eight goals, issue #17's three (ext_authz Check vs echo, time to block, time to restore)
+    // and issue #18's two (SSF push p99 with 1 and with 100 streams).
+    assert_eq!(verdicts, 13, "expected 13 goals in the summary\n{stdout}");
 }

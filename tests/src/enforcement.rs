@@ -14,7 +14,8 @@ use crate::{
     admin::{compliance_connector, compliance_policy, compliant_only_resource},
     api::{
         connector_service_client::ConnectorServiceClient,
-        policy_service_client::PolicyServiceClient, Connector, CreateConnectorRequest, ThreatLevel,
+        device_service_client::DeviceServiceClient, policy_service_client::PolicyServiceClient,
+        Connector, CreateConnectorRequest, ThreatLevel,
     },
     auth::{token_entry, with_token},
     binary::artifacts,
@@ -31,6 +32,8 @@ pub const ADMIN_TOKEN: &str = "enforcement-admin-token";
 pub const GATEWAY_TOKEN: &str = "enforcement-gateway-token";
 /// The Lookout connector host's token.
 pub const LOOKOUT_TOKEN: &str = "enforcement-lookout-host-token";
+/// The SSF transmitter's token for the core (`subscriber` and `reader`).
+pub const SSF_CORE_TOKEN: &str = "enforcement-ssf-token";
 /// How device certificates name the device; the core's `gateway.device_principal`.
 pub const PRINCIPAL_PATTERN: &str = "spiffe://riskgate.test/device/{id}";
 /// The path a device asks for through Envoy.
@@ -80,34 +83,117 @@ pub struct Setup<'a> {
     pub within: Duration,
 }
 
-/// The running enforcement path.
+/// The fleet side of the path without a gateway: the simulator, the core with its policy, and the
+/// Lookout plugin in a connector host. The SSF transmitter's tests follow this core.
 #[derive(Debug)]
-pub struct Enforced {
+pub struct Fleet {
     /// The vendor simulator.
     pub sim: SimProcess,
     /// The core.
     pub core: CoreProcess,
+    /// The directory of the core's data and configuration.
+    pub dir: tempfile::TempDir,
+    _host: ChildProcess,
+}
+
+impl Fleet {
+    /// Starts the simulator with `fleet` devices, the core (with `users`' gateway settings) and the
+    /// Lookout connector host.
+    pub async fn start(fleet: u32, timings: HostTimings, users: Users) -> anyhow::Result<Self> {
+        Self::start_with(fleet, timings, users, &[]).await
+    }
+
+    /// [`Fleet::start`] with more flags for the core (`--retention-max-events 10`).
+    pub async fn start_with(
+        fleet: u32,
+        timings: HostTimings,
+        users: Users,
+        core_flags: &[&str],
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let fleet = fleet.to_string();
+        let sim = SimProcess::start(&["--fleet", &fleet, "--seed", "11"]).await?;
+        let config = dir.path().join("riskgate.toml");
+        std::fs::write(&config, core_config(users))?;
+        let config = config.to_string_lossy().into_owned();
+        let mut flags = vec!["--config", config.as_str()];
+        flags.extend_from_slice(core_flags);
+        let core = CoreProcess::try_start(&dir.path().join("data"), &flags).await?;
+        set_up_policy(&core).await?;
+        let host = start_lookout_host(&core, &sim, dir.path(), timings)?;
+        Ok(Self {
+            sim,
+            core,
+            dir,
+            _host: host,
+        })
+    }
+
+    /// The first 1,000 events of `device` in the core's log, read with the admin token.
+    pub async fn history(&self, device: &str) -> anyhow::Result<Vec<crate::api::Event>> {
+        let request = crate::api::DeviceHistoryRequest {
+            device_id: device.to_owned(),
+            page_size: 1000,
+            page_token: String::new(),
+        };
+        Ok(DeviceServiceClient::new(self.core.channel().await?)
+            .device_history(with_token(request, ADMIN_TOKEN))
+            .await?
+            .into_inner()
+            .events)
+    }
+
+    /// Opens a HIGH Lookout threat (a trojan) on `device` in the simulator; returns the threat id.
+    pub async fn infect(&self, device: &str) -> anyhow::Result<String> {
+        let answer = self
+            .sim
+            .admin(
+                "infect",
+                json!({"device": device, "vendor": "lookout", "severity": "HIGH", "classification": "TROJAN"}),
+            )
+            .await?;
+        answer["lookout_threat"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the simulator names the Lookout threat")
+    }
+
+    /// Resolves every open Lookout threat of `device` in the simulator.
+    pub async fn remediate(&self, device: &str) -> anyhow::Result<()> {
+        self.sim
+            .admin("remediate", json!({"device": device, "vendor": "lookout"}))
+            .await
+            .map(drop)
+    }
+}
+
+/// The running enforcement path.
+#[derive(Debug)]
+pub struct Enforced {
+    /// The simulator, the core and the connector host.
+    pub fleet: Fleet,
     /// Envoy and the sample app.
     pub envoy: EnvoyProcess,
     /// The test identity provider, with [`Users::JwtEmail`].
     pub idp: Option<JwtIssuer>,
-    _host: ChildProcess,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Enforced {
+    type Target = Fleet;
+
+    fn deref(&self) -> &Fleet {
+        &self.fleet
+    }
 }
 
 impl Enforced {
     /// Starts everything as `setup` says and waits until its ready devices get 200 through Envoy.
     pub async fn start(setup: Setup<'_>) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let fleet = setup.fleet.to_string();
-        let sim = SimProcess::start(&["--fleet", &fleet, "--seed", "11"]).await?;
-        let config = dir.path().join("riskgate.toml");
-        std::fs::write(&config, core_config(setup.users))?;
-        let config = config.to_string_lossy().into_owned();
-        let core = CoreProcess::try_start(&dir.path().join("data"), &["--config", &config]).await?;
-        set_up_policy(&core).await?;
-        let host = start_lookout_host(&core, &sim, dir.path(), setup.timings)?;
-        let gateway = core.gateway_addr().context("the core's gateway listener")?;
+        let fleet = Fleet::start(setup.fleet, setup.timings, setup.users).await?;
+        let gateway = fleet
+            .core
+            .gateway_addr()
+            .context("the core's gateway listener")?;
         let idp = match setup.users {
             Users::None => None,
             Users::JwtEmail => Some(JwtIssuer::generate(IDP_ISSUER)?),
@@ -117,14 +203,7 @@ impl Enforced {
             jwks: idp.jwks(),
         });
         let envoy = EnvoyProcess::start(gateway, GATEWAY_TOKEN, &["exchange"], jwt).await?;
-        let enforced = Self {
-            sim,
-            core,
-            envoy,
-            idp,
-            _host: host,
-            _dir: dir,
-        };
+        let enforced = Self { fleet, envoy, idp };
         for device in setup.ready_devices {
             enforced
                 .wait_for_status(device, 200, "the synced, secure fleet", setup.within)
@@ -195,29 +274,6 @@ impl Enforced {
         let last = last.into_inner().expect("not poisoned");
         waited.with_context(|| format!("the last answer: {last}"))
     }
-
-    /// Opens a HIGH Lookout threat (a trojan) on `device` in the simulator; returns the threat id.
-    pub async fn infect(&self, device: &str) -> anyhow::Result<String> {
-        let answer = self
-            .sim
-            .admin(
-                "infect",
-                json!({"device": device, "vendor": "lookout", "severity": "HIGH", "classification": "TROJAN"}),
-            )
-            .await?;
-        answer["lookout_threat"]
-            .as_str()
-            .map(str::to_owned)
-            .context("the simulator names the Lookout threat")
-    }
-
-    /// Resolves every open Lookout threat of `device` in the simulator.
-    pub async fn remediate(&self, device: &str) -> anyhow::Result<()> {
-        self.sim
-            .admin("remediate", json!({"device": device, "vendor": "lookout"}))
-            .await
-            .map(drop)
-    }
 }
 
 fn core_config(users: Users) -> String {
@@ -226,10 +282,11 @@ fn core_config(users: Users) -> String {
         Users::JwtEmail => format!("user_claim = \"{JWT_PAYLOAD}.email\"\n"),
     };
     format!(
-        "{}{}{}[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{PRINCIPAL_PATTERN}\"\n{user_claim}",
+        "{}{}{}{}[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{PRINCIPAL_PATTERN}\"\n{user_claim}",
         token_entry("ops", ADMIN_TOKEN, &["admin"]),
         token_entry("envoy", GATEWAY_TOKEN, &["gateway"]),
         token_entry("lookout-host", LOOKOUT_TOKEN, &["connector:lookout"]),
+        token_entry("ssf", SSF_CORE_TOKEN, &["subscriber", "reader"]),
     )
 }
 

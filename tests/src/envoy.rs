@@ -35,7 +35,7 @@ pub fn envoy_binary() -> anyhow::Result<&'static Path> {
 }
 
 /// `<target>/tools`: beside the profile directories cargo builds into.
-fn tools_dir() -> PathBuf {
+pub fn tools_dir() -> PathBuf {
     let core = artifacts().bin("riskgate-core");
     core.parent()
         .and_then(Path::parent)

@@ -17,6 +17,7 @@
 //!   vendor-cloud simulator) with captured output, for the plugin and host test suites;
 //! - [`enforcement`] starts the whole enforcement path (simulator, core, Lookout host, Envoy);
 //! - [`envoy`] runs a real Envoy in front of sample apps, asking a core's gateway listener;
+//! - [`ssf`] runs the SSF transmitter and an independent Python receiver;
 //! - [`auth`] writes `[[tokens]]` entries and puts bearer tokens on requests.
 
 // test code: the harness fails loudly where a test cannot go on.
@@ -35,6 +36,7 @@ pub mod metrics;
 pub mod process;
 pub mod raw;
 pub mod rpc;
+pub mod ssf;
 pub mod vendor_sim;
 pub mod wait;
 

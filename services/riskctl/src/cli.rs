@@ -75,6 +75,51 @@ pub(crate) enum Command {
     Check(CheckCommand),
     /// Follow changes live, one line per event; resumable with --cursor-file.
     Watch(WatchArgs),
+    /// The Shared Signals transmitter (riskgate-ssf, docs/ssf.md), over HTTP(S) with its admin token.
+    #[command(subcommand)]
+    Ssf(SsfCommand),
+}
+
+/// `riskctl ssf ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SsfCommand {
+    /// Send a test event for a subject to every stream that carries it (or to --stream): a
+    /// session-revoked whose reason says it is a test, as the OpenID conformance suite asks of a
+    /// transmitter. Needs the transmitter's admin token.
+    EmitTest {
+        /// The transmitter's base URL; https:// needs --ca-cert.
+        #[arg(
+            long,
+            env = "RISKCTL_SSF_URL",
+            default_value = "https://127.0.0.1:8443"
+        )]
+        url: String,
+        /// The subject: a user, by email.
+        #[arg(
+            long,
+            value_name = "EMAIL",
+            required_unless_present = "device",
+            conflicts_with = "device"
+        )]
+        email: Option<String>,
+        /// The subject: a device, by riskgate device id.
+        #[arg(long, value_name = "ID")]
+        device: Option<String>,
+        /// Only this stream.
+        #[arg(long, value_name = "STREAM_ID")]
+        stream: Option<String>,
+    },
+    /// Make a new signing key; the old one stays in the JWKS for the configured overlap, so receivers
+    /// still verify SETs it signed. Needs the transmitter's admin token.
+    RotateKey {
+        /// The transmitter's base URL; https:// needs --ca-cert.
+        #[arg(
+            long,
+            env = "RISKCTL_SSF_URL",
+            default_value = "https://127.0.0.1:8443"
+        )]
+        url: String,
+    },
 }
 
 /// `riskctl devices ...`

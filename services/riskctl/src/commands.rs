@@ -4,6 +4,7 @@ mod check;
 mod connectors;
 mod devices;
 mod policies;
+mod ssf;
 mod watch;
 
 use crate::{
@@ -17,6 +18,10 @@ pub(crate) async fn run(cli: Cli) -> CliResult<()> {
     let json = cli.global.json;
     // Files are read before connecting, so a bad file is reported even when the server is down.
     let prepared = policies::prepare(&cli.command)?;
+    if let Command::Ssf(command) = cli.command {
+        // The transmitter is not the core: no gRPC connection.
+        return ssf::run(&cli.global, command, json).await;
+    }
     let conn = Connection::open(&cli.global).await?;
     match cli.command {
         Command::Devices(command) => devices::run(&conn, command, json).await,
@@ -24,5 +29,6 @@ pub(crate) async fn run(cli: Cli) -> CliResult<()> {
         Command::Policies(command) => policies::run(&conn, command, prepared, json).await,
         Command::Check(command) => check::run(&conn, command, json).await,
         Command::Watch(args) => watch::run(&conn, args, json).await,
+        Command::Ssf(_) => Ok(()),
     }
 }

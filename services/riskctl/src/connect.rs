@@ -123,6 +123,16 @@ impl Connection {
     }
 }
 
+/// The `Authorization` header value for HTTP APIs (the SSF transmitter), from the same token options.
+pub(crate) fn bearer_header(global: &GlobalArgs) -> CliResult<Option<String>> {
+    Ok(resolve_token(global)?.and_then(|value| value.to_str().ok().map(str::to_owned)))
+}
+
+/// The CA of --ca-cert, PEM, checked to be one.
+pub(crate) fn ca_pem(global: &GlobalArgs) -> CliResult<Option<Vec<u8>>> {
+    global.ca_cert.as_deref().map(read_pem).transpose()
+}
+
 /// The token: --token, else --token-file, else `RISKCTL_TOKEN`, else none.
 fn resolve_token(global: &GlobalArgs) -> CliResult<Option<MetadataValue<Ascii>>> {
     let (token, source) = if let Some(token) = &global.token {

@@ -166,7 +166,7 @@ async fn forged_riskgate_headers_change_nothing() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_riskgate_stopped_envoy_refuses_every_request() -> anyhow::Result<()> {
     let mut enforced = start().await?;
-    enforced.core.terminate().await?;
+    enforced.fleet.core.terminate().await?;
     let (status, body) = enforced.exchange(PHONE, &[]).await?;
     assert_eq!(
         status, 503,

@@ -22,5 +22,6 @@ mod policy_time;
 mod query;
 mod reflection;
 mod replay;
+mod ssf;
 mod support;
 mod wire;

@@ -1,0 +1,176 @@
+//! The transmitter's connection to the core: `RiskStream.Subscribe` from a cursor (the public API any
+//! subscriber uses) and `DeviceService.GetDevice` for a device's owner, which events do not carry. The
+//! token needs the core roles `subscriber` and `reader`.
+//!
+//! Owners are cached per device and looked up again after each report about the device, since a report
+//! may change the owner.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use parking_lot::Mutex;
+use riskgate_proto::v1::{
+    device_service_client::DeviceServiceClient, risk_stream_client::RiskStreamClient,
+    subscribe_response::Message, EventKind, GetDeviceRequest, SubscribeRequest, SubscribeResponse,
+    SubscriptionFilter,
+};
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    service::{interceptor::InterceptedService, Interceptor},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
+    Code, Request, Status, Streaming,
+};
+
+/// Adds the transmitter's bearer token to every call.
+#[derive(Debug, Clone)]
+pub struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for BearerToken {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Authed = InterceptedService<Channel, BearerToken>;
+
+/// The core, as the transmitter sees it.
+#[derive(Debug, Clone)]
+pub struct Core {
+    channel: Channel,
+    token: BearerToken,
+    owners: Arc<Mutex<HashMap<String, Owner>>>,
+}
+
+#[derive(Debug, Clone)]
+struct Owner {
+    /// The position of the device's latest report when it was looked up.
+    as_of: u64,
+    user: Option<String>,
+}
+
+/// A device id no device has, for [`Core::head`].
+const HEAD_PROBE_DEVICE: &str = "riskgate-ssf.head-probe.no-such-device";
+
+/// What the transmitter asks the core for: reports (risk-level-change), compliance changes and access
+/// decision flips.
+pub const KINDS: [EventKind; 3] = [
+    EventKind::DeviceReported,
+    EventKind::DeviceComplianceChange,
+    EventKind::AccessDecisionChange,
+];
+
+impl Core {
+    /// A lazily connecting client of the core at `url`, sending `token`, trusting `ca_pem` for https.
+    pub fn new(url: &str, token: Option<&str>, ca_pem: Option<Vec<u8>>) -> Result<Core, String> {
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|err| format!("core.url {url:?}: {err}"))?
+            .connect_timeout(Duration::from_secs(5))
+            .http2_keep_alive_interval(Duration::from_secs(30));
+        if let Some(ca_pem) = ca_pem {
+            endpoint = endpoint
+                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)))
+                .map_err(|err| format!("core.ca_file: {err}"))?;
+        }
+        let token = token
+            .map(|token| format!("Bearer {}", token.trim()).parse())
+            .transpose()
+            .map_err(|_| "core.token_file: the token is not printable ASCII".to_owned())?;
+        Ok(Core {
+            channel: endpoint.connect_lazy(),
+            token: BearerToken(token),
+            owners: Arc::default(),
+        })
+    }
+
+    fn authed(&self) -> Authed {
+        InterceptedService::new(self.channel.clone(), self.token.clone())
+    }
+
+    /// Subscribes after `cursor`, or from a snapshot without one.
+    pub async fn subscribe(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<Streaming<SubscribeResponse>, Status> {
+        let request = SubscribeRequest {
+            filter: Some(SubscriptionFilter {
+                kinds: KINDS.iter().map(|kind| *kind as i32).collect(),
+                ..SubscriptionFilter::default()
+            }),
+            cursor: cursor.unwrap_or_default().to_owned(),
+            progress_interval_ms: 1000,
+        };
+        Ok(RiskStreamClient::new(self.authed())
+            .subscribe(request)
+            .await?
+            .into_inner())
+    }
+
+    /// The core's head: the cursor and position a new stream starts after. It subscribes with a filter
+    /// no device matches, so the snapshot is empty however large the fleet, and reads its end.
+    pub async fn head(&self) -> Result<(u64, String), Status> {
+        let request = SubscribeRequest {
+            filter: Some(SubscriptionFilter {
+                device_ids: vec![HEAD_PROBE_DEVICE.to_owned()],
+                ..SubscriptionFilter::default()
+            }),
+            cursor: String::new(),
+            progress_interval_ms: 0,
+        };
+        let mut stream = RiskStreamClient::new(self.authed())
+            .subscribe(request)
+            .await?
+            .into_inner();
+        while let Some(message) = stream.message().await? {
+            if let Some(Message::SnapshotEnd(end)) = message.message {
+                return Ok((end.position, end.cursor));
+            }
+        }
+        Err(Status::unavailable(
+            "the core ended the stream before its snapshot's end",
+        ))
+    }
+
+    /// The owner of `device_id`, as of its report at `report_position` (0: any cached answer will do).
+    pub async fn owner(
+        &self,
+        device_id: &str,
+        report_position: u64,
+    ) -> Result<Option<String>, Status> {
+        if let Some(known) = self.owners.lock().get(device_id) {
+            if known.as_of >= report_position {
+                return Ok(known.user.clone());
+            }
+        }
+        let reply = DeviceServiceClient::new(self.authed())
+            .get_device(GetDeviceRequest {
+                device_id: device_id.to_owned(),
+            })
+            .await;
+        let (as_of, user) = match reply {
+            Ok(reply) => {
+                let device = reply.into_inner();
+                let user = Some(device.owner_user_id).filter(|user| !user.is_empty());
+                (device.position.max(report_position), user)
+            }
+            Err(status) if status.code() == Code::NotFound => (report_position, None),
+            Err(status) => return Err(status),
+        };
+        self.remember(device_id, as_of, user.clone());
+        Ok(user)
+    }
+
+    /// Records an owner learnt from a snapshot.
+    pub fn remember(&self, device_id: &str, as_of: u64, user: Option<String>) {
+        let mut owners = self.owners.lock();
+        let entry = owners
+            .entry(device_id.to_owned())
+            .or_insert(Owner { as_of, user: None });
+        if as_of >= entry.as_of {
+            *entry = Owner { as_of, user };
+        }
+    }
+}

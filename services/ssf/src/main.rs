@@ -1,0 +1,194 @@
+//! `riskgate-ssf`: riskgate's OpenID Shared Signals transmitter. `riskgate-ssf --config ssf.toml`
+//! (docs/ssf.md); prints `READY http=ADDR` once it listens (HTTPS with `[tls]`).
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum_server::tls_rustls::RustlsConfig;
+use riskgate_caep::metadata::DefaultSubjects;
+use riskgate_ssf::{
+    auth::Tokens,
+    config::{Config, DefaultSubjectsSetting, TlsConfig},
+    core_client::Core,
+    http::router,
+    keys::KeyRing,
+    store::StreamStore,
+    streams::Streams,
+    transmitter::{unix_now, Shared, Transmitter},
+    worker,
+};
+
+/// riskgate's OpenID Shared Signals transmitter.
+#[derive(Debug, clap::Parser)]
+#[command(name = "riskgate-ssf", version, about)]
+struct Args {
+    /// The configuration file (TOML, docs/ssf.md).
+    #[arg(long, env = "RISKGATE_SSF_CONFIG")]
+    config: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Args = riskgate_service_kit::args::parse_or_exit();
+    riskgate_service_kit::logging::init(riskgate_service_kit::logging::LogFormat::Text, "info");
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let config =
+        Config::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", args.config.display()))?;
+    anyhow::ensure!(
+        config.tls.is_some() || config.listen.ip().is_loopback(),
+        "listen {}: plain HTTP is allowed only on loopback; configure [tls]",
+        config.listen
+    );
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("binding {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let tls = config.tls.clone();
+    let transmitter = Arc::new(transmitter(config, address).await?);
+    start_workers(&transmitter);
+    spawn_key_rotation(&transmitter);
+    serve(listener, tls.as_ref(), router(transmitter)).await
+}
+
+/// Serves `app` on `listener`, over TLS when configured, until SIGTERM or Ctrl-C; then lets requests in
+/// flight finish (long polls included) for up to 10 seconds.
+async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<&TlsConfig>,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        riskgate_service_kit::signals::shutdown_signal().await;
+        stopping.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let service = app.into_make_service();
+    let served = match tls {
+        Some(tls) => {
+            // The process-wide provider may already be installed; either way it is ring.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+                .await
+                .with_context(|| {
+                    format!(
+                        "tls: {} and {}",
+                        tls.cert_file.display(),
+                        tls.key_file.display()
+                    )
+                })?;
+            announce(address);
+            axum_server::from_tcp_rustls(listener, config)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        None => {
+            announce(address);
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
+    Ok(served?)
+}
+
+/// The one READY line other programs wait for.
+#[allow(clippy::print_stdout)]
+fn announce(address: std::net::SocketAddr) {
+    println!("READY http={address}");
+}
+
+async fn transmitter(config: Config, address: std::net::SocketAddr) -> anyhow::Result<Transmitter> {
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{address}")
+        })
+        .trim_end_matches('/')
+        .to_owned();
+    let keys = match &config.keys.file {
+        Some(file) => KeyRing::from_pkcs8_file(file)?,
+        None => KeyRing::open(&config.data_dir.join("keys"), unix_now())?,
+    };
+    let token = config
+        .core
+        .token_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("core.token_file {}", path.display()))
+        })
+        .transpose()?;
+    let ca = config
+        .core
+        .ca_file
+        .as_ref()
+        .map(|path| std::fs::read(path).with_context(|| format!("core.ca_file {}", path.display())))
+        .transpose()?;
+    let core = Core::new(&config.core.url, token.as_deref(), ca).map_err(anyhow::Error::msg)?;
+    let (store, records) = StreamStore::open(&config.data_dir.join("streams"))?;
+    let streams = Streams::default();
+    for record in records {
+        streams.insert(record);
+    }
+    Ok(Transmitter {
+        issuer: config.issuer.clone().unwrap_or_else(|| base_url.clone()),
+        base_url,
+        tenant: config.tenant.clone(),
+        default_subjects: match config.default_subjects {
+            DefaultSubjectsSetting::All => DefaultSubjects::All,
+            DefaultSubjectsSetting::None => DefaultSubjects::None,
+        },
+        min_verification_interval: config.min_verification_interval,
+        keys: parking_lot::RwLock::new(keys),
+        key_overlap_secs: config.keys.overlap.as_secs(),
+        tokens: Tokens::from_config(&config.tokens).map_err(anyhow::Error::msg)?,
+        store,
+        streams,
+        core,
+        http: reqwest::Client::builder().build()?,
+        delivery: config.delivery,
+        key_rotate_after: config
+            .keys
+            .rotate_after
+            .filter(|_| config.keys.file.is_none()),
+    })
+}
+
+fn start_workers(transmitter: &Shared) {
+    for handle in transmitter.streams.all() {
+        worker::spawn(Arc::clone(transmitter), handle);
+    }
+}
+
+/// Rotates a made key once it is `rotate_after` old (checked every minute).
+fn spawn_key_rotation(transmitter: &Shared) {
+    let Some(max_age) = transmitter.key_rotate_after else {
+        return;
+    };
+    let transmitter = Arc::clone(transmitter);
+    tokio::spawn(async move {
+        loop {
+            match transmitter
+                .keys
+                .write()
+                .rotate_if_older(max_age.as_secs(), unix_now())
+            {
+                Ok(true) => tracing::info!("signing key rotated"),
+                Ok(false) => {}
+                Err(err) => tracing::error!(error = %err, "rotating the signing key"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
