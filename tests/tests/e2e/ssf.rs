@@ -787,7 +787,8 @@ async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyho
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn https_serves_discovery_and_plain_http_is_refused_off_loopback() -> anyhow::Result<()> {
+async fn https_serves_discovery_and_bad_configurations_such_as_plain_http_off_loopback_exit_64(
+) -> anyhow::Result<()> {
     let fleet = Fleet::start(1, HostTimings::Fast, Users::None).await?;
     let pki = riskgate_envoy::Pki::generate()?;
     let tls = pki.write_listener_files(fleet.dir.path())?;
@@ -848,8 +849,26 @@ async fn https_serves_discovery_and_plain_http_is_refused_off_loopback() -> anyh
             .await?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     ensure!(
-        !output.status.success() && stderr.contains("only on loopback"),
-        "plain HTTP off loopback is refused: {stderr}"
+        output.status.code() == Some(64) && stderr.contains("only on loopback"),
+        "plain HTTP off loopback is refused as a configuration error (64): {stderr}"
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nlisten_address = \"127.0.0.1:0\"\n",
+            dir.path().display()
+        ),
+    )?;
+    let output =
+        tokio::process::Command::new(riskgate_tests::binary::artifacts().bin("riskgate-ssf"))
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .await?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        output.status.code() == Some(64) && stderr.contains("listen_address"),
+        "an unknown key is refused by name (64): {stderr}"
     );
     Ok(())
 }
