@@ -1,12 +1,14 @@
 //! riskgate's public API, generated from `proto/riskgate/v1/*.proto`.
 //!
-//! This crate is an API boundary: it holds only generated code and the encoded file descriptor set.
+//! This crate is an API boundary: it holds generated code, the encoded file descriptor set, the codec,
+//! and the bearer-token interceptor riskgate's own clients share ([`bearer`]).
 //! Services parse these types into their own domain types at the edge. The messages of
 //! `types.proto` and `plugin.proto` are the SDK's own (`riskgate_sdk::pb`), re-exported here, so the
 //! reports a plugin builds are the API's reports.
 
 #![forbid(unsafe_code)]
 
+pub mod bearer;
 pub mod codec;
 
 /// Package `riskgate.v1`.

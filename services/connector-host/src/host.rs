@@ -18,11 +18,11 @@ use std::{
 };
 
 use riskgate_host_protocol::HostExit;
-use riskgate_proto::v1 as api;
+use riskgate_proto::{bearer::BearerToken, v1 as api};
 use riskgate_sdk::{pb, validate};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{transport::Channel, Code, Status, Streaming};
+use tonic::{Code, Status, Streaming};
 
 use crate::{
     config::RunArgs,
@@ -30,7 +30,7 @@ use crate::{
     loader::{CallError, Entry, Failure, LoadError, Plugin},
 };
 
-type AuthedChannel = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
+type AuthedChannel = riskgate_proto::bearer::Authed;
 type IngestClient = api::ingest_service_client::IngestServiceClient<AuthedChannel>;
 type ConnectorClient = api::connector_service_client::ConnectorServiceClient<AuthedChannel>;
 
@@ -126,21 +126,6 @@ async fn run_control(
     }
 }
 
-/// Adds this connector's bearer token (if it has one) to every call.
-#[derive(Clone)]
-struct BearerToken(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
-
-impl tonic::service::Interceptor for BearerToken {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(token) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
-        }
-        Ok(request)
-    }
-}
-
 /// The channel to the core: TLS and mutual TLS when configured, and this connector's token.
 fn core_channel(args: &RunArgs) -> Result<AuthedChannel, String> {
     let read = |flag: &str, path: &std::path::Path| {
@@ -150,12 +135,10 @@ fn core_channel(args: &RunArgs) -> Result<AuthedChannel, String> {
         Some(path) => {
             let text = String::from_utf8(read("--token-file", path)?)
                 .map_err(|_| "--token-file is not UTF-8".to_owned())?;
-            let value = format!("Bearer {}", text.trim())
-                .parse()
-                .map_err(|_| "--token-file holds characters not allowed in a header".to_owned())?;
-            Some(value)
+            BearerToken::new(&text)
+                .map_err(|_| "--token-file holds characters not allowed in a header".to_owned())?
         }
-        None => None,
+        None => BearerToken::none(),
     };
     let mut endpoint = tonic::transport::Endpoint::from_shared(args.core.clone())
         .map_err(|e| format!("invalid --core {:?}: {e}", args.core))?
@@ -183,7 +166,7 @@ fn core_channel(args: &RunArgs) -> Result<AuthedChannel, String> {
     }
     Ok(tonic::service::interceptor::InterceptedService::new(
         endpoint.connect_lazy(),
-        BearerToken(token),
+        token,
     ))
 }
 

@@ -8,31 +8,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use rand::RngCore as _;
+use riskgate_proto::bearer::{Authed, BearerToken};
 use sha2::{Digest as _, Sha256};
-use tonic::{
-    metadata::{Ascii, MetadataValue},
-    service::{interceptor::InterceptedService, Interceptor},
-    transport::Channel,
-    Request, Status,
-};
 
 use crate::vendor::Vendor;
 
 /// A channel to the core whose every call carries the demo's admin token.
-pub(crate) type CoreChannel = InterceptedService<Channel, Bearer>;
-
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Debug, Clone)]
-pub(crate) struct Bearer(MetadataValue<Ascii>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+pub(crate) type CoreChannel = Authed;
 
 /// The tokens of one demo run.
 #[derive(Debug)]
@@ -102,11 +84,8 @@ impl DemoTokens {
     }
 
     /// The interceptor that authenticates the demo's own calls as admin.
-    pub(crate) fn admin_bearer(&self) -> anyhow::Result<Bearer> {
-        let value = format!("Bearer {}", self.admin)
-            .parse()
-            .context("the admin token is not ASCII")?;
-        Ok(Bearer(value))
+    pub(crate) fn admin_bearer(&self) -> anyhow::Result<BearerToken> {
+        BearerToken::new(&self.admin).context("the admin token is not ASCII")
     }
 }
 

@@ -9,14 +9,14 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::Context as _;
-use riskgate_proto::v1 as api;
+use riskgate_proto::{bearer::BearerToken, v1 as api};
 use serde_json::json;
 use tokio::process::Command;
 use tonic::{service::interceptor::InterceptedService, transport::Endpoint};
 
 use crate::{
     artifacts::{sha256_hex, Binaries},
-    auth::{Bearer, CoreChannel, DemoTokens},
+    auth::{CoreChannel, DemoTokens},
     out::Out,
     processes::{Processes, Started},
     resources::RESOURCES,
@@ -27,7 +27,7 @@ use crate::{
 const POLICY_ID: &str = "mtd-threat-level-low";
 
 /// Connects to the core; every call on the channel carries `bearer`.
-pub(crate) async fn connect(url: &str, bearer: Bearer) -> anyhow::Result<CoreChannel> {
+pub(crate) async fn connect(url: &str, bearer: BearerToken) -> anyhow::Result<CoreChannel> {
     let channel = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("bad core address {url}"))?
         .connect()

@@ -5,16 +5,18 @@
 
 use std::{path::Path, time::Duration};
 
-use riskgate_proto::v1::{
-    connector_service_client::ConnectorServiceClient,
-    decision_service_client::DecisionServiceClient, device_service_client::DeviceServiceClient,
-    policy_service_client::PolicyServiceClient, risk_stream_client::RiskStreamClient,
+use riskgate_proto::{
+    bearer::{Authed, BearerToken},
+    v1::{
+        connector_service_client::ConnectorServiceClient,
+        decision_service_client::DecisionServiceClient, device_service_client::DeviceServiceClient,
+        policy_service_client::PolicyServiceClient, risk_stream_client::RiskStreamClient,
+    },
 };
 use tonic::{
-    metadata::{Ascii, MetadataValue},
-    service::{interceptor::InterceptedService, Interceptor},
+    service::interceptor::InterceptedService,
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
-    Request, Status,
+    Status,
 };
 
 use crate::{
@@ -24,24 +26,6 @@ use crate::{
 
 /// How long connecting may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Adds `authorization: Bearer <token>` to every request, if there is a token.
-#[derive(Debug, Clone)]
-pub(crate) struct BearerToken(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for BearerToken {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
-
-/// A channel that sends the token.
-pub(crate) type Authed = InterceptedService<Channel, BearerToken>;
 
 /// A connection to one core, with a client constructor per service.
 #[derive(Debug, Clone)]
@@ -54,7 +38,7 @@ pub(crate) struct Connection {
 impl Connection {
     /// Connects to `--server` with the token and TLS options of `global`.
     pub(crate) async fn open(global: &GlobalArgs) -> CliResult<Self> {
-        let token = BearerToken(resolve_token(global)?);
+        let token = resolve_token(global)?.map_or_else(BearerToken::none, |(token, _)| token);
         let url = global.server.clone();
         let unreachable = |detail: String| CliError::Unreachable {
             url: url.clone(),
@@ -125,7 +109,7 @@ impl Connection {
 
 /// The `Authorization` header value for HTTP APIs (the SSF transmitter), from the same token options.
 pub(crate) fn bearer_header(global: &GlobalArgs) -> CliResult<Option<String>> {
-    Ok(resolve_token(global)?.and_then(|value| value.to_str().ok().map(str::to_owned)))
+    Ok(resolve_token(global)?.map(|(_, header)| header))
 }
 
 /// The CA of --ca-cert, PEM, checked to be one.
@@ -133,8 +117,9 @@ pub(crate) fn ca_pem(global: &GlobalArgs) -> CliResult<Option<Vec<u8>>> {
     global.ca_cert.as_deref().map(read_pem).transpose()
 }
 
-/// The token: --token, else --token-file, else `RISKCTL_TOKEN`, else none.
-fn resolve_token(global: &GlobalArgs) -> CliResult<Option<MetadataValue<Ascii>>> {
+/// The token: --token, else --token-file, else `RISKCTL_TOKEN`, else none; as the gRPC interceptor and
+/// as the HTTP `Authorization` value.
+fn resolve_token(global: &GlobalArgs) -> CliResult<Option<(BearerToken, String)>> {
     let (token, source) = if let Some(token) = &global.token {
         (token.clone(), "--token".to_owned())
     } else if let Some(path) = &global.token_file {
@@ -154,10 +139,9 @@ fn resolve_token(global: &GlobalArgs) -> CliResult<Option<MetadataValue<Ascii>>>
             _ => CliError::Other(format!("the token from {source} is empty")),
         });
     }
-    format!("Bearer {token}")
-        .parse()
-        .map(Some)
-        .map_err(|_| CliError::Other(format!("the token from {source} is not printable ASCII")))
+    let interceptor = BearerToken::new(token)
+        .map_err(|_| CliError::Other(format!("the token from {source} is not printable ASCII")))?;
+    Ok(Some((interceptor, format!("Bearer {token}"))))
 }
 
 /// The TLS settings: the CA from --ca-cert, and the client identity for mutual TLS.

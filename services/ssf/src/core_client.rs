@@ -8,34 +8,19 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use parking_lot::Mutex;
-use riskgate_proto::v1::{
-    device_service_client::DeviceServiceClient, risk_stream_client::RiskStreamClient,
-    subscribe_response::Message, EventKind, GetDeviceRequest, SubscribeRequest, SubscribeResponse,
-    SubscriptionFilter,
+use riskgate_proto::{
+    bearer::{Authed, BearerToken},
+    v1::{
+        device_service_client::DeviceServiceClient, risk_stream_client::RiskStreamClient,
+        subscribe_response::Message, EventKind, GetDeviceRequest, SubscribeRequest,
+        SubscribeResponse, SubscriptionFilter,
+    },
 };
 use tonic::{
-    metadata::{Ascii, MetadataValue},
-    service::{interceptor::InterceptedService, Interceptor},
+    service::interceptor::InterceptedService,
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
-    Code, Request, Status, Streaming,
+    Code, Status, Streaming,
 };
-
-/// Adds the transmitter's bearer token to every call.
-#[derive(Debug, Clone)]
-pub struct BearerToken(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for BearerToken {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
-
-type Authed = InterceptedService<Channel, BearerToken>;
 
 /// The core, as the transmitter sees it.
 #[derive(Debug, Clone)]
@@ -75,13 +60,14 @@ impl Core {
                 .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)))
                 .map_err(|err| format!("core.ca_file: {err}"))?;
         }
-        let token = token
-            .map(|token| format!("Bearer {}", token.trim()).parse())
-            .transpose()
-            .map_err(|_| "core.token_file: the token is not printable ASCII".to_owned())?;
+        let token = match token {
+            Some(token) => BearerToken::new(token)
+                .map_err(|_| "core.token_file: the token is not printable ASCII".to_owned())?,
+            None => BearerToken::none(),
+        };
         Ok(Core {
             channel: endpoint.connect_lazy(),
-            token: BearerToken(token),
+            token,
             owners: Arc::default(),
         })
     }

@@ -34,6 +34,9 @@ pub enum ApiError {
         /// Seconds until the next request is accepted.
         retry_after_secs: u64,
     },
+    /// The request cannot apply to the transmitter as configured: 409.
+    #[error("{0}")]
+    Conflict(String),
     /// The core cannot be reached, so the change cannot be made safely: 503.
     #[error("{0}")]
     Unavailable(String),
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             ApiError::NoStream(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::TooSoon { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
             }

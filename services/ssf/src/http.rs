@@ -19,6 +19,7 @@ use crate::{
     api,
     auth::Caller,
     error::ApiError,
+    keys::KeyError,
     transmitter::{unix_now, Shared},
 };
 
@@ -244,8 +245,9 @@ async fn emit_test(State(transmitter): State<Shared>, headers: HeaderMap, body: 
 async fn rotate_key(State(transmitter): State<Shared>, headers: HeaderMap) -> Answer {
     admin(&transmitter, &headers)?;
     let mut keys = transmitter.keys.write();
-    let key = keys
-        .rotate(unix_now())
-        .map_err(|err| ApiError::Internal(format!("rotating the signing key: {err}")))?;
+    let key = keys.rotate(unix_now()).map_err(|err| match err {
+        KeyError::OperatorKey => ApiError::Conflict(err.to_string()),
+        err => ApiError::Internal(format!("rotating the signing key: {err}")),
+    })?;
     Ok(json(StatusCode::OK, serde_json::json!({ "kid": key.kid })))
 }

@@ -48,6 +48,9 @@ pub enum KeyError {
     /// Generating or signing failed.
     #[error("{0}")]
     Crypto(String),
+    /// The key is the operator's file (`[keys] file`), which riskgate does not rotate.
+    #[error("the signing key is the operator's file ([keys] file): replace the file and restart to rotate")]
+    OperatorKey,
 }
 
 /// One signing key.
@@ -168,11 +171,7 @@ impl KeyRing {
 
     /// Makes a new key at `now`, which signs from now on. An operator's key cannot be rotated here.
     pub fn rotate(&mut self, now: u64) -> Result<&SigningKey, KeyError> {
-        let dir = self.dir.clone().ok_or_else(|| {
-            KeyError::Crypto(
-                "the signing key is the operator's file: replace the file to rotate".to_owned(),
-            )
-        })?;
+        let dir = self.dir.clone().ok_or(KeyError::OperatorKey)?;
         let der = generate_pkcs8()?;
         let staging = dir.join(".new-key.p8.partial");
         write_synced(&staging, &der)?;

@@ -1,7 +1,12 @@
 //! `riskgate-ssf`: riskgate's OpenID Shared Signals transmitter. `riskgate-ssf --config ssf.toml`
 //! (docs/ssf.md); prints `READY http=ADDR` once it listens (HTTPS with `[tls]`).
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use axum_server::tls_rustls::RustlsConfig;
@@ -27,25 +32,56 @@ struct Args {
     config: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args: Args = riskgate_service_kit::args::parse_or_exit();
     riskgate_service_kit::logging::init(riskgate_service_kit::logging::LogFormat::Text, "info");
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
+    // A bad configuration exits with EX_USAGE, as the core does, so a supervisor can tell it from a crash.
+    let (config, tokens) = match load(&args.config) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("riskgate-ssf: {err:#}");
+            return riskgate_service_kit::args::usage_error();
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("riskgate-ssf: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config, tokens)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("riskgate-ssf: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The configuration file, checked: its keys, its tokens, and plain HTTP only on loopback.
+fn load(path: &Path) -> anyhow::Result<(Config, Tokens)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let config =
-        Config::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", args.config.display()))?;
+        Config::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+    let tokens = Tokens::from_config(&config.tokens)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
     anyhow::ensure!(
         config.tls.is_some() || config.listen.ip().is_loopback(),
         "listen {}: plain HTTP is allowed only on loopback; configure [tls]",
         config.listen
     );
+    Ok((config, tokens))
+}
+
+async fn run(config: Config, tokens: Tokens) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("binding {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
     let tls = config.tls.clone();
-    let transmitter = Arc::new(transmitter(config, address).await?);
+    let transmitter = Arc::new(transmitter(config, tokens, address).await?);
     start_workers(&transmitter);
     spawn_key_rotation(&transmitter);
     serve(listener, tls.as_ref(), router(transmitter)).await
@@ -102,7 +138,11 @@ fn announce(address: std::net::SocketAddr) {
     println!("READY http={address}");
 }
 
-async fn transmitter(config: Config, address: std::net::SocketAddr) -> anyhow::Result<Transmitter> {
+async fn transmitter(
+    config: Config,
+    tokens: Tokens,
+    address: std::net::SocketAddr,
+) -> anyhow::Result<Transmitter> {
     let base_url = config
         .base_url
         .clone()
@@ -152,7 +192,7 @@ async fn transmitter(config: Config, address: std::net::SocketAddr) -> anyhow::R
         min_verification_interval: config.min_verification_interval,
         keys: parking_lot::RwLock::new(keys),
         key_overlap_secs: config.keys.overlap.as_secs(),
-        tokens: Tokens::from_config(&config.tokens).map_err(anyhow::Error::msg)?,
+        tokens,
         store,
         streams,
         core,

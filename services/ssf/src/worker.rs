@@ -15,10 +15,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use riskgate_caep::{
-    translate::{self, Change, Compliance},
-    Event, StreamStatus, Subject,
-};
+use riskgate_caep::{translate, StreamStatus, Subject};
 use tonic::Code;
 
 use crate::{
@@ -29,6 +26,8 @@ use crate::{
     streams::StreamHandle,
     transmitter::{Shared, Transmitter},
 };
+
+mod recovery;
 
 /// Why the task stopped following the core for now.
 #[derive(Debug)]
@@ -64,11 +63,12 @@ async fn run(transmitter: Shared, handle: Arc<StreamHandle>) {
         match stop {
             Stop::StatusChanged => {}
             Stop::Failed(reason) => {
-                tracing::warn!(stream = %handle.record().stream_id, %reason, "following the core failed; retrying");
+                let stream = handle.record().stream_id;
+                tracing::warn!(%stream, %reason, "following the core failed; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Stop::OutOfRange => {
-                out_of_range(&transmitter, &handle);
+                recovery::out_of_range(&transmitter, &handle);
                 recovering = true;
             }
         }
@@ -77,21 +77,9 @@ async fn run(transmitter: Shared, handle: Arc<StreamHandle>) {
 
 /// Reads the core after the delivery position (or, recovering, from a snapshot) until something stops it.
 async fn follow(transmitter: &Transmitter, handle: &StreamHandle, recovering: bool) -> Stop {
-    let cursor = if recovering {
-        None
-    } else {
-        match handle.record().delivered {
-            Some(delivered) => Some(delivered.cursor),
-            None => match start_at_head(transmitter, handle).await {
-                Ok(cursor) => Some(cursor),
-                Err(stop) => return stop,
-            },
-        }
-    };
-    let mut stream = match transmitter.core.subscribe(cursor.as_deref()).await {
+    let mut stream = match subscribe(transmitter, handle, recovering).await {
         Ok(stream) => stream,
-        Err(status) if status.code() == Code::OutOfRange => return Stop::OutOfRange,
-        Err(status) => return Stop::Failed(status.to_string()),
+        Err(stop) => return stop,
     };
     let mut status = handle.status();
     let mut snapshot = Vec::new();
@@ -101,7 +89,7 @@ async fn follow(transmitter: &Transmitter, handle: &StreamHandle, recovering: bo
         if *status.borrow_and_update() != StreamStatus::Enabled {
             return Stop::StatusChanged;
         }
-        let item = tokio::select! {
+        let message = tokio::select! {
             biased;
             changed = status.changed() => {
                 if changed.is_err() || *status.borrow() != StreamStatus::Enabled {
@@ -110,45 +98,75 @@ async fn follow(transmitter: &Transmitter, handle: &StreamHandle, recovering: bo
                 continue;
             }
             Some(own) = injected.recv() => {
-                if let Err(stop) = hand_on(transmitter, handle, Batch { position: None, sets: vec![own] }).await {
+                let own = Batch { position: None, sets: vec![own] };
+                if let Err(stop) = hand_on(transmitter, handle, own).await {
                     return stop;
                 }
                 continue;
             }
             message = stream.message() => message,
         };
-        let item = match item {
+        let item = match message {
             Ok(Some(message)) => source::parse(message),
             Ok(None) => return Stop::Failed("the core ended the stream".to_owned()),
             Err(status) if status.code() == Code::OutOfRange => return Stop::OutOfRange,
             Err(status) => return Stop::Failed(status.to_string()),
         };
-        let batch = match item {
-            None => continue,
-            Some(Item::Snapshot(state)) => {
-                snapshot.push(state);
-                continue;
-            }
-            Some(Item::SnapshotEnd { position, cursor }) => state_batch(
-                transmitter,
-                handle,
-                std::mem::take(&mut snapshot),
-                Position { position, cursor },
-            ),
-            Some(Item::Progress { position, cursor }) => Ok(Batch {
-                position: Some(Position { position, cursor }),
-                sets: Vec::new(),
-            }),
-            Some(Item::Entry(entry)) => entry_batch(transmitter, handle, entry).await,
-        };
-        let handed = match batch {
-            Ok(batch) => hand_on(transmitter, handle, batch).await,
+        let handed = match batch_of(transmitter, handle, item, &mut snapshot).await {
+            Ok(Some(batch)) => hand_on(transmitter, handle, batch).await,
+            Ok(None) => Ok(()),
             Err(stop) => Err(stop),
         };
         if let Err(stop) = handed {
             return stop;
         }
     }
+}
+
+/// Opens the core's stream after the saved position, at the head for a stream without one, or without a
+/// cursor (snapshot first) when recovering.
+async fn subscribe(
+    transmitter: &Transmitter,
+    handle: &StreamHandle,
+    recovering: bool,
+) -> Result<tonic::Streaming<riskgate_proto::v1::SubscribeResponse>, Stop> {
+    let cursor = match (recovering, handle.record().delivered) {
+        (true, _) => None,
+        (false, Some(delivered)) => Some(delivered.cursor),
+        (false, None) => Some(start_at_head(transmitter, handle).await?),
+    };
+    match transmitter.core.subscribe(cursor.as_deref()).await {
+        Ok(stream) => Ok(stream),
+        Err(status) if status.code() == Code::OutOfRange => Err(Stop::OutOfRange),
+        Err(status) => Err(Stop::Failed(status.to_string())),
+    }
+}
+
+/// The batch one message of the core makes: an entry's SETs, the current state once a snapshot ends
+/// (snapshot messages are gathered in `snapshot` until then), or just a position for progress.
+async fn batch_of(
+    transmitter: &Transmitter,
+    handle: &StreamHandle,
+    item: Option<Item>,
+    snapshot: &mut Vec<DeviceState>,
+) -> Result<Option<Batch>, Stop> {
+    let batch = match item {
+        None => return Ok(None),
+        Some(Item::Snapshot(state)) => {
+            snapshot.push(state);
+            return Ok(None);
+        }
+        Some(Item::SnapshotEnd { position, cursor }) => {
+            let devices = std::mem::take(snapshot);
+            recovery::state_batch(transmitter, handle, devices, Position { position, cursor })?
+        }
+        Some(Item::Progress { position, cursor }) => Batch {
+            position: Some(Position { position, cursor }),
+            sets: Vec::new(),
+        },
+        Some(Item::Entry(entry)) => entry_batch(transmitter, handle, entry).await?,
+    };
+    Ok(Some(batch))
 }
 
 /// A stream with no position (new, or enabled after being disabled) starts at the core's head; the
@@ -229,101 +247,6 @@ async fn entry_batch(
         position: Some(position),
         sets: vec![set],
     })
-}
-
-/// After falling past the core's retention: each device's current state, as of the snapshot's end.
-fn state_batch(
-    transmitter: &Transmitter,
-    handle: &StreamHandle,
-    devices: Vec<DeviceState>,
-    position: Position,
-) -> Result<Batch, Stop> {
-    let record = handle.record();
-    let mut sets = Vec::new();
-    for device in devices {
-        transmitter
-            .core
-            .remember(&device.device_id, device.position, device.owner.clone());
-        let subject = Subject::device(
-            &device.device_id,
-            device.owner.as_deref(),
-            transmitter.tenant.as_deref(),
-        );
-        if !handle.wants(&subject, transmitter.default_subjects) {
-            continue;
-        }
-        for event in current_state(&device, crate::transmitter::unix_now()) {
-            if !Transmitter::delivers(&record, &event.uri()) {
-                continue;
-            }
-            let jti = format!(
-                "{}.{}.state.{}",
-                record.stream_id,
-                position.position,
-                sets.len()
-            );
-            let set = transmitter
-                .sign(
-                    &record,
-                    jti,
-                    Some(position.position),
-                    subject.clone(),
-                    event,
-                )
-                .map_err(|err| Stop::Failed(err.to_string()))?;
-            sets.push(set);
-        }
-    }
-    Ok(Batch {
-        position: Some(position),
-        sets,
-    })
-}
-
-/// A device's state as events: its compliance (previous = current, since what came before is past the
-/// retention), its level, and a session-revoked per resource it may not reach.
-fn current_state(device: &DeviceState, timestamp: u64) -> Vec<Event> {
-    let as_change = |change: Change| translate::event(&change, timestamp);
-    let compliance = as_change(Change::Compliance {
-        previous: flipped(device.compliance),
-        current: device.compliance,
-        reasons: vec![
-            "current state (the transmitter fell behind the core's retention)".to_owned(),
-        ],
-    })
-    .map(|event| match event {
-        Event::DeviceComplianceChange {
-            current, context, ..
-        } => Event::DeviceComplianceChange {
-            previous: current,
-            current,
-            context,
-        },
-        other => other,
-    });
-    let level = device.level.and_then(|level| {
-        as_change(Change::RiskLevel {
-            previous: None,
-            current: level,
-            threats: Vec::new(),
-        })
-    });
-    let revoked = device.denied.iter().filter_map(|resource| {
-        as_change(Change::AccessDenied {
-            resource: resource.clone(),
-            reasons: vec!["current state".to_owned()],
-        })
-    });
-    compliance.into_iter().chain(level).chain(revoked).collect()
-}
-
-/// A compliance of the other CAEP status, so the translation yields an event (its `previous` is then
-/// replaced by the current status).
-fn flipped(compliance: Compliance) -> Compliance {
-    match compliance.caep() {
-        riskgate_caep::ComplianceStatus::Compliant => Compliance::Noncompliant,
-        riskgate_caep::ComplianceStatus::NotCompliant => Compliance::Compliant,
-    }
 }
 
 /// Delivers (push) or queues (poll) one batch, then moves the position as far as the receiver accepted.
@@ -425,35 +348,6 @@ fn advance(record: &mut StreamRecord, position: Option<Position>, acked: Vec<Str
         }
     }
     record.acked = acked;
-}
-
-/// Past the core's retention: the status says so and the receiver hears it in a `stream-updated`.
-fn out_of_range(transmitter: &Transmitter, handle: &StreamHandle) {
-    let reason = "the transmitter fell behind the core's retention; events in between are lost, the current state of each subject follows".to_owned();
-    tracing::warn!(stream = %handle.record().stream_id, "{reason}");
-    let updated = handle.update(&transmitter.store, |record| {
-        record.status_reason = Some(reason.clone());
-        record.acked.clear();
-        record.clone()
-    });
-    let record = match updated {
-        Ok(record) => record,
-        Err(err) => {
-            tracing::error!(error = %err, "saving the stream's status");
-            return;
-        }
-    };
-    let event = Event::StreamUpdated {
-        status: StreamStatus::Enabled,
-        reason: Some(reason),
-    };
-    let subject = Subject::Opaque {
-        id: record.stream_id.clone(),
-    };
-    match transmitter.sign_own(&record, subject, event) {
-        Ok(set) => handle.inject(set),
-        Err(err) => tracing::error!(error = %err, "signing stream-updated"),
-    }
 }
 
 /// The SETs of `handle` a receiver has acknowledged move its position; saved before the poll answers.

@@ -183,6 +183,22 @@ async fn wait_for_all(
     Ok((about(&receiver.sets(), device), expected_txns))
 }
 
+/// Infects `device` and waits until the core logged the threat's CAEP changes (whatever the transmitter
+/// does with them).
+async fn infect_logged(fleet: &Fleet, device: &str) -> anyhow::Result<()> {
+    fleet.infect(device).await?;
+    wait_until(
+        WAIT,
+        &format!("the core logged {device}'s threat"),
+        || async {
+            history(fleet, device)
+                .await
+                .is_ok_and(|events| expected(&events).len() >= INFECTED)
+        },
+    )
+    .await
+}
+
 /// CAEP changes of a threat: risk-level-change, device-compliance-change, session-revoked.
 const INFECTED: usize = 3;
 /// And of its remediation: risk-level-change and device-compliance-change.
@@ -334,13 +350,7 @@ async fn a_paused_stream_holds_its_events_and_delivers_them_in_order_when_enable
     let stream = push_stream(&ssf, &receiver).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "paused").await?;
 
-    fleet.infect(PHONE).await?;
-    wait_until(WAIT, "the core logged the flip to deny", || async {
-        history(&fleet, PHONE)
-            .await
-            .is_ok_and(|events| expected(&events).len() >= INFECTED)
-    })
-    .await?;
+    infect_logged(&fleet, PHONE).await?;
     ensure!(
         about(&receiver.sets(), PHONE).is_empty(),
         "nothing is delivered while paused"
@@ -372,18 +382,8 @@ async fn a_receiver_that_was_down_gets_everything_in_order_once_back() -> anyhow
         .to_owned();
     receiver.process.kill().await?;
 
-    fleet.infect(PHONE).await?;
-    fleet.infect(OTHER_PHONE).await?;
-    wait_until(WAIT, "the core logged both flips", || async {
-        let mut both = true;
-        for device in [PHONE, OTHER_PHONE] {
-            both &= history(&fleet, device)
-                .await
-                .is_ok_and(|events| expected(&events).len() >= INFECTED);
-        }
-        both
-    })
-    .await?;
+    infect_logged(&fleet, PHONE).await?;
+    infect_logged(&fleet, OTHER_PHONE).await?;
 
     let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, &address).await?;
     for device in [PHONE, OTHER_PHONE] {
@@ -787,7 +787,8 @@ async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyho
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn https_serves_discovery_and_plain_http_is_refused_off_loopback() -> anyhow::Result<()> {
+async fn https_serves_discovery_and_bad_configurations_such_as_plain_http_off_loopback_exit_64(
+) -> anyhow::Result<()> {
     let fleet = Fleet::start(1, HostTimings::Fast, Users::None).await?;
     let pki = riskgate_envoy::Pki::generate()?;
     let tls = pki.write_listener_files(fleet.dir.path())?;
@@ -848,8 +849,26 @@ async fn https_serves_discovery_and_plain_http_is_refused_off_loopback() -> anyh
             .await?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     ensure!(
-        !output.status.success() && stderr.contains("only on loopback"),
-        "plain HTTP off loopback is refused: {stderr}"
+        output.status.code() == Some(64) && stderr.contains("only on loopback"),
+        "plain HTTP off loopback is refused as a configuration error (64): {stderr}"
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nlisten_address = \"127.0.0.1:0\"\n",
+            dir.path().display()
+        ),
+    )?;
+    let output =
+        tokio::process::Command::new(riskgate_tests::binary::artifacts().bin("riskgate-ssf"))
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .await?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        output.status.code() == Some(64) && stderr.contains("listen_address"),
+        "an unknown key is refused by name (64): {stderr}"
     );
     Ok(())
 }
@@ -861,13 +880,7 @@ async fn a_disabled_stream_holds_nothing_and_starts_at_the_head_when_enabled() -
     let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
     let stream = push_stream(&ssf, &receiver).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "disabled").await?;
-    fleet.infect(PHONE).await?;
-    wait_until(WAIT, "the core logged the phone's flip", || async {
-        history(&fleet, PHONE)
-            .await
-            .is_ok_and(|events| expected(&events).len() >= INFECTED)
-    })
-    .await?;
+    infect_logged(&fleet, PHONE).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "enabled").await?;
     fleet.infect(OTHER_PHONE).await?;
     wait_for_all(&fleet, &receiver, OTHER_PHONE, INFECTED).await?;
@@ -890,13 +903,7 @@ async fn removed_subjects_are_not_delivered_until_added_again() -> anyhow::Resul
         .post("/ssf/subjects:remove", Some(OKTA_TOKEN), &subject)
         .await?;
     ensure!(code == 204, "{code} {answer}");
-    fleet.infect(PHONE).await?;
-    wait_until(WAIT, "the core logged the phone's flip", || async {
-        history(&fleet, PHONE)
-            .await
-            .is_ok_and(|events| expected(&events).len() >= INFECTED)
-    })
-    .await?;
+    infect_logged(&fleet, PHONE).await?;
     fleet.infect(OTHER_PHONE).await?;
     wait_for_all(&fleet, &receiver, OTHER_PHONE, INFECTED).await?;
     ensure!(
@@ -933,13 +940,7 @@ async fn with_default_subjects_none_only_added_subjects_are_delivered() -> anyho
         .post("/ssf/subjects:add", Some(OKTA_TOKEN), &body)
         .await?;
     ensure!(code == 200, "{code} {answer}");
-    fleet.infect(PHONE).await?;
-    wait_until(WAIT, "the core logged the phone's flip", || async {
-        history(&fleet, PHONE)
-            .await
-            .is_ok_and(|events| expected(&events).len() >= INFECTED)
-    })
-    .await?;
+    infect_logged(&fleet, PHONE).await?;
     fleet.infect(OTHER_PHONE).await?;
     receiver
         .wait_for("the added device's session-revoked", WAIT, |set| {

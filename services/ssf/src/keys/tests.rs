@@ -92,3 +92,21 @@ fn an_operators_key_is_read_as_der_or_pem_and_made_keys_are_private() {
         assert_eq!(ring.current().kid, made.current().kid, "{}", path.display());
     }
 }
+
+#[test]
+fn an_operators_key_is_not_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    KeyRing::open(dir.path(), 1).unwrap();
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut ring = KeyRing::from_pkcs8_file(&file).unwrap();
+    assert!(matches!(ring.rotate(2), Err(KeyError::OperatorKey)));
+    assert!(
+        !ring.rotate_if_older(0, 100).unwrap(),
+        "an age never rotates it either"
+    );
+}
