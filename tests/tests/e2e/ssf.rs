@@ -55,6 +55,13 @@ async fn start() -> anyhow::Result<(Fleet, SsfProcess)> {
     Ok((fleet, ssf))
 }
 
+/// A push receiver for the `okta` audience on any port, and its stream asking for every CAEP event.
+async fn okta_push(ssf: &SsfProcess) -> anyhow::Result<(Receiver, String)> {
+    let receiver = Receiver::push(ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
+    let stream = push_stream(ssf, &receiver).await?;
+    Ok((receiver, stream))
+}
+
 /// A push stream of the `okta` receiver to `receiver`, asking for every CAEP event.
 async fn push_stream(ssf: &SsfProcess, receiver: &Receiver) -> anyhow::Result<String> {
     let endpoint = receiver.endpoint_url.clone().context("a push receiver")?;
@@ -208,8 +215,7 @@ const REMEDIATED: usize = 5;
 async fn push_delivers_signed_caep_events_from_a_vendor_threat_and_its_remediation(
 ) -> anyhow::Result<()> {
     let (fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    push_stream(&ssf, &receiver).await?;
+    let (receiver, _) = okta_push(&ssf).await?;
 
     fleet.infect(PHONE).await?;
     let revoked = receiver
@@ -346,8 +352,7 @@ async fn poll_delivers_and_unacknowledged_sets_come_again() -> anyhow::Result<()
 async fn a_paused_stream_holds_its_events_and_delivers_them_in_order_when_enabled(
 ) -> anyhow::Result<()> {
     let (fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "paused").await?;
 
     infect_logged(&fleet, PHONE).await?;
@@ -409,8 +414,7 @@ async fn a_receiver_that_was_down_gets_everything_in_order_once_back() -> anyhow
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_of_the_transmitter_mid_stream_loses_and_reorders_nothing() -> anyhow::Result<()> {
     let (fleet, mut ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    push_stream(&ssf, &receiver).await?;
+    let (receiver, _) = okta_push(&ssf).await?;
 
     fleet.infect(PHONE).await?;
     receiver
@@ -449,8 +453,7 @@ async fn kill_9_of_the_transmitter_mid_stream_loses_and_reorders_nothing() -> an
 #[tokio::test(flavor = "multi_thread")]
 async fn verification_events_arrive_and_asking_again_too_soon_is_429() -> anyhow::Result<()> {
     let (_fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     let body = json!({ "stream_id": stream, "state": "VGhpcyBpcyBhIHRlc3Q" });
     let (status, _) = ssf.post("/ssf/verify", Some(OKTA_TOKEN), &body).await?;
     ensure!(status == 204, "verification accepted: {status}");
@@ -746,8 +749,7 @@ async fn bad_management_requests_get_their_status_and_name_the_field() -> anyhow
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_test_event_reaches_the_streams_carrying_the_subject() -> anyhow::Result<()> {
     let (_fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     let riskctl = |token: &str| {
         let mut command =
             tokio::process::Command::new(riskgate_tests::binary::artifacts().bin("riskctl"));
@@ -877,8 +879,7 @@ async fn https_serves_discovery_and_bad_configurations_such_as_plain_http_off_lo
 async fn a_disabled_stream_holds_nothing_and_starts_at_the_head_when_enabled() -> anyhow::Result<()>
 {
     let (fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "disabled").await?;
     infect_logged(&fleet, PHONE).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "enabled").await?;
@@ -896,8 +897,7 @@ async fn a_disabled_stream_holds_nothing_and_starts_at_the_head_when_enabled() -
 #[tokio::test(flavor = "multi_thread")]
 async fn removed_subjects_are_not_delivered_until_added_again() -> anyhow::Result<()> {
     let (fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     let subject = json!({ "stream_id": stream, "subject": { "format": "email", "email": owner_email(PHONE) } });
     let (code, answer) = ssf
         .post("/ssf/subjects:remove", Some(OKTA_TOKEN), &subject)
@@ -931,8 +931,7 @@ async fn with_default_subjects_none_only_added_subjects_are_delivered() -> anyho
     let ssf = SsfProcess::start(&fleet.core.url(), "default_subjects = \"NONE\"").await?;
     let (_, metadata) = ssf.get("/.well-known/ssf-configuration", None).await?;
     ensure!(metadata["default_subjects"] == "NONE", "{metadata}");
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     let device =
         json!({ "format": "complex", "device": { "format": "opaque", "id": OTHER_PHONE } });
     let body = json!({ "stream_id": stream, "subject": device, "verified": true });
@@ -958,8 +957,7 @@ async fn with_default_subjects_none_only_added_subjects_are_delivered() -> anyho
 #[tokio::test(flavor = "multi_thread")]
 async fn update_and_replace_change_what_is_delivered() -> anyhow::Result<()> {
     let (fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     let revoked = format!("{CAEP}session-revoked");
     let patch =
         json!({ "stream_id": stream, "events_requested": [revoked, "urn:example:unknown"] });
@@ -1088,8 +1086,7 @@ async fn push_honours_429_and_retry_after() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotated_key_signs_new_sets_and_the_old_one_stays_in_the_jwks() -> anyhow::Result<()> {
     let (_fleet, ssf) = start().await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    push_stream(&ssf, &receiver).await?;
+    let (receiver, _) = okta_push(&ssf).await?;
     let subject = json!({ "subject": { "format": "email", "email": "someone@corp.example" } });
     ssf.post("/ssf/admin/emit-test", Some(OPS_TOKEN), &subject)
         .await?;
@@ -1163,8 +1160,7 @@ async fn past_the_cores_retention_the_stream_says_so_and_sends_the_current_state
     )
     .await?;
     let ssf = SsfProcess::start(&fleet.core.url(), "").await?;
-    let receiver = Receiver::push(&ssf, OKTA_AUDIENCE, "127.0.0.1:0").await?;
-    let stream = push_stream(&ssf, &receiver).await?;
+    let (receiver, stream) = okta_push(&ssf).await?;
     ssf.set_status(OKTA_TOKEN, &stream, "paused").await?;
     let client = DeviceServiceClient::new(fleet.core.channel().await?);
     let store_info = || {

@@ -70,12 +70,7 @@ fn an_operators_key_is_read_as_der_or_pem_and_made_keys_are_private() {
 
     let dir = tempfile::tempdir().unwrap();
     let made = KeyRing::open(dir.path(), 1).unwrap();
-    let file = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let file = only_file(dir.path());
     assert_eq!(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
@@ -97,16 +92,19 @@ fn an_operators_key_is_read_as_der_or_pem_and_made_keys_are_private() {
 fn an_operators_key_is_not_rotated() {
     let dir = tempfile::tempdir().unwrap();
     KeyRing::open(dir.path(), 1).unwrap();
-    let file = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let file = only_file(dir.path());
     let mut ring = KeyRing::from_pkcs8_file(&file).unwrap();
     assert!(matches!(ring.rotate(2), Err(KeyError::OperatorKey)));
     assert!(
         !ring.rotate_if_older(0, 100).unwrap(),
         "an age never rotates it either"
     );
+}
+
+/// The one file in `dir`.
+fn only_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut entries = std::fs::read_dir(dir).unwrap();
+    let file = entries.next().unwrap().unwrap().path();
+    assert!(entries.next().is_none(), "one file in {}", dir.display());
+    file
 }
