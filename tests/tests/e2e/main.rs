@@ -5,6 +5,7 @@
 //! built once per run (see `riskgate_tests::ensure_built`).
 
 mod bad_input;
+mod browser;
 mod config;
 mod crash;
 mod envoy;
