@@ -10,6 +10,7 @@ mod config;
 mod crash;
 mod envoy;
 mod fail_safe;
+mod fleet;
 mod gateway;
 mod health;
 mod lease;

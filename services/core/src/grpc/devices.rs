@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use std::sync::Arc;
 
-use super::{parse, parse_policy, render};
+use super::{fleet, parse, parse_policy, render};
 use crate::error::{CoreError, CoreResult};
 use riskgate_policy::domain::{
     policy::ComplianceStatus, Clock, ConnectorId, DeviceId, DeviceRecord, Timestamp,
@@ -31,18 +31,6 @@ impl DeviceApi {
         self.store
             .device(&device_id)?
             .ok_or_else(|| CoreError::not_found("device", device_id.to_string()))
-    }
-}
-
-impl DeviceApi {
-    /// The device's compliance status in the view. Taking the view lock inside a store scan follows the
-    /// writer's lock order (visibility, then view).
-    fn status_of(&self, device: &DeviceRecord) -> ComplianceStatus {
-        self.store
-            .view()
-            .devices
-            .get(&device.device_id)
-            .map_or(ComplianceStatus::Unknown, |view| view.compliance.status)
     }
 }
 
@@ -151,7 +139,9 @@ impl DeviceService for DeviceApi {
                     && connector
                         .as_ref()
                         .is_none_or(|connector| device.reports.contains_key(connector))
-                    && (statuses.is_empty() || statuses.contains(&self.status_of(device)))
+                    && (statuses.is_empty()
+                        || statuses
+                            .contains(&fleet::status_in_view(&self.store, &device.device_id)))
                     && reported_before.is_none_or(|before| {
                         last_reported(device, connector.as_ref()).is_some_and(|at| at < before)
                     })
@@ -234,5 +224,12 @@ impl DeviceService for DeviceApi {
             device_count: info.device_count,
             oldest_position: self.store.first_retained(),
         }))
+    }
+
+    async fn get_fleet_summary(
+        &self,
+        _request: Request<pb::GetFleetSummaryRequest>,
+    ) -> Result<Response<pb::FleetSummary>, Status> {
+        Ok(Response::new(fleet::summary(&self.store)?))
     }
 }
