@@ -37,7 +37,11 @@ async fn fleet(dir: &std::path::Path) -> anyhow::Result<CoreProcess> {
     ];
     let reports = states
         .iter()
-        .map(|(device, state)| report(device, Platform::Android, *state, at))
+        .map(|(device, state)| {
+            let mut report = report(device, Platform::Android, *state, at);
+            report.owner_user_id = format!("owner-of-{device}@example.com");
+            report
+        })
         .collect();
     let acks = ingest(
         &mut core.ingest_client().await?,
@@ -101,6 +105,36 @@ async fn fleet_summary_counts_equal_what_list_devices_filters_list() -> anyhow::
         .find(|entry| entry.status == ComplianceStatus::Noncompliant as i32)
         .map(|entry| entry.count);
     assert_eq!(noncompliant, Some(3), "HIGH, HIGH and MEDIUM exceed LOW");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_devices_search_matches_id_or_owner_ignoring_case() -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let core = fleet(dir.path()).await?;
+    let mut devices = core.device_client().await?;
+    let search = |text: &str| ListDevicesRequest {
+        search: text.to_owned(),
+        ..Default::default()
+    };
+    let ids = |listed: Vec<riskgate_tests::api::Device>| {
+        listed
+            .into_iter()
+            .map(|device| device.device_id)
+            .collect::<Vec<_>>()
+    };
+    let by_id = list_all_devices(&mut devices, search("D-3")).await?.0;
+    assert_eq!(ids(by_id), ["d-3"]);
+    let by_owner = list_all_devices(&mut devices, search("OWNER-OF-D-5@")).await?.0;
+    assert_eq!(ids(by_owner), ["d-5"]);
+    let everyone = list_all_devices(&mut devices, search("example.com")).await?.0;
+    assert_eq!(everyone.len(), 6);
+    let status = devices
+        .list_devices(search(&"x".repeat(257)))
+        .await
+        .expect_err("too long");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("search"), "{status:?}");
     Ok(())
 }
 

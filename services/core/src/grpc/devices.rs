@@ -49,6 +49,23 @@ fn last_reported(device: &DeviceRecord, connector: Option<&ConnectorId>) -> Opti
     }
 }
 
+/// The `search` text, lowercased; `None` when empty.
+fn search_text(raw: &str) -> CoreResult<Option<String>> {
+    match raw.len() {
+        0 => Ok(None),
+        1..=256 => Ok(Some(raw.to_ascii_lowercase())),
+        len => Err(CoreError::invalid(
+            "search",
+            format!("{len} bytes is above the maximum of 256"),
+        )),
+    }
+}
+
+/// Whether `haystack` contains `lowercase_needle`, ignoring ASCII case.
+fn contains_ignoring_case(haystack: &str, lowercase_needle: &str) -> bool {
+    haystack.to_ascii_lowercase().contains(lowercase_needle)
+}
+
 fn compliance_status(field: &str, raw: i32) -> CoreResult<ComplianceStatus> {
     match pb::ComplianceStatus::try_from(raw) {
         Ok(pb::ComplianceStatus::Unspecified) => Err(CoreError::invalid(field, "required")),
@@ -128,6 +145,7 @@ impl DeviceService for DeviceApi {
             parse_policy::optional_duration("not_reported_for", request.not_reported_for)?.map(
                 |silence| Timestamp(self.clock.now().0.saturating_sub(silence.as_nanos() as i64)),
             );
+        let search = search_text(&request.search)?;
         let config = self.store.view().config.clone();
         let mut devices = self
             .store
@@ -142,6 +160,10 @@ impl DeviceService for DeviceApi {
                     && (statuses.is_empty()
                         || statuses
                             .contains(&fleet::status_in_view(&self.store, &device.device_id)))
+                    && search.as_deref().is_none_or(|text| {
+                        contains_ignoring_case(device.device_id.as_str(), text)
+                            || contains_ignoring_case(&device.info.owner_user_id, text)
+                    })
                     && reported_before.is_none_or(|before| {
                         last_reported(device, connector.as_ref()).is_some_and(|at| at < before)
                     })
