@@ -87,8 +87,12 @@ async fn fleet_summary_counts_equal_what_list_devices_filters_list() -> anyhow::
             compliance: vec![entry.status],
             ..Default::default()
         };
-        let listed = list_all_devices(&mut devices, request).await?.0.len();
-        assert_eq!(entry.count, listed as u64, "status {:?}", entry.status);
+        let listed = list_all_devices(&mut devices, request).await?.0;
+        assert_eq!(entry.count, listed.len() as u64, "status {:?}", entry.status);
+        assert!(
+            listed.iter().all(|device| device.compliance == entry.status),
+            "Device.compliance is the status the filter matched"
+        );
     }
     let count = |level: ThreatLevel| {
         summary
@@ -125,9 +129,13 @@ async fn list_devices_search_matches_id_or_owner_ignoring_case() -> anyhow::Resu
     };
     let by_id = list_all_devices(&mut devices, search("D-3")).await?.0;
     assert_eq!(ids(by_id), ["d-3"]);
-    let by_owner = list_all_devices(&mut devices, search("OWNER-OF-D-5@")).await?.0;
+    let by_owner = list_all_devices(&mut devices, search("OWNER-OF-D-5@"))
+        .await?
+        .0;
     assert_eq!(ids(by_owner), ["d-5"]);
-    let everyone = list_all_devices(&mut devices, search("example.com")).await?.0;
+    let everyone = list_all_devices(&mut devices, search("example.com"))
+        .await?
+        .0;
     assert_eq!(everyone.len(), 6);
     let status = devices
         .list_devices(search(&"x".repeat(257)))

@@ -26,6 +26,13 @@ impl DeviceApi {
         Self { store, clock }
     }
 
+    /// The device as the API shows it: its level under the current configuration, its status in the view.
+    fn render(&self, device: &DeviceRecord) -> pb::Device {
+        let config = self.store.view().config.clone();
+        let status = fleet::status_in_view(&self.store, &device.device_id);
+        render::device(device, &config, status)
+    }
+
     fn known_device(&self, raw_id: &str) -> CoreResult<DeviceRecord> {
         let device_id = parse::device_id("device_id", raw_id)?;
         self.store
@@ -97,8 +104,7 @@ impl DeviceService for DeviceApi {
         request: Request<pb::GetDeviceRequest>,
     ) -> Result<Response<pb::Device>, Status> {
         let device = self.known_device(&request.into_inner().device_id)?;
-        let config = self.store.view().config.clone();
-        Ok(Response::new(render::device(&device, &config)))
+        Ok(Response::new(self.render(&device)))
     }
 
     async fn list_devices(
@@ -176,10 +182,7 @@ impl DeviceService for DeviceApi {
             String::new()
         };
         Ok(Response::new(pb::ListDevicesResponse {
-            devices: devices
-                .iter()
-                .map(|device| render::device(device, &config))
-                .collect(),
+            devices: devices.iter().map(|device| self.render(device)).collect(),
             next_page_token,
         }))
     }
@@ -231,8 +234,7 @@ impl DeviceService for DeviceApi {
             .clear_known_risk(device_id, connector_id)
             .await
             .map_err(CoreError::from)?;
-        let config = self.store.view().config.clone();
-        Ok(Response::new(render::device(&device, &config)))
+        Ok(Response::new(self.render(&device)))
     }
 
     async fn get_store_info(

@@ -24,7 +24,7 @@ use crate::{
     stream::filter::Filter,
 };
 use riskgate_policy::{
-    domain::{DeviceId, Event},
+    domain::{policy::ComplianceStatus, DeviceId, Event},
     evaluate::effective_level,
 };
 use riskgate_store::{cursor::CursorError, RiskStore};
@@ -320,7 +320,12 @@ impl Subscription {
                         self.filter
                             .matches_device(&record.device_id, device.map(|d| &d.summary), level)
                             .then(|| pb::DeviceSnapshot {
-                                device: Some(render::device(record, &view.config)),
+                                device: Some(render::device(
+                                    record,
+                                    &view.config,
+                                    device
+                                        .map_or(ComplianceStatus::Unknown, |d| d.compliance.status),
+                                )),
                                 compliance: device.map_or(0, |d| {
                                     render_policy::compliance_status(d.compliance.status)
                                 }),
