@@ -135,7 +135,11 @@ impl DeviceService for DeviceApi {
             .levels
             .iter()
             .enumerate()
-            .map(|(index, raw)| parse::threat_level(&format!("levels[{index}]"), *raw))
+            .map(|(index, raw)| match *raw {
+                // UNSPECIFIED asks for devices without a level (no partner data).
+                0 => Ok(None),
+                raw => parse::threat_level(&format!("levels[{index}]"), raw).map(Some),
+            })
             .collect::<CoreResult<Vec<_>>>()?;
         let connector = match request.connector_id.as_str() {
             "" => None,
@@ -158,8 +162,7 @@ impl DeviceService for DeviceApi {
             .list_devices(after.as_ref(), page_size + 1, |device| {
                 (platforms.is_empty() || platforms.contains(&device.info.platform))
                     && (levels.is_empty()
-                        || render::device_level(device, &config)
-                            .is_some_and(|level| levels.contains(&level)))
+                        || levels.contains(&render::device_level(device, &config)))
                     && connector
                         .as_ref()
                         .is_none_or(|connector| device.reports.contains_key(connector))
