@@ -77,6 +77,15 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium session of `width`.
     pub async fn start(width: Width) -> anyhow::Result<Browser> {
+        Self::launch(width, true).await
+    }
+
+    /// [`Browser::start`] with JavaScript turned off, for pages that must work without it.
+    pub async fn start_without_javascript(width: Width) -> anyhow::Result<Browser> {
+        Self::launch(width, false).await
+    }
+
+    async fn launch(width: Width, javascript: bool) -> anyhow::Result<Browser> {
         tokio::task::spawn_blocking(provision).await??;
         let mut command = Command::new(CHROMEDRIVER);
         command.arg("--port=0");
@@ -87,9 +96,13 @@ impl Browser {
             .trim_end_matches('.')
             .to_owned();
         let profile = tempfile::tempdir()?;
-        let size = match width {
-            Width::Desktop => "--window-size=1280,900",
-            Width::Phone => "--window-size=390,844",
+        // Headless Chromium keeps windows at least 500 px wide; a phone's viewport is emulated instead.
+        let (size, phone) = match width {
+            Width::Desktop => ("--window-size=1280,900", None),
+            Width::Phone => (
+                "--window-size=500,844",
+                Some(json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2.0}})),
+            ),
         };
         let capabilities = json!({
             "goog:chromeOptions": {
@@ -102,9 +115,14 @@ impl Browser {
                     "--disable-dev-shm-usage",
                     size,
                     format!("--user-data-dir={}", profile.path().display()),
+                    format!("--blink-settings=scriptEnabled={javascript}"),
                 ],
             },
         });
+        let mut capabilities = capabilities;
+        if let Some(phone) = phone {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = phone;
+        }
         let serde_json::Value::Object(capabilities) = capabilities else {
             anyhow::bail!("capabilities are an object");
         };
@@ -136,6 +154,29 @@ impl Browser {
             .await
             .with_context(|| format!("no element {css:?}"))?;
         Ok(element.text().await?)
+    }
+
+    /// Runs `script` in the page (its `arguments` are `args`) and returns what it returns.
+    pub async fn run(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        Ok(self.client.execute(script, args).await?)
+    }
+
+    /// Runs asynchronous `script`, which calls its last argument with the result.
+    pub async fn run_async(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        Ok(self.client.execute_async(script, args).await?)
+    }
+
+    /// Whether an element matches `css`.
+    pub async fn has(&self, css: &str) -> anyhow::Result<bool> {
+        Ok(!self.client.find_all(Locator::Css(css)).await?.is_empty())
     }
 
     /// Saves a PNG of the window as `<target>/screenshots/<name>.png` and returns its path.

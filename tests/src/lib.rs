@@ -31,6 +31,7 @@ pub mod browser;
 pub mod builders;
 pub mod child;
 pub mod connector_host;
+pub mod console;
 pub mod enforcement;
 pub mod envoy;
 pub mod events;

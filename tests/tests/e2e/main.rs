@@ -7,6 +7,7 @@
 mod bad_input;
 mod browser;
 mod config;
+mod console;
 mod crash;
 mod envoy;
 mod fail_safe;
