@@ -57,8 +57,8 @@ pub fn svg(points: &[(i64, u64)], start: i64, now: i64, label: &str) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1);
-    let span = (now - start).max(1) as f64;
-    let x = |at: i64| LEFT + (at - start) as f64 / span * (WIDTH - LEFT - 8.0);
+    let width = (now - start).max(1) as f64;
+    let x = |at: i64| LEFT + (at - start) as f64 / width * (WIDTH - LEFT - 8.0);
     let y = |count: u64| 8.0 + (1.0 - count as f64 / peak as f64) * (HEIGHT - BOTTOM - 8.0);
     let mut path = String::new();
     for (index, (at, count)) in points.iter().enumerate() {
@@ -69,7 +69,9 @@ pub fn svg(points: &[(i64, u64)], start: i64, now: i64, label: &str) -> Markup {
             path.push_str(&format!("H{:.1}V{:.1}", x(*at), y(*count)));
         }
     }
-    let hours = (now - start) / 3600;
+    let span = crate::view::words::span(std::time::Duration::from_secs(
+        u64::try_from(now - start).unwrap_or(0),
+    ));
     html! {
         svg class="chart" viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(label) {
             title { (label) }
@@ -77,7 +79,7 @@ pub fn svg(points: &[(i64, u64)], start: i64, now: i64, label: &str) -> Markup {
             line x1=(LEFT) y1="8" x2=(LEFT) y2=(HEIGHT - BOTTOM) class="axis" {}
             text x=(LEFT - 6.0) y=(y(peak) + 4.0) text-anchor="end" { (peak) }
             text x=(LEFT - 6.0) y=(HEIGHT - BOTTOM + 4.0) text-anchor="end" { "0" }
-            text x=(LEFT) y=(HEIGHT - 6.0) { (format!("{hours} h ago")) }
+            text x=(LEFT) y=(HEIGHT - 6.0) { (format!("{span} ago")) }
             text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" { "now" }
             path d=(path) class="series" {}
         }

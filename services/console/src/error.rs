@@ -1,5 +1,6 @@
 //! The console's one error-to-response table. The core's statuses map to the HTTP status that says the
-//! same; a failure to reach the core is 503, and only the console's own faults are 500.
+//! same; a core that cannot be reached is 503, and a core status with no HTTP counterpart (the core's
+//! own INTERNAL among them) is 502, the gateway's answer for an upstream that failed.
 
 use axum::{
     http::{header, StatusCode},

@@ -37,7 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/signin/once/{code}", get(signin::once))
         .route("/signout", post(signin::sign_out))
         .route("/live", get(live::events))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health))
         .route("/static/console.css", get(stylesheet))
         .route("/static/live.js", get(script))
         .layer(middleware::from_fn(security_headers))
@@ -61,7 +61,7 @@ impl FromRequestParts<Arc<App>> for SignedIn {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
-        let id = session_cookie(parts).ok_or(ConsoleError::NotSignedIn)?;
+        let id = cookie(&parts.headers, COOKIE).ok_or(ConsoleError::NotSignedIn)?;
         let session = app.sessions.get(&id).ok_or(ConsoleError::NotSignedIn)?;
         Ok(SignedIn { id, session })
     }
@@ -77,16 +77,15 @@ impl SignedIn {
     }
 }
 
-/// The value of the session cookie, if the request has one.
-fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The value of the cookie `name`, if the request has one.
+fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(candidate, _)| *candidate == name)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -108,6 +107,20 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// 200 while the console can serve live pages; 503 while its subscription to the core is down (with live
+/// updates on), since pages then show only what was true when they were loaded.
+async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    if !app.live || app.hub.connected() {
+        "ok".into_response()
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "live updates: not subscribed to the core",
+        )
+            .into_response()
+    }
 }
 
 async fn stylesheet() -> impl IntoResponse {

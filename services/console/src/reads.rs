@@ -47,17 +47,22 @@ pub fn device_filter(query: &DeviceQuery) -> ConsoleResult<ListDevicesRequest> {
         "macos" => vec![Platform::Macos as i32],
         other => return Err(bad("platform", other)),
     };
-    let levels = match query.level.as_str() {
-        "" => vec![],
-        "none" => vec![ThreatLevel::Unspecified as i32],
-        other => {
-            vec![
+    // One level, or several separated by commas (the overview's "every device at risk" asks for
+    // `high,medium`).
+    let levels = query
+        .level
+        .split(',')
+        .filter(|key| !key.is_empty())
+        .map(|key| match key {
+            "none" => Ok(ThreatLevel::Unspecified as i32),
+            other => {
                 ThreatLevel::from_str_name(&format!("THREAT_LEVEL_{}", other.to_ascii_uppercase()))
                     .filter(|level| *level != ThreatLevel::Unspecified)
-                    .ok_or_else(|| bad("level", other))? as i32,
-            ]
-        }
-    };
+                    .map(|level| level as i32)
+                    .ok_or_else(|| bad("level", other))
+            }
+        })
+        .collect::<ConsoleResult<Vec<_>>>()?;
     let compliance = match query.compliance.as_str() {
         "" => vec![],
         other => vec![ComplianceStatus::from_str_name(&format!(
@@ -211,8 +216,21 @@ pub async fn noncompliance_chart(
     window: Duration,
 ) -> ConsoleResult<Markup> {
     let now = unix_now();
-    let mut start = now - i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2);
     let mut client = EventLogServiceClient::new(core);
+    // The chart starts where the window does, or where the retained log does if that is later: a young
+    // deployment (or the demo) then fills the width rather than a sliver at its right edge.
+    let oldest = client
+        .list_events(ListEventsRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .events
+        .first()
+        .and_then(|event| event.time.as_ref().map(|time| time.seconds));
+    let window_start = now - i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2);
+    let mut start = oldest.map_or(window_start, |oldest| oldest.max(window_start));
     let mut steps = Vec::new();
     let mut page_token = String::new();
     let mut complete = false;

@@ -18,6 +18,10 @@ use subtle::ConstantTimeEq as _;
 /// The session cookie's name.
 pub const COOKIE: &str = "riskgate_session";
 
+/// The sign-in form's cookie: the same random value as the form's hidden `csrf` field (a double-submit
+/// token), so that another site cannot sign a browser in under its own token.
+pub const SIGNIN_COOKIE: &str = "riskgate_signin";
+
 /// How long a one-time sign-in link works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
@@ -69,8 +73,13 @@ pub struct Session {
 impl Session {
     /// Whether `presented` is this session's CSRF token (compared in constant time).
     pub fn csrf_matches(&self, presented: &str) -> bool {
-        bool::from(self.csrf.as_bytes().ct_eq(presented.as_bytes()))
+        same_secret(&self.csrf, presented)
     }
+}
+
+/// Whether two secrets are equal, compared in constant time; an empty one never matches.
+pub fn same_secret(expected: &str, presented: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
 }
 
 /// Why a session could not be made.
@@ -179,7 +188,7 @@ impl Sessions {
 }
 
 /// 256 random bits, base64url: session ids, CSRF tokens and one-time codes.
-fn random_token() -> String {
+pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 

@@ -13,7 +13,11 @@
     if (busy) { again = true; return; }
     busy = true;
     fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
-      .then(function (response) { return response.text(); })
+      .then(function (response) {
+        // A session that expired meanwhile redirects to the sign-in form: go there.
+        if (response.redirected) { window.location.href = response.url; }
+        return response.text();
+      })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("main");
         var current = document.querySelector("main");

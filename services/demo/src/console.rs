@@ -59,24 +59,29 @@ pub(crate) struct ConsoleCheck {
 }
 
 impl ConsoleCheck {
-    /// Signs in at the console at `url` with `token`.
+    /// Signs in at the console at `url` with `token`, through its sign-in form (whose double-submit
+    /// token is in a cookie and a hidden field).
     pub(crate) async fn sign_in(url: &str, token: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let form = http.get(format!("{url}/signin")).send().await?;
+        let form_cookie = first_cookie(&form).context("the sign-in form set no cookie")?;
+        let page = form.text().await?;
+        let csrf = page
+            .split_once("name=\"csrf\" value=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(value, _)| value.to_owned())
+            .context("the sign-in form has no csrf field")?;
         let response = http
             .post(format!("{url}/signin"))
+            .header("cookie", form_cookie)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={token}"))
+            .body(format!("token={token}&csrf={csrf}"))
             .send()
             .await
             .context("signing in at the console")?;
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(str::to_owned)
+        let cookie = first_cookie(&response)
             .with_context(|| format!("the console gave no session ({})", response.status()))?;
         Ok(Self {
             http,
@@ -134,7 +139,19 @@ impl ConsoleCheck {
     }
 }
 
+/// The `name=value` of the response's first cookie.
+fn first_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::to_owned)
+}
+
 /// A compliance status as the console's badges read (`in grace period`).
 fn compliance_text(status: api::ComplianceStatus) -> String {
-    compliance_name(status).to_ascii_lowercase().replace('_', " ")
+    compliance_name(status)
+        .to_ascii_lowercase()
+        .replace('_', " ")
 }

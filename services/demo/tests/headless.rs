@@ -92,11 +92,15 @@ async fn headless_demo_exits_zero_after_every_expected_access_flip() -> anyhow::
     // The web console follows the same core: the demo prints its one-time sign-in link, and after every
     // step the console's page of each device showed its level and compliance.
     assert!(
-        output.lines().any(|line| line.starts_with("started console pid=") && line.contains("/signin/once/")),
+        output
+            .lines()
+            .any(|line| line.starts_with("started console pid=") && line.contains("/signin/once/")),
         "no console line with a sign-in link:\n{output}"
     );
     assert_eq!(
-        output.matches("CONSOLE shows every device's level and compliance").count(),
+        output
+            .matches("CONSOLE shows every device's level and compliance")
+            .count(),
         7,
         "the console showed every step:\n{output}"
     );

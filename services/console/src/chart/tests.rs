@@ -23,7 +23,7 @@ fn walking_back_undoes_each_change() {
     ];
     assert_eq!(
         series(2, &changes, 0, 100),
-        [(0, 2), (20, 2), (30, 2), (50, 1), (100, 2)]
+        [(0, 2), (20, 2), (30, 1), (50, 2), (100, 2)]
     );
 }
 

@@ -20,6 +20,7 @@ use crate::{
     app::App,
     error::{ConsoleError, ConsoleResult},
     session::Role,
+    view::words,
 };
 
 /// A form's fields, as sent.
@@ -84,7 +85,7 @@ pub(super) async fn recheck(
         outcomes.join("; ")
     };
     app.sessions.flash(&signed_in.id, message);
-    Ok(Redirect::to(&format!("/devices/{device_id}")).into_response())
+    Ok(Redirect::to(&words::device_path(&device_id)).into_response())
 }
 
 pub(super) async fn toggles(

@@ -18,7 +18,7 @@ use super::SignedIn;
 use crate::{
     app::App,
     error::{ConsoleError, ConsoleResult},
-    session::{Role, SessionError, COOKIE},
+    session::{random_token, same_secret, Role, SessionError, COOKIE, SIGNIN_COOKIE},
     view::layout::{page, Frame},
 };
 
@@ -27,6 +27,8 @@ use crate::{
 pub(super) struct SignInForm {
     #[serde(default)]
     token: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 /// A form carrying only the CSRF token.
@@ -39,7 +41,18 @@ pub(super) async fn form() -> Response {
     signin_page(StatusCode::OK, None)
 }
 
-pub(super) async fn sign_in(State(app): State<Arc<App>>, Form(form): Form<SignInForm>) -> Response {
+pub(super) async fn sign_in(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let expected = super::cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
+    if !same_secret(&expected, &form.csrf) {
+        return signin_page(
+            StatusCode::FORBIDDEN,
+            Some("The sign-in form expired or did not come from this console; sign in again."),
+        );
+    }
     start(&app, form.token.trim()).await
 }
 
@@ -134,7 +147,9 @@ fn cookie(app: &App, value: &str, max_age: u64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("riskgate_session=; Max-Age=0"))
 }
 
+/// The sign-in form, with a fresh double-submit token in its cookie and its hidden field.
 fn signin_page(status: StatusCode, error: Option<&str>) -> Response {
+    let csrf = random_token();
     let frame = Frame {
         title: "Sign in",
         section: None,
@@ -152,6 +167,7 @@ fn signin_page(status: StatusCode, error: Option<&str>) -> Response {
                     p class="error" id="error" role="alert" { (error) }
                 }
                 form method="post" action="/signin" id="signin" {
+                    input type="hidden" name="csrf" value=(csrf);
                     label { "riskgate token " input type="password" name="token" autocomplete="off" required; }
                     " "
                     button type="submit" { "Sign in" }
@@ -160,9 +176,14 @@ fn signin_page(status: StatusCode, error: Option<&str>) -> Response {
             }
         },
     );
+    let cookie =
+        format!("{SIGNIN_COOKIE}={csrf}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600");
     (
         status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::SET_COOKIE, cookie),
+        ],
         body.into_string(),
     )
         .into_response()

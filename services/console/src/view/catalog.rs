@@ -70,7 +70,7 @@ fn toggle_form(connector: &Connector, session: &Session) -> Markup {
         ),
     ];
     html! {
-        form method="post" action=(format!("/connectors/{}/toggles", connector.connector_id))
+        form method="post" action=(format!("/connectors/{}/toggles", words::segment(&connector.connector_id)))
             class="toggles" id=(format!("toggles-{}", connector.connector_id)) {
             h2 { "Platform toggles of " (connector.connector_id) }
             input type="hidden" name="csrf" value=(session.csrf);

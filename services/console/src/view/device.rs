@@ -44,7 +44,7 @@ pub fn render(page: &DevicePage, session: &Session) -> Markup {
                 dt { "Last report" } dd { (words::time(device.last_seen.as_ref())) " (" (words::age(device.last_seen.as_ref())) ")" }
             }
             @if session.role == Role::Admin {
-                form method="post" action=(format!("/devices/{}/recheck", device.device_id)) id="recheck" {
+                form method="post" action=(format!("{}/recheck", words::device_path(&device.device_id))) id="recheck" {
                     input type="hidden" name="csrf" value=(session.csrf);
                     button type="submit" { "Re-check with its partners now" }
                 }

@@ -15,7 +15,7 @@ pub struct DeviceQuery {
     /// A platform key (`android`, `ios`, `ipados`, `windows`, `macos`) or empty.
     #[serde(default)]
     pub platform: String,
-    /// A level key (`high`, `medium`, `low`, `secured`, `none`) or empty.
+    /// Level keys (`high`, `medium`, `low`, `secured`, `none`), separated by commas, or empty.
     #[serde(default)]
     pub level: String,
     /// A compliance key (`noncompliant`, `in_grace_period`, …) or empty.
@@ -107,7 +107,7 @@ pub fn render(
                         tbody {
                             @for device in devices {
                                 tr data-device=(device.device_id) {
-                                    td { a href=(format!("/devices/{}", device.device_id)) { (device.device_id) } }
+                                    td { a href=(words::device_path(&device.device_id)) { (device.device_id) } }
                                     td { (device.owner_user_id) }
                                     td { (platform_name(device.platform)) }
                                     td { (words::level(device.level)) }

@@ -60,7 +60,7 @@ pub fn render(overview: &Overview) -> Markup {
                         tbody {
                             @for device in &overview.at_risk {
                                 tr data-device=(device.device_id) {
-                                    td { a href=(format!("/devices/{}", device.device_id)) { (device.device_id) } }
+                                    td { a href=(words::device_path(&device.device_id)) { (device.device_id) } }
                                     td { (device.owner_user_id) }
                                     td { (words::level(device.level)) }
                                     td { (words::compliance(device.compliance)) }
@@ -71,7 +71,7 @@ pub fn render(overview: &Overview) -> Markup {
                     }
                 }
                 @if overview.more_at_risk {
-                    p { a href="/devices?level=high&level=medium" { "Every device at risk" } }
+                    p { a href="/devices?level=high,medium" { "Every device at risk" } }
                 }
             }
             h2 { "Noncompliant devices over time" }

@@ -15,6 +15,17 @@ pub fn word(name: &str, prefix: &str) -> String {
         .replace('_', " ")
 }
 
+/// The console's path of a device's page, its id percent-encoded as one path segment (an id may hold
+/// `/`, `?` or `#`).
+pub fn device_path(device_id: &str) -> String {
+    format!("/devices/{}", segment(device_id))
+}
+
+/// `text` percent-encoded as one URL path segment.
+pub fn segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// A level as a badge: "HIGH" on red, and so on; no level reads "no data".
 pub fn level(raw: i32) -> Markup {
     let (text, class) = match ThreatLevel::try_from(raw) {
