@@ -51,54 +51,7 @@ pub fn render(page: &DevicePage, session: &Session) -> Markup {
             }
             (reports(device))
             (threats(device))
-            h2 { "Compliance per policy" }
-            (reasons(&page.compliance.reasons))
-            div class="scroll" {
-                table id="policies" {
-                    thead { tr { th { "Policy" } th { "Status" } th { "Why" } th { "Noncompliant since" } } }
-                    tbody {
-                        @for policy in &page.compliance.policies {
-                            tr {
-                                td { (policy.policy_id) }
-                                td { (words::compliance(policy.status)) }
-                                td { (reasons(&policy.reasons)) }
-                                td { (words::time(policy.noncompliant_since.as_ref())) }
-                            }
-                        }
-                    }
-                }
-            }
-            h2 { "Access per resource" }
-            div class="scroll" {
-                table id="access" {
-                    thead { tr { th { "Resource" } th { "Decision" } th { "Why" } } }
-                    tbody {
-                        @for decision in &page.access {
-                            tr data-resource=(decision.resource) {
-                                td { (decision.resource) }
-                                td { (words::decision(decision.decision)) }
-                                td { (reasons(&decision.reasons)) }
-                            }
-                        }
-                    }
-                }
-            }
-            h2 { "Apps" }
-            div class="scroll" {
-                table id="apps" {
-                    thead { tr { th { "App" } th { "Policy" } th { "Decision" } th { "Why" } } }
-                    tbody {
-                        @for (policy, app, decision) in &page.apps {
-                            tr {
-                                td { (app) }
-                                td { (policy) }
-                                td { (app_decision(decision.decision)) }
-                                td { (reasons(&decision.reasons)) }
-                            }
-                        }
-                    }
-                }
-            }
+            (decisions(page))
             h2 { "Timeline" }
             div class="scroll" {
                 table id="timeline" {
@@ -111,6 +64,60 @@ pub fn render(page: &DevicePage, session: &Session) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The verdict per policy, the decision per resource and per app.
+fn decisions(page: &DevicePage) -> Markup {
+    html! {
+    h2 { "Compliance per policy" }
+    (reasons(&page.compliance.reasons))
+    div class="scroll" {
+        table id="policies" {
+            thead { tr { th { "Policy" } th { "Status" } th { "Why" } th { "Noncompliant since" } } }
+            tbody {
+                @for policy in &page.compliance.policies {
+                    tr {
+                        td { (policy.policy_id) }
+                        td { (words::compliance(policy.status)) }
+                        td { (reasons(&policy.reasons)) }
+                        td { (words::time(policy.noncompliant_since.as_ref())) }
+                    }
+                }
+            }
+        }
+    }
+    h2 { "Access per resource" }
+    div class="scroll" {
+        table id="access" {
+            thead { tr { th { "Resource" } th { "Decision" } th { "Why" } } }
+            tbody {
+                @for decision in &page.access {
+                    tr data-resource=(decision.resource) {
+                        td { (decision.resource) }
+                        td { (words::decision(decision.decision)) }
+                        td { (reasons(&decision.reasons)) }
+                    }
+                }
+            }
+        }
+    }
+    h2 { "Apps" }
+    div class="scroll" {
+        table id="apps" {
+            thead { tr { th { "App" } th { "Policy" } th { "Decision" } th { "Why" } } }
+            tbody {
+                @for (policy, app, decision) in &page.apps {
+                    tr {
+                        td { (app) }
+                        td { (policy) }
+                        td { (app_decision(decision.decision)) }
+                        td { (reasons(&decision.reasons)) }
+                    }
+                }
+            }
+        }
+    }
     }
 }
 
