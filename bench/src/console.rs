@@ -13,7 +13,7 @@ use anyhow::{ensure, Context as _};
 use riskgate_tests::{
     api::{event::Kind, ComplianceStatus},
     browser::{Browser, Width},
-    console::{sign_in, wait_for_text, ConsoleProcess},
+    console::{sign_in_to_overview, wait_for_text, ConsoleProcess},
     enforcement::{Fleet, HostTimings, Users, ADMIN_TOKEN},
     wait_until,
 };
@@ -76,11 +76,7 @@ async fn flip_to_screen(flips: usize) -> anyhow::Result<Samples> {
     .await?;
     let console = ConsoleProcess::start(&fleet.core.url(), "", None).await?;
     let browser = Browser::start(Width::Desktop).await?;
-    sign_in(&browser, &console, ADMIN_TOKEN).await?;
-    wait_for_text(&browser, "main h1", "the overview", |text| {
-        text == "Overview"
-    })
-    .await?;
+    sign_in_to_overview(&browser, &console, ADMIN_TOKEN).await?;
     browser
         .open(&console.at(&format!("/devices/{FLIPPING}")))
         .await?;

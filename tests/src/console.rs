@@ -91,6 +91,19 @@ pub async fn sign_in(
     Ok(())
 }
 
+/// Signs `browser` in at `console` with `token` and waits for the overview, where a sign-in lands.
+pub async fn sign_in_to_overview(
+    browser: &Browser,
+    console: &ConsoleProcess,
+    token: &str,
+) -> anyhow::Result<()> {
+    sign_in(browser, console, token).await?;
+    wait_for_text(browser, "main h1", "the overview", |text| {
+        text == "Overview"
+    })
+    .await
+}
+
 /// Waits until the text of the first element matching `css` satisfies `wanted`.
 pub async fn wait_for_text(
     browser: &Browser,

@@ -2,13 +2,24 @@
 
 use std::time::Duration;
 
-use riskgate_proto::bearer::{Authed, BearerToken};
+use riskgate_proto::{
+    bearer::{Authed, BearerToken},
+    v1::{
+        risk_stream_client::RiskStreamClient, subscribe_response::Message, SubscribeRequest,
+        SubscriptionFilter,
+    },
+};
 use tonic::{
     service::interceptor::InterceptedService,
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
+    Status,
 };
 
 use crate::config::CoreConfig;
+
+/// A device id no device has: a subscription filtered to it has an empty snapshot however large the
+/// fleet, and its end carries the head.
+const HEAD_PROBE_DEVICE: &str = "riskgate.head-probe.no-such-device";
 
 /// Why the core cannot be reached as configured; each names the `[core]` key.
 #[derive(Debug, thiserror::Error)]
@@ -102,5 +113,30 @@ impl CoreLink {
     /// The channel with the service's token on every call.
     pub fn authed(&self) -> Authed {
         InterceptedService::new(self.channel.clone(), self.token.clone())
+    }
+
+    /// The core's head position and a cursor at it, read as the end of a subscription whose snapshot
+    /// matches no device (the token needs the `subscriber` role).
+    pub async fn head(&self) -> Result<(u64, String), Status> {
+        let request = SubscribeRequest {
+            filter: Some(SubscriptionFilter {
+                device_ids: vec![HEAD_PROBE_DEVICE.to_owned()],
+                ..SubscriptionFilter::default()
+            }),
+            cursor: String::new(),
+            progress_interval_ms: 0,
+        };
+        let mut stream = RiskStreamClient::new(self.authed())
+            .subscribe(request)
+            .await?
+            .into_inner();
+        while let Some(message) = stream.message().await? {
+            if let Some(Message::SnapshotEnd(end)) = message.message {
+                return Ok((end.position, end.cursor));
+            }
+        }
+        Err(Status::unavailable(
+            "the core ended the stream before its snapshot's end",
+        ))
     }
 }

@@ -22,8 +22,6 @@ use tonic::{Code, Status};
 const RECENT: usize = 4096;
 /// Changes queued per open page before it is told to reload.
 const FAN_OUT: usize = 1024;
-/// A device id no device has: subscribing with it yields an empty snapshot and the head's cursor.
-const HEAD_PROBE_DEVICE: &str = "riskgate-console.head-probe.no-such-device";
 /// The longest wait between two attempts to reach the core.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -160,7 +158,7 @@ pub async fn run(hub: Arc<Hub>, link: CoreLink) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let outcome = match cursor.clone() {
-            None => head(&link).await.map(|(position, head_cursor)| {
+            None => link.head().await.map(|(position, head_cursor)| {
                 hub.publish(Change::Reset { position });
                 cursor = Some(head_cursor);
             }),
@@ -225,30 +223,6 @@ async fn follow_core(
         }
     }
     Err(Status::unavailable("the core ended the subscription"))
-}
-
-/// The core's head position and its cursor, from a subscription whose snapshot is empty.
-async fn head(link: &CoreLink) -> Result<(u64, String), Status> {
-    let request = SubscribeRequest {
-        filter: Some(SubscriptionFilter {
-            device_ids: vec![HEAD_PROBE_DEVICE.to_owned()],
-            ..SubscriptionFilter::default()
-        }),
-        cursor: String::new(),
-        progress_interval_ms: 0,
-    };
-    let mut stream = RiskStreamClient::new(link.authed())
-        .subscribe(request)
-        .await?
-        .into_inner();
-    while let Some(message) = stream.message().await? {
-        if let Some(Message::SnapshotEnd(end)) = message.message {
-            return Ok((end.position, end.cursor));
-        }
-    }
-    Err(Status::unavailable(
-        "the core ended the stream before its snapshot's end",
-    ))
 }
 
 #[cfg(test)]

@@ -12,8 +12,7 @@ use riskgate_proto::{
     bearer::Authed,
     v1::{
         device_service_client::DeviceServiceClient, risk_stream_client::RiskStreamClient,
-        subscribe_response::Message, EventKind, GetDeviceRequest, SubscribeRequest,
-        SubscribeResponse, SubscriptionFilter,
+        EventKind, GetDeviceRequest, SubscribeRequest, SubscribeResponse, SubscriptionFilter,
     },
 };
 use riskgate_web_kit::core::CoreLink;
@@ -32,9 +31,6 @@ struct Owner {
     as_of: u64,
     user: Option<String>,
 }
-
-/// A device id no device has, for [`Core::head`].
-const HEAD_PROBE_DEVICE: &str = "riskgate-ssf.head-probe.no-such-device";
 
 /// What the transmitter asks the core for: reports (risk-level-change), compliance changes and access
 /// decision flips.
@@ -79,26 +75,7 @@ impl Core {
     /// The core's head: the cursor and position a new stream starts after. It subscribes with a filter
     /// no device matches, so the snapshot is empty however large the fleet, and reads its end.
     pub async fn head(&self) -> Result<(u64, String), Status> {
-        let request = SubscribeRequest {
-            filter: Some(SubscriptionFilter {
-                device_ids: vec![HEAD_PROBE_DEVICE.to_owned()],
-                ..SubscriptionFilter::default()
-            }),
-            cursor: String::new(),
-            progress_interval_ms: 0,
-        };
-        let mut stream = RiskStreamClient::new(self.authed())
-            .subscribe(request)
-            .await?
-            .into_inner();
-        while let Some(message) = stream.message().await? {
-            if let Some(Message::SnapshotEnd(end)) = message.message {
-                return Ok((end.position, end.cursor));
-            }
-        }
-        Err(Status::unavailable(
-            "the core ended the stream before its snapshot's end",
-        ))
+        self.link.head().await
     }
 
     /// The owner of `device_id`, as of its report at `report_position` (0: any cached answer will do).

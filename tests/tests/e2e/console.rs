@@ -14,7 +14,7 @@ use riskgate_tests::{
     },
     auth::with_token,
     browser::{Browser, Width},
-    console::{sign_in, wait_for_text, ConsoleProcess},
+    console::{sign_in, sign_in_to_overview, wait_for_text, ConsoleProcess},
     enforcement::{Fleet, HostTimings, Users, ADMIN_TOKEN, NO_CONSOLE_ROLE_TOKEN, READER_TOKEN},
     wait_until,
 };
@@ -110,11 +110,7 @@ async fn a_bad_token_gets_a_clear_error_and_a_reader_signs_in() -> anyhow::Resul
         |text| text == "Sign in",
     )
     .await?;
-    sign_in(&browser, &console, READER_TOKEN).await?;
-    wait_for_text(&browser, "main h1", "the overview", |text| {
-        text == "Overview"
-    })
-    .await?;
+    sign_in_to_overview(&browser, &console, READER_TOKEN).await?;
     ensure!(browser
         .text("header .who")
         .await?
@@ -127,11 +123,7 @@ async fn a_bad_token_gets_a_clear_error_and_a_reader_signs_in() -> anyhow::Resul
 async fn the_overview_counts_equal_list_devices() -> anyhow::Result<()> {
     let (fleet, console) = start().await?;
     let browser = Browser::start(Width::Desktop).await?;
-    sign_in(&browser, &console, ADMIN_TOKEN).await?;
-    wait_for_text(&browser, "main h1", "the overview", |text| {
-        text == "Overview"
-    })
-    .await?;
+    sign_in_to_overview(&browser, &console, ADMIN_TOKEN).await?;
     let levels = [
         ("high", ThreatLevel::High),
         ("medium", ThreatLevel::Medium),
@@ -185,11 +177,7 @@ async fn the_overview_counts_equal_list_devices() -> anyhow::Result<()> {
 async fn filtering_and_opening_a_device_work_without_javascript() -> anyhow::Result<()> {
     let (fleet, console) = start().await?;
     let browser = Browser::start_without_javascript(Width::Desktop).await?;
-    sign_in(&browser, &console, READER_TOKEN).await?;
-    wait_for_text(&browser, "main h1", "the overview", |text| {
-        text == "Overview"
-    })
-    .await?;
+    sign_in_to_overview(&browser, &console, READER_TOKEN).await?;
     browser.open(&console.at("/devices")).await?;
     let form = browser
         .client
@@ -275,11 +263,7 @@ async fn an_infection_turns_the_device_red_live_and_remediation_turns_it_back() 
     let desktop = Browser::start(Width::Desktop).await?;
     let phone = Browser::start(Width::Phone).await?;
     for browser in [&desktop, &phone] {
-        sign_in(browser, &console, ADMIN_TOKEN).await?;
-        wait_for_text(browser, "main h1", "the overview", |text| {
-            text == "Overview"
-        })
-        .await?;
+        sign_in_to_overview(browser, &console, ADMIN_TOKEN).await?;
     }
     desktop
         .open(&console.at(&format!("/devices/{PHONE}")))
@@ -374,11 +358,7 @@ async fn an_infection_turns_the_device_red_live_and_remediation_turns_it_back() 
 async fn a_reader_neither_sees_nor_may_post_admin_actions() -> anyhow::Result<()> {
     let (fleet, console) = start().await?;
     let browser = Browser::start(Width::Desktop).await?;
-    sign_in(&browser, &console, READER_TOKEN).await?;
-    wait_for_text(&browser, "main h1", "the overview", |text| {
-        text == "Overview"
-    })
-    .await?;
+    sign_in_to_overview(&browser, &console, READER_TOKEN).await?;
     browser
         .open(&console.at(&format!("/devices/{PHONE}")))
         .await?;
@@ -423,11 +403,7 @@ async fn a_form_without_its_csrf_token_is_refused_and_with_it_an_admin_acts() ->
 {
     let (fleet, console) = start().await?;
     let browser = Browser::start(Width::Desktop).await?;
-    sign_in(&browser, &console, ADMIN_TOKEN).await?;
-    wait_for_text(&browser, "main h1", "the overview", |text| {
-        text == "Overview"
-    })
-    .await?;
+    sign_in_to_overview(&browser, &console, ADMIN_TOKEN).await?;
     browser.open(&console.at("/connectors")).await?;
     wait_for_text(&browser, "main h1", "the connectors page", |text| {
         text == "Connectors"
