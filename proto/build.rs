@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "riskgate/v1/policy.proto",
         "riskgate/v1/stream.proto",
         "riskgate/v1/plugin.proto",
+        "riskgate/v1/auth.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

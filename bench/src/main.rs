@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod console;
 mod decide;
 mod echo;
 mod gateway;
@@ -48,7 +49,9 @@ enum Bench {
     Gateway,
     /// SSF push latency, from the core's commit to a receiver, with 1 and with 100 streams.
     Ssf,
-    /// Every benchmark, then the goals (issues #9, #17 and #18).
+    /// Web console flip-to-screen: from the core's commit to an open page in Chromium showing the flip.
+    Console,
+    /// Every benchmark, then the goals (issues #9, #17, #18 and #19).
     All,
     /// Serves the echo RPC of the `check` benchmark and prints `READY grpc=ADDR` (started by the harness).
     #[command(hide = true)]
@@ -73,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         Bench::Scale => scale::run(quick, args.devices).await?,
         Bench::Gateway => gateway::run(quick).await?,
         Bench::Ssf => ssf::run(quick).await?,
+        Bench::Console => console::run(quick).await?,
         Bench::All => {
             let mut goals = check::run(quick).await?;
             goals.extend(decide::run(quick)?);
@@ -81,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             goals.extend(scale::run(quick, args.devices).await?);
             goals.extend(gateway::run(quick).await?);
             goals.extend(ssf::run(quick).await?);
+            goals.extend(console::run(quick).await?);
             goals
         }
     };

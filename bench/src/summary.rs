@@ -1,4 +1,4 @@
-//! The goals of issues #9, #17 and #18 and the closing table that says, for each, what was measured and whether it was met.
+//! The goals of issues #9, #17, #18 and #19 and the closing table that says, for each, what was measured and whether it was met.
 
 use crate::stats::print_table;
 
@@ -35,9 +35,9 @@ impl Goal {
 /// Prints the goals table. In quick mode the verdicts are printed too, but they say nothing about speed.
 pub(crate) fn print(goals: &[Goal], quick: bool) {
     let title = if quick {
-        "Goals of issues #9, #17 and #18 (QUICK MODE: tiny samples on a debug build; verdicts check the harness, not the speed)"
+        "Goals of issues #9, #17, #18 and #19 (QUICK MODE: tiny samples on a debug build; verdicts check the harness, not the speed)"
     } else {
-        "Goals of issues #9, #17 and #18"
+        "Goals of issues #9, #17, #18 and #19"
     };
     let rows: Vec<Vec<String>> = goals
         .iter()

@@ -34,6 +34,12 @@ pub const GATEWAY_TOKEN: &str = "enforcement-gateway-token";
 pub const LOOKOUT_TOKEN: &str = "enforcement-lookout-host-token";
 /// The SSF transmitter's token for the core (`subscriber` and `reader`).
 pub const SSF_CORE_TOKEN: &str = "enforcement-ssf-token";
+/// The web console's own token for the core (`subscriber`: its live updates), name `console`.
+pub const CONSOLE_CORE_TOKEN: &str = "enforcement-console-token";
+/// A read-only user's token (`reader`), name `viewer`.
+pub const READER_TOKEN: &str = "enforcement-reader-token";
+/// A token of neither `reader` nor `admin` (`gateway`'s role), for refused sign-ins.
+pub const NO_CONSOLE_ROLE_TOKEN: &str = GATEWAY_TOKEN;
 /// How device certificates name the device; the core's `gateway.device_principal`.
 pub const PRINCIPAL_PATTERN: &str = "spiffe://riskgate.test/device/{id}";
 /// The path a device asks for through Envoy.
@@ -287,7 +293,8 @@ fn core_config(users: Users) -> String {
         token_entry("envoy", GATEWAY_TOKEN, &["gateway"]),
         token_entry("lookout-host", LOOKOUT_TOKEN, &["connector:lookout"]),
         token_entry("ssf", SSF_CORE_TOKEN, &["subscriber", "reader"]),
-    )
+    ) + &token_entry("console", CONSOLE_CORE_TOKEN, &["subscriber"])
+        + &token_entry("viewer", READER_TOKEN, &["reader"])
 }
 
 /// Connector `lookout` (Lookout, counts for compliance), policy `mtd` (at most LOW) and resource

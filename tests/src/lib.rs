@@ -17,6 +17,7 @@
 //!   vendor-cloud simulator) with captured output, for the plugin and host test suites;
 //! - [`enforcement`] starts the whole enforcement path (simulator, core, Lookout host, Envoy);
 //! - [`envoy`] runs a real Envoy in front of sample apps, asking a core's gateway listener;
+//! - [`browser`] provisions and drives a real headless Chromium (Debian's) over WebDriver;
 //! - [`ssf`] runs the SSF transmitter and an independent Python receiver;
 //! - [`auth`] writes `[[tokens]]` entries and puts bearer tokens on requests.
 
@@ -26,9 +27,11 @@
 pub mod admin;
 pub mod auth;
 pub mod binary;
+pub mod browser;
 pub mod builders;
 pub mod child;
 pub mod connector_host;
+pub mod console;
 pub mod enforcement;
 pub mod envoy;
 pub mod events;

@@ -33,6 +33,19 @@ pub(crate) enum Role {
     Gateway,
 }
 
+impl std::fmt::Display for Role {
+    /// The configured spelling, which [`Role::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Admin => f.write_str("admin"),
+            Self::Reader => f.write_str("reader"),
+            Self::Subscriber => f.write_str("subscriber"),
+            Self::Gateway => f.write_str("gateway"),
+            Self::Connector(id) => write!(f, "connector:{id}"),
+        }
+    }
+}
+
 impl Role {
     /// Parses `admin`, `reader`, `subscriber`, `gateway` or `connector:<id>`.
     pub(crate) fn parse(raw: &str) -> Result<Self, String> {
@@ -71,6 +84,8 @@ pub(crate) struct Principal {
     pub(crate) name: String,
     /// Its roles.
     pub(crate) roles: Vec<Role>,
+    /// When the token stops working, if ever.
+    pub(crate) expires_at: Option<Timestamp>,
 }
 
 impl Principal {
@@ -99,7 +114,7 @@ impl Principal {
 pub(crate) enum Permission {
     /// Nothing: health checks.
     Open,
-    /// Any valid token: server reflection.
+    /// Any valid token: server reflection, WhoAmI.
     Authenticated,
     /// reader or admin.
     Read,
@@ -134,6 +149,8 @@ pub(crate) fn permission_for(path: &str) -> Permission {
         "riskgate.v1.DeviceService" if method == "ClearKnownRisk" => Permission::Admin,
         "riskgate.v1.DeviceService" | "riskgate.v1.DecisionService" => Permission::Read,
         "riskgate.v1.RiskStream" => Permission::Subscribe,
+        "riskgate.v1.EventLogService" => Permission::Read,
+        "riskgate.v1.AuthService" => Permission::Authenticated,
         "envoy.service.auth.v3.Authorization" => Permission::Gateway,
         _ => Permission::Admin,
     }
@@ -194,6 +211,7 @@ impl Tokens {
         let principal = Principal {
             name: entry.name.clone(),
             roles: entry.roles.clone(),
+            expires_at: entry.expires_at,
         };
         let allowed = principal.is_admin()
             || match permission {

@@ -5,10 +5,11 @@ use crate::{
     auth::AuthCheck,
     config::Config,
     grpc::{
-        AdminApi, AuthorizationServer, ClockApi, ClockServiceServer, ConnectorServiceServer,
-        DecisionApi, DecisionServiceServer, DeviceApi, DeviceServiceServer, GatewayApi, IngestApi,
-        IngestServiceServer, IngestSetup, Limits, MessageSizeStatus, PolicyServiceServer,
-        RiskStreamServer, StreamApi, StreamLimiter,
+        AdminApi, AuthApi, AuthServiceServer, AuthorizationServer, ClockApi, ClockServiceServer,
+        ConnectorServiceServer, DecisionApi, DecisionServiceServer, DeviceApi, DeviceServiceServer,
+        EventLogApi, EventLogServiceServer, GatewayApi, IngestApi, IngestServiceServer,
+        IngestSetup, Limits, MessageSizeStatus, PolicyServiceServer, RiskStreamServer, StreamApi,
+        StreamLimiter,
     },
     metrics::{self, ConnectorGauges, Metrics, RpcRecorder, Scrape},
     middleware::MiddlewareLayer,
@@ -129,6 +130,8 @@ pub async fn serve(
         .add_service(PolicyServiceServer::new(apis.admin).max_decoding_message_size(size))
         .add_service(DecisionServiceServer::new(apis.decisions).max_decoding_message_size(size))
         .add_service(RiskStreamServer::new(apis.streams).max_decoding_message_size(size))
+        .add_service(EventLogServiceServer::new(apis.event_log).max_decoding_message_size(size))
+        .add_service(AuthServiceServer::new(AuthApi).max_decoding_message_size(size))
         .add_optional_service(clock_service)
         .serve_with_incoming_shutdown(incoming, signal);
 
@@ -250,6 +253,7 @@ struct Apis {
     admin: AdminApi,
     decisions: DecisionApi,
     streams: StreamApi,
+    event_log: EventLogApi,
 }
 
 impl Apis {
@@ -275,6 +279,7 @@ impl Apis {
                 streams: per_client.clone(),
             }),
             devices: DeviceApi::new(store.clone(), clock.clone()),
+            event_log: EventLogApi::new(store.clone()),
             admin: AdminApi::new(store.clone(), clock.clone()),
             decisions: DecisionApi::new(store.clone(), metrics.clone()),
             streams: StreamApi::new(

@@ -23,6 +23,7 @@ use crate::out::Out;
 const CORE: &str = "riskgate-core";
 const SIM: &str = "riskgate-vendor-sim";
 const HOST: &str = "riskgate-connector-host";
+const CONSOLE: &str = "riskgate-console";
 /// Library target names of the two connector plugins (`lib<name>.so`).
 const LOOKOUT: &str = "riskgate_lookout";
 const ZIMPERIUM: &str = "riskgate_zimperium";
@@ -33,6 +34,7 @@ pub(crate) struct Binaries {
     pub(crate) core: PathBuf,
     pub(crate) sim: PathBuf,
     pub(crate) host: PathBuf,
+    pub(crate) console: PathBuf,
     pub(crate) lookout_plugin: PathBuf,
     pub(crate) zimperium_plugin: PathBuf,
 }
@@ -53,6 +55,7 @@ impl Binaries {
             core: file(CORE.to_owned())?,
             sim: file(SIM.to_owned())?,
             host: file(HOST.to_owned())?,
+            console: file(CONSOLE.to_owned())?,
             lookout_plugin: file(shared_object_name(LOOKOUT))?,
             zimperium_plugin: file(shared_object_name(ZIMPERIUM))?,
         })
@@ -192,6 +195,7 @@ struct Found {
     core: Option<PathBuf>,
     sim: Option<PathBuf>,
     host: Option<PathBuf>,
+    console: Option<PathBuf>,
     lookout_plugin: Option<PathBuf>,
     zimperium_plugin: Option<PathBuf>,
 }
@@ -213,6 +217,7 @@ impl Found {
             CORE => (&mut self.core, executable()),
             SIM => (&mut self.sim, executable()),
             HOST => (&mut self.host, executable()),
+            CONSOLE => (&mut self.console, executable()),
             LOOKOUT => (&mut self.lookout_plugin, shared_object()),
             ZIMPERIUM => (&mut self.zimperium_plugin, shared_object()),
             _ => return,
@@ -228,6 +233,7 @@ impl Found {
             core: self.core.ok_or_else(|| missing(CORE))?,
             sim: self.sim.ok_or_else(|| missing(SIM))?,
             host: self.host.ok_or_else(|| missing(HOST))?,
+            console: self.console.ok_or_else(|| missing(CONSOLE))?,
             lookout_plugin: self
                 .lookout_plugin
                 .ok_or_else(|| missing(&shared_object_name(LOOKOUT)))?,
@@ -267,18 +273,20 @@ mod tests {
     const CORE: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate-core"},"filenames":["/t/riskgate-core"],"executable":"/t/riskgate-core"}"#;
     const SIM: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate-vendor-sim"},"filenames":["/t/riskgate-vendor-sim"],"executable":"/t/riskgate-vendor-sim"}"#;
     const HOST: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate-connector-host"},"filenames":["/t/riskgate-connector-host"],"executable":"/t/riskgate-connector-host"}"#;
+    const CONSOLE: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate-console"},"filenames":["/t/riskgate-console"],"executable":"/t/riskgate-console"}"#;
     const LOOKOUT: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate_lookout"},"filenames":["/t/libriskgate_lookout.so","/t/libriskgate_lookout.rlib"],"executable":null}"#;
     const ZIMPERIUM: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate_zimperium"},"filenames":["/t/libriskgate_zimperium.so"],"executable":null}"#;
     const ZIMPERIUM_RLIB_ONLY: &str = r#"{"reason":"compiler-artifact","target":{"name":"riskgate_zimperium"},"filenames":["/t/libriskgate_zimperium.rlib"],"executable":null}"#;
 
     #[test]
     fn finds_binaries_and_plugins_among_cargo_messages() {
-        let binaries = found(&[CORE, SIM, HOST, LOOKOUT, ZIMPERIUM])
+        let binaries = found(&[CORE, SIM, HOST, CONSOLE, LOOKOUT, ZIMPERIUM])
             .into_binaries()
             .expect("everything was built");
         assert_eq!(binaries.core, Path::new("/t/riskgate-core"));
         assert_eq!(binaries.sim, Path::new("/t/riskgate-vendor-sim"));
         assert_eq!(binaries.host, Path::new("/t/riskgate-connector-host"));
+        assert_eq!(binaries.console, Path::new("/t/riskgate-console"));
         assert_eq!(
             binaries.lookout_plugin,
             Path::new("/t/libriskgate_lookout.so")
@@ -302,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_missing_plugin_is_named() {
-        let error = found(&[CORE, SIM, HOST, LOOKOUT, ZIMPERIUM_RLIB_ONLY])
+        let error = found(&[CORE, SIM, HOST, CONSOLE, LOOKOUT, ZIMPERIUM_RLIB_ONLY])
             .into_binaries()
             .expect_err("no zimperium .so");
         assert_eq!(error.to_string(), "cargo built no libriskgate_zimperium.so");

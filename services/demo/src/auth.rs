@@ -21,6 +21,7 @@ pub(crate) type CoreChannel = Authed;
 pub(crate) struct DemoTokens {
     admin: String,
     gateway: String,
+    console: String,
     connectors: Vec<(Vendor, String)>,
 }
 
@@ -30,6 +31,7 @@ impl DemoTokens {
         DemoTokens {
             admin: random_token(),
             gateway: random_token(),
+            console: random_token(),
             connectors: [Vendor::Lookout, Vendor::Zimperium]
                 .into_iter()
                 .map(|vendor| (vendor, random_token()))
@@ -53,6 +55,7 @@ impl DemoTokens {
             ));
         }
         toml.push_str(&token_entry("envoy", &self.gateway, "gateway"));
+        toml.push_str(&token_entry("console", &self.console, "subscriber"));
         toml.push_str(&format!(
             "[gateway]\nlisten = \"127.0.0.1:0\"\ndevice_principal = \"{}\"\n",
             crate::enforcement::PRINCIPAL_PATTERN
@@ -76,6 +79,26 @@ impl DemoTokens {
         let path = dir.join(format!("{}.token", vendor.connector_id()));
         std::fs::write(&path, token).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
+    }
+
+    /// Writes the console's own token (role `subscriber`) to `dir/console.token`, and the admin's to
+    /// `dir/admin.token` for the console's one-time sign-in link; returns the two paths.
+    pub(crate) fn write_console_tokens(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let write = |name: &str, token: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, token)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok::<_, anyhow::Error>(path)
+        };
+        Ok((
+            write("console.token", &self.console)?,
+            write("admin.token", &self.admin)?,
+        ))
+    }
+
+    /// The admin token, for the console check's sign-in.
+    pub(crate) fn admin_token(&self) -> &str {
+        &self.admin
     }
 
     /// The token Envoy sends to the core's gateway listener.

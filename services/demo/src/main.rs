@@ -6,17 +6,19 @@
 //! the seed: a device's MTD app reports a threat, its level exceeds what the admin allows, access to
 //! Exchange and SharePoint is revoked while it is compromised and granted again once it is remediated.
 //! A table shows every device's threat level, compliance and decisions as the core publishes them,
-//! beside the HTTP status each device gets through Envoy.
+//! beside the HTTP status each device gets through Envoy. The web console follows the same core; the
+//! demo prints its URL with a one-time sign-in link.
 //!
 //! `--headless` plays the same story without pacing or redrawing and exits 0 only if every
-//! expected decision flip happened and every device got the matching status through Envoy (CI runs
-//! it, `tests/headless.rs`).
+//! expected decision flip happened, every device got the matching status through Envoy, and the web
+//! console showed every device's level and compliance after each step (CI runs it, `tests/headless.rs`).
 
 #![forbid(unsafe_code)]
 
 mod artifacts;
 mod auth;
 mod board;
+mod console;
 mod devices;
 mod enforcement;
 mod live;
@@ -157,9 +159,21 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
         out,
     )
     .await?;
+    let console = console::start(processes, &binaries, &data_dir, &core.url, &tokens, out).await?;
     board_tx.send_modify(|board| {
-        board.set_processes(process_summary(&core, &sim_process, &hosts, &envoy));
+        board.set_processes(process_summary(
+            &core,
+            &sim_process,
+            &hosts,
+            &envoy,
+            &console,
+        ));
     });
+    let console_check = if args.headless {
+        Some(console::ConsoleCheck::sign_in(&console.url, tokens.admin_token()).await?)
+    } else {
+        None
+    };
 
     let pacing = (!args.headless).then_some(args.step_delay);
     let outcome = tokio::select! {
@@ -169,7 +183,14 @@ async fn demo(args: &Args, out: &Out, processes: &Processes) -> anyhow::Result<O
         },
         never = out.render(board_rx) => match never {},
         never = envoy.probe(&board_tx) => match never {},
-        outcome = scenario::play(&sim, &board_tx, pacing, args.step_timeout, out) => outcome,
+        outcome = scenario::play(
+            &sim,
+            &board_tx,
+            pacing,
+            args.step_timeout,
+            console_check.as_ref(),
+            out,
+        ) => outcome,
     };
     // The last changes may not have been drawn yet.
     out.show(&board_tx.borrow());
@@ -182,19 +203,22 @@ fn process_summary(
     sim: &Started,
     hosts: &[Started],
     envoy: &enforcement::Enforcement,
+    console: &Started,
 ) -> String {
     let hosts: Vec<String> = hosts
         .iter()
         .map(|host| format!("{} pid {}", host.name, host.pid))
         .collect();
     format!(
-        "core pid {} grpc={} · vendor-sim pid {} · {} · envoy pid {} {}",
+        "core pid {} grpc={} · vendor-sim pid {} · {} · envoy pid {} {} · console pid {} {}",
         core.pid,
         core.url.trim_start_matches("http://"),
         sim.pid,
         hosts.join(", "),
         envoy.pid,
-        envoy.url
+        envoy.url,
+        console.pid,
+        console.url
     )
 }
 

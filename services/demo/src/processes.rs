@@ -83,7 +83,7 @@ impl Processes {
             }
         }
         let (started, stdout) = self.spawn("core", command, data_dir).await?;
-        let ready = read_ready(stdout, "READY grpc=", &started, data_dir).await?;
+        let [ready] = read_ready(stdout, ["READY grpc="], &started, data_dir).await?;
         // `READY grpc=ADDR metrics=ADDR gateway=ADDR`; the part after the prefix.
         let mut words = ready.split_whitespace();
         let grpc = words.next().unwrap_or_default().to_owned();
@@ -127,7 +127,7 @@ impl Processes {
         let mut command = Command::new(&binaries.sim);
         command.args(["--listen", "127.0.0.1:0"]);
         let (started, stdout) = self.spawn("vendor-sim", command, data_dir).await?;
-        let ready = read_ready(stdout, "READY http=", &started, data_dir).await?;
+        let [ready] = read_ready(stdout, ["READY http="], &started, data_dir).await?;
         out.line(&format!(
             "started vendor-sim pid={} http={ready} (Lookout and Zimperium clouds)",
             started.pid
@@ -136,6 +136,33 @@ impl Processes {
             url: format!("http://{ready}"),
             ..started
         })
+    }
+
+    /// Starts the web console with `config` and a one-time sign-in link for the token in
+    /// `link_token_file`; returns it started (its `url`) and the link.
+    pub(crate) async fn start_console(
+        &self,
+        binaries: &Binaries,
+        data_dir: &Path,
+        config: &Path,
+        link_token_file: &Path,
+    ) -> anyhow::Result<(Started, String)> {
+        let mut command = Command::new(&binaries.console);
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("--signin-link-token-file")
+            .arg(link_token_file);
+        let (started, stdout) = self.spawn("console", command, data_dir).await?;
+        let [link, ready] =
+            read_ready(stdout, ["SIGNIN-LINK ", "READY http="], &started, data_dir).await?;
+        Ok((
+            Started {
+                url: format!("http://{ready}"),
+                ..started
+            },
+            link,
+        ))
     }
 
     /// Starts a child that prints no READY line (a connector host, `riskgate-connector-host run ...`
@@ -235,37 +262,42 @@ pub(crate) fn log_path(data_dir: &Path, name: &str) -> PathBuf {
         .join(format!("{}.log", name.replace(' ', "-")))
 }
 
-/// Reads the child's stdout until a line starts with `prefix` and returns the rest of it; the
-/// remaining output is copied to the child's log. Fails, with the log's end, if the child exits or
-/// stays silent for [`READY_WITHIN`].
-async fn read_ready(
+/// Reads the child's stdout until it printed a line starting with each of `prefixes`, in order, and
+/// returns the rest of each; the remaining output is copied to the child's log. Fails, with the log's
+/// end, if the child exits or stays silent for [`READY_WITHIN`].
+async fn read_ready<const N: usize>(
     stdout: ChildStdout,
-    prefix: &str,
+    prefixes: [&str; N],
     started: &Started,
     data_dir: &Path,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<[String; N]> {
     let log = log_path(data_dir, &started.name);
     let mut reader = BufReader::new(stdout);
-    let found = tokio::time::timeout(READY_WITHIN, async {
+    let mut found: [String; N] = std::array::from_fn(|_| String::new());
+    let mut next = 0;
+    let read = tokio::time::timeout(READY_WITHIN, async {
         let mut line = String::new();
-        loop {
+        while next < N {
             line.clear();
             if reader.read_line(&mut line).await? == 0 {
-                return Ok(None);
+                return Ok(false);
             }
-            if let Some(rest) = line.trim_end().strip_prefix(prefix) {
-                return Ok::<_, std::io::Error>(Some(rest.to_owned()));
+            if let Some(rest) = line.trim_end().strip_prefix(prefixes[next]) {
+                found[next] = rest.to_owned();
+                next += 1;
             }
         }
+        Ok::<_, std::io::Error>(true)
     })
     .await;
-    match found {
-        Ok(Ok(Some(rest))) => {
+    let waiting_for = prefixes.get(next).copied().unwrap_or_default();
+    match read {
+        Ok(Ok(true)) => {
             tokio::spawn(copy_to_log(reader, log));
-            Ok(rest)
+            Ok(found)
         }
-        Ok(Ok(None)) => anyhow::bail!(
-            "{} pid={} exited before printing {prefix}…; the end of {}:\n{}",
+        Ok(Ok(false)) => anyhow::bail!(
+            "{} pid={} exited before printing {waiting_for}…; the end of {}:\n{}",
             started.name,
             started.pid,
             log.display(),
@@ -273,7 +305,7 @@ async fn read_ready(
         ),
         Ok(Err(err)) => Err(err).context(format!("reading {}'s output", started.name)),
         Err(_) => anyhow::bail!(
-            "{} pid={} printed no {prefix}… within {READY_WITHIN:?}; the end of {}:\n{}",
+            "{} pid={} printed no {waiting_for}… within {READY_WITHIN:?}; the end of {}:\n{}",
             started.name,
             started.pid,
             log.display(),

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::{
     board::{compliance_name, decision_name, enforced_status, level_name, Board, Flip},
+    console::ConsoleCheck,
     devices::DEVICES,
     out::Out,
     resources::RESOURCES,
@@ -264,6 +265,7 @@ pub(crate) async fn play(
     board: &watch::Sender<Board>,
     pacing: Option<Duration>,
     step_timeout: Duration,
+    console: Option<&ConsoleCheck>,
     out: &Out,
 ) -> anyhow::Result<Outcome> {
     let steps = steps();
@@ -323,6 +325,11 @@ pub(crate) async fn play(
             });
             return Ok(Outcome::Failed);
         }
+        if let Some(console) = console {
+            if !console_shows_step(console, board, (number, total), step_timeout).await? {
+                return Ok(Outcome::Failed);
+            }
+        }
         if let Some(pause) = pacing {
             tokio::time::sleep(pause).await;
         }
@@ -334,6 +341,31 @@ pub(crate) async fn play(
         ));
     });
     Ok(Outcome::Passed)
+}
+
+/// Waits until the web console shows every device as the board has it after step `number` of `total`;
+/// logs the outcome. False if it did not within `within`.
+async fn console_shows_step(
+    console: &ConsoleCheck,
+    board: &watch::Sender<Board>,
+    (number, total): (usize, usize),
+    within: Duration,
+) -> anyhow::Result<bool> {
+    let rows = board.borrow().rows.clone();
+    let missing = console.wait_until_shown(&rows, within).await?;
+    board.send_modify(|board| {
+        if missing.is_empty() {
+            board
+                .log
+                .push("CONSOLE shows every device's level and compliance".to_owned());
+        } else {
+            board.log.push(format!(
+                "RESULT FAILED at step {number}/{total}: the web console did not show {} within {within:?}",
+                missing.join(", ")
+            ));
+        }
+    });
+    Ok(missing.is_empty())
 }
 
 /// Does the step's action at the simulator.

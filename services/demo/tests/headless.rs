@@ -89,6 +89,21 @@ async fn headless_demo_exits_zero_after_every_expected_access_flip() -> anyhow::
         output.contains("checked: the core refuses a call without a token (UNAUTHENTICATED)"),
         "the demo did not show that the core requires tokens:\n{output}"
     );
+    // The web console follows the same core: the demo prints its one-time sign-in link, and after every
+    // step the console's page of each device showed its level and compliance.
+    assert!(
+        output
+            .lines()
+            .any(|line| line.starts_with("started console pid=") && line.contains("/signin/once/")),
+        "no console line with a sign-in link:\n{output}"
+    );
+    assert_eq!(
+        output
+            .matches("CONSOLE shows every device's level and compliance")
+            .count(),
+        7,
+        "the console showed every step:\n{output}"
+    );
     // bob-iphone's LOW threat never costs it access: LOW is at or under the policy's level.
     assert!(
         !output.contains("FLIP bob-iphone exchange ALLOW -> DENY"),
@@ -110,8 +125,8 @@ async fn an_interrupted_demo_stops_every_process_it_started() -> anyhow::Result<
     let children = child_pids(&output);
     assert_eq!(
         children.len(),
-        5,
-        "expected the core, the simulator, two hosts and Envoy among the started lines:\n{output}"
+        6,
+        "expected the core, the simulator, two hosts, Envoy and the console among the started lines:\n{output}"
     );
 
     let demo_pid = Pid::from_raw(i32::try_from(demo.child.id().expect("the demo runs"))?);
@@ -148,8 +163,8 @@ async fn a_killed_demo_leaves_none_of_its_processes_running() -> anyhow::Result<
     let children = child_pids(&output);
     assert_eq!(
         children.len(),
-        5,
-        "expected the core, the simulator, two hosts and Envoy among the started lines:\n{output}"
+        6,
+        "expected the core, the simulator, two hosts, Envoy and the console among the started lines:\n{output}"
     );
 
     demo.kill().await?;

@@ -142,6 +142,9 @@ pub(crate) enum DevicesCommand {
         /// Only devices no partner (or --connector) reported for longer than this, such as 3d.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         not_reported_for: Option<std::time::Duration>,
+        /// Only devices whose id or owner contains this text (ignoring case).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
     },
     /// One device: its partner reports, threats and compliance.
     Show {

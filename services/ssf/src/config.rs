@@ -4,7 +4,9 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use serde::{Deserialize, Deserializer};
+use riskgate_web_kit::config::{duration, optional_duration};
+pub use riskgate_web_kit::config::{CoreConfig, TlsConfig};
+use serde::Deserialize;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,28 +112,6 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// `[core]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CoreConfig {
-    /// The core's gRPC URL.
-    pub url: String,
-    /// A file holding the transmitter's token for the core (roles `subscriber` and `reader`).
-    pub token_file: Option<PathBuf>,
-    /// The CA of the core's certificate, for an https URL.
-    pub ca_file: Option<PathBuf>,
-}
-
-/// `[tls]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain.
-    pub cert_file: PathBuf,
-    /// PEM private key.
-    pub key_file: PathBuf,
-}
-
 /// One `[[tokens]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,18 +166,3 @@ fn default_max_outstanding() -> usize {
 fn default_long_poll() -> Duration {
     Duration::from_secs(30)
 }
-
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text)
-        .map_err(|err| serde::de::Error::custom(format!("{text:?} is not a duration: {err}")))
-}
-
-fn optional_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    duration(deserializer).map(Some)
-}
-
-#[cfg(test)]
-mod tests;

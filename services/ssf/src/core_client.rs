@@ -5,28 +5,23 @@
 //! Owners are cached per device and looked up again after each report about the device, since a report
 //! may change the owner.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc};
 
 use parking_lot::Mutex;
 use riskgate_proto::{
-    bearer::{Authed, BearerToken},
+    bearer::Authed,
     v1::{
         device_service_client::DeviceServiceClient, risk_stream_client::RiskStreamClient,
-        subscribe_response::Message, EventKind, GetDeviceRequest, SubscribeRequest,
-        SubscribeResponse, SubscriptionFilter,
+        EventKind, GetDeviceRequest, SubscribeRequest, SubscribeResponse, SubscriptionFilter,
     },
 };
-use tonic::{
-    service::interceptor::InterceptedService,
-    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
-    Code, Status, Streaming,
-};
+use riskgate_web_kit::core::CoreLink;
+use tonic::{Code, Status, Streaming};
 
 /// The core, as the transmitter sees it.
 #[derive(Debug, Clone)]
 pub struct Core {
-    channel: Channel,
-    token: BearerToken,
+    link: CoreLink,
     owners: Arc<Mutex<HashMap<String, Owner>>>,
 }
 
@@ -37,9 +32,6 @@ struct Owner {
     user: Option<String>,
 }
 
-/// A device id no device has, for [`Core::head`].
-const HEAD_PROBE_DEVICE: &str = "riskgate-ssf.head-probe.no-such-device";
-
 /// What the transmitter asks the core for: reports (risk-level-change), compliance changes and access
 /// decision flips.
 pub const KINDS: [EventKind; 3] = [
@@ -49,31 +41,16 @@ pub const KINDS: [EventKind; 3] = [
 ];
 
 impl Core {
-    /// A lazily connecting client of the core at `url`, sending `token`, trusting `ca_pem` for https.
-    pub fn new(url: &str, token: Option<&str>, ca_pem: Option<Vec<u8>>) -> Result<Core, String> {
-        let mut endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|err| format!("core.url {url:?}: {err}"))?
-            .connect_timeout(Duration::from_secs(5))
-            .http2_keep_alive_interval(Duration::from_secs(30));
-        if let Some(ca_pem) = ca_pem {
-            endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)))
-                .map_err(|err| format!("core.ca_file: {err}"))?;
-        }
-        let token = match token {
-            Some(token) => BearerToken::new(token)
-                .map_err(|_| "core.token_file: the token is not printable ASCII".to_owned())?,
-            None => BearerToken::none(),
-        };
-        Ok(Core {
-            channel: endpoint.connect_lazy(),
-            token,
+    /// A client of the core over `link` (its channel and the transmitter's token).
+    pub fn new(link: CoreLink) -> Core {
+        Core {
+            link,
             owners: Arc::default(),
-        })
+        }
     }
 
     fn authed(&self) -> Authed {
-        InterceptedService::new(self.channel.clone(), self.token.clone())
+        self.link.authed()
     }
 
     /// Subscribes after `cursor`, or from a snapshot without one.
@@ -98,26 +75,7 @@ impl Core {
     /// The core's head: the cursor and position a new stream starts after. It subscribes with a filter
     /// no device matches, so the snapshot is empty however large the fleet, and reads its end.
     pub async fn head(&self) -> Result<(u64, String), Status> {
-        let request = SubscribeRequest {
-            filter: Some(SubscriptionFilter {
-                device_ids: vec![HEAD_PROBE_DEVICE.to_owned()],
-                ..SubscriptionFilter::default()
-            }),
-            cursor: String::new(),
-            progress_interval_ms: 0,
-        };
-        let mut stream = RiskStreamClient::new(self.authed())
-            .subscribe(request)
-            .await?
-            .into_inner();
-        while let Some(message) = stream.message().await? {
-            if let Some(Message::SnapshotEnd(end)) = message.message {
-                return Ok((end.position, end.cursor));
-            }
-        }
-        Err(Status::unavailable(
-            "the core ended the stream before its snapshot's end",
-        ))
+        self.link.head().await
     }
 
     /// The owner of `device_id`, as of its report at `report_position` (0: any cached answer will do).

@@ -9,11 +9,10 @@ use std::{
 };
 
 use anyhow::Context as _;
-use axum_server::tls_rustls::RustlsConfig;
 use riskgate_caep::metadata::DefaultSubjects;
 use riskgate_ssf::{
     auth::Tokens,
-    config::{Config, DefaultSubjectsSetting, TlsConfig},
+    config::{Config, DefaultSubjectsSetting},
     core_client::Core,
     http::router,
     keys::KeyRing,
@@ -22,6 +21,7 @@ use riskgate_ssf::{
     transmitter::{unix_now, Shared, Transmitter},
     worker,
 };
+use riskgate_web_kit::{config::check_listen, core::CoreLink, serve::serve};
 
 /// riskgate's OpenID Shared Signals transmitter.
 #[derive(Debug, clap::Parser)]
@@ -67,11 +67,7 @@ fn load(path: &Path) -> anyhow::Result<(Config, Tokens)> {
         Config::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
     let tokens = Tokens::from_config(&config.tokens)
         .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-    anyhow::ensure!(
-        config.tls.is_some() || config.listen.ip().is_loopback(),
-        "listen {}: plain HTTP is allowed only on loopback; configure [tls]",
-        config.listen
-    );
+    check_listen(config.listen, config.tls.as_ref()).map_err(anyhow::Error::msg)?;
     Ok((config, tokens))
 }
 
@@ -84,58 +80,7 @@ async fn run(config: Config, tokens: Tokens) -> anyhow::Result<()> {
     let transmitter = Arc::new(transmitter(config, tokens, address).await?);
     start_workers(&transmitter);
     spawn_key_rotation(&transmitter);
-    serve(listener, tls.as_ref(), router(transmitter)).await
-}
-
-/// Serves `app` on `listener`, over TLS when configured, until SIGTERM or Ctrl-C; then lets requests in
-/// flight finish (long polls included) for up to 10 seconds.
-async fn serve(
-    listener: std::net::TcpListener,
-    tls: Option<&TlsConfig>,
-    app: axum::Router,
-) -> anyhow::Result<()> {
-    let address = listener.local_addr()?;
-    let handle = axum_server::Handle::new();
-    let stopping = handle.clone();
-    tokio::spawn(async move {
-        riskgate_service_kit::signals::shutdown_signal().await;
-        stopping.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
-    let service = app.into_make_service();
-    let served = match tls {
-        Some(tls) => {
-            // The process-wide provider may already be installed; either way it is ring.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
-                .await
-                .with_context(|| {
-                    format!(
-                        "tls: {} and {}",
-                        tls.cert_file.display(),
-                        tls.key_file.display()
-                    )
-                })?;
-            announce(address);
-            axum_server::from_tcp_rustls(listener, config)
-                .handle(handle)
-                .serve(service)
-                .await
-        }
-        None => {
-            announce(address);
-            axum_server::from_tcp(listener)
-                .handle(handle)
-                .serve(service)
-                .await
-        }
-    };
-    Ok(served?)
-}
-
-/// The one READY line other programs wait for.
-#[allow(clippy::print_stdout)]
-fn announce(address: std::net::SocketAddr) {
-    println!("READY http={address}");
+    Ok(serve(listener, tls.as_ref(), router(transmitter)).await?)
 }
 
 async fn transmitter(
@@ -160,22 +105,7 @@ async fn transmitter(
         Some(file) => KeyRing::from_pkcs8_file(file)?,
         None => KeyRing::open(&config.data_dir.join("keys"), unix_now())?,
     };
-    let token = config
-        .core
-        .token_file
-        .as_ref()
-        .map(|path| {
-            std::fs::read_to_string(path)
-                .with_context(|| format!("core.token_file {}", path.display()))
-        })
-        .transpose()?;
-    let ca = config
-        .core
-        .ca_file
-        .as_ref()
-        .map(|path| std::fs::read(path).with_context(|| format!("core.ca_file {}", path.display())))
-        .transpose()?;
-    let core = Core::new(&config.core.url, token.as_deref(), ca).map_err(anyhow::Error::msg)?;
+    let core = Core::new(CoreLink::from_config(&config.core)?);
     let (store, records) = StreamStore::open(&config.data_dir.join("streams"))?;
     let streams = Streams::default();
     for record in records {

@@ -5,10 +5,13 @@
 //! built once per run (see `riskgate_tests::ensure_built`).
 
 mod bad_input;
+mod browser;
 mod config;
+mod console;
 mod crash;
 mod envoy;
 mod fail_safe;
+mod fleet;
 mod gateway;
 mod health;
 mod lease;

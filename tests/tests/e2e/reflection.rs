@@ -11,13 +11,15 @@ use riskgate_tests::{admin::MANUAL_CLOCK, CoreProcess};
 use tonic::Code;
 
 /// What the core serves without `--manual-clock`.
-const SERVED: [&str; 9] = [
+const SERVED: [&str; 11] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "riskgate.v1.AuthService",
     "riskgate.v1.ConnectorService",
     "riskgate.v1.DecisionService",
     "riskgate.v1.DeviceService",
+    "riskgate.v1.EventLogService",
     "riskgate.v1.IngestService",
     "riskgate.v1.PolicyService",
     "riskgate.v1.RiskStream",
@@ -233,7 +235,8 @@ async fn the_device_service_file_lists_its_methods() -> anyhow::Result<()> {
             "ListDevices",
             "DeviceHistory",
             "GetStoreInfo",
-            "ClearKnownRisk"
+            "ClearKnownRisk",
+            "GetFleetSummary"
         ]
     );
     Ok(())

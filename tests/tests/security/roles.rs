@@ -2,11 +2,12 @@
 //! writing for another; health stays open.
 
 use riskgate_proto::v1::{
-    connector_service_client::ConnectorServiceClient,
+    auth_service_client::AuthServiceClient, connector_service_client::ConnectorServiceClient,
     decision_service_client::DecisionServiceClient, device_service_client::DeviceServiceClient,
-    policy_service_client::PolicyServiceClient, risk_stream_client::RiskStreamClient,
-    CheckAccessRequest, GetCheckpointRequest, GetStoreInfoRequest, HealthState, HeartbeatRequest,
-    ListConnectorsRequest, Platform, Resource, SubscribeRequest,
+    event_log_service_client::EventLogServiceClient, policy_service_client::PolicyServiceClient,
+    risk_stream_client::RiskStreamClient, CheckAccessRequest, GetCheckpointRequest,
+    GetFleetSummaryRequest, GetStoreInfoRequest, HealthState, HeartbeatRequest,
+    ListConnectorsRequest, ListEventsRequest, Platform, Resource, SubscribeRequest, WhoAmIRequest,
 };
 use riskgate_tests::{batch, now, report, rpc::IngestClient};
 use tonic::Code;
@@ -77,7 +78,25 @@ async fn each_role_against_each_rpc_family() -> anyhow::Result<()> {
         let mut policies = PolicyServiceClient::new(channel.clone());
         let mut streams = RiskStreamClient::new(channel.clone());
         let mut ingest = IngestClient::new(channel.clone());
+        let mut log = EventLogServiceClient::new(channel.clone());
         let results = [
+            (
+                "GetFleetSummary",
+                allowed(
+                    &devices
+                        .get_fleet_summary(with_token(GetFleetSummaryRequest {}, token))
+                        .await,
+                ),
+                read,
+            ),
+            (
+                "ListEvents",
+                allowed(
+                    &log.list_events(with_token(ListEventsRequest::default(), token))
+                        .await,
+                ),
+                read,
+            ),
             (
                 "GetStoreInfo",
                 allowed(
@@ -178,6 +197,37 @@ async fn each_role_against_each_rpc_family() -> anyhow::Result<()> {
             connector,
             "token {token} on Ingest: {outcome:?}"
         );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_am_i_tells_every_valid_token_its_name_and_roles() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let core = start_with_config(dir.path(), &tokens_toml(), &[]).await?;
+    let mut auth = AuthServiceClient::new(core.channel().await?);
+    for (token, name, role) in [
+        (ADMIN, "ops", "admin"),
+        (READER, "dashboard", "reader"),
+        (SUBSCRIBER, "gateway", "subscriber"),
+        (LOOKOUT, "lookout-host", "connector:lookout"),
+    ] {
+        let me = auth
+            .who_am_i(with_token(WhoAmIRequest {}, token))
+            .await?
+            .into_inner();
+        assert_eq!(
+            (me.name.as_str(), me.roles.clone()),
+            (name, vec![role.to_owned()])
+        );
+        assert!(me.expires_at.is_none(), "{name} does not expire");
+    }
+    for token in [EXPIRED, "no-such-token"] {
+        let status = auth
+            .who_am_i(with_token(WhoAmIRequest {}, token))
+            .await
+            .expect_err(token);
+        assert_eq!(status.code(), Code::Unauthenticated, "{token}: {status:?}");
     }
     Ok(())
 }

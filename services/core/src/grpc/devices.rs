@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use std::sync::Arc;
 
-use super::{parse, parse_policy, render};
+use super::{fleet, parse, parse_policy, render};
 use crate::error::{CoreError, CoreResult};
 use riskgate_policy::domain::{
     policy::ComplianceStatus, Clock, ConnectorId, DeviceId, DeviceRecord, Timestamp,
@@ -26,23 +26,18 @@ impl DeviceApi {
         Self { store, clock }
     }
 
+    /// The device as the API shows it: its level under the current configuration, its status in the view.
+    fn render(&self, device: &DeviceRecord) -> pb::Device {
+        let config = self.store.view().config.clone();
+        let status = fleet::status_in_view(&self.store, &device.device_id);
+        render::device(device, &config, status)
+    }
+
     fn known_device(&self, raw_id: &str) -> CoreResult<DeviceRecord> {
         let device_id = parse::device_id("device_id", raw_id)?;
         self.store
             .device(&device_id)?
             .ok_or_else(|| CoreError::not_found("device", device_id.to_string()))
-    }
-}
-
-impl DeviceApi {
-    /// The device's compliance status in the view. Taking the view lock inside a store scan follows the
-    /// writer's lock order (visibility, then view).
-    fn status_of(&self, device: &DeviceRecord) -> ComplianceStatus {
-        self.store
-            .view()
-            .devices
-            .get(&device.device_id)
-            .map_or(ComplianceStatus::Unknown, |view| view.compliance.status)
     }
 }
 
@@ -59,6 +54,23 @@ fn last_reported(device: &DeviceRecord, connector: Option<&ConnectorId>) -> Opti
             .map(|report| report.received_at)
             .max(),
     }
+}
+
+/// The `search` text, lowercased; `None` when empty.
+fn search_text(raw: &str) -> CoreResult<Option<String>> {
+    match raw.len() {
+        0 => Ok(None),
+        1..=256 => Ok(Some(raw.to_ascii_lowercase())),
+        len => Err(CoreError::invalid(
+            "search",
+            format!("{len} bytes is above the maximum of 256"),
+        )),
+    }
+}
+
+/// Whether `haystack` contains `lowercase_needle`, ignoring ASCII case.
+fn contains_ignoring_case(haystack: &str, lowercase_needle: &str) -> bool {
+    haystack.to_ascii_lowercase().contains(lowercase_needle)
 }
 
 fn compliance_status(field: &str, raw: i32) -> CoreResult<ComplianceStatus> {
@@ -92,8 +104,7 @@ impl DeviceService for DeviceApi {
         request: Request<pb::GetDeviceRequest>,
     ) -> Result<Response<pb::Device>, Status> {
         let device = self.known_device(&request.into_inner().device_id)?;
-        let config = self.store.view().config.clone();
-        Ok(Response::new(render::device(&device, &config)))
+        Ok(Response::new(self.render(&device)))
     }
 
     async fn list_devices(
@@ -124,7 +135,11 @@ impl DeviceService for DeviceApi {
             .levels
             .iter()
             .enumerate()
-            .map(|(index, raw)| parse::threat_level(&format!("levels[{index}]"), *raw))
+            .map(|(index, raw)| match *raw {
+                // UNSPECIFIED asks for devices without a level (no partner data).
+                0 => Ok(None),
+                raw => parse::threat_level(&format!("levels[{index}]"), raw).map(Some),
+            })
             .collect::<CoreResult<Vec<_>>>()?;
         let connector = match request.connector_id.as_str() {
             "" => None,
@@ -140,18 +155,24 @@ impl DeviceService for DeviceApi {
             parse_policy::optional_duration("not_reported_for", request.not_reported_for)?.map(
                 |silence| Timestamp(self.clock.now().0.saturating_sub(silence.as_nanos() as i64)),
             );
+        let search = search_text(&request.search)?;
         let config = self.store.view().config.clone();
         let mut devices = self
             .store
             .list_devices(after.as_ref(), page_size + 1, |device| {
                 (platforms.is_empty() || platforms.contains(&device.info.platform))
                     && (levels.is_empty()
-                        || render::device_level(device, &config)
-                            .is_some_and(|level| levels.contains(&level)))
+                        || levels.contains(&render::device_level(device, &config)))
                     && connector
                         .as_ref()
                         .is_none_or(|connector| device.reports.contains_key(connector))
-                    && (statuses.is_empty() || statuses.contains(&self.status_of(device)))
+                    && (statuses.is_empty()
+                        || statuses
+                            .contains(&fleet::status_in_view(&self.store, &device.device_id)))
+                    && search.as_deref().is_none_or(|text| {
+                        contains_ignoring_case(device.device_id.as_str(), text)
+                            || contains_ignoring_case(&device.info.owner_user_id, text)
+                    })
                     && reported_before.is_none_or(|before| {
                         last_reported(device, connector.as_ref()).is_some_and(|at| at < before)
                     })
@@ -164,10 +185,7 @@ impl DeviceService for DeviceApi {
             String::new()
         };
         Ok(Response::new(pb::ListDevicesResponse {
-            devices: devices
-                .iter()
-                .map(|device| render::device(device, &config))
-                .collect(),
+            devices: devices.iter().map(|device| self.render(device)).collect(),
             next_page_token,
         }))
     }
@@ -219,8 +237,7 @@ impl DeviceService for DeviceApi {
             .clear_known_risk(device_id, connector_id)
             .await
             .map_err(CoreError::from)?;
-        let config = self.store.view().config.clone();
-        Ok(Response::new(render::device(&device, &config)))
+        Ok(Response::new(self.render(&device)))
     }
 
     async fn get_store_info(
@@ -234,5 +251,12 @@ impl DeviceService for DeviceApi {
             device_count: info.device_count,
             oldest_position: self.store.first_retained(),
         }))
+    }
+
+    async fn get_fleet_summary(
+        &self,
+        _request: Request<pb::GetFleetSummaryRequest>,
+    ) -> Result<Response<pb::FleetSummary>, Status> {
+        Ok(Response::new(fleet::summary(&self.store)?))
     }
 }

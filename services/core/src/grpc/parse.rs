@@ -7,7 +7,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::{CoreError, CoreResult};
+use crate::{
+    error::{CoreError, CoreResult},
+    stream::filter::EventClass,
+};
 use riskgate_proto::v1 as pb;
 use riskgate_sdk::validate;
 
@@ -205,6 +208,29 @@ pub(crate) fn platform(field: &str, raw: i32) -> CoreResult<Platform> {
         pb::Platform::Windows => Some(Platform::Windows),
         pb::Platform::Macos => Some(Platform::Macos),
     })
+}
+
+/// A kind of event, as subscriptions and log reads select them.
+pub(crate) fn event_class(field: &str, raw: i32) -> CoreResult<EventClass> {
+    enum_value(field, raw, |value| match value {
+        pb::EventKind::Unspecified => None,
+        pb::EventKind::DeviceReported => Some(EventClass::DeviceReported),
+        pb::EventKind::DeviceComplianceChange => Some(EventClass::ComplianceChange),
+        pb::EventKind::AccessDecisionChange => Some(EventClass::AccessDecisionChange),
+        pb::EventKind::AppProtectionChange => Some(EventClass::AppProtectionChange),
+        pb::EventKind::ComplianceActionDue => Some(EventClass::ComplianceActionDue),
+        pb::EventKind::ConnectorStateChange => Some(EventClass::ConnectorStateChange),
+        pb::EventKind::ConfigChange => Some(EventClass::ConfigChange),
+        pb::EventKind::KnownRiskCleared => Some(EventClass::KnownRiskCleared),
+    })
+}
+
+/// An optional point in time (unset: `None`), within the range the domain stores.
+pub(crate) fn optional_timestamp(
+    field: &str,
+    raw: Option<prost_types::Timestamp>,
+) -> CoreResult<Option<Timestamp>> {
+    raw.map(|raw| timestamp(field, Some(raw))).transpose()
 }
 
 pub(crate) fn threat_level(field: &str, raw: i32) -> CoreResult<ThreatLevel> {

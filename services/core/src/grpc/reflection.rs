@@ -16,8 +16,9 @@ mod query;
 use std::sync::Arc;
 
 use riskgate_proto::v1::{
-    clock_service_server, connector_service_server, decision_service_server, device_service_server,
-    ingest_service_server, policy_service_server, risk_stream_server,
+    auth_service_server, clock_service_server, connector_service_server, decision_service_server,
+    device_service_server, event_log_service_server, ingest_service_server, policy_service_server,
+    risk_stream_server,
 };
 use tonic_reflection::pb::{v1, v1alpha};
 
@@ -59,6 +60,8 @@ pub(crate) fn served_services(manual_clock: bool) -> Vec<&'static str> {
         policy_service_server::SERVICE_NAME,
         decision_service_server::SERVICE_NAME,
         risk_stream_server::SERVICE_NAME,
+        event_log_service_server::SERVICE_NAME,
+        auth_service_server::SERVICE_NAME,
     ];
     if manual_clock {
         names.push(clock_service_server::SERVICE_NAME);

@@ -2,12 +2,16 @@
 
 use riskgate_proto::v1 as pb;
 
-use super::render_scalar::{level, platform, timestamp};
+use super::{
+    render_policy,
+    render_scalar::{level, platform, timestamp},
+};
 use riskgate_store::{BatchOutcome, BatchResult};
 
 use riskgate_policy::domain::{
-    policy::PolicyConfig, Checkpoint, ConnectorId, DeviceRecord, DeviceReported, Event, EventKind,
-    HealthState, KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus,
+    policy::{ComplianceStatus, PolicyConfig},
+    Checkpoint, ConnectorId, DeviceRecord, DeviceReported, Event, EventKind, HealthState,
+    KnownRisk, PartnerReport, Threat, ThreatCategory, ThreatLevel, ThreatStatus,
 };
 
 fn health_state(state: HealthState) -> i32 {
@@ -76,8 +80,13 @@ fn known_risk(risk: &KnownRisk) -> pb::KnownRisk {
     }
 }
 
-/// A device, with the level policies see under `config` (`DeviceRecord::level_among`).
-pub(crate) fn device(device: &DeviceRecord, config: &PolicyConfig) -> pb::Device {
+/// A device, with the level policies see under `config` (`DeviceRecord::level_among`) and its compliance
+/// status in the view.
+pub(crate) fn device(
+    device: &DeviceRecord,
+    config: &PolicyConfig,
+    compliance: ComplianceStatus,
+) -> pb::Device {
     pb::Device {
         device_id: device.device_id.to_string(),
         platform: platform(device.info.platform),
@@ -94,6 +103,7 @@ pub(crate) fn device(device: &DeviceRecord, config: &PolicyConfig) -> pb::Device
             .map(|(connector_id, report)| partner_report(connector_id, report))
             .collect(),
         position: device.position,
+        compliance: render_policy::compliance_status(compliance),
     }
 }
 

@@ -21,10 +21,10 @@ use super::{
 use crate::{
     error::{CoreError, CoreResult},
     metrics::Metrics,
-    stream::filter::{EventClass, Filter},
+    stream::filter::Filter,
 };
 use riskgate_policy::{
-    domain::{DeviceId, Event},
+    domain::{policy::ComplianceStatus, DeviceId, Event},
     evaluate::effective_level,
 };
 use riskgate_store::{cursor::CursorError, RiskStore};
@@ -91,21 +91,7 @@ fn parse_filter(msg: Option<pb::SubscriptionFilter>) -> CoreResult<Filter> {
         .kinds
         .iter()
         .enumerate()
-        .map(|(index, raw)| {
-            let field = format!("filter.kinds[{index}]");
-            match pb::EventKind::try_from(*raw) {
-                Ok(pb::EventKind::DeviceReported) => Ok(EventClass::DeviceReported),
-                Ok(pb::EventKind::DeviceComplianceChange) => Ok(EventClass::ComplianceChange),
-                Ok(pb::EventKind::AccessDecisionChange) => Ok(EventClass::AccessDecisionChange),
-                Ok(pb::EventKind::AppProtectionChange) => Ok(EventClass::AppProtectionChange),
-                Ok(pb::EventKind::ComplianceActionDue) => Ok(EventClass::ComplianceActionDue),
-                Ok(pb::EventKind::ConnectorStateChange) => Ok(EventClass::ConnectorStateChange),
-                Ok(pb::EventKind::ConfigChange) => Ok(EventClass::ConfigChange),
-                Ok(pb::EventKind::KnownRiskCleared) => Ok(EventClass::KnownRiskCleared),
-                Ok(pb::EventKind::Unspecified) => Err(CoreError::invalid(field, "required")),
-                Err(_) => Err(CoreError::invalid(field, format!("unknown value {raw}"))),
-            }
-        })
+        .map(|(index, raw)| parse::event_class(&format!("filter.kinds[{index}]"), *raw))
         .collect::<CoreResult<Vec<_>>>()?;
     let min_level = if msg.min_level == pb::ThreatLevel::Unspecified as i32 {
         None
@@ -334,7 +320,12 @@ impl Subscription {
                         self.filter
                             .matches_device(&record.device_id, device.map(|d| &d.summary), level)
                             .then(|| pb::DeviceSnapshot {
-                                device: Some(render::device(record, &view.config)),
+                                device: Some(render::device(
+                                    record,
+                                    &view.config,
+                                    device
+                                        .map_or(ComplianceStatus::Unknown, |d| d.compliance.status),
+                                )),
                                 compliance: device.map_or(0, |d| {
                                     render_policy::compliance_status(d.compliance.status)
                                 }),

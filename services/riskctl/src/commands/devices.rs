@@ -34,6 +34,7 @@ pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) 
             connector,
             compliance,
             not_reported_for,
+            search,
         } => {
             let request = ListDevicesRequest {
                 page_size: PAGE_SIZE,
@@ -43,6 +44,7 @@ pub(super) async fn run(conn: &Connection, command: DevicesCommand, json: bool) 
                 connector_id: connector.unwrap_or_default(),
                 compliance: compliance.iter().map(|c| c.to_proto()).collect(),
                 not_reported_for: not_reported_for.map(proto_duration),
+                search: search.unwrap_or_default(),
             };
             list(conn, request, json).await
         }
