@@ -37,7 +37,8 @@ fn all_quick_runs_every_benchmark_and_prints_its_ratio() {
         "### Enforcement: from the simulator's vendor event to the status Envoy returns",
         "time to block p99",
         "### SSF push: from the core's commit to the receiver's 202",
-        "### Goals of issues #9, #17 and #18 (QUICK MODE",
+        "### Console: from the core's commit of a compliance flip to the open page showing it",
+        "### Goals of issues #9, #17, #18 and #19 (QUICK MODE",
     ] {
         assert!(
             stdout.contains(expected),
@@ -49,6 +50,7 @@ fn all_quick_runs_every_benchmark_and_prints_its_ratio() {
         .filter(|line| line.ends_with("| MET |") || line.ends_with("| MISSED |"))
         .count();
     // Issue #9's eight goals, issue #17's three (ext_authz Check vs echo, time to block, time to restore)
-    // and issue #18's two (SSF push p99 with 1 and with 100 streams).
-    assert_eq!(verdicts, 13, "expected 13 goals in the summary\n{stdout}");
+    // issue #18's two (SSF push p99 with 1 and with 100 streams) and issue #19's one (console
+    // flip-to-screen p99).
+    assert_eq!(verdicts, 14, "expected 14 goals in the summary\n{stdout}");
 }
