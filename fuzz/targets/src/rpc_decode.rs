@@ -49,6 +49,18 @@ pub const RPCS: &[(&str, DecodeRequest)] = &[
         request::<pb::ClearKnownRiskRequest>,
     ),
     (
+        "/riskgate.v1.DeviceService/GetFleetSummary",
+        request::<pb::GetFleetSummaryRequest>,
+    ),
+    (
+        "/riskgate.v1.EventLogService/ListEvents",
+        request::<pb::ListEventsRequest>,
+    ),
+    (
+        "/riskgate.v1.AuthService/WhoAmI",
+        request::<pb::WhoAmIRequest>,
+    ),
+    (
         "/riskgate.v1.ConnectorService/CreateConnector",
         request::<pb::CreateConnectorRequest>,
     ),
